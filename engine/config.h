@@ -1,0 +1,91 @@
+/* config.h - tally.conf (SPEC section 4), read with libgit2's config parser.
+ *
+ * Syntax errors carry libgit2's file:line. Unknown keys, missing required
+ * keys and bad values are errors naming the file, the key and the line where
+ * it is found (found by scanning the file, since libgit2 1.5 keeps no line
+ * numbers on entries). Every template is checked at load (syntax and
+ * variable names). The whole struct is plain data owned by the caller. */
+#ifndef TALLY_CONFIG_H
+#define TALLY_CONFIG_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "util.h"
+#include "version.h"
+
+struct record_also {
+	char *file;     /* path relative to the repo root */
+	char *var;      /* KEY in that file */
+	char *tmpl;     /* value template, e.g. "{version}-anolis" */
+};
+
+struct comp_conf {
+	char *name;
+	char *file;             /* required */
+	char *key;              /* default: name */
+	char *upstream;         /* required: the whole spec, e.g. "git-tags /srv/up.git" */
+	char *upstream_kind;    /* first word: github-release, git-tags, manual, ... */
+	char *upstream_arg;     /* rest, trimmed ("" for manual) */
+	char *include, *exclude, *match;   /* NULL when unset */
+	int prerelease;
+	enum version_order order;
+	char *image;            /* template; default "{prefix}/<name>" */
+	struct strv tags;       /* templates; default {"{version}"} */
+	struct strv floating;   /* templates */
+	char *build;            /* required template */
+	char *push;             /* template; default in config.c */
+	char *cleanup;          /* NULL when unset */
+	char *workdir;          /* NULL: repo root; relative paths are from the repo root */
+	int timeout;            /* seconds, default 3600 */
+	char *schedule;         /* NULL: tally.schedule */
+	struct strv recipes;
+	struct record_also *record_also;
+	size_t nrecord_also;
+};
+
+struct tally_conf {
+	char *path;             /* the file read */
+	char *state_dir;        /* NULL: default computed by statedir.c */
+	char *group;
+	int parallel;           /* >= 1, default 1 */
+	int git_push;
+	char *remote;           /* default "origin" */
+	char *branch;           /* NULL: current branch */
+	char *holds_file;       /* default "tally-holds.txt" */
+	char *schedule;         /* default "0 2 * * *" */
+	char *notify;
+	int log_keep;           /* default 50 */
+	char *author_name;      /* default "tally" */
+	char *author_email;     /* NULL: tally@<hostname> */
+	char *theme;            /* default "default" */
+	char *reg_prefix;
+	int reg_insecure;
+	char *reg_auth_file;
+	char *gh_api;           /* default https://api.github.com */
+	char *gh_token_file;
+	struct comp_conf *comps;   /* in the order they appear in the file */
+	size_t ncomps;
+};
+
+/* The upstream kinds config accepts (the table lives in upstream.c; config
+ * only checks the name against this list to keep parsing independent). */
+extern const char *const config_upstream_kinds[];
+
+/* The default push template. */
+#define CONFIG_DEFAULT_PUSH \
+	"buildah push --tls-verify={tlsverify} --digestfile {digestfile} {ref} docker://{ref}"
+
+/* Template variable names of SPEC section 4. */
+extern const char *const config_template_vars[];
+extern const size_t config_template_nvars;
+
+int config_load(const char *path, struct tally_conf **out, struct tally_err *err);
+/* Same, from a buffer (written to a temporary file for libgit2); name is
+ * used in messages. */
+int config_load_buffer(const char *name, const char *data, size_t len, struct tally_conf **out,
+		       struct tally_err *err);
+const struct comp_conf *config_find(const struct tally_conf *c, const char *name);
+void config_free(struct tally_conf *c);
+
+#endif

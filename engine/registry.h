@@ -1,0 +1,58 @@
+/* registry.h - OCI distribution client on libcurl (one per thread; the
+ * handle never crosses threads).
+ *
+ * Images are "HOST[:PORT]/NAME" (a first component without '.' or ':' and
+ * not "localhost" means Docker Hub: registry-1.docker.io, "library/" added
+ * for one-component names). Credentials come from a docker-format auth file
+ * ({"auths": {"HOST": {"auth": base64(user:pass)}}}): basic auth is sent
+ * when the registry answers 401 with a Basic challenge; for a Bearer
+ * challenge a token is fetched from the realm (with the credentials when
+ * present) and cached per scope. Plain http is used only when insecure is
+ * set (then https is tried first, then http; TLS is not verified).
+ *
+ * Failures set class: TC_MISSING_VERSION for 404 on a manifest, TC_AUTH for
+ * 401/403, TC_TOO_LARGE for 413, TC_NETWORK for connection problems and 5xx,
+ * TC_VERIFY for answers that are not what the protocol says. Messages name
+ * the URL. Credentials never appear in messages. */
+#ifndef TALLY_REGISTRY_H
+#define TALLY_REGISTRY_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "util.h"
+
+#define REGISTRY_DIGEST_MAX 80   /* "sha256:" + 64 hex + NUL fits */
+
+struct registry;
+
+/* auth_file may be NULL (no credentials). Caller frees with registry_free. */
+struct registry *registry_new(const char *auth_file, int insecure, struct tally_err *err);
+void registry_free(struct registry *r);
+
+/* Accept header covers OCI manifest + index and Docker v2 manifest + list.
+ * On success body holds the manifest, *media_type (caller frees) its type,
+ * digest its content digest (computed from the body with SHA-256 and checked
+ * against Docker-Content-Digest when sent). ref is a tag or a digest. */
+int registry_get_manifest(struct registry *r, const char *image, const char *ref,
+			  struct sbuf *body, char **media_type, char digest[REGISTRY_DIGEST_MAX],
+			  struct tally_err *err);
+/* Digest of ref via HEAD (falls back to GET when HEAD gives no digest). */
+int registry_digest(struct registry *r, const char *image, const char *ref,
+		    char digest[REGISTRY_DIGEST_MAX], struct tally_err *err);
+/* PUT the manifest under tag. */
+int registry_put_manifest(struct registry *r, const char *image, const char *tag,
+			  const char *body, size_t len, const char *media_type,
+			  struct tally_err *err);
+/* DELETE by digest (needs storage.delete.enabled; used by tests and tools). */
+int registry_delete_manifest(struct registry *r, const char *image, const char *digest,
+			     struct tally_err *err);
+/* GET /v2/NAME/tags/list following Link paging (at most max_pages pages).
+ * Appends tags to out. */
+int registry_tags(struct registry *r, const char *image, struct strv *out, int max_pages,
+		  struct tally_err *err);
+
+/* SHA-256 of data as "sha256:<hex>". */
+void registry_sha256_digest(const void *data, size_t len, char digest[REGISTRY_DIGEST_MAX]);
+
+#endif

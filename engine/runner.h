@@ -1,0 +1,44 @@
+/* runner.h - runs one command from argv with execve (never a shell).
+ *
+ * The child gets its own process group, stdin from /dev/null, and stdout and
+ * stderr on one pipe; the runner copies everything to log_fd (when >= 0) and
+ * hands each chunk to on_output (when set) in the calling thread. A timeout
+ * or a cancel sends SIGTERM to the whole group, then SIGKILL after
+ * kill_grace seconds. The program is looked up in PATH by the runner before
+ * fork (no shell, no execvp in the child). Every fd tally opens is
+ * O_CLOEXEC, so the child inherits only 0, 1, 2. */
+#ifndef TALLY_RUNNER_H
+#define TALLY_RUNNER_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+struct run_opts {
+	char *const *argv;          /* argv[0] is looked up in PATH unless it has a '/' */
+	const char *cwd;            /* NULL: inherit */
+	char *const *env_add;       /* "NAME=value" entries added to (overriding) environ; may be NULL */
+	int log_fd;                 /* -1: discard output */
+	int timeout_s;              /* <= 0: none */
+	int cancel_fd;              /* -1: none; readable means cancel */
+	double kill_grace;          /* seconds between SIGTERM and SIGKILL; 0 means 5 */
+	void (*on_output)(void *ctx, const char *data, size_t len);
+	void *ctx;
+};
+
+struct run_result {
+	int exited;         /* 1 when the child exited normally */
+	int status;         /* exit status when exited, signal number when not */
+	int timed_out;
+	int cancelled;
+	double seconds;     /* wall time */
+};
+
+/* 0 when the command ran (whatever its exit status: check result), -1 when
+ * it could not be started (err says why, e.g. program not found in PATH). */
+int runner_run(const struct run_opts *opts, struct run_result *res, struct tally_err *err);
+
+/* Resolves prog in PATH like execvp would; caller frees. NULL if not found. */
+char *runner_which(const char *prog);
+
+#endif

@@ -1,0 +1,2 @@
+/* placeholder until the front end lands */
+int main(void) { return 0; }
