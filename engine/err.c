@@ -42,7 +42,9 @@ int tally_err_prefix(struct tally_err *err, const char *fmt, ...)
 	vsnprintf(pre, sizeof pre, fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof old);
-	snprintf(err->msg, sizeof err->msg, "%s: %s", pre, old);
+	if (snprintf(err->msg, sizeof err->msg, "%s: %s", pre, old) >= (int)sizeof err->msg) {
+		/* a truncated context message is still useful */
+	}
 	return -1;
 }
 

@@ -29,8 +29,9 @@ struct hold {
 struct holds;
 
 /* known is the list of configured component names (n of them); a hold naming
- * another component is an error. data need not be NUL-terminated; len 0 is an
- * empty file. */
+ * another component is an error. known == NULL skips that check (here and in
+ * holds_add), for re-parsing content tally itself just produced. data need not
+ * be NUL-terminated; len 0 is an empty file. */
 int holds_parse(const char *name, const char *data, size_t len, const char *const *known,
 		size_t nknown, struct holds **out, struct tally_err *err);
 size_t holds_count(const struct holds *h);

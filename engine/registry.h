@@ -51,6 +51,8 @@ int registry_delete_manifest(struct registry *r, const char *image, const char *
  * Appends tags to out. */
 int registry_tags(struct registry *r, const char *image, struct strv *out, int max_pages,
 		  struct tally_err *err);
+/* Page size asked for by registry_tags (?n=N); default 100. */
+void registry_set_page_size(struct registry *r, int n);
 
 /* SHA-256 of data as "sha256:<hex>". */
 void registry_sha256_digest(const void *data, size_t len, char digest[REGISTRY_DIGEST_MAX]);

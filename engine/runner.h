@@ -32,6 +32,8 @@ struct run_result {
 	int timed_out;
 	int cancelled;
 	double seconds;     /* wall time */
+	int log_errno;      /* errno of the first failed write to log_fd (later output
+	                     * is not logged, the command keeps running); 0 if none */
 };
 
 /* 0 when the command ran (whatever its exit status: check result), -1 when

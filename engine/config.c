@@ -1,0 +1,1057 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <git2.h>
+
+#include "template.h"
+
+/* libgit2 parses and keeps no line numbers, so the file text is scanned a
+ * second time with the same lexical rules (comments, quotes, continuation
+ * lines, both header forms) to map every entry back to its line. The k-th
+ * entry named N is the k-th line that defines N. */
+
+const char *const config_upstream_kinds[] = {
+	"github-release", "github-tag", "registry-tags", "git-tags", "file-regex", "manual", NULL,
+};
+
+const char *const config_template_vars[] = {
+	"component", "key", "version", "prefix", "image",
+	"tag", "ref", "repo", "tlsverify", "digestfile",
+};
+const size_t config_template_nvars = sizeof config_template_vars / sizeof config_template_vars[0];
+
+#define DEFAULT_GH_API "https://api.github.com"
+
+/* ---- the key table ---- */
+
+enum ktype { K_STR, K_INT, K_BOOL, K_ORDER, K_LIST, K_UPSTREAM, K_RECORD_ALSO };
+
+enum kflag {
+	KF_CMD = 1 << 0,      /* command template (split into words) */
+	KF_SUBST = 1 << 1,    /* single-word template */
+	KF_RELPATH = 1 << 2,  /* path inside the repo */
+	KF_REGEX = 1 << 3,    /* include / exclude */
+	KF_MATCH = 1 << 4,    /* regex with a capture group */
+	KF_SPLIT = 1 << 5,    /* quoting checked only (notify: no template variables) */
+	KF_VARNAME = 1 << 6,  /* a key in a version file */
+};
+
+struct keydef {
+	const char *section;  /* "tally", "registry", "github" or "component" */
+	const char *key;      /* spelled as in SPEC section 4 */
+	enum ktype type;
+	unsigned flags;
+	size_t off;           /* into struct tally_conf or struct comp_conf */
+};
+
+#define G(sec, k, t, f, m) {sec, k, t, f, offsetof(struct tally_conf, m)}
+#define C(k, t, f, m) {"component", k, t, f, offsetof(struct comp_conf, m)}
+
+static const struct keydef keydefs[] = {
+	G("tally", "stateDir", K_STR, 0, state_dir),
+	G("tally", "group", K_STR, 0, group),
+	G("tally", "parallelBuilds", K_INT, 0, parallel),
+	G("tally", "gitPush", K_BOOL, 0, git_push),
+	G("tally", "remote", K_STR, 0, remote),
+	G("tally", "branch", K_STR, 0, branch),
+	G("tally", "holdsFile", K_STR, KF_RELPATH, holds_file),
+	G("tally", "schedule", K_STR, 0, schedule),
+	G("tally", "notify", K_STR, KF_SPLIT, notify),
+	G("tally", "logKeep", K_INT, 0, log_keep),
+	G("tally", "authorName", K_STR, 0, author_name),
+	G("tally", "authorEmail", K_STR, 0, author_email),
+	G("tally", "theme", K_STR, 0, theme),
+	G("registry", "prefix", K_STR, 0, reg_prefix),
+	G("registry", "insecure", K_BOOL, 0, reg_insecure),
+	G("registry", "authFile", K_STR, 0, reg_auth_file),
+	G("github", "apiUrl", K_STR, 0, gh_api),
+	G("github", "tokenFile", K_STR, 0, gh_token_file),
+	C("file", K_STR, KF_RELPATH, file),
+	C("key", K_STR, KF_VARNAME, key),
+	C("upstream", K_UPSTREAM, 0, upstream),
+	C("include", K_STR, KF_REGEX, include),
+	C("exclude", K_STR, KF_REGEX, exclude),
+	C("match", K_STR, KF_MATCH, match),
+	C("prerelease", K_BOOL, 0, prerelease),
+	C("order", K_ORDER, 0, order),
+	C("image", K_STR, KF_SUBST, image),
+	C("tag", K_LIST, KF_SUBST, tags),
+	C("floatingTag", K_LIST, KF_SUBST, floating),
+	C("build", K_STR, KF_CMD, build),
+	C("push", K_STR, KF_CMD, push),
+	C("cleanup", K_STR, KF_CMD, cleanup),
+	C("workdir", K_STR, 0, workdir),
+	C("timeout", K_INT, 0, timeout),
+	C("schedule", K_STR, 0, schedule),
+	C("recipe", K_LIST, KF_RELPATH, recipes),
+	C("recordAlso", K_RECORD_ALSO, 0, record_also),
+};
+
+#undef G
+#undef C
+
+static const struct keydef *keydef_find(const char *section, const char *key)
+{
+	for (size_t i = 0; i < sizeof keydefs / sizeof keydefs[0]; i++)
+		if (strcmp(keydefs[i].section, section) == 0 && strcasecmp(keydefs[i].key, key) == 0)
+			return &keydefs[i];
+	return NULL;
+}
+
+/* ---- scanning the text for line numbers ---- */
+
+struct sline {
+	char *name;     /* as libgit2 names it: section and key lowercased */
+	char *shown;    /* the key as written, for "unknown key" */
+	int line;
+	int used;
+};
+
+struct shdr {
+	char *section;  /* lowercased */
+	char *sub;      /* NULL when none */
+	int line;
+};
+
+struct scan {
+	struct sline *lines;
+	size_t nlines, caplines;
+	struct shdr *hdrs;
+	size_t nhdrs, caphdrs;
+	int bad_escape_line;   /* libgit2 reports these without a line */
+};
+
+static void lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* libgit2's strip_comments: cuts at an unquoted, unescaped '#' or ';' and
+ * trims trailing space. Returns the number of quotes seen. */
+static int strip_comments(char *line, int in_quotes)
+{
+	int quotes = in_quotes, backslashes = 0;
+	char *p;
+
+	for (p = line; *p; p++) {
+		if (*p == '"' && (p == line || p[-1] != '\\'))
+			quotes++;
+		if ((*p == ';' || *p == '#') && quotes % 2 == 0 && backslashes % 2 == 0) {
+			*p = '\0';
+			break;
+		}
+		if (*p == '\\')
+			backslashes++;
+		else
+			backslashes = 0;
+	}
+	while (p > line && isspace((unsigned char)p[-1]))
+		p--;
+	*p = '\0';
+	return quotes;
+}
+
+/* libgit2's rule: a value continues on the next line when it ends with a
+ * backslash that does not escape anything. */
+static int ends_continued(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\') {
+			if (s[1] == '\0')
+				return 1;
+			s++;
+		}
+	}
+	return 0;
+}
+
+static int has_bad_escape(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\') {
+			if (s[1] == '\0')
+				return 0;
+			if (!strchr("ntb\"\\", s[1]))
+				return 1;
+			s++;
+		}
+	}
+	return 0;
+}
+
+static void scan_add_hdr(struct scan *sc, const char *section, const char *sub, int line)
+{
+	if (sc->nhdrs == sc->caphdrs) {
+		sc->caphdrs = sc->caphdrs ? sc->caphdrs * 2 : 8;
+		sc->hdrs = xrealloc(sc->hdrs, sc->caphdrs * sizeof *sc->hdrs);
+	}
+	struct shdr *h = &sc->hdrs[sc->nhdrs++];
+	h->section = xstrdup(section);
+	h->sub = xstrdup(sub);
+	h->line = line;
+}
+
+static void scan_add_line(struct scan *sc, const char *section, const char *sub, const char *key,
+			  size_t keylen, int line)
+{
+	if (sc->nlines == sc->caplines) {
+		sc->caplines = sc->caplines ? sc->caplines * 2 : 16;
+		sc->lines = xrealloc(sc->lines, sc->caplines * sizeof *sc->lines);
+	}
+	struct sline *l = &sc->lines[sc->nlines++];
+	char *k = xstrndup(key, keylen);
+	if (sub)
+		l->shown = xasprintf("%s.%s.%s", section, sub, k);
+	else
+		l->shown = xasprintf("%s.%s", section, k);
+	lower(k);
+	if (sub)
+		l->name = xasprintf("%s.%s.%s", section, sub, k);
+	else
+		l->name = xasprintf("%s.%s", section, k);
+	free(k);
+	l->line = line;
+	l->used = 0;
+}
+
+/* Parses the header at p ('['); sets *section / *sub (caller frees) and
+ * returns the position after ']', or NULL when it is not a header libgit2
+ * would take (it would have failed to parse already). */
+static const char *scan_header(const char *p, char **section, char **sub)
+{
+	struct sbuf name = {0}, subname = {0};
+	const char *q = p + 1;
+
+	*section = NULL;
+	*sub = NULL;
+	while (*q && *q != ']' && !isspace((unsigned char)*q))
+		sbuf_addc(&name, (char)tolower((unsigned char)*q++));
+	if (isspace((unsigned char)*q)) {
+		while (isspace((unsigned char)*q))
+			q++;
+		if (*q != '"')
+			goto fail;
+		q++;
+		while (*q && *q != '"') {
+			if (*q == '\\' && q[1])
+				q++;
+			sbuf_addc(&subname, *q++);
+		}
+		if (q[0] != '"' || q[1] != ']')
+			goto fail;
+		q += 2;
+		*sub = sbuf_detach(&subname);
+	} else if (*q == ']') {
+		q++;
+		char *dot = strchr(sbuf_str(&name), '.');
+		if (dot) {
+			*sub = xstrdup(dot + 1);
+			name.len = (size_t)(dot - name.buf);
+			name.buf[name.len] = '\0';
+		}
+	} else {
+		goto fail;
+	}
+	*section = sbuf_detach(&name);
+	return q;
+fail:
+	sbuf_free(&name);
+	sbuf_free(&subname);
+	free(*sub);
+	*sub = NULL;
+	return NULL;
+}
+
+static void scan_text(struct scan *sc, const char *text, size_t len)
+{
+	char *section = NULL, *sub = NULL;
+	int lineno = 0, continued = 0, in_quotes = 0;
+	size_t pos = 0;
+
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		pos = 3;
+	while (pos < len) {
+		size_t end = pos;
+		while (end < len && text[end] != '\n')
+			end++;
+		char *line = xstrndup(text + pos, end - pos);
+		pos = end < len ? end + 1 : end;
+		lineno++;
+
+		if (continued) {
+			int q = strip_comments(line, in_quotes);
+			if (line[0])
+				continued = ends_continued(line);
+			if (!sc->bad_escape_line && has_bad_escape(line))
+				sc->bad_escape_line = lineno;
+			in_quotes = q;
+			free(line);
+			continue;
+		}
+		const char *p = line;
+		for (;;) {
+			while (isspace((unsigned char)*p))
+				p++;
+			if (*p == '\0' || *p == '#' || *p == ';')
+				break;
+			if (*p == '[') {
+				char *s, *u;
+				const char *after = scan_header(p, &s, &u);
+				if (!after)
+					break;
+				free(section);
+				free(sub);
+				section = s;
+				sub = u;
+				scan_add_hdr(sc, section, sub, lineno);
+				p = after;
+				continue;  /* a variable may follow on the same line */
+			}
+			const char *k = p;
+			while (isalnum((unsigned char)*p) || *p == '-')
+				p++;
+			if (p == k || !section)
+				break;
+			scan_add_line(sc, section, sub, k, (size_t)(p - k), lineno);
+			char *rest = xstrdup(k);
+			int q = strip_comments(rest, 0);
+			char *v = rest + (p - k);
+			while (isspace((unsigned char)*v))
+				v++;
+			if (*v == '=') {
+				v++;
+				while (isspace((unsigned char)*v))
+					v++;
+				continued = ends_continued(v);
+				in_quotes = q % 2;
+				if (!sc->bad_escape_line && has_bad_escape(v))
+					sc->bad_escape_line = lineno;
+			}
+			free(rest);
+			break;
+		}
+		free(line);
+	}
+	free(section);
+	free(sub);
+}
+
+static void scan_free(struct scan *sc)
+{
+	for (size_t i = 0; i < sc->nlines; i++) {
+		free(sc->lines[i].name);
+		free(sc->lines[i].shown);
+	}
+	for (size_t i = 0; i < sc->nhdrs; i++) {
+		free(sc->hdrs[i].section);
+		free(sc->hdrs[i].sub);
+	}
+	free(sc->lines);
+	free(sc->hdrs);
+}
+
+/* Claims the next unclaimed line defining name; NULL when not found (an
+ * entry from an included file). */
+static const struct sline *scan_claim(struct scan *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->nlines; i++) {
+		if (!sc->lines[i].used && strcmp(sc->lines[i].name, name) == 0) {
+			sc->lines[i].used = 1;
+			return &sc->lines[i];
+		}
+	}
+	return NULL;
+}
+
+static int scan_comp_line(const struct scan *sc, const char *comp)
+{
+	for (size_t i = 0; i < sc->nhdrs; i++)
+		if (strcmp(sc->hdrs[i].section, "component") == 0 && sc->hdrs[i].sub &&
+		    strcmp(sc->hdrs[i].sub, comp) == 0)
+			return sc->hdrs[i].line;
+	return 0;
+}
+
+/* ---- loading ---- */
+
+/* Lines of one component's keys, for checks made after all entries. */
+struct comp_aux {
+	int header_line, file_line, upstream_line;
+	int *ra_lines;
+	size_t nra_lines;
+};
+
+struct loader {
+	const char *name;           /* file name for messages */
+	struct tally_conf *conf;
+	struct comp_aux *aux;       /* parallel to conf->comps */
+	size_t naux, capcomps;
+	struct scan scan;
+	struct tally_err *err;
+};
+
+__attribute__((format(printf, 4, 5)))
+static int fail_at(struct loader *ld, int line, const char *key, const char *fmt, ...)
+{
+	char msg[1536];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		return tally_err_set(ld->err, TC_INPUT, "%s:%d: %s: %s", ld->name, line, key, msg);
+	return tally_err_set(ld->err, TC_INPUT, "%s: %s: %s", ld->name, key, msg);
+}
+
+static char *ctx_at(const struct loader *ld, int line, const char *key)
+{
+	if (line > 0)
+		return xasprintf("%s:%d: %s", ld->name, line, key);
+	return xasprintf("%s: %s", ld->name, key);
+}
+
+static int valid_comp_name(const char *s)
+{
+	if (!*s || !(isalnum((unsigned char)*s) || *s == '_'))
+		return 0;
+	for (s++; *s; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '_' || *s == '.' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+/* A path inside the repo: relative and never climbing out. */
+static const char *relpath_problem(const char *p)
+{
+	if (*p == '/')
+		return "is absolute; write a path relative to the repository root";
+	for (const char *s = p; *s;) {
+		const char *e = strchr(s, '/');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		if (n == 2 && s[0] == '.' && s[1] == '.')
+			return "contains '..'; write a path inside the repository";
+		s += n;
+		if (*s == '/')
+			s++;
+	}
+	if (strcmp(p, ".") == 0 || str_ends(p, "/"))
+		return "is not a file path";
+	return NULL;
+}
+
+/* A key of a KEY=VALUE line: no blanks, '=' or '#' that would change the line. */
+static int varname_ok(const char *s)
+{
+	if (!*s || *s == '#')
+		return 0;
+	for (; *s; s++)
+		if (isspace((unsigned char)*s) || *s == '=' || (unsigned char)*s < 0x20)
+			return 0;
+	return 1;
+}
+
+/* "./a//b" and "a/b" name one file. Caller frees. */
+static char *path_norm(const char *p)
+{
+	struct sbuf sb = {0};
+	for (const char *s = p; *s;) {
+		const char *e = strchr(s, '/');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+		if (n && !(n == 1 && s[0] == '.')) {
+			if (sb.len)
+				sbuf_addc(&sb, '/');
+			sbuf_add(&sb, s, n);
+		}
+		s += n;
+		if (*s == '/')
+			s++;
+	}
+	if (!sb.buf)
+		return xstrdup("");
+	return sbuf_detach(&sb);
+}
+
+static struct comp_conf *comp_get(struct loader *ld, const char *name, int line, size_t *idx)
+{
+	struct tally_conf *c = ld->conf;
+	for (size_t i = 0; i < c->ncomps; i++) {
+		if (strcmp(c->comps[i].name, name) == 0) {
+			*idx = i;
+			return &c->comps[i];
+		}
+	}
+	if (!valid_comp_name(name)) {
+		fail_at(ld, line, "component", "\"%s\" is not a valid component name; "
+			"use letters, digits, '_', '.' and '-', starting with a letter, digit or '_'",
+			name);
+		return NULL;
+	}
+	if (c->ncomps == ld->capcomps) {
+		ld->capcomps = ld->capcomps ? ld->capcomps * 2 : 4;
+		c->comps = xrealloc(c->comps, ld->capcomps * sizeof *c->comps);
+		ld->aux = xrealloc(ld->aux, ld->capcomps * sizeof *ld->aux);
+	}
+	struct comp_conf *cc = &c->comps[c->ncomps];
+	struct comp_aux *ax = &ld->aux[c->ncomps];
+	memset(cc, 0, sizeof *cc);
+	memset(ax, 0, sizeof *ax);
+	cc->name = xstrdup(name);
+	cc->order = ORDER_VERSION;
+	cc->timeout = 3600;
+	ax->header_line = scan_comp_line(&ld->scan, name);
+	if (!ax->header_line)
+		ax->header_line = line;
+	*idx = c->ncomps++;
+	ld->naux = c->ncomps;
+	return cc;
+}
+
+static int set_upstream(struct loader *ld, struct comp_conf *cc, const char *value, int line,
+			const char *key)
+{
+	const char *p = value;
+	while (isspace((unsigned char)*p))
+		p++;
+	const char *k = p;
+	while (*p && !isspace((unsigned char)*p))
+		p++;
+	char *kind = xstrndup(k, (size_t)(p - k));
+	while (isspace((unsigned char)*p))
+		p++;
+	size_t alen = strlen(p);
+	while (alen && isspace((unsigned char)p[alen - 1]))
+		alen--;
+	char *arg = xstrndup(p, alen);
+
+	int known = 0;
+	for (size_t i = 0; config_upstream_kinds[i]; i++)
+		if (strcmp(config_upstream_kinds[i], kind) == 0)
+			known = 1;
+	if (!known) {
+		fail_at(ld, line, key, "unknown upstream kind \"%s\"; use github-release, github-tag, "
+			"registry-tags, git-tags, file-regex or manual", kind);
+		goto fail;
+	}
+	if (strcmp(kind, "manual") == 0 && *arg) {
+		fail_at(ld, line, key, "manual takes no argument");
+		goto fail;
+	}
+	if (strcmp(kind, "manual") != 0 && !*arg) {
+		fail_at(ld, line, key, "%s needs an argument (%s)", kind,
+			str_starts(kind, "github") ? "OWNER/REPO" :
+			strcmp(kind, "registry-tags") == 0 ? "HOST/NAME" : "URL");
+		goto fail;
+	}
+	free(cc->upstream);
+	free(cc->upstream_kind);
+	free(cc->upstream_arg);
+	cc->upstream = xstrdup(value);
+	cc->upstream_kind = kind;
+	cc->upstream_arg = arg;
+	return 0;
+fail:
+	free(kind);
+	free(arg);
+	return -1;
+}
+
+static int add_record_also(struct loader *ld, struct comp_conf *cc, struct comp_aux *ax,
+			   const char *value, int line, const char *key)
+{
+	const char *colon = strchr(value, ':');
+	const char *eq = colon ? strchr(colon + 1, '=') : NULL;
+	if (!colon || !eq || colon == value || eq == colon + 1 || eq[1] == '\0')
+		return fail_at(ld, line, key, "\"%s\" is not FILE:VAR=TEMPLATE "
+			       "(e.g. .env:SERVER_VERSION={version})", value);
+	char *file = xstrndup(value, (size_t)(colon - value));
+	char *var = xstrndup(colon + 1, (size_t)(eq - colon - 1));
+	char *ctx = NULL;
+	const char *why = relpath_problem(file);
+	if (why) {
+		fail_at(ld, line, key, "file \"%s\" %s", file, why);
+		goto fail;
+	}
+	if (!varname_ok(var)) {
+		fail_at(ld, line, key, "\"%s\" is not a usable key name; use no blanks, '=' or "
+			"leading '#'", var);
+		goto fail;
+	}
+	ctx = ctx_at(ld, line, key);
+	if (template_check(eq + 1, config_template_vars, config_template_nvars, 0, ctx, ld->err) < 0)
+		goto fail;
+	free(ctx);
+	cc->record_also = xrealloc(cc->record_also, (cc->nrecord_also + 1) * sizeof *cc->record_also);
+	cc->record_also[cc->nrecord_also].file = file;
+	cc->record_also[cc->nrecord_also].var = var;
+	cc->record_also[cc->nrecord_also].tmpl = xstrdup(eq + 1);
+	cc->nrecord_also++;
+	ax->ra_lines = xrealloc(ax->ra_lines, (ax->nra_lines + 1) * sizeof *ax->ra_lines);
+	ax->ra_lines[ax->nra_lines++] = line;
+	return 0;
+fail:
+	free(ctx);
+	free(file);
+	free(var);
+	return -1;
+}
+
+/* Checks the value of one string key by its flags. */
+static int check_str(struct loader *ld, const struct keydef *kd, const char *value, int line,
+		     const char *key)
+{
+	char *ctx = NULL;
+	int rc = 0;
+
+	if (kd->flags & KF_RELPATH) {
+		const char *why = relpath_problem(value);
+		if (why)
+			return fail_at(ld, line, key, "\"%s\" %s", value, why);
+	}
+	if ((kd->flags & KF_VARNAME) && !varname_ok(value))
+		return fail_at(ld, line, key, "\"%s\" is not a usable key name; use no blanks, '=' "
+			       "or leading '#'", value);
+	if (kd->flags & (KF_CMD | KF_SUBST | KF_SPLIT | KF_REGEX))
+		ctx = ctx_at(ld, line, key);
+	if (kd->flags & (KF_CMD | KF_SUBST)) {
+		rc = template_check(value, config_template_vars, config_template_nvars,
+				    (kd->flags & KF_CMD) ? 1 : 0, ctx, ld->err);
+	} else if (kd->flags & KF_SPLIT) {
+		char **words = NULL;
+		rc = template_split(value, &words, NULL, ctx, ld->err);
+		template_argv_free(words);
+	} else if (kd->flags & KF_REGEX) {
+		struct vfilter f;
+		int inc = strcasecmp(kd->key, "include") == 0;
+		rc = vfilter_init(&f, inc ? value : NULL, inc ? NULL : value, 0, ctx, ld->err);
+		if (rc == 0)
+			vfilter_free(&f);
+	} else if (kd->flags & KF_MATCH) {
+		regex_t re;
+		int e = regcomp(&re, value, REG_EXTENDED);
+		if (e != 0) {
+			char why[256];
+			regerror(e, &re, why, sizeof why);
+			rc = fail_at(ld, line, key, "bad regex \"%s\": %s; write a POSIX extended "
+				     "regular expression", value, why);
+		} else {
+			if (re.re_nsub < 1)
+				rc = fail_at(ld, line, key, "\"%s\" has no capture group; put the "
+					     "version in ( )", value);
+			regfree(&re);
+		}
+	}
+	free(ctx);
+	return rc;
+}
+
+static int apply_entry(struct loader *ld, const git_config_entry *e)
+{
+	const char *name = e->name;
+	const char *dot1 = strchr(name, '.');
+	const char *dot2 = strrchr(name, '.');
+	const struct sline *sl = scan_claim(&ld->scan, name);
+	int line = sl ? sl->line : 0;
+	char *section = NULL, *sub = NULL, *key = NULL;
+	int rc = -1;
+
+	if (!dot1)
+		return fail_at(ld, line, sl ? sl->shown : name, "unknown key");
+	section = xstrndup(name, (size_t)(dot1 - name));
+	if (dot2 > dot1)
+		sub = xstrndup(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+
+	const struct keydef *kd = NULL;
+	if (strcmp(section, "component") == 0 ? sub != NULL : sub == NULL)
+		kd = keydef_find(section, dot2 + 1);
+	if (!kd) {
+		fail_at(ld, line, sl ? sl->shown : name, "unknown key");
+		goto out;
+	}
+
+	void *base;
+	struct comp_aux *ax = NULL;
+	struct comp_conf *cc = NULL;
+	if (sub) {
+		size_t idx;
+		cc = comp_get(ld, sub, line, &idx);
+		if (!cc)
+			goto out;
+		ax = &ld->aux[idx];
+		base = cc;
+		key = xasprintf("component.%s.%s", sub, kd->key);
+	} else {
+		base = ld->conf;
+		key = xasprintf("%s.%s", section, kd->key);
+	}
+	void *field = (char *)base + kd->off;
+	const char *value = e->value;
+
+	if (kd->type != K_BOOL) {
+		if (!value) {
+			fail_at(ld, line, key, "missing value; write %s = VALUE", kd->key);
+			goto out;
+		}
+		if (!*value) {
+			fail_at(ld, line, key, "empty value");
+			goto out;
+		}
+	}
+
+	switch (kd->type) {
+	case K_STR:
+		if (check_str(ld, kd, value, line, key) < 0)
+			goto out;
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		break;
+	case K_INT: {
+		int32_t n;
+		if (git_config_parse_int32(&n, value) < 0 || n < 1) {
+			fail_at(ld, line, key, "\"%s\" is not a whole number of at least 1", value);
+			goto out;
+		}
+		*(int *)field = n;
+		break;
+	}
+	case K_BOOL: {
+		int b;
+		if (git_config_parse_bool(&b, value) < 0) {
+			fail_at(ld, line, key, "\"%s\" is not a boolean; use true or false", value);
+			goto out;
+		}
+		*(int *)field = b;
+		break;
+	}
+	case K_ORDER:
+		if (version_order_parse(value, (enum version_order *)field) < 0) {
+			fail_at(ld, line, key, "\"%s\" is not an order; use version or semver", value);
+			goto out;
+		}
+		break;
+	case K_LIST:
+		if (check_str(ld, kd, value, line, key) < 0)
+			goto out;
+		strv_push((struct strv *)field, value);
+		break;
+	case K_UPSTREAM:
+		if (set_upstream(ld, cc, value, line, key) < 0)
+			goto out;
+		break;
+	case K_RECORD_ALSO:
+		if (add_record_also(ld, cc, ax, value, line, key) < 0)
+			goto out;
+		break;
+	}
+	if (ax && strcmp(kd->key, "file") == 0)
+		ax->file_line = line;
+	if (ax && strcmp(kd->key, "upstream") == 0)
+		ax->upstream_line = line;
+	rc = 0;
+out:
+	free(section);
+	free(sub);
+	free(key);
+	return rc;
+}
+
+/* Missing keys, defaults and checks across components. */
+static int finish(struct loader *ld)
+{
+	struct tally_conf *c = ld->conf;
+
+	if (c->ncomps == 0)
+		return tally_err_set(ld->err, TC_INPUT,
+				     "%s: no components; add a [component \"NAME\"] section", ld->name);
+	for (size_t i = 0; i < c->ncomps; i++) {
+		struct comp_conf *cc = &c->comps[i];
+		struct comp_aux *ax = &ld->aux[i];
+		const char *missing = !cc->file ? "file" : !cc->upstream ? "upstream" :
+				      !cc->build ? "build" : NULL;
+		if (missing) {
+			char *key = xasprintf("component.%s.%s", cc->name, missing);
+			fail_at(ld, ax->header_line, key, "required key missing; add it to [component \"%s\"]",
+				cc->name);
+			free(key);
+			return -1;
+		}
+		if (strcmp(cc->upstream_kind, "file-regex") == 0 && !cc->match) {
+			char *key = xasprintf("component.%s.match", cc->name);
+			fail_at(ld, ax->upstream_line, key, "required for a file-regex upstream; "
+				"give a regex whose first capture group is the version");
+			free(key);
+			return -1;
+		}
+		if (!cc->key)
+			cc->key = xstrdup(cc->name);
+		if (!cc->image)
+			cc->image = xasprintf("{prefix}/%s", cc->name);
+		if (cc->tags.n == 0)
+			strv_push(&cc->tags, "{version}");
+		if (!cc->push)
+			cc->push = xstrdup(CONFIG_DEFAULT_PUSH);
+	}
+
+	/* Two writers of one key would undo each other's records. */
+	struct owner {
+		char *file, *var;
+		size_t comp;
+		int line;
+	};
+	size_t nown = 0, capown = 0;
+	struct owner *own = NULL;
+	int rc = 0;
+	for (size_t i = 0; i < c->ncomps && rc == 0; i++) {
+		struct comp_conf *cc = &c->comps[i];
+		for (size_t j = 0; j <= cc->nrecord_also && rc == 0; j++) {
+			const char *file = j == 0 ? cc->file : cc->record_also[j - 1].file;
+			const char *var = j == 0 ? cc->key : cc->record_also[j - 1].var;
+			int line = j == 0 ? ld->aux[i].file_line : ld->aux[i].ra_lines[j - 1];
+			char *nf = path_norm(file);
+			for (size_t k = 0; k < nown; k++) {
+				if (strcmp(own[k].file, nf) == 0 && strcmp(own[k].var, var) == 0) {
+					char *key = xasprintf("component.%s.%s", cc->name,
+							      j == 0 ? "file" : "recordAlso");
+					fail_at(ld, line, key, "%s key %s is already written by "
+						"component %s (line %d); give each component its own key",
+						file, var, c->comps[own[k].comp].name, own[k].line);
+					free(key);
+					rc = -1;
+					break;
+				}
+			}
+			if (nown == capown) {
+				capown = capown ? capown * 2 : 8;
+				own = xrealloc(own, capown * sizeof *own);
+			}
+			own[nown++] = (struct owner){nf, xstrdup(var), i, line};
+		}
+	}
+	for (size_t k = 0; k < nown; k++) {
+		free(own[k].file);
+		free(own[k].var);
+	}
+	free(own);
+	return rc;
+}
+
+/* The temporary path in libgit2's message is replaced by the name. */
+static int syntax_error(struct loader *ld, const char *disk_path)
+{
+	const git_error *ge = git_error_last();
+	const char *m = ge && ge->message ? ge->message : "cannot parse";
+	struct sbuf sb = {0};
+	size_t plen = strlen(disk_path);
+	for (const char *s = m; *s;) {
+		if (plen && strncmp(s, disk_path, plen) == 0) {
+			sbuf_adds(&sb, ld->name);
+			s += plen;
+		} else {
+			sbuf_addc(&sb, *s++);
+		}
+	}
+	if (ld->scan.bad_escape_line && strstr(m, "invalid escape"))
+		tally_err_set(ld->err, TC_INPUT, "%s:%d: %s; valid escapes are \\n \\t \\b \\\" "
+			      "and \\\\", ld->name, ld->scan.bad_escape_line, sbuf_str(&sb));
+	else
+		tally_err_set(ld->err, TC_INPUT, "%s: %s", ld->name, sbuf_str(&sb));
+	sbuf_free(&sb);
+	return -1;
+}
+
+static int load(const char *disk_path, const char *name, const char *text, size_t len,
+		struct tally_conf **out, struct tally_err *err)
+{
+	struct loader ld = {0};
+	git_config *cfg = NULL;
+	git_config_iterator *it = NULL;
+	git_config_entry *e;
+	int rc = -1, gerr;
+
+	*out = NULL;
+	ld.name = name;
+	ld.err = err;
+	ld.conf = xcalloc(1, sizeof *ld.conf);
+	struct tally_conf *c = ld.conf;
+	c->path = xstrdup(name);
+	c->parallel = 1;
+	c->remote = xstrdup("origin");
+	c->holds_file = xstrdup("tally-holds.txt");
+	c->schedule = xstrdup("0 2 * * *");
+	c->log_keep = 50;
+	c->author_name = xstrdup("tally");
+	c->theme = xstrdup("default");
+	const char *api = getenv("TALLY_GITHUB_API");
+	c->gh_api = xstrdup(api && *api ? api : DEFAULT_GH_API);
+
+	git_libgit2_init();
+	scan_text(&ld.scan, text, len);
+	if (git_config_new(&cfg) < 0 ||
+	    git_config_add_file_ondisk(cfg, disk_path, GIT_CONFIG_LEVEL_LOCAL, NULL, 0) < 0) {
+		syntax_error(&ld, disk_path);
+		goto fail;
+	}
+
+	/* Components exist from their header on, so an empty section still
+	 * reports its missing keys. */
+	for (size_t i = 0; i < ld.scan.nhdrs; i++) {
+		size_t idx;
+		if (strcmp(ld.scan.hdrs[i].section, "component") == 0 && ld.scan.hdrs[i].sub &&
+		    !comp_get(&ld, ld.scan.hdrs[i].sub, ld.scan.hdrs[i].line, &idx))
+			goto fail;
+	}
+
+	if (git_config_iterator_new(&it, cfg) < 0) {
+		syntax_error(&ld, disk_path);
+		goto fail;
+	}
+	while ((gerr = git_config_next(&e, it)) == 0)
+		if (apply_entry(&ld, e) < 0)
+			goto fail;
+	if (gerr != GIT_ITEROVER) {
+		syntax_error(&ld, disk_path);
+		goto fail;
+	}
+	if (finish(&ld) < 0)
+		goto fail;
+	*out = ld.conf;
+	ld.conf = NULL;
+	rc = 0;
+fail:
+	git_config_iterator_free(it);
+	git_config_free(cfg);
+	git_libgit2_shutdown();
+	for (size_t i = 0; i < ld.naux; i++)
+		free(ld.aux[i].ra_lines);
+	free(ld.aux);
+	scan_free(&ld.scan);
+	config_free(ld.conf);
+	return rc;
+}
+
+int config_load(const char *path, struct tally_conf **out, struct tally_err *err)
+{
+	struct sbuf text = {0};
+	*out = NULL;
+	/* libgit2 takes a missing file for an empty one. */
+	if (util_read_file(path, &text, err) < 0) {
+		if (err)
+			err->cls = TC_INPUT;
+		sbuf_free(&text);
+		return -1;
+	}
+	int rc = load(path, path, sbuf_str(&text), text.len, out, err);
+	sbuf_free(&text);
+	return rc;
+}
+
+int config_load_buffer(const char *name, const char *data, size_t len, struct tally_conf **out,
+		       struct tally_err *err)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *path = xasprintf("%s/tally-conf-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	int rc = -1;
+
+	*out = NULL;
+	int fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		tally_err_set(err, TC_INPUT, "%s: cannot create a temporary file %s: %s", name, path,
+			      strerror(errno));
+		free(path);
+		return -1;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			tally_err_set(err, TC_INPUT, "%s: cannot write %s: %s", name, path,
+				      strerror(errno));
+			close(fd);
+			goto out;
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) < 0) {
+		tally_err_set(err, TC_INPUT, "%s: cannot write %s: %s", name, path, strerror(errno));
+		goto out;
+	}
+	rc = load(path, name, data, len, out, err);
+out:
+	unlink(path);
+	free(path);
+	return rc;
+}
+
+const struct comp_conf *config_find(const struct tally_conf *c, const char *name)
+{
+	if (!c || !name)
+		return NULL;
+	for (size_t i = 0; i < c->ncomps; i++)
+		if (strcmp(c->comps[i].name, name) == 0)
+			return &c->comps[i];
+	return NULL;
+}
+
+static void comp_free(struct comp_conf *cc)
+{
+	free(cc->name);
+	free(cc->file);
+	free(cc->key);
+	free(cc->upstream);
+	free(cc->upstream_kind);
+	free(cc->upstream_arg);
+	free(cc->include);
+	free(cc->exclude);
+	free(cc->match);
+	free(cc->image);
+	strv_free(&cc->tags);
+	strv_free(&cc->floating);
+	free(cc->build);
+	free(cc->push);
+	free(cc->cleanup);
+	free(cc->workdir);
+	free(cc->schedule);
+	strv_free(&cc->recipes);
+	for (size_t i = 0; i < cc->nrecord_also; i++) {
+		free(cc->record_also[i].file);
+		free(cc->record_also[i].var);
+		free(cc->record_also[i].tmpl);
+	}
+	free(cc->record_also);
+}
+
+void config_free(struct tally_conf *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->ncomps; i++)
+		comp_free(&c->comps[i]);
+	free(c->comps);
+	free(c->path);
+	free(c->state_dir);
+	free(c->group);
+	free(c->remote);
+	free(c->branch);
+	free(c->holds_file);
+	free(c->schedule);
+	free(c->notify);
+	free(c->author_name);
+	free(c->author_email);
+	free(c->theme);
+	free(c->reg_prefix);
+	free(c->reg_auth_file);
+	free(c->gh_api);
+	free(c->gh_token_file);
+	free(c);
+}

@@ -1,0 +1,1293 @@
+/* DESIGN: three kinds of threads.
+ * - The engine thread (engine_main) owns every struct comp_state, the job
+ *   list and its own git_repository. It sleeps on the inbox and is the only
+ *   one that decides anything or writes the ledger.
+ * - Task threads (one per upstream check or attempt, detached, all signals
+ *   blocked) do blocking work on copies of what they need and post their
+ *   results and progress back to the inbox.
+ * - Front ends read events from the outbox (mutex + cond, plus a pipe that
+ *   is readable while events are queued, for poll loops).
+ * The model is redis bio.c: hand results back under a lock and wake the
+ * owner; never share a handle (git, curl) between threads. */
+#include "engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomicfile.h"
+#include "classify.h"
+#include "holds.h"
+#include "ledger.h"
+#include "pipeline.h"
+#include "recorder.h"
+#include "repo.h"
+#include "statedir.h"
+#include "upstream.h"
+#include "util.h"
+#include "version.h"
+#include "versionfile.h"
+
+#define MAX_CHECKS 8
+
+/* ---- queues ---------------------------------------------------------- */
+
+struct msg {
+	struct msg *next;
+	int kind;
+	json_t *json;
+	void *ptr;
+};
+
+struct queue {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct msg *head, *tail;
+	int wake[2];      /* outbox only: readable while non-empty */
+};
+
+static void queue_init(struct queue *q, int with_pipe)
+{
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	q->head = q->tail = NULL;
+	q->wake[0] = q->wake[1] = -1;
+	if (with_pipe && pipe2(q->wake, O_CLOEXEC | O_NONBLOCK) < 0)
+		q->wake[0] = q->wake[1] = -1;
+}
+
+static void queue_push(struct queue *q, int kind, json_t *json, void *ptr)
+{
+	struct msg *m = xcalloc(1, sizeof *m);
+	m->kind = kind;
+	m->json = json;
+	m->ptr = ptr;
+	pthread_mutex_lock(&q->mu);
+	if (q->tail)
+		q->tail->next = m;
+	else
+		q->head = m;
+	q->tail = m;
+	if (q->wake[1] >= 0 && write(q->wake[1], "x", 1) < 0) {
+		/* pipe full means already readable */
+	}
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+static struct msg *queue_pop(struct queue *q, int timeout_ms)
+{
+	pthread_mutex_lock(&q->mu);
+	if (!q->head && timeout_ms != 0) {
+		if (timeout_ms < 0) {
+			while (!q->head)
+				pthread_cond_wait(&q->cv, &q->mu);
+		} else {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += timeout_ms / 1000;
+			ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			while (!q->head)
+				if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) == ETIMEDOUT)
+					break;
+		}
+	}
+	struct msg *m = q->head;
+	if (m) {
+		q->head = m->next;
+		if (!q->head) {
+			q->tail = NULL;
+			char buf[256];
+			while (q->wake[0] >= 0 && read(q->wake[0], buf, sizeof buf) > 0)
+				;
+		}
+	}
+	pthread_mutex_unlock(&q->mu);
+	return m;
+}
+
+/* ---- state ----------------------------------------------------------- */
+
+enum { M_CMD, M_CHECK_DONE, M_PROGRESS, M_ATTEMPT_DONE, M_QUIT };
+
+struct job {
+	struct job *next;
+	json_int_t id;
+	char *cmd;
+	int dry_run, no_push;
+	char *version;
+	int outstanding;
+	int ok, failed, input_error;
+};
+
+struct comp_state {
+	const struct comp_conf *cc;
+	char *recorded;
+	int record_error;           /* version file unreadable */
+	char *record_msg;
+	struct strv upstream;       /* last check, newest first */
+	int checked;
+	enum tally_class up_cls;
+	char *up_msg;
+	long long checked_at, retry_at;
+	char *built;
+	const char *stage;          /* NULL, or the running attempt's state word */
+	struct attempt *running;
+	/* last attempt (ledger) */
+	char *last_result, *last_version, *last_class, *last_message;
+	long long last_ended;
+};
+
+struct check_task {
+	struct engine *e;
+	struct job *job;
+	struct comp_state *cs;
+	struct upstream_result res;
+};
+
+struct engine {
+	char *root, *git_dir, *conf_path, *state_dir, *refname;
+	struct tally_conf *conf;
+	struct tally_lock *lock;
+	git_repository *repo;       /* engine thread only */
+	struct comp_state *cs;
+	size_t n;
+	struct queue inbox, outbox;
+	pthread_t thread;
+	int started;
+	struct job *jobs;
+	struct attempt **waiting;   /* planned attempts waiting for a slot */
+	size_t nwaiting, capwaiting;
+	struct check_task **check_wait;
+	size_t ncheck_wait, capcheck_wait;
+	int running_attempts, running_checks;
+	int quitting;
+	int cancel[2];
+	json_t *ledger;
+	struct strv warnings;
+	unsigned seq;
+};
+
+static void emit(struct engine *e, json_t *ev)
+{
+	if (!json_object_get(ev, "schema"))
+		json_object_set_new(ev, "schema", json_integer(1));
+	queue_push(&e->outbox, 0, ev, NULL);
+}
+
+static json_t *jstr(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static json_t *jtime(long long t)
+{
+	if (t <= 0)
+		return json_null();
+	char buf[32];
+	util_iso8601(t, buf, sizeof buf);
+	return json_string(buf);
+}
+
+static void emit_error(struct engine *e, const char *component, enum tally_class cls,
+		       const char *msg)
+{
+	emit(e, json_pack("{s:s, s:o, s:s, s:s}", "event", "error", "component", jstr(component),
+			  "class", tally_class_name(cls), "message", msg));
+}
+
+/* ---- reading state --------------------------------------------------- */
+
+static void free_str(char **p)
+{
+	free(*p);
+	*p = NULL;
+}
+
+static void refresh_record(struct engine *e, struct comp_state *cs)
+{
+	struct tally_err err = {0};
+	free_str(&cs->recorded);
+	free_str(&cs->record_msg);
+	cs->record_error = 0;
+	if (recorder_read_record(e->repo, e->refname, cs->cc, &cs->recorded, &err) < 0) {
+		cs->record_error = 1;
+		cs->record_msg = xstrdup(err.msg);
+	}
+}
+
+static const char *jget_s(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* built, last result and resume evidence come from the ledger */
+static void apply_ledger_entry(struct comp_state *cs, json_t *ent)
+{
+	const char *v = jget_s(ent, "version");
+	if (json_is_true(json_object_get(ent, "shipped"))) {
+		free(cs->built);
+		cs->built = xstrdup(v);
+	}
+	free(cs->last_result);
+	free(cs->last_version);
+	free(cs->last_class);
+	free(cs->last_message);
+	cs->last_result = xstrdup(jget_s(ent, "result"));
+	cs->last_version = xstrdup(v);
+	cs->last_class = xstrdup(jget_s(ent, "class"));
+	cs->last_message = xstrdup(jget_s(ent, "message"));
+	cs->last_ended = json_integer_value(json_object_get(ent, "ended"));
+}
+
+static struct comp_state *find_comp(struct engine *e, const char *name)
+{
+	for (size_t i = 0; i < e->n; i++)
+		if (strcmp(e->cs[i].cc->name, name) == 0)
+			return &e->cs[i];
+	return NULL;
+}
+
+static char *checks_path(struct engine *e)
+{
+	return xasprintf("%s/checks.json", e->state_dir);
+}
+
+/* The last check of every component survives the process in checks.json,
+ * so `tally status` needs no network. */
+static void load_checks(struct engine *e)
+{
+	char *path = checks_path(e);
+	json_error_t jerr;
+	json_t *root = json_load_file(path, 0, &jerr);
+	if (!root) {
+		if (access(path, F_OK) == 0)
+			strv_push_owned(&e->warnings, xasprintf("%s:%d: unreadable, ignored: %s", path,
+								jerr.line, jerr.text));
+		free(path);
+		return;
+	}
+	free(path);
+	const char *name;
+	json_t *o;
+	json_object_foreach(root, name, o) {
+		struct comp_state *cs = find_comp(e, name);
+		if (!cs || !json_is_object(o))
+			continue;
+		cs->checked = 1;
+		size_t i;
+		json_t *v;
+		json_array_foreach(json_object_get(o, "versions"), i, v) {
+			if (json_is_string(v) && version_valid(json_string_value(v)))
+				strv_push(&cs->upstream, json_string_value(v));
+		}
+		const char *cls = jget_s(o, "class");
+		cs->up_cls = cls ? tally_class_from_name(cls) : TC_NONE;
+		if (cs->up_cls == TC_CLASS_COUNT)
+			cs->up_cls = TC_INTERNAL;
+		cs->up_msg = xstrdup(jget_s(o, "message"));
+		cs->checked_at = json_integer_value(json_object_get(o, "checked_at"));
+		cs->retry_at = json_integer_value(json_object_get(o, "retry_at"));
+	}
+	json_decref(root);
+}
+
+static void save_checks(struct engine *e)
+{
+	json_t *root = json_object();
+	for (size_t i = 0; i < e->n; i++) {
+		struct comp_state *cs = &e->cs[i];
+		if (!cs->checked)
+			continue;
+		json_t *vs = json_array();
+		for (size_t j = 0; j < cs->upstream.n && j < 50; j++)
+			json_array_append_new(vs, json_string(cs->upstream.v[j]));
+		json_object_set_new(root, cs->cc->name,
+				    json_pack("{s:o, s:o, s:o, s:I, s:I}", "versions", vs, "class",
+					      cs->up_cls ? json_string(tally_class_name(cs->up_cls)) : json_null(),
+					      "message", jstr(cs->up_msg), "checked_at",
+					      (json_int_t)cs->checked_at, "retry_at", (json_int_t)cs->retry_at));
+	}
+	char *s = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	char *path = checks_path(e);
+	struct tally_err err = {0};
+	if (atomicfile_write(path, s, strlen(s), 0600, &err) < 0)
+		strv_push(&e->warnings, err.msg);
+	free(path);
+	free(s);
+	json_decref(root);
+}
+
+static struct holds *read_holds(struct engine *e, struct tally_err *err)
+{
+	git_commit *head = NULL;
+	struct sbuf raw = {0};
+	struct holds *h = NULL;
+	int exists = 0;
+	if (repo_branch_commit(e->repo, e->refname, &head, err) == 0 &&
+	    repo_read_at(e->repo, head, e->conf->holds_file, &raw, &exists, err) == 0) {
+		const char **names = xcalloc(e->n + 1, sizeof *names);
+		for (size_t i = 0; i < e->n; i++)
+			names[i] = e->cs[i].cc->name;
+		holds_parse(e->conf->holds_file, sbuf_str(&raw), raw.len, names, e->n, &h, err);
+		free(names);
+	}
+	git_commit_free(head);
+	sbuf_free(&raw);
+	return h;
+}
+
+/* newest upstream version that is not skipped and is newer than the record */
+static const char *candidate_of(const struct comp_state *cs, const struct holds *h)
+{
+	if (h && holds_pin(h, cs->cc->name))
+		return NULL;
+	if (cs->up_cls != TC_NONE)
+		return NULL;
+	for (size_t i = 0; i < cs->upstream.n; i++) {
+		const char *v = cs->upstream.v[i];
+		if (h && holds_is_skipped(h, cs->cc->name, v))
+			continue;
+		if (!cs->recorded || version_compare(v, cs->recorded, cs->cc->order) > 0)
+			return v;
+		return NULL;
+	}
+	return NULL;
+}
+
+static const char *state_of(const struct comp_state *cs, const struct holds *h, const char *cand)
+{
+	if (cs->stage)
+		return cs->stage;
+	if (h && holds_pin(h, cs->cc->name))
+		return "pinned";
+	if (cs->last_result && strcmp(cs->last_result, "failed") == 0 && cand && cs->last_version &&
+	    strcmp(cs->last_version, cand) == 0)
+		return "failed";
+	if (cs->record_error)
+		return "unknown";
+	if (cs->checked && cs->up_cls != TC_NONE)
+		return "unknown";
+	if (cand || !cs->recorded)
+		return "outdated";
+	if (cs->upstream.n && version_compare(cs->recorded, cs->upstream.v[0], cs->cc->order) > 0)
+		return "ahead";
+	return "current";
+}
+
+static json_t *status_json(struct engine *e, struct comp_state *cs, const struct holds *h,
+			   const char *event)
+{
+	const char *cand = candidate_of(cs, h);
+	const char *cls = NULL, *msg = NULL;
+	if (cs->record_error) {
+		cls = "input";
+		msg = cs->record_msg;
+	} else if (cs->checked && cs->up_cls != TC_NONE) {
+		cls = tally_class_name(cs->up_cls);
+		msg = cs->up_msg;
+	} else if (cs->last_result && strcmp(cs->last_result, "failed") == 0) {
+		cls = cs->last_class;
+		msg = cs->last_message;
+	}
+	(void)e;
+	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "schema", 1, "event", event, "component", cs->cc->name, "key", cs->cc->key,
+			 "file", cs->cc->file, "recorded", jstr(cs->recorded), "upstream",
+			 cs->upstream.n && cs->up_cls == TC_NONE ? json_string(cs->upstream.v[0]) : json_null(),
+			 "candidate", jstr(cand), "built", jstr(cs->built), "state", state_of(cs, h, cand),
+			 "class", jstr(cls), "message", jstr(msg), "checked_at", jtime(cs->checked_at),
+			 "retry_at", jtime(cs->retry_at), "next_run", json_null(), "last_result",
+			 jstr(cs->last_result));
+}
+
+/* ---- jobs ------------------------------------------------------------ */
+
+static struct job *job_new(struct engine *e, json_t *cmd)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+	j->id = json_integer_value(json_object_get(cmd, "id"));
+	j->cmd = xstrdup(jget_s(cmd, "cmd"));
+	j->dry_run = json_is_true(json_object_get(cmd, "dry_run"));
+	j->no_push = json_is_true(json_object_get(cmd, "no_push"));
+	j->version = xstrdup(jget_s(cmd, "version"));
+	j->next = e->jobs;
+	e->jobs = j;
+	return j;
+}
+
+static void job_finish(struct engine *e, struct job *j)
+{
+	int code = j->input_error ? 2 : j->failed ? 1 : 0;
+	emit(e, json_pack("{s:s, s:i, s:i, s:i}", "event", "summary", "ok", j->ok, "failed", j->failed,
+			  "exit", code));
+	emit(e, json_pack("{s:s, s:I, s:i}", "event", "done", "id", j->id, "exit", code));
+	for (struct job **p = &e->jobs; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			break;
+		}
+	free(j->cmd);
+	free(j->version);
+	free(j);
+}
+
+static void job_done_one(struct engine *e, struct job *j)
+{
+	if (--j->outstanding == 0)
+		job_finish(e, j);
+}
+
+/* Resolves the command's component list; emits an error and returns -1 on
+ * an unknown name. */
+static int select_comps(struct engine *e, json_t *cmd, struct comp_state ***out, size_t *n)
+{
+	json_t *names = json_object_get(cmd, "components");
+	*out = xcalloc(e->n + 1, sizeof **out);
+	*n = 0;
+	if (!json_array_size(names)) {
+		for (size_t i = 0; i < e->n; i++)
+			(*out)[(*n)++] = &e->cs[i];
+		return 0;
+	}
+	size_t i;
+	json_t *v;
+	json_array_foreach(names, i, v) {
+		struct comp_state *cs = json_is_string(v) ? find_comp(e, json_string_value(v)) : NULL;
+		if (!cs) {
+			char *m = xasprintf("unknown component '%s' (see tally.conf)",
+					    json_is_string(v) ? json_string_value(v) : "?");
+			emit_error(e, NULL, TC_INPUT, m);
+			free(m);
+			free(*out);
+			*out = NULL;
+			return -1;
+		}
+		int dup = 0;
+		for (size_t k = 0; k < *n; k++)
+			dup |= (*out)[k] == cs;
+		if (!dup)
+			(*out)[(*n)++] = cs;
+	}
+	return 0;
+}
+
+static void usage_error(struct engine *e, json_t *cmd, const char *msg)
+{
+	struct job *j = job_new(e, cmd);
+	emit_error(e, NULL, TC_INPUT, msg);
+	j->input_error = 1;
+	job_finish(e, j);
+}
+
+/* ---- tasks ----------------------------------------------------------- */
+
+static void *check_thread(void *arg)
+{
+	struct check_task *t = arg;
+	struct upstream_ctx ctx = {
+		.conf = t->e->conf, .repo_root = t->e->root, .state_dir = t->e->state_dir,
+		.cancel_fd = t->e->cancel[0],
+	};
+	upstream_check(&ctx, t->cs->cc, &t->res);
+	queue_push(&t->e->inbox, M_CHECK_DONE, NULL, t);
+	return NULL;
+}
+
+static void start_thread(void *(*fn)(void *), void *arg)
+{
+	pthread_t th;
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* the engine thread has every signal blocked; threads inherit that */
+	if (pthread_create(&th, &attr, fn, arg) != 0) {
+		fputs("tally: cannot create a thread\n", stderr);
+		abort();
+	}
+	pthread_attr_destroy(&attr);
+}
+
+static void pump_checks(struct engine *e)
+{
+	while (e->ncheck_wait && e->running_checks < MAX_CHECKS) {
+		struct check_task *t = e->check_wait[0];
+		memmove(e->check_wait, e->check_wait + 1, --e->ncheck_wait * sizeof *e->check_wait);
+		e->running_checks++;
+		start_thread(check_thread, t);
+	}
+}
+
+static void dispatch_check(struct engine *e, struct job *j, struct comp_state *cs)
+{
+	struct check_task *t = xcalloc(1, sizeof *t);
+	t->e = e;
+	t->job = j;
+	t->cs = cs;
+	j->outstanding++;
+	if (e->ncheck_wait == e->capcheck_wait) {
+		e->capcheck_wait = e->capcheck_wait ? e->capcheck_wait * 2 : 16;
+		e->check_wait = xrealloc(e->check_wait, e->capcheck_wait * sizeof *e->check_wait);
+	}
+	e->check_wait[e->ncheck_wait++] = t;
+	pump_checks(e);
+}
+
+struct attempt_task {
+	struct engine *e;
+	struct job *job;
+	struct comp_state *cs;
+	struct attempt *a;
+};
+
+static void post_progress(void *ctx, json_t *ev)
+{
+	struct attempt_task *t = ctx;
+	queue_push(&t->e->inbox, M_PROGRESS, ev, t);
+}
+
+static void *attempt_thread(void *arg)
+{
+	struct attempt_task *t = arg;
+	pipeline_run(t->a);
+	queue_push(&t->e->inbox, M_ATTEMPT_DONE, NULL, t);
+	return NULL;
+}
+
+static void pump_attempts(struct engine *e)
+{
+	while (e->nwaiting && e->running_attempts < e->conf->parallel) {
+		struct attempt_task *t = (struct attempt_task *)e->waiting[0];
+		memmove(e->waiting, e->waiting + 1, --e->nwaiting * sizeof *e->waiting);
+		e->running_attempts++;
+		t->cs->stage = "building";
+		start_thread(attempt_thread, t);
+	}
+}
+
+/* Recipe fingerprint: blob ids at HEAD of the recipe files plus the
+ * component's shipping config, hashed. */
+static char *fingerprint_of(struct engine *e, const struct comp_conf *cc)
+{
+	struct sbuf sb = {0};
+	git_commit *head = NULL;
+	repo_branch_commit(e->repo, e->refname, &head, NULL);
+	for (size_t i = 0; i < cc->recipes.n; i++) {
+		git_oid oid;
+		char hex[GIT_OID_HEXSZ + 1] = "missing";
+		if (repo_blob_id(e->repo, head, cc->recipes.v[i], &oid))
+			repo_oid_hex(&oid, hex);
+		sbuf_addf(&sb, "recipe %s %s\n", cc->recipes.v[i], hex);
+	}
+	git_commit_free(head);
+	sbuf_addf(&sb, "image %s\nbuild %s\npush %s\nworkdir %s\n", cc->image, cc->build, cc->push,
+		  cc->workdir ? cc->workdir : "");
+	for (size_t i = 0; i < cc->tags.n; i++)
+		sbuf_addf(&sb, "tag %s\n", cc->tags.v[i]);
+	for (size_t i = 0; i < cc->floating.n; i++)
+		sbuf_addf(&sb, "floating %s\n", cc->floating.v[i]);
+	for (size_t i = 0; i < cc->nrecord_also; i++)
+		sbuf_addf(&sb, "also %s:%s=%s\n", cc->record_also[i].file, cc->record_also[i].var,
+			  cc->record_also[i].tmpl);
+	git_oid oid;
+	git_odb_hash(&oid, sbuf_str(&sb), sb.len, GIT_OBJECT_BLOB);
+	sbuf_free(&sb);
+	char hex[GIT_OID_HEXSZ + 1];
+	repo_oid_hex(&oid, hex);
+	return xstrdup(hex);
+}
+
+/* A recipe file or tally.conf with uncommitted changes stops the ship:
+ * what would be built is not what the record commit would describe. */
+static int dirty_inputs(struct engine *e, const struct comp_conf *cc, char **why)
+{
+	struct strv files = {0};
+	for (size_t i = 0; i < cc->recipes.n; i++)
+		strv_push(&files, cc->recipes.v[i]);
+	const char *wd = git_repository_workdir(e->repo);
+	if (wd && str_starts(e->conf_path, wd))
+		strv_push(&files, e->conf_path + strlen(wd));
+	int dirty = 0;
+	for (size_t i = 0; i < files.n && !dirty; i++) {
+		unsigned int flags = 0;
+		if (git_status_file(&flags, e->repo, files.v[i]) == 0 &&
+		    (flags & ~(unsigned)(GIT_STATUS_IGNORED | GIT_STATUS_CURRENT))) {
+			*why = xasprintf("%s has uncommitted changes; commit it (or restore it) before %s is shipped",
+					 files.v[i], cc->name);
+			dirty = 1;
+		}
+	}
+	strv_free(&files);
+	return dirty;
+}
+
+static char *new_attempt_id(struct engine *e, const struct comp_conf *cc)
+{
+	char ts[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
+	for (;;) {
+		char *id = xasprintf("%s-%s-%u", ts, cc->name, ++e->seq);
+		char *log = xasprintf("%s/logs/%s/%s.log", e->state_dir, cc->name, id);
+		int exists = access(log, F_OK) == 0;
+		free(log);
+		if (!exists)
+			return id;
+		free(id);
+	}
+}
+
+/* Evidence of an earlier attempt that shipped this version with this recipe
+ * but did not record it (a failed git push, a crash before the commit). */
+static char *resume_digest(struct engine *e, const struct comp_conf *cc, const char *version,
+			   const char *fp)
+{
+	for (size_t i = json_array_size(e->ledger); i-- > 0;) {
+		json_t *ent = json_array_get(e->ledger, i);
+		if (strcmp(jget_s(ent, "component") ? jget_s(ent, "component") : "", cc->name) != 0)
+			continue;
+		const char *v = jget_s(ent, "version"), *f = jget_s(ent, "fingerprint");
+		const char *d = jget_s(ent, "digest");
+		if (v && f && d && strcmp(v, version) == 0 && strcmp(f, fp) == 0 &&
+		    json_is_true(json_object_get(ent, "shipped")) &&
+		    !json_is_true(json_object_get(ent, "recorded")))
+			return xstrdup(d);
+		if (v && strcmp(v, version) == 0)
+			return NULL;  /* a newer attempt of this version decides */
+	}
+	return NULL;
+}
+
+static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
+			 const char *version, enum recorder_action action)
+{
+	char *why = NULL;
+	if (dirty_inputs(e, cs->cc, &why)) {
+		emit_error(e, cs->cc->name, TC_RECIPE, why);
+		free(why);
+		j->failed++;
+		job_done_one(e, j);
+		return;
+	}
+	struct attempt *a = xcalloc(1, sizeof *a);
+	a->conf = e->conf;
+	a->cc = cs->cc;
+	a->repo_dir = xstrdup(e->root);
+	a->state_dir = xstrdup(e->state_dir);
+	a->id = new_attempt_id(e, cs->cc);
+	a->version = xstrdup(version);
+	a->action = action;
+	a->fingerprint = fingerprint_of(e, cs->cc);
+	a->no_push = j->no_push;
+	a->cancel_fd = e->cancel[0];
+	if (!j->no_push)
+		a->resume_digest = resume_digest(e, cs->cc, version, a->fingerprint);
+	if (j->dry_run) {
+		emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "event",
+				  "attempt", "component", cs->cc->name, "version", version, "attempt", a->id,
+				  "action", pipeline_action_name(action), "result", "planned", "class",
+				  json_null(), "hint", json_null(), "digest", json_null(), "log", json_null(),
+				  "plan", a->resume_digest ? "verify the shipped image, then record"
+				  : "build, push, verify, then record"));
+		attempt_free(a);
+		j->ok++;
+		job_done_one(e, j);
+		return;
+	}
+	struct attempt_task *t = xcalloc(1, sizeof *t);
+	t->e = e;
+	t->job = j;
+	t->cs = cs;
+	t->a = a;
+	a->post = post_progress;
+	a->ctx = t;
+	cs->running = a;
+	cs->stage = "building";
+	if (e->nwaiting == e->capwaiting) {
+		e->capwaiting = e->capwaiting ? e->capwaiting * 2 : 16;
+		e->waiting = xrealloc(e->waiting, e->capwaiting * sizeof *e->waiting);
+	}
+	e->waiting[e->nwaiting++] = (struct attempt *)t;
+	pump_attempts(e);
+}
+
+/* ---- handlers -------------------------------------------------------- */
+
+static void on_check_done(struct engine *e, struct check_task *t)
+{
+	struct comp_state *cs = t->cs;
+	struct job *j = t->job;
+	e->running_checks--;
+	pump_checks(e);
+	strv_free(&cs->upstream);
+	cs->upstream = t->res.versions;
+	memset(&t->res.versions, 0, sizeof t->res.versions);
+	cs->up_cls = t->res.cls;
+	free(cs->up_msg);
+	cs->up_msg = t->res.message ? xstrdup(t->res.message) : NULL;
+	cs->retry_at = t->res.retry_at;
+	cs->checked = 1;
+	cs->checked_at = (long long)time(NULL);
+	for (size_t i = 0; i < t->res.warnings.n; i++)
+		emit(e, json_pack("{s:s, s:s, s:s, s:s}", "event", "error", "component", cs->cc->name,
+				  "class", "warning", "message", t->res.warnings.v[i]));
+	upstream_result_free(&t->res);
+	free(t);
+	refresh_record(e, cs);
+
+	struct tally_err err = {0};
+	struct holds *h = read_holds(e, &err);
+	int holds_bad = h == NULL;
+	if (strcmp(j->cmd, "check") == 0) {
+		emit(e, status_json(e, cs, h, "check"));
+		if (cs->up_cls != TC_NONE || cs->record_error)
+			j->failed++;
+		else
+			j->ok++;
+	} else if (holds_bad) {
+		emit_error(e, cs->cc->name, TC_INPUT, err.msg);
+		j->input_error = 1;
+		j->failed++;
+	} else if (cs->record_error) {
+		emit_error(e, cs->cc->name, TC_INPUT, cs->record_msg);
+		j->input_error = 1;
+		j->failed++;
+	} else if (cs->up_cls != TC_NONE) {
+		char *m = xasprintf("upstream unknown (%s): %s; nothing built", tally_class_name(cs->up_cls),
+				    cs->up_msg ? cs->up_msg : "");
+		emit_error(e, cs->cc->name, cs->up_cls, m);
+		free(m);
+		j->failed++;
+	} else {
+		const char *cand = candidate_of(cs, h);
+		if (cand) {
+			char *v = xstrdup(cand);
+			holds_free(h);
+			plan_attempt(e, j, cs, v, RA_SHIP);
+			free(v);
+			return;
+		}
+		j->ok++;
+	}
+	holds_free(h);
+	job_done_one(e, j);
+}
+
+static void on_progress(struct engine *e, struct attempt_task *t, json_t *ev)
+{
+	const char *event = jget_s(ev, "event");
+	if (event && strcmp(event, "stage") == 0 && strcmp(jget_s(ev, "result"), "started") == 0) {
+		static const struct {
+			const char *stage, *state;
+		} words[] = {{"build", "building"}, {"push", "pushing"}, {"verify", "verifying"},
+			     {"record", "recording"}, {"floating", "verifying"}, {"cleanup", "recording"}};
+		for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+			if (strcmp(jget_s(ev, "stage"), words[i].stage) == 0)
+				t->cs->stage = words[i].state;
+	}
+	emit(e, ev);
+}
+
+static void on_attempt_done(struct engine *e, struct attempt_task *t)
+{
+	struct attempt *a = t->a;
+	struct comp_state *cs = t->cs;
+	struct job *j = t->job;
+	e->running_attempts--;
+	cs->stage = NULL;
+	cs->running = NULL;
+	long long now = (long long)time(NULL);
+	json_t *ent = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:b, s:o, s:o, s:s, s:I}",
+				"id", a->id, "component", a->cc->name, "version", a->version, "action",
+				pipeline_action_name(a->action), "fingerprint", a->fingerprint, "result",
+				a->result, "class", a->cls ? json_string(tally_class_name(a->cls)) : json_null(),
+				"message", jstr(a->message), "digest", jstr(a->digest), "shipped", a->shipped,
+				"recorded", a->recorded, "commit", jstr(a->commit), "stages",
+				json_incref(a->stages), "log", a->log_path, "ended", (json_int_t)now);
+	struct tally_err err = {0};
+	if (ledger_append(e->state_dir, ent, &err) < 0)
+		emit_error(e, a->cc->name, TC_INTERNAL, err.msg);
+	json_array_append(e->ledger, ent);
+	apply_ledger_entry(cs, ent);
+	json_decref(ent);
+	refresh_record(e, cs);
+
+	emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o}", "event", "attempt",
+			  "component", a->cc->name, "version", a->version, "attempt", a->id, "action",
+			  pipeline_action_name(a->action), "result", a->result, "class",
+			  a->cls ? json_string(tally_class_name(a->cls)) : json_null(), "hint",
+			  a->cls ? json_string(classify_hint(a->cls)) : json_null(), "digest",
+			  jstr(a->digest), "log", a->log_path, "message", jstr(a->message)));
+	if (a->recorded)
+		emit(e, json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}", "event", "record", "component",
+				  a->cc->name, "version", a->version, "previous", jstr(a->previous),
+				  "action", pipeline_action_name(a->action), "commit", a->commit));
+	int ok = strcmp(a->result, "shipped") == 0 || strcmp(a->result, "built") == 0;
+	if (ok && a->cls == TC_NONE)
+		j->ok++;
+	else
+		j->failed++;
+	attempt_free(a);
+	free(t);
+	pump_attempts(e);
+	job_done_one(e, j);
+}
+
+static void cmd_status(struct engine *e, json_t *cmd, const char *event)
+{
+	struct comp_state **sel;
+	size_t n;
+	if (select_comps(e, cmd, &sel, &n) < 0) {
+		usage_error(e, cmd, "bad component list");
+		return;
+	}
+	struct job *j = job_new(e, cmd);
+	struct tally_err err = {0};
+	struct holds *h = read_holds(e, &err);
+	if (!h) {
+		emit_error(e, NULL, TC_INPUT, err.msg);
+		j->input_error = 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!sel[i]->running)
+			refresh_record(e, sel[i]);
+		emit(e, status_json(e, sel[i], h, event));
+		j->ok++;
+	}
+	holds_free(h);
+	free(sel);
+	job_finish(e, j);
+}
+
+static void cmd_check(struct engine *e, json_t *cmd)
+{
+	struct comp_state **sel;
+	size_t n;
+	if (select_comps(e, cmd, &sel, &n) < 0) {
+		usage_error(e, cmd, "bad component list");
+		return;
+	}
+	struct job *j = job_new(e, cmd);
+	j->outstanding = 1;   /* held until every check is dispatched */
+	for (size_t i = 0; i < n; i++)
+		dispatch_check(e, j, sel[i]);
+	free(sel);
+	job_done_one(e, j);
+}
+
+static void cmd_run(struct engine *e, json_t *cmd)
+{
+	struct comp_state **sel;
+	size_t n;
+	if (select_comps(e, cmd, &sel, &n) < 0) {
+		usage_error(e, cmd, "bad component list");
+		return;
+	}
+	const char *version = jget_s(cmd, "version");
+	if (version) {
+		struct tally_err err = {0};
+		struct holds *h = read_holds(e, &err);
+		char *msg = NULL;
+		struct comp_state *cs = sel[0];
+		if (n != 1 || !json_array_size(json_object_get(cmd, "components")))
+			msg = xstrdup("--version needs exactly one component");
+		else if (!version_valid(version))
+			msg = xasprintf("'%s' is not a valid version (OCI tag grammar)", version);
+		else if (!h)
+			msg = xstrdup(err.msg);
+		else if (holds_pin(h, cs->cc->name))
+			msg = xasprintf("%s is pinned at %s; unpin it first", cs->cc->name,
+					holds_pin(h, cs->cc->name)->version);
+		else if (holds_is_skipped(h, cs->cc->name, version))
+			msg = xasprintf("%s %s is skipped; unskip it first", cs->cc->name, version);
+		else {
+			refresh_record(e, cs);
+			if (cs->record_error)
+				msg = xstrdup(cs->record_msg);
+			else if (cs->recorded && version_compare(version, cs->recorded, cs->cc->order) <= 0)
+				msg = xasprintf("%s %s is not newer than the record %s (use reset or rebuild)",
+						cs->cc->name, version, cs->recorded);
+		}
+		holds_free(h);
+		free(sel);
+		if (msg) {
+			usage_error(e, cmd, msg);
+			free(msg);
+			return;
+		}
+		struct job *j = job_new(e, cmd);
+		j->outstanding = 1;
+		plan_attempt(e, j, cs, version, RA_SHIP);
+		return;
+	}
+	struct tally_err err = {0};
+	struct job *j = job_new(e, cmd);
+	if (!j->dry_run && !j->no_push && recorder_sync(e->root, e->conf, -1, e->cancel[0], &err) < 0) {
+		emit_error(e, NULL, err.cls ? err.cls : TC_RECORD, err.msg);
+		j->failed++;
+		free(sel);
+		job_finish(e, j);
+		return;
+	}
+	struct holds *h = read_holds(e, &err);
+	j->outstanding = 1;
+	for (size_t i = 0; i < n; i++) {
+		struct comp_state *cs = sel[i];
+		if (cs->running) {
+			emit_error(e, cs->cc->name, TC_INTERNAL, "an attempt is already running");
+			continue;
+		}
+		if (upstream_is_manual(cs->cc) || (h && holds_pin(h, cs->cc->name))) {
+			j->ok++;   /* passed over without failing */
+			continue;
+		}
+		dispatch_check(e, j, cs);
+	}
+	holds_free(h);
+	free(sel);
+	job_done_one(e, j);
+}
+
+static void cmd_history(struct engine *e, json_t *cmd)
+{
+	struct job *j = job_new(e, cmd);
+	const char *only = NULL;
+	json_t *names = json_object_get(cmd, "components");
+	if (json_array_size(names))
+		only = json_string_value(json_array_get(names, 0));
+	git_revwalk *w = NULL;
+	json_int_t limit = json_integer_value(json_object_get(cmd, "limit"));
+	if (git_revwalk_new(&w, e->repo) < 0 || git_revwalk_push_ref(w, e->refname) < 0) {
+		git_revwalk_free(w);
+		job_finish(e, j);   /* no commits: nothing to show */
+		return;
+	}
+	git_oid oid;
+	int count = 0;
+	while (git_revwalk_next(&oid, w) == 0 && (limit <= 0 || count < limit)) {
+		git_commit *c = NULL;
+		if (git_commit_lookup(&c, e->repo, &oid) < 0)
+			break;
+		const char *msg = git_commit_message(c);
+		char *action = repo_trailer(msg, "Tally-Action");
+		char *comp = repo_trailer(msg, "Tally-Component");
+		if (action && comp && (!only || strcmp(only, comp) == 0)) {
+			char hex[GIT_OID_HEXSZ + 1];
+			repo_oid_hex(&oid, hex);
+			int is_hold = !strcmp(action, "skip") || !strcmp(action, "unskip") ||
+				      !strcmp(action, "pin") || !strcmp(action, "unpin");
+			json_t *images = json_array();
+			for (const char *p = msg; (p = strstr(p, "\nTally-Image: ")); p++) {
+				const char *s = p + strlen("\nTally-Image: ");
+				json_array_append_new(images, json_stringn(s, strcspn(s, "\n")));
+			}
+			char *v = repo_trailer(msg, "Tally-Version"), *prev = repo_trailer(msg, "Tally-Previous");
+			char *dg = repo_trailer(msg, "Tally-Digest"), *at = repo_trailer(msg, "Tally-Attempt");
+			char *rc = repo_trailer(msg, "Tally-Recipe");
+			emit(e, json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s}",
+					  "event", is_hold ? "hold" : "record", "component", comp, "version",
+					  jstr(v), "previous", jstr(prev), "action", action, "commit", hex,
+					  "digest", jstr(dg), "attempt", jstr(at), "recipe", jstr(rc), "images",
+					  images, "time", jtime((long long)git_commit_time(c)), "subject",
+					  git_commit_summary(c) ? git_commit_summary(c) : ""));
+			free(v);
+			free(prev);
+			free(dg);
+			free(at);
+			free(rc);
+			count++;
+			j->ok++;
+		}
+		free(action);
+		free(comp);
+		git_commit_free(c);
+	}
+	git_revwalk_free(w);
+	job_finish(e, j);
+}
+
+static void cmd_logs(struct engine *e, json_t *cmd)
+{
+	struct comp_state **sel;
+	size_t n;
+	json_t *names = json_object_get(cmd, "components");
+	if (json_array_size(names) != 1 || select_comps(e, cmd, &sel, &n) < 0) {
+		usage_error(e, cmd, "logs needs one component");
+		return;
+	}
+	const char *want = jget_s(cmd, "attempt");
+	const char *path = NULL;
+	for (size_t i = json_array_size(e->ledger); i-- > 0 && !path;) {
+		json_t *ent = json_array_get(e->ledger, i);
+		if (strcmp(jget_s(ent, "component") ? jget_s(ent, "component") : "", sel[0]->cc->name) != 0)
+			continue;
+		if (!want || strcmp(jget_s(ent, "id") ? jget_s(ent, "id") : "", want) == 0)
+			path = jget_s(ent, "log");
+	}
+	if (!path) {
+		char *m = want ? xasprintf("%s: no attempt %s in the ledger", sel[0]->cc->name, want)
+			       : xasprintf("%s: no attempts yet", sel[0]->cc->name);
+		free(sel);
+		usage_error(e, cmd, m);
+		free(m);
+		return;
+	}
+	struct job *j = job_new(e, cmd);
+	emit(e, json_pack("{s:s, s:s, s:s}", "event", "logfile", "component", sel[0]->cc->name, "path",
+			  path));
+	free(sel);
+	j->ok++;
+	job_finish(e, j);
+}
+
+static const struct command {
+	const char *name;
+	void (*handler)(struct engine *e, json_t *cmd);
+} commands[];
+
+static void cmd_status_h(struct engine *e, json_t *cmd)
+{
+	cmd_status(e, cmd, "status");
+}
+
+static const struct command commands[] = {
+	{"status", cmd_status_h},
+	{"check", cmd_check},
+	{"run", cmd_run},
+	{"history", cmd_history},
+	{"logs", cmd_logs},
+};
+
+static void on_command(struct engine *e, json_t *cmd)
+{
+	const char *name = jget_s(cmd, "cmd");
+	for (size_t i = 0; name && i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(commands[i].name, name) == 0) {
+			commands[i].handler(e, cmd);
+			return;
+		}
+	char *m = xasprintf("unknown command '%s'", name ? name : "");
+	usage_error(e, cmd, m);
+	free(m);
+}
+
+static void *engine_main(void *arg)
+{
+	struct engine *e = arg;
+	struct tally_err err = {0};
+	if (repo_open(e->root, &e->repo, &err) < 0) {
+		emit_error(e, NULL, TC_INPUT, err.msg);
+		return NULL;
+	}
+	for (size_t i = 0; i < e->n; i++)
+		refresh_record(e, &e->cs[i]);
+	for (;;) {
+		struct msg *m = queue_pop(&e->inbox, -1);
+		switch (m->kind) {
+		case M_CMD:
+			on_command(e, m->json);
+			json_decref(m->json);
+			break;
+		case M_CHECK_DONE:
+			on_check_done(e, m->ptr);
+			if (!e->jobs)
+				save_checks(e);
+			break;
+		case M_PROGRESS:
+			on_progress(e, m->ptr, m->json);
+			break;
+		case M_ATTEMPT_DONE:
+			on_attempt_done(e, m->ptr);
+			break;
+		case M_QUIT:
+			e->quitting = 1;
+			break;
+		}
+		free(m);
+		if (e->quitting && !e->running_attempts && !e->running_checks)
+			break;
+	}
+	save_checks(e);
+	git_repository_free(e->repo);
+	e->repo = NULL;
+	return NULL;
+}
+
+/* ---- public ---------------------------------------------------------- */
+
+static void ledger_warn(void *ctx, const char *msg)
+{
+	strv_push(ctx, msg);
+}
+
+int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
+		struct tally_err *err)
+{
+	*busy = 0;
+	*out = NULL;
+	git_repository *repo = NULL;
+	struct engine *e = xcalloc(1, sizeof *e);
+	e->cancel[0] = e->cancel[1] = -1;
+	const char *dir = o->dir ? o->dir : getenv("TALLY_REPO");
+	if (!dir || !*dir)
+		dir = ".";
+	if (repo_open(dir, &repo, err) < 0)
+		goto fail;
+	char real[PATH_MAX];
+	const char *wd = git_repository_workdir(repo);
+	e->root = xstrdup(realpath(wd, real) ? real : wd);
+	e->git_dir = xstrdup(git_repository_path(repo));
+	e->conf_path = o->config_path ? xstrdup(o->config_path) : xasprintf("%s/tally.conf", e->root);
+	if (config_load(e->conf_path, &e->conf, err) < 0)
+		goto fail;
+	if (repo_branch_ref(repo, e->conf->branch, &e->refname, err) < 0)
+		goto fail;
+	git_repository_free(repo);
+	repo = NULL;
+	e->state_dir = statedir_path(e->root, o->state_dir, e->conf->state_dir);
+	if (statedir_ensure(e->state_dir, err) < 0)
+		goto fail;
+	char *sock = xasprintf("%s/engine.sock", e->state_dir);
+	int r = statedir_lock(e->git_dir, sock, &e->lock, busy, err);
+	free(sock);
+	if (r < 0)
+		goto fail;
+	if (recorder_repair(e->root, e->conf, &e->warnings, err) < 0)
+		goto fail;
+	if (ledger_load(e->state_dir, &e->ledger, ledger_warn, &e->warnings, err) < 0)
+		goto fail;
+	e->n = e->conf->ncomps;
+	e->cs = xcalloc(e->n, sizeof *e->cs);
+	for (size_t i = 0; i < e->n; i++)
+		e->cs[i].cc = &e->conf->comps[i];
+	size_t i;
+	json_t *ent;
+	json_array_foreach(e->ledger, i, ent) {
+		const char *c = jget_s(ent, "component");
+		struct comp_state *cs = c ? find_comp(e, c) : NULL;
+		if (cs && jget_s(ent, "version") && jget_s(ent, "result"))
+			apply_ledger_entry(cs, ent);
+	}
+	load_checks(e);
+	queue_init(&e->inbox, 0);
+	queue_init(&e->outbox, 1);
+	if (pipe2(e->cancel, O_CLOEXEC) < 0) {
+		tally_err_set(err, TC_INTERNAL, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	*out = e;
+	return 0;
+fail:
+	git_repository_free(repo);
+	engine_free(e);
+	return -1;
+}
+
+int engine_start(struct engine *e)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = pthread_create(&e->thread, NULL, engine_main, e);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return -1;
+	e->started = 1;
+	return 0;
+}
+
+void engine_submit(struct engine *e, json_t *cmd)
+{
+	queue_push(&e->inbox, M_CMD, cmd, NULL);
+}
+
+json_t *engine_next_event(struct engine *e, int timeout_ms)
+{
+	struct msg *m = queue_pop(&e->outbox, timeout_ms);
+	if (!m)
+		return NULL;
+	json_t *j = m->json;
+	free(m);
+	return j;
+}
+
+int engine_event_fd(struct engine *e)
+{
+	return e->outbox.wake[0];
+}
+
+void engine_cancel(struct engine *e)
+{
+	if (e->cancel[1] >= 0 && write(e->cancel[1], "c", 1) < 0) {
+		/* already cancelled */
+	}
+}
+
+const struct tally_conf *engine_conf(const struct engine *e)
+{
+	return e->conf;
+}
+
+const struct strv *engine_warnings(const struct engine *e)
+{
+	return &e->warnings;
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	if (e->started) {
+		queue_push(&e->inbox, M_QUIT, NULL, NULL);
+		pthread_join(e->thread, NULL);
+	}
+	struct msg *m;
+	while (e->started && (m = queue_pop(&e->outbox, 0))) {
+		json_decref(m->json);
+		free(m);
+	}
+	for (size_t i = 0; i < e->n; i++) {
+		struct comp_state *cs = &e->cs[i];
+		free(cs->recorded);
+		free(cs->record_msg);
+		strv_free(&cs->upstream);
+		free(cs->up_msg);
+		free(cs->built);
+		free(cs->last_result);
+		free(cs->last_version);
+		free(cs->last_class);
+		free(cs->last_message);
+	}
+	free(e->cs);
+	free(e->waiting);
+	free(e->check_wait);
+	json_decref(e->ledger);
+	strv_free(&e->warnings);
+	statedir_unlock(e->lock);
+	config_free(e->conf);
+	for (int i = 0; i < 2; i++) {
+		if (e->cancel[i] >= 0)
+			close(e->cancel[i]);
+		if (e->outbox.wake[i] >= 0)
+			close(e->outbox.wake[i]);
+	}
+	free(e->root);
+	free(e->git_dir);
+	free(e->conf_path);
+	free(e->state_dir);
+	free(e->refname);
+	free(e);
+}

@@ -1,0 +1,52 @@
+/* engine.h - the engine: owns all component state and makes every decision
+ * on its own thread. Front ends talk to it only with messages:
+ *
+ *   commands: JSON objects {"cmd": "status"|"check"|"run"|"history"|"logs",
+ *             "id": N, "components": [..], "dry_run", "no_push", "version",
+ *             "attempt", "limit"}
+ *   events:   JSON objects {"schema": 1, "event": ..., ...} as in SPEC
+ *             section 8, plus {"event": "log", ...} chunks of live output
+ *             and {"event": "done", "id": N, "exit": code} after the
+ *             summary of each command.
+ *
+ * The same objects travel over the engine socket, so attaching to a running
+ * engine is a transport, not a rewrite. */
+#ifndef TALLY_ENGINE_H
+#define TALLY_ENGINE_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "err.h"
+
+struct engine_opts {
+	const char *dir;          /* -C DIR, $TALLY_REPO or "." */
+	const char *config_path;  /* NULL: <repo root>/tally.conf */
+	const char *state_dir;    /* --state-dir; NULL: statedir.c rules */
+};
+
+struct engine;
+
+/* Finds the repo, loads the config, takes the lock (*busy = 1 when another
+ * engine holds it), repairs an interrupted record. Caller frees. */
+int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
+		struct tally_err *err);
+/* Starts the engine thread (signals blocked in it and every worker). */
+int engine_start(struct engine *e);
+/* Queues a command (takes the reference). */
+void engine_submit(struct engine *e, json_t *cmd);
+/* Next event, waiting up to timeout_ms (-1: forever); NULL on timeout.
+ * Caller decrefs. */
+json_t *engine_next_event(struct engine *e, int timeout_ms);
+/* Readable while events are queued (for poll loops). */
+int engine_event_fd(struct engine *e);
+/* Cancels running attempts (none of them records). */
+void engine_cancel(struct engine *e);
+/* Stops the thread after the commands in flight, releases the lock. */
+void engine_free(struct engine *e);
+
+const struct tally_conf *engine_conf(const struct engine *e);
+/* Warnings from opening (repairs, ledger lines skipped). */
+const struct strv *engine_warnings(const struct engine *e);
+
+#endif

@@ -1,0 +1,514 @@
+/* DESIGN: runs on a worker thread with all signals blocked. It touches no
+ * engine state: it reads its own struct attempt and the immutable config,
+ * reports progress through a->post, and writes results into a. */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "classify.h"
+#include "crashpoint.h"
+#include "registry.h"
+#include "runner.h"
+#include "template.h"
+#include "util.h"
+#include "version.h"
+
+static const char *const action_names[] = {"ship", "rebuild", "reset"};
+
+const char *pipeline_action_name(enum recorder_action a)
+{
+	return action_names[a];
+}
+
+struct ctx {
+	struct attempt *a;
+	int log_fd;
+	struct sbuf tail;         /* last output of the current command, for classify */
+	char *image;
+	struct strv tags;
+	char *digestfile;
+	struct tvar vars[10];
+	size_t nvars;
+	struct registry *reg;
+};
+
+static void logf_(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct ctx *c, const char *fmt, ...)
+{
+	struct sbuf sb = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_adds(&sb, "tally: ");
+	sbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	sbuf_addc(&sb, '\n');
+	if (c->log_fd >= 0 && write(c->log_fd, sb.buf, sb.len) < 0) {
+		/* the log is best effort; the ledger has the result */
+	}
+	if (c->a->post) {
+		json_t *ev = json_pack("{s:s, s:s, s:s, s:s%}", "event", "log", "component",
+				       c->a->cc->name, "attempt", c->a->id, "data", sb.buf, sb.len);
+		c->a->post(c->a->ctx, ev);
+	}
+	sbuf_free(&sb);
+}
+
+static void on_output(void *vc, const char *data, size_t len)
+{
+	struct ctx *c = vc;
+	/* keep the last 64 KiB for the classifier */
+	if (c->tail.len > 128 * 1024) {
+		memmove(c->tail.buf, c->tail.buf + c->tail.len - 64 * 1024, 64 * 1024);
+		c->tail.len = 64 * 1024;
+	}
+	sbuf_add(&c->tail, data, len);
+	if (c->a->post) {
+		json_t *ev = json_pack("{s:s, s:s, s:s, s:s%}", "event", "log", "component",
+				       c->a->cc->name, "attempt", c->a->id, "data", data, len);
+		c->a->post(c->a->ctx, ev);
+	}
+}
+
+static void stage_event(struct ctx *c, const char *stage, const char *result, double secs,
+			int exit_code)
+{
+	struct attempt *a = c->a;
+	if (strcmp(result, "started") != 0) {
+		json_t *st = json_pack("{s:s, s:s, s:f}", "stage", stage, "result", result, "seconds", secs);
+		if (exit_code != -1)
+			json_object_set_new(st, "exit", json_integer(exit_code));
+		json_array_append_new(a->stages, st);
+	}
+	if (a->post) {
+		json_t *ev = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:f}", "schema", 1, "event",
+				       "stage", "component", a->cc->name, "version", a->version,
+				       "attempt", a->id, "stage", stage, "result", result, "seconds", secs);
+		a->post(a->ctx, ev);
+	}
+}
+
+static void fail(struct ctx *c, enum tally_class cls, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void fail(struct ctx *c, enum tally_class cls, const char *fmt, ...)
+{
+	struct sbuf sb = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	free(c->a->message);
+	c->a->message = sbuf_detach(&sb);
+	c->a->cls = cls;
+	c->a->result = cls == TC_HELD ? "cancelled" : "failed";
+	logf_(c, "%s: %s", tally_class_name(cls), c->a->message);
+}
+
+static int cancelled(struct ctx *c)
+{
+	if (c->a->cancel_fd < 0)
+		return 0;
+	struct pollfd p = {.fd = c->a->cancel_fd, .events = POLLIN};
+	return poll(&p, 1, 0) > 0;
+}
+
+/* Runs one command template; 0 when it exited 0. */
+static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const char *what)
+{
+	struct attempt *a = c->a;
+	char **argv = NULL;
+	struct tally_err err = {0};
+	char *ctxname = xasprintf("component.%s.%s", a->cc->name, what);
+	if (template_expand(tmpl, c->vars, c->nvars, &argv, ctxname, &err) < 0) {
+		free(ctxname);
+		fail(c, TC_INPUT, "%s", err.msg);
+		return -1;
+	}
+	free(ctxname);
+	struct sbuf cmdline = {0};
+	for (char **p = argv; *p; p++)
+		sbuf_addf(&cmdline, "%s%s", p == argv ? "" : " ", *p);
+	logf_(c, "%s: %s", stage, cmdline.buf);
+	sbuf_free(&cmdline);
+
+	struct strv env = {0};
+	strv_push_owned(&env, xasprintf("TALLY_COMPONENT=%s", a->cc->name));
+	strv_push_owned(&env, xasprintf("TALLY_VERSION=%s", a->version));
+	strv_push_owned(&env, xasprintf("TALLY_IMAGE=%s", c->image));
+	struct sbuf tags = {0};
+	for (size_t i = 0; i < c->tags.n; i++)
+		sbuf_addf(&tags, "%s%s", i ? " " : "", c->tags.v[i]);
+	strv_push_owned(&env, xasprintf("TALLY_TAGS=%s", sbuf_str(&tags)));
+	sbuf_free(&tags);
+	char *cwd = a->cc->workdir ? (a->cc->workdir[0] == '/' ? xstrdup(a->cc->workdir)
+				     : xasprintf("%s/%s", a->repo_dir, a->cc->workdir))
+				   : xstrdup(a->repo_dir);
+	sbuf_reset(&c->tail);
+	struct run_opts o = {
+		.argv = argv, .cwd = cwd, .env_add = env.v, .log_fd = c->log_fd,
+		.timeout_s = a->cc->timeout, .cancel_fd = a->cancel_fd, .on_output = on_output, .ctx = c,
+	};
+	struct run_result rr = {0};
+	stage_event(c, stage, "started", 0, -1);
+	int rc = runner_run(&o, &rr, &err);
+	free(cwd);
+	strv_free(&env);
+	template_argv_free(argv);
+	if (rc < 0) {
+		stage_event(c, stage, "failed", rr.seconds, -1);
+		fail(c, err.cls ? err.cls : TC_INTERNAL, "%s", err.msg);
+		return -1;
+	}
+	int code = rr.exited ? rr.status : 128 + rr.status;
+	if (rr.cancelled) {
+		stage_event(c, stage, "failed", rr.seconds, code);
+		fail(c, TC_HELD, "%s cancelled", stage);
+		a->result = "cancelled";
+		return -1;
+	}
+	if (rr.timed_out || !rr.exited || rr.status != 0) {
+		stage_event(c, stage, "failed", rr.seconds, code);
+		enum tally_class cls = classify(stage, rr.timed_out, c->tail.buf, c->tail.len);
+		if (rr.timed_out)
+			fail(c, cls, "%s timed out after %d s", stage, a->cc->timeout);
+		else
+			fail(c, cls, "%s exited with status %d", stage, code);
+		return -1;
+	}
+	stage_event(c, stage, "ok", rr.seconds, 0);
+	return 0;
+}
+
+static int read_digestfile(struct ctx *c, char digest[REGISTRY_DIGEST_MAX])
+{
+	struct sbuf sb = {0};
+	if (util_read_file(c->digestfile, &sb, NULL) < 0) {
+		sbuf_free(&sb);
+		return -1;
+	}
+	char *s = sb.buf;
+	while (sb.len && (s[sb.len - 1] == '\n' || s[sb.len - 1] == ' '))
+		s[--sb.len] = '\0';
+	int ok = str_starts(s, "sha256:") && sb.len == 71 && strspn(s + 7, "0123456789abcdef") == 64;
+	if (ok)
+		snprintf(digest, REGISTRY_DIGEST_MAX, "%s", s);
+	sbuf_free(&sb);
+	return ok ? 0 : -1;
+}
+
+static int regerr(struct ctx *c, const char *stage, struct tally_err *err)
+{
+	fail(c, err->cls && err->cls != TC_INPUT ? err->cls : TC_VERIFY, "%s: %s", stage, err->msg);
+	return -1;
+}
+
+/* Every version tag must read back as digest. */
+static int verify_tags(struct ctx *c, const char *digest)
+{
+	struct tally_err err = {0};
+	for (size_t i = 0; i < c->tags.n; i++) {
+		char got[REGISTRY_DIGEST_MAX];
+		if (registry_digest(c->reg, c->image, c->tags.v[i], got, &err) < 0)
+			return regerr(c, "verify", &err);
+		if (strcmp(got, digest) != 0) {
+			fail(c, TC_VERIFY, "verify: %s:%s reads back as %s, expected %s", c->image,
+			     c->tags.v[i], got, digest);
+			return -1;
+		}
+		logf_(c, "verify: %s:%s = %s", c->image, c->tags.v[i], got);
+	}
+	return 0;
+}
+
+/* Puts the manifest of digest under tag (same bytes, so same digest). */
+static int put_tag(struct ctx *c, const char *digest, const char *tag, const char *stage)
+{
+	struct sbuf body = {0};
+	char *mt = NULL;
+	char d[REGISTRY_DIGEST_MAX];
+	struct tally_err err = {0};
+	int rc = registry_get_manifest(c->reg, c->image, digest, &body, &mt, d, &err);
+	if (rc == 0)
+		rc = registry_put_manifest(c->reg, c->image, tag, body.buf, body.len, mt, &err);
+	if (rc < 0)
+		regerr(c, stage, &err);
+	else
+		logf_(c, "%s: %s:%s -> %s", stage, c->image, tag, digest);
+	free(mt);
+	sbuf_free(&body);
+	return rc;
+}
+
+static int setup(struct ctx *c)
+{
+	struct attempt *a = c->a;
+	const struct comp_conf *cc = a->cc;
+	struct tally_err err = {0};
+	if (!version_valid(a->version)) {
+		fail(c, TC_INPUT, "'%s' is not a valid version", a->version);
+		return -1;
+	}
+	const char *prefix = a->conf->reg_prefix ? a->conf->reg_prefix : "";
+	c->digestfile = xasprintf("%s/logs/%s/%s.digest", a->state_dir, cc->name, a->id);
+	size_t n = 0;
+	c->vars[n++] = (struct tvar){"component", cc->name};
+	c->vars[n++] = (struct tvar){"key", cc->key};
+	c->vars[n++] = (struct tvar){"version", a->version};
+	c->vars[n++] = (struct tvar){"prefix", prefix};
+	c->vars[n++] = (struct tvar){"repo", a->repo_dir};
+	c->vars[n++] = (struct tvar){"tlsverify", a->conf->reg_insecure ? "false" : "true"};
+	c->vars[n++] = (struct tvar){"digestfile", c->digestfile};
+	c->nvars = n;
+	char *ctxname = xasprintf("component.%s.image", cc->name);
+	int rc = template_subst(cc->image, c->vars, c->nvars, &c->image, ctxname, &err);
+	free(ctxname);
+	if (rc < 0) {
+		fail(c, TC_INPUT, "%s", err.msg);
+		return -1;
+	}
+	for (const char *p = c->image; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("._-/:", *p))) {
+			fail(c, TC_INPUT, "component.%s.image: '%s' is not a valid image name", cc->name,
+			     c->image);
+			return -1;
+		}
+	for (size_t i = 0; i < cc->tags.n; i++) {
+		char *t = NULL;
+		if (template_subst(cc->tags.v[i], c->vars, c->nvars, &t, "tag", &err) < 0) {
+			fail(c, TC_INPUT, "component.%s.tag: %s", cc->name, err.msg);
+			return -1;
+		}
+		/* a version plus a suffix can exceed the tag grammar */
+		if (!version_valid(t)) {
+			fail(c, TC_INPUT, "component.%s.tag: '%s' is not a valid OCI tag", cc->name, t);
+			free(t);
+			return -1;
+		}
+		strv_push_owned(&c->tags, t);
+	}
+	c->vars[c->nvars++] = (struct tvar){"image", c->image};
+	c->vars[c->nvars++] = (struct tvar){"tag", c->tags.v[0]};
+	char *ref = xasprintf("%s:%s", c->image, c->tags.v[0]);
+	c->vars[c->nvars++] = (struct tvar){"ref", ref};
+	c->reg = registry_new(a->conf->reg_auth_file, a->conf->reg_insecure, &err);
+	if (!c->reg) {
+		fail(c, err.cls ? err.cls : TC_AUTH, "%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+void pipeline_run(struct attempt *a)
+{
+	struct ctx c = {.a = a, .log_fd = -1};
+	struct tally_err err = {0};
+	char digest[REGISTRY_DIGEST_MAX] = "";
+	a->stages = json_array();
+	a->result = "failed";
+	a->cls = TC_NONE;
+
+	char *dir = xasprintf("%s/logs/%s", a->state_dir, a->cc->name);
+	util_mkdirs(dir, 0700, NULL);
+	a->log_path = xasprintf("%s/%s.log", dir, a->id);
+	free(dir);
+	c.log_fd = open(a->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	logf_(&c, "attempt %s: %s %s %s", a->id, pipeline_action_name(a->action), a->cc->name,
+	      a->version);
+	if (setup(&c) < 0)
+		goto out;
+
+	if (a->resume_digest) {
+		logf_(&c, "resume: %s shipped before as %s; checking the registry still has it",
+		      a->version, a->resume_digest);
+		double t0 = util_monotonic();
+		stage_event(&c, "verify", "started", 0, -1);
+		if (verify_tags(&c, a->resume_digest) == 0) {
+			snprintf(digest, sizeof digest, "%s", a->resume_digest);
+			stage_event(&c, "verify", "ok", util_monotonic() - t0, -1);
+			goto record;
+		}
+		stage_event(&c, "verify", "failed", util_monotonic() - t0, -1);
+		logf_(&c, "resume: not usable (%s); building again", a->message);
+		free(a->message);
+		a->message = NULL;
+		a->cls = TC_NONE;
+		a->result = "failed";
+	}
+
+	if (run_cmd(&c, "build", a->cc->build, "build") < 0)
+		goto out;
+	crashpoint("after-build");
+	if (a->no_push) {
+		a->result = "built";
+		logf_(&c, "built %s; --no-push: nothing pushed or recorded", a->version);
+		goto out;
+	}
+	unlink(c.digestfile);
+	if (run_cmd(&c, "push", a->cc->push, "push") < 0)
+		goto out;
+	crashpoint("after-push");
+
+	double t0 = util_monotonic();
+	stage_event(&c, "verify", "started", 0, -1);
+	if (read_digestfile(&c, digest) < 0) {
+		if (registry_digest(c.reg, c.image, c.tags.v[0], digest, &err) < 0) {
+			regerr(&c, "verify", &err);
+			stage_event(&c, "verify", "failed", util_monotonic() - t0, -1);
+			goto out;
+		}
+	}
+	logf_(&c, "pushed %s:%s as %s", c.image, c.tags.v[0], digest);
+	for (size_t i = 1; i < c.tags.n; i++)
+		if (put_tag(&c, digest, c.tags.v[i], "verify") < 0) {
+			stage_event(&c, "verify", "failed", util_monotonic() - t0, -1);
+			goto out;
+		}
+	if (verify_tags(&c, digest) < 0) {
+		stage_event(&c, "verify", "failed", util_monotonic() - t0, -1);
+		goto out;
+	}
+	stage_event(&c, "verify", "ok", util_monotonic() - t0, -1);
+	crashpoint("after-verify");
+
+record:
+	a->shipped = 1;
+	a->digest = xstrdup(digest);
+	for (size_t i = 0; i < c.tags.n; i++)
+		strv_push_owned(&a->images, xasprintf("%s:%s", c.image, c.tags.v[i]));
+	if (cancelled(&c)) {
+		fail(&c, TC_HELD, "cancelled before record; %s shipped as %s but is not recorded",
+		     a->version, digest);
+		a->result = "cancelled";
+		goto out;
+	}
+	{
+		struct strv also = {0};
+		for (size_t i = 0; i < a->cc->nrecord_also; i++) {
+			char *v = NULL;
+			if (template_subst(a->cc->record_also[i].tmpl, c.vars, c.nvars, &v, "recordAlso",
+					   &err) < 0) {
+				fail(&c, TC_INPUT, "component.%s.recordAlso: %s", a->cc->name, err.msg);
+				strv_free(&also);
+				goto out;
+			}
+			strv_push_owned(&also, v);
+		}
+		struct recorder_evidence ev = {
+			.attempt = a->id, .digest = digest, .images = a->images.v,
+			.nimages = a->images.n, .fingerprint = a->fingerprint,
+		};
+		struct recorder_req req = {
+			.conf = a->conf, .cc = a->cc, .repo_dir = a->repo_dir, .action = a->action,
+			.version = a->version, .ev = &ev, .record_also = also.v, .pin = a->pin,
+			.pin_reason = a->pin_reason, .log_fd = c.log_fd, .cancel_fd = a->cancel_fd,
+		};
+		struct recorder_result rr = {0};
+		t0 = util_monotonic();
+		stage_event(&c, "record", "started", 0, -1);
+		int rc = recorder_record(&req, &rr, &err);
+		strv_free(&also);
+		if (rc < 0) {
+			stage_event(&c, "record", "failed", util_monotonic() - t0, -1);
+			fail(&c, err.cls == TC_HELD ? TC_HELD : (err.cls == TC_INTERNAL ? TC_INTERNAL : TC_RECORD),
+			     "record: %s", err.msg);
+			recorder_result_free(&rr);
+			goto out;
+		}
+		a->recorded = 1;
+		a->commit = xstrdup(rr.commit);
+		a->previous = xstrdup(rr.previous);
+		a->pushed_remote = rr.pushed;
+		logf_(&c, "recorded %s %s in commit %s", a->cc->name, a->version, rr.commit);
+		if (!rr.pushed) {
+			stage_event(&c, "record", "failed", util_monotonic() - t0, -1);
+			fail(&c, TC_RECORD, "recorded locally in %.12s, but not on the remote: %s", rr.commit,
+			     rr.push_error ? rr.push_error : "push failed");
+			recorder_result_free(&rr);
+			goto out;
+		}
+		stage_event(&c, "record", "ok", util_monotonic() - t0, -1);
+		recorder_result_free(&rr);
+	}
+	a->result = "shipped";
+
+	if (a->cc->floating.n) {
+		t0 = util_monotonic();
+		stage_event(&c, "floating", "started", 0, -1);
+		for (size_t i = 0; i < a->cc->floating.n; i++) {
+			char *ft = NULL;
+			if (template_subst(a->cc->floating.v[i], c.vars, c.nvars, &ft, "floatingTag", &err) < 0 ||
+			    !version_valid(ft)) {
+				fail(&c, TC_INPUT, "component.%s.floatingTag: bad tag", a->cc->name);
+				free(ft);
+				break;
+			}
+			char got[REGISTRY_DIGEST_MAX];
+			if (put_tag(&c, digest, ft, "floating") < 0 ||
+			    registry_digest(c.reg, c.image, ft, got, &err) < 0 || strcmp(got, digest) != 0) {
+				if (!a->message)
+					fail(&c, TC_VERIFY, "floating: %s:%s does not read back as %s", c.image, ft, digest);
+				a->cls = TC_VERIFY;
+				free(ft);
+				break;
+			}
+			free(ft);
+		}
+		/* the record stands either way; a floating tag failure is retried */
+		a->result = "shipped";
+		stage_event(&c, "floating", a->cls == TC_NONE ? "ok" : "failed", util_monotonic() - t0, -1);
+	}
+	if (a->cc->cleanup) {
+		enum tally_class keep = a->cls;
+		char *msg = a->message ? xstrdup(a->message) : NULL;
+		if (run_cmd(&c, "cleanup", a->cc->cleanup, "cleanup") < 0)
+			logf_(&c, "cleanup failed (ignored)");
+		a->cls = keep;
+		free(a->message);
+		a->message = msg;
+		a->result = "shipped";
+	}
+out:
+	if (a->cls != TC_NONE)
+		logf_(&c, "attempt %s ended: %s (%s); hint: %s", a->id, a->result, tally_class_name(a->cls),
+		      classify_hint(a->cls));
+	else
+		logf_(&c, "attempt %s ended: %s", a->id, a->result);
+	if (c.log_fd >= 0)
+		close(c.log_fd);
+	unlink(c.digestfile ? c.digestfile : "");
+	free(c.digestfile);
+	free(c.image);
+	for (size_t i = 0; i < c.nvars; i++)
+		if (strcmp(c.vars[i].name, "ref") == 0)
+			free((char *)c.vars[i].value);
+	strv_free(&c.tags);
+	sbuf_free(&c.tail);
+	registry_free(c.reg);
+}
+
+void attempt_free(struct attempt *a)
+{
+	if (!a)
+		return;
+	free(a->repo_dir);
+	free(a->state_dir);
+	free(a->id);
+	free(a->version);
+	free(a->fingerprint);
+	free(a->resume_digest);
+	free(a->pin_reason);
+	free(a->message);
+	free(a->digest);
+	free(a->commit);
+	free(a->previous);
+	free(a->log_path);
+	json_decref(a->stages);
+	strv_free(&a->images);
+	free(a);
+}

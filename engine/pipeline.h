@@ -1,0 +1,53 @@
+/* pipeline.h - one attempt of one component, run on a worker thread:
+ * build -> push -> tag -> verify -> record -> floating tags -> cleanup
+ * (SPEC section 4, "Shipping order"). Every step must succeed before the
+ * next; the record is made only through the recorder with the evidence the
+ * earlier steps produced. The attempt owns copies of everything it reads,
+ * except conf, which the engine keeps alive until every attempt ended. */
+#ifndef TALLY_PIPELINE_H
+#define TALLY_PIPELINE_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "err.h"
+#include "recorder.h"
+
+struct attempt {
+	/* inputs */
+	const struct tally_conf *conf;
+	const struct comp_conf *cc;
+	char *repo_dir;
+	char *state_dir;
+	char *id;
+	char *version;
+	enum recorder_action action;
+	char *fingerprint;
+	int no_push;              /* build only, never record */
+	char *resume_digest;      /* shipped before with this digest: verify, then record */
+	int pin;                  /* reset: pin in the same commit */
+	char *pin_reason;
+	int cancel_fd;            /* readable: cancel */
+	/* progress: called on the worker thread with a stage event (consumed) */
+	void (*post)(void *ctx, json_t *ev);
+	void *ctx;
+	/* outputs */
+	const char *result;       /* "shipped", "built", "failed", "cancelled" */
+	int shipped;              /* pushed and read back (evidence exists) */
+	int recorded;
+	enum tally_class cls;
+	char *message;
+	char *digest;
+	char *commit;
+	char *previous;
+	int pushed_remote;
+	char *log_path;
+	json_t *stages;           /* array of {stage, result, seconds, exit} */
+	struct strv images;       /* image:tag read back */
+};
+
+void pipeline_run(struct attempt *a);
+void attempt_free(struct attempt *a);
+const char *pipeline_action_name(enum recorder_action a);
+
+#endif

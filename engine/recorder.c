@@ -1,0 +1,812 @@
+/* DESIGN: the recorder is called from attempt worker threads. One mutex
+ * makes it serial; each call opens its own git_repository (handles never
+ * cross threads). Every change is computed from a base commit by a
+ * `compute` function, so the same change can be re-applied on top of a
+ * remote head after a rejected push. */
+#include "recorder.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "atomicfile.h"
+#include "crashpoint.h"
+#include "holds.h"
+#include "repo.h"
+#include "runner.h"
+#include "version.h"
+#include "versionfile.h"
+
+static pthread_mutex_t recorder_mu = PTHREAD_MUTEX_INITIALIZER;
+
+struct edit {
+	char *path;
+	struct sbuf content;
+};
+
+struct change {
+	struct edit edits[16];
+	size_t nedits;
+	struct sbuf message;
+	char *previous;
+};
+
+static void change_free(struct change *c)
+{
+	for (size_t i = 0; i < c->nedits; i++) {
+		free(c->edits[i].path);
+		sbuf_free(&c->edits[i].content);
+	}
+	c->nedits = 0;
+	sbuf_free(&c->message);
+	free(c->previous);
+	c->previous = NULL;
+}
+
+static struct sbuf *change_edit(struct change *c, const char *path)
+{
+	for (size_t i = 0; i < c->nedits; i++)
+		if (strcmp(c->edits[i].path, path) == 0)
+			return &c->edits[i].content;
+	struct edit *e = &c->edits[c->nedits++];
+	e->path = xstrdup(path);
+	sbuf_init(&e->content);
+	return &e->content;
+}
+
+typedef int (*compute_fn)(git_repository *repo, git_commit *base, const void *arg,
+			  struct change *c, struct tally_err *err);
+
+static const char *const action_names[] = {"ship", "rebuild", "reset"};
+static const char *const action_verbs[] = {"record", "rebuild", "reset"};
+
+static int digest_valid(const char *d)
+{
+	if (!d || strncmp(d, "sha256:", 7) != 0 || strlen(d) != 7 + 64)
+		return 0;
+	for (const char *p = d + 7; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return 0;
+	return 1;
+}
+
+static char **known_components(const struct tally_conf *conf)
+{
+	char **names = xcalloc(conf->ncomps + 1, sizeof *names);
+	for (size_t i = 0; i < conf->ncomps; i++)
+		names[i] = conf->comps[i].name;
+	return names;
+}
+
+static int load_holds(git_repository *repo, git_commit *base, const struct tally_conf *conf,
+		      struct holds **out, struct sbuf *raw, struct tally_err *err)
+{
+	int exists = 0;
+	if (repo_read_at(repo, base, conf->holds_file, raw, &exists, err) < 0)
+		return -1;
+	char **names = known_components(conf);
+	int rc = holds_parse(conf->holds_file, sbuf_str(raw), raw->len,
+			     (const char *const *)names, conf->ncomps, out, err);
+	free(names);
+	return rc;
+}
+
+static int load_vfile(git_repository *repo, git_commit *base, const char *path, int lenient,
+		      struct vfile **out, struct tally_err *err)
+{
+	struct sbuf raw = {0};
+	int exists = 0;
+	int rc = repo_read_at(repo, base, path, &raw, &exists, err);
+	if (rc == 0)
+		rc = versionfile_parse(path, sbuf_str(&raw), raw.len, lenient, out, err);
+	sbuf_free(&raw);
+	return rc;
+}
+
+/* The change a record makes, computed against base. */
+static int compute_record(git_repository *repo, git_commit *base, const void *arg,
+			  struct change *c, struct tally_err *err)
+{
+	const struct recorder_req *req = arg;
+	const struct comp_conf *cc = req->cc;
+	struct holds *holds = NULL;
+	struct vfile *vf = NULL;
+	struct sbuf holds_raw = {0};
+	int rc = -1;
+
+	if (load_holds(repo, base, req->conf, &holds, &holds_raw, err) < 0)
+		goto out;
+	if (holds_is_skipped(holds, cc->name, req->version)) {
+		tally_err_set(err, TC_HELD, "%s %s was skipped while the attempt ran; nothing recorded",
+			      cc->name, req->version);
+		goto out;
+	}
+	const struct hold *pin = holds_pin(holds, cc->name);
+	if (pin && req->action == RA_SHIP) {
+		tally_err_set(err, TC_HELD, "%s was pinned at %s while the attempt ran; nothing recorded",
+			      cc->name, pin->version);
+		goto out;
+	}
+	if (load_vfile(repo, base, cc->file, 0, &vf, err) < 0)
+		goto out;
+	const char *prev = versionfile_get(vf, cc->key);
+	c->previous = xstrdup(prev);
+	if (prev && !version_valid(prev)) {
+		tally_err_set(err, TC_INPUT, "%s:%d: recorded value of '%s' is not a valid version",
+			      cc->file, versionfile_line(vf, cc->key), cc->key);
+		goto out;
+	}
+	/* The record never moves backwards by itself: only reset goes to an
+	 * older version, and rebuild never goes below the record. */
+	int cmp = prev ? version_compare(req->version, prev, cc->order) : 1;
+	if (req->action == RA_SHIP && cmp <= 0) {
+		tally_err_set(err, TC_INTERNAL, "%s: refusing to record %s: not newer than the record %s",
+			      cc->name, req->version, prev);
+		goto out;
+	}
+	if (req->action == RA_REBUILD && cmp < 0) {
+		tally_err_set(err, TC_INTERNAL, "%s: refusing to rebuild %s: older than the record %s",
+			      cc->name, req->version, prev);
+		goto out;
+	}
+	if (req->action == RA_RESET && prev && cmp >= 0) {
+		tally_err_set(err, TC_INTERNAL, "%s: refusing to reset to %s: not older than the record %s",
+			      cc->name, req->version, prev);
+		goto out;
+	}
+	if (!prev || strcmp(prev, req->version) != 0) {
+		if (versionfile_set(vf, cc->key, req->version, change_edit(c, cc->file), err) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < cc->nrecord_also; i++) {
+		struct vfile *ra = NULL;
+		if (load_vfile(repo, base, cc->record_also[i].file, 1, &ra, err) < 0)
+			goto out;
+		const char *old = versionfile_get(ra, cc->record_also[i].var);
+		if (!old || strcmp(old, req->record_also[i]) != 0) {
+			int r = versionfile_set(ra, cc->record_also[i].var, req->record_also[i],
+						change_edit(c, cc->record_also[i].file), err);
+			if (r < 0) {
+				versionfile_free(ra);
+				goto out;
+			}
+		}
+		versionfile_free(ra);
+	}
+	if (req->action == RA_RESET && req->pin) {
+		struct sbuf *h = change_edit(c, req->conf->holds_file);
+		if (pin) {
+			struct sbuf tmp = {0};
+			struct holds *h2 = NULL;
+			if (holds_remove(holds, HOLD_PIN, cc->name, NULL, &tmp, err) < 0 ||
+			    holds_parse(req->conf->holds_file, sbuf_str(&tmp), tmp.len, NULL, 0, &h2, NULL) < 0) {
+				sbuf_free(&tmp);
+				goto out;
+			}
+			rc = holds_add(h2, HOLD_PIN, cc->name, req->version, req->pin_reason, h, err);
+			holds_free(h2);
+			sbuf_free(&tmp);
+			if (rc < 0)
+				goto out;
+			rc = -1;
+		} else if (holds_add(holds, HOLD_PIN, cc->name, req->version, req->pin_reason, h, err) < 0) {
+			goto out;
+		}
+	}
+
+	struct sbuf *m = &c->message;
+	sbuf_addf(m, "%s %s %s\n\n", action_verbs[req->action], cc->name, req->version);
+	sbuf_addf(m, "Tally-Action: %s\n", action_names[req->action]);
+	sbuf_addf(m, "Tally-Component: %s\n", cc->name);
+	sbuf_addf(m, "Tally-Version: %s\n", req->version);
+	if (prev)
+		sbuf_addf(m, "Tally-Previous: %s\n", prev);
+	for (size_t i = 0; i < req->ev->nimages; i++)
+		sbuf_addf(m, "Tally-Image: %s\n", req->ev->images[i]);
+	sbuf_addf(m, "Tally-Digest: %s\n", req->ev->digest);
+	sbuf_addf(m, "Tally-Recipe: %s\n", req->ev->fingerprint);
+	sbuf_addf(m, "Tally-Attempt: %s\n", req->ev->attempt);
+	rc = 0;
+out:
+	versionfile_free(vf);
+	holds_free(holds);
+	sbuf_free(&holds_raw);
+	return rc;
+}
+
+/* Refuses when a file the change writes has uncommitted changes (working
+ * tree or index differ from base). */
+static int check_clean(git_repository *repo, const struct change *c, struct tally_err *err)
+{
+	for (size_t i = 0; i < c->nedits; i++) {
+		unsigned int flags = 0;
+		int r = git_status_file(&flags, repo, c->edits[i].path);
+		if (r == GIT_ENOTFOUND)
+			continue;
+		if (r < 0)
+			return tally_err_set(err, TC_RECORD, "%s: cannot read status: %s",
+					     c->edits[i].path, repo_git_error());
+		if (flags & ~(unsigned)GIT_STATUS_IGNORED)
+			return tally_err_set(err, TC_RECORD,
+					     "%s has uncommitted changes; commit or restore it, then retry (tally never overwrites them)",
+					     c->edits[i].path);
+	}
+	return 0;
+}
+
+static int make_commit(git_repository *repo, git_commit *base, const struct tally_conf *conf,
+		       const struct change *c, git_oid *out, struct tally_err *err)
+{
+	git_tree *base_tree = NULL, *tree = NULL;
+	git_tree_update upd[16];
+	git_oid tree_oid;
+	git_signature *sig = NULL;
+	int rc = -1;
+
+	if (base && git_commit_tree(&base_tree, base) < 0) {
+		tally_err_set(err, TC_RECORD, "cannot read the head tree: %s", repo_git_error());
+		goto out;
+	}
+	if (!base_tree) {
+		git_treebuilder *tb = NULL;
+		git_oid empty;
+		if (git_treebuilder_new(&tb, repo, NULL) < 0 || git_treebuilder_write(&empty, tb) < 0 ||
+		    git_tree_lookup(&base_tree, repo, &empty) < 0) {
+			git_treebuilder_free(tb);
+			tally_err_set(err, TC_RECORD, "cannot make an empty tree: %s", repo_git_error());
+			goto out;
+		}
+		git_treebuilder_free(tb);
+	}
+	for (size_t i = 0; i < c->nedits; i++) {
+		memset(&upd[i], 0, sizeof upd[i]);
+		upd[i].action = GIT_TREE_UPDATE_UPSERT;
+		upd[i].filemode = GIT_FILEMODE_BLOB;
+		upd[i].path = c->edits[i].path;
+		if (git_blob_create_from_buffer(&upd[i].id, repo, sbuf_str(&c->edits[i].content),
+						c->edits[i].content.len) < 0) {
+			tally_err_set(err, TC_RECORD, "%s: cannot write blob: %s", c->edits[i].path,
+				      repo_git_error());
+			goto out;
+		}
+	}
+	if (git_tree_create_updated(&tree_oid, repo, base_tree, c->nedits, upd) < 0 ||
+	    git_tree_lookup(&tree, repo, &tree_oid) < 0) {
+		tally_err_set(err, TC_RECORD, "cannot build the new tree: %s", repo_git_error());
+		goto out;
+	}
+	char host[256] = "localhost";
+	gethostname(host, sizeof host - 1);
+	char *email = conf->author_email ? xstrdup(conf->author_email) : xasprintf("tally@%s", host);
+	int sr = git_signature_now(&sig, conf->author_name ? conf->author_name : "tally", email);
+	free(email);
+	if (sr < 0) {
+		tally_err_set(err, TC_RECORD, "bad commit identity: %s", repo_git_error());
+		goto out;
+	}
+	const git_commit *parents[1] = {base};
+	if (git_commit_create(out, repo, NULL, sig, sig, "UTF-8", sbuf_str(&c->message), tree,
+			      base ? 1 : 0, parents) < 0) {
+		tally_err_set(err, TC_RECORD, "cannot create the commit: %s", repo_git_error());
+		goto out;
+	}
+	rc = 0;
+out:
+	git_signature_free(sig);
+	git_tree_free(tree);
+	git_tree_free(base_tree);
+	return rc;
+}
+
+/* The commit point: move the branch from expected to new, or fail when
+ * somebody else moved it. */
+static int move_ref(git_repository *repo, const char *refname, const git_oid *expected,
+		    const git_oid *new_oid, const char *why, struct tally_err *err)
+{
+	git_reference *ref = NULL;
+	int r;
+	if (expected)
+		r = git_reference_create_matching(&ref, repo, refname, new_oid, 1, expected, why);
+	else
+		r = git_reference_create(&ref, repo, refname, new_oid, 0, why);
+	git_reference_free(ref);
+	if (r < 0)
+		return tally_err_set(err, TC_RECORD, "%s: cannot update the branch: %s", refname,
+				     repo_git_error());
+	return 0;
+}
+
+/* Working tree and index follow the new head. */
+static int write_worktree(git_repository *repo, const struct change *c, struct tally_err *err)
+{
+	for (size_t i = 0; i < c->nedits; i++) {
+		char *path = repo_workpath(repo, c->edits[i].path);
+		char *dir = xstrdup(path);
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			util_mkdirs(dir, 0755, NULL);
+		}
+		free(dir);
+		int r = atomicfile_write(path, sbuf_str(&c->edits[i].content), c->edits[i].content.len,
+					 0644, err);
+		free(path);
+		if (r < 0)
+			return -1;
+		crashpoint("after-worktree-file");
+	}
+	git_index *idx = NULL;
+	if (git_repository_index(&idx, repo) < 0 || git_index_read(idx, 0) < 0)
+		goto fail;
+	for (size_t i = 0; i < c->nedits; i++)
+		if (git_index_add_bypath(idx, c->edits[i].path) < 0)
+			goto fail;
+	if (git_index_write(idx) < 0)
+		goto fail;
+	git_index_free(idx);
+	return 0;
+fail:
+	git_index_free(idx);
+	return tally_err_set(err, TC_RECORD, "cannot update the index: %s", repo_git_error());
+}
+
+static void collect_output(void *ctx, const char *data, size_t len)
+{
+	struct sbuf *sb = ctx;
+	if (sb->len < 65536)
+		sbuf_add(sb, data, len);
+}
+
+/* Runs git for network work through the runner (timeouts, cancel, the
+ * operator's credential helpers). Output goes to the log and to out. */
+static int run_git(git_repository *repo, char **argv, int log_fd, int cancel_fd,
+		   struct sbuf *out, struct tally_err *err)
+{
+	char *env[] = {"GIT_TERMINAL_PROMPT=0", "LC_ALL=C", NULL};
+	struct sbuf sink = {0};
+	struct run_opts o = {
+		.argv = argv, .cwd = git_repository_workdir(repo), .env_add = env, .log_fd = log_fd,
+		.timeout_s = 300, .cancel_fd = cancel_fd, .on_output = collect_output,
+		.ctx = out ? out : &sink,
+	};
+	struct run_result rr;
+	int rc = runner_run(&o, &rr, err);
+	if (rc == 0 && (!rr.exited || rr.status != 0)) {
+		const char *text = sbuf_str(out ? out : &sink);
+		rc = tally_err_set(err, TC_RECORD, "git %s %s: %s%s", argv[1], argv[2],
+				   rr.timed_out ? "timed out; " : rr.cancelled ? "cancelled; " : "", text);
+		/* one line is enough in a message */
+		char *nl = strchr(err->msg, '\n');
+		if (nl && nl[1])
+			*nl = '\0';
+	}
+	sbuf_free(&sink);
+	return rc;
+}
+
+static int fetch_remote(git_repository *repo, const struct tally_conf *conf, const char *branch,
+			int log_fd, int cancel_fd, git_oid *remote_head, int *exists,
+			struct tally_err *err)
+{
+	char *spec = xasprintf("+refs/heads/%s:refs/remotes/%s/%s", branch, conf->remote, branch);
+	char *argv[] = {"git", "fetch", "--no-tags", conf->remote, spec, NULL};
+	struct sbuf out = {0};
+	int rc = run_git(repo, argv, log_fd, cancel_fd, &out, err);
+	free(spec);
+	*exists = 0;
+	if (rc < 0) {
+		/* an empty remote has no branch yet: that is not a failure */
+		if (strstr(sbuf_str(&out), "couldn't find remote ref")) {
+			sbuf_free(&out);
+			return 0;
+		}
+		sbuf_free(&out);
+		return -1;
+	}
+	sbuf_free(&out);
+	char *tracking = xasprintf("refs/remotes/%s/%s", conf->remote, branch);
+	if (git_reference_name_to_id(remote_head, repo, tracking) == 0)
+		*exists = 1;
+	free(tracking);
+	return 0;
+}
+
+static int push_remote(git_repository *repo, const struct tally_conf *conf, const char *branch,
+		       const git_oid *oid, int log_fd, int cancel_fd, int *rejected,
+		       struct tally_err *err)
+{
+	char hex[GIT_OID_HEXSZ + 1];
+	repo_oid_hex(oid, hex);
+	char *spec = xasprintf("%s:refs/heads/%s", hex, branch);
+	char *argv[] = {"git", "push", "--porcelain", conf->remote, spec, NULL};
+	struct sbuf out = {0};
+	crashpoint("before-push");
+	int rc = run_git(repo, argv, log_fd, cancel_fd, &out, err);
+	*rejected = rc < 0 && (strstr(sbuf_str(&out), "[rejected]") ||
+			       strstr(sbuf_str(&out), "non-fast-forward") ||
+			       strstr(sbuf_str(&out), "fetch first"));
+	if (rc == 0) {
+		/* keep the remote-tracking ref in step so status knows it landed */
+		char *tracking = xasprintf("refs/remotes/%s/%s", conf->remote, branch);
+		git_reference *ref = NULL;
+		git_reference_create(&ref, repo, tracking, oid, 1, "tally: pushed");
+		git_reference_free(ref);
+		free(tracking);
+	}
+	sbuf_free(&out);
+	free(spec);
+	return rc;
+}
+
+static const char *branch_short(const char *refname)
+{
+	return str_starts(refname, "refs/heads/") ? refname + strlen("refs/heads/") : refname;
+}
+
+/* Moves the working tree of files that changed between two commits, safely
+ * (a file with local modifications stops the checkout). */
+static int checkout_to(git_repository *repo, const git_oid *target, struct tally_err *err)
+{
+	git_commit *c = NULL;
+	git_checkout_options co;
+	git_checkout_options_init(&co, GIT_CHECKOUT_OPTIONS_VERSION);
+	co.checkout_strategy = GIT_CHECKOUT_SAFE;
+	int rc = 0;
+	if (git_commit_lookup(&c, repo, target) < 0 ||
+	    git_checkout_tree(repo, (const git_object *)c, &co) < 0)
+		rc = tally_err_set(err, TC_RECORD, "cannot update the working tree: %s",
+				   repo_git_error());
+	git_commit_free(c);
+	return rc;
+}
+
+/* Applies compute() on the branch head, commits, moves the ref, writes the
+ * working tree, and with gitPush pushes, re-applying on the remote head after
+ * a rejection. */
+static int apply_change(const char *repo_dir, const struct tally_conf *conf, compute_fn compute,
+			const void *arg, const struct comp_conf *cc, int log_fd, int cancel_fd,
+			struct recorder_result *res, struct tally_err *err)
+{
+	git_repository *repo = NULL;
+	char *refname = NULL;
+	git_commit *base = NULL;
+	struct change c = {0};
+	int rc = -1;
+	git_oid new_oid;
+
+	if (repo_open(repo_dir, &repo, err) < 0)
+		goto out;
+	if (repo_branch_ref(repo, conf->branch, &refname, err) < 0)
+		goto out;
+	if (repo_branch_commit(repo, refname, &base, err) < 0)
+		goto out;
+	if (compute(repo, base, arg, &c, err) < 0)
+		goto out;
+	if (check_clean(repo, &c, err) < 0)
+		goto out;
+	if (make_commit(repo, base, conf, &c, &new_oid, err) < 0)
+		goto out;
+	crashpoint("before-ref-update");
+	if (move_ref(repo, refname, base ? git_commit_id(base) : NULL, &new_oid,
+		     "tally: record", err) < 0)
+		goto out;
+	crashpoint("after-ref-update");
+	repo_oid_hex(&new_oid, res->commit);
+	res->previous = xstrdup(c.previous);
+	res->pushed = !conf->git_push;
+	if (write_worktree(repo, &c, err) < 0) {
+		/* The record is committed; the next start repairs the tree. */
+		tally_err_prefix(err, "recorded %s, but", res->commit);
+		goto out;
+	}
+	rc = 0;
+	if (!conf->git_push)
+		goto out;
+
+	const char *branch = branch_short(refname);
+	for (int tries = 0; tries < 4; tries++) {
+		int rejected = 0;
+		struct tally_err perr = {0};
+		if (push_remote(repo, conf, branch, &new_oid, log_fd, cancel_fd, &rejected, &perr) == 0) {
+			res->pushed = 1;
+			break;
+		}
+		if (!rejected || tries == 3) {
+			res->push_error = xstrdup(perr.msg);
+			break;
+		}
+		/* Rejected: somebody else pushed. Re-apply the same change on top
+		 * of the remote head, unless the remote records another value. */
+		git_oid rhead;
+		int exists = 0;
+		if (fetch_remote(repo, conf, branch, log_fd, cancel_fd, &rhead, &exists, &perr) < 0 ||
+		    !exists) {
+			res->push_error = xstrdup(exists ? perr.msg : "remote branch vanished during push");
+			break;
+		}
+		git_commit *rbase = NULL;
+		if (git_commit_lookup(&rbase, repo, &rhead) < 0) {
+			res->push_error = xasprintf("cannot read the remote head: %s", repo_git_error());
+			break;
+		}
+		if (cc) {
+			char *rval = NULL;
+			struct vfile *rvf = NULL;
+			if (load_vfile(repo, rbase, cc->file, 0, &rvf, &perr) == 0) {
+				rval = xstrdup(versionfile_get(rvf, cc->key));
+				versionfile_free(rvf);
+			}
+			int same_prev = (!rval && !c.previous) || (rval && c.previous && strcmp(rval, c.previous) == 0);
+			if (!same_prev) {
+				char rh[GIT_OID_HEXSZ + 1];
+				repo_oid_hex(&rhead, rh);
+				res->push_error = xasprintf(
+					"conflict: the remote (%s at %.12s) records %s=%s, this record moves it from %s; resolve by hand, tally will not overwrite it",
+					conf->remote, rh, cc->key, rval ? rval : "(none)",
+					c.previous ? c.previous : "(none)");
+				free(rval);
+				git_commit_free(rbase);
+				break;
+			}
+			free(rval);
+		}
+		struct change c2 = {0};
+		git_oid oid2;
+		if (compute(repo, rbase, arg, &c2, &perr) < 0 ||
+		    make_commit(repo, rbase, conf, &c2, &oid2, &perr) < 0) {
+			res->push_error = xstrdup(perr.msg);
+			change_free(&c2);
+			git_commit_free(rbase);
+			break;
+		}
+		git_commit_free(rbase);
+		/* Local branch moves from our unpushed commit to the re-applied
+		 * one; the working tree follows for every file that changed. The
+		 * checkout compares against HEAD, so it goes before the ref. */
+		if (checkout_to(repo, &oid2, &perr) < 0 ||
+		    move_ref(repo, refname, &new_oid, &oid2, "tally: re-apply on remote", &perr) < 0) {
+			res->push_error = xstrdup(perr.msg);
+			change_free(&c2);
+			break;
+		}
+		new_oid = oid2;
+		repo_oid_hex(&new_oid, res->commit);
+		change_free(&c2);
+	}
+out:
+	change_free(&c);
+	git_commit_free(base);
+	free(refname);
+	git_repository_free(repo);
+	return rc;
+}
+
+int recorder_record(const struct recorder_req *req, struct recorder_result *res,
+		    struct tally_err *err)
+{
+	memset(res, 0, sizeof *res);
+	const struct recorder_evidence *ev = req->ev;
+	/* No evidence, no record. */
+	if (!ev || !ev->attempt || !*ev->attempt || !digest_valid(ev->digest) || ev->nimages == 0 ||
+	    !ev->images || !ev->fingerprint || !*ev->fingerprint)
+		return tally_err_set(err, TC_INTERNAL,
+				     "%s: refusing to record without evidence (attempt id, pushed digest, tags read back)",
+				     req->cc->name);
+	if (!version_valid(req->version))
+		return tally_err_set(err, TC_INTERNAL, "%s: refusing to record an invalid version",
+				     req->cc->name);
+	pthread_mutex_lock(&recorder_mu);
+	int rc = apply_change(req->repo_dir, req->conf, compute_record, req, req->cc, req->log_fd,
+			      req->cancel_fd, res, err);
+	pthread_mutex_unlock(&recorder_mu);
+	return rc;
+}
+
+void recorder_result_free(struct recorder_result *res)
+{
+	free(res->previous);
+	free(res->push_error);
+	res->previous = res->push_error = NULL;
+}
+
+int recorder_read_record(git_repository *repo, const char *refname, const struct comp_conf *cc,
+			 char **value, struct tally_err *err)
+{
+	git_commit *head = NULL;
+	struct vfile *vf = NULL;
+	*value = NULL;
+	if (repo_branch_commit(repo, refname, &head, err) < 0)
+		return -1;
+	int rc = load_vfile(repo, head, cc->file, 0, &vf, err);
+	if (rc == 0)
+		*value = xstrdup(versionfile_get(vf, cc->key));
+	versionfile_free(vf);
+	git_commit_free(head);
+	return rc;
+}
+
+/* Files tally owns: version files, recordAlso files, the holds file. */
+static void owned_files(const struct tally_conf *conf, struct strv *out)
+{
+	for (size_t i = 0; i < conf->ncomps; i++) {
+		if (!strv_contains(out, conf->comps[i].file))
+			strv_push(out, conf->comps[i].file);
+		for (size_t j = 0; j < conf->comps[i].nrecord_also; j++)
+			if (!strv_contains(out, conf->comps[i].record_also[j].file))
+				strv_push(out, conf->comps[i].record_also[j].file);
+	}
+	if (!strv_contains(out, conf->holds_file))
+		strv_push(out, conf->holds_file);
+}
+
+static void remove_temp_files(const char *path)
+{
+	/* atomicfile leaves "<path>.tally-tmp.<pid>" when killed mid-write */
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	const char *base = slash ? slash + 1 : path;
+	if (slash)
+		*slash = '\0';
+	char *prefix = xasprintf("%s.tally-tmp.", base);
+	DIR *d = opendir(slash ? dir : ".");
+	if (d) {
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (str_starts(de->d_name, prefix)) {
+				char *p = xasprintf("%s/%s", slash ? dir : ".", de->d_name);
+				unlink(p);
+				free(p);
+			}
+		closedir(d);
+	}
+	free(prefix);
+	free(dir);
+}
+
+int recorder_repair(const char *repo_dir, const struct tally_conf *conf, struct strv *report,
+		    struct tally_err *err)
+{
+	git_repository *repo = NULL;
+	char *refname = NULL;
+	git_commit *head = NULL, *parent = NULL;
+	struct strv files = {0};
+	int rc = -1;
+
+	pthread_mutex_lock(&recorder_mu);
+	if (repo_open(repo_dir, &repo, err) < 0 || repo_branch_ref(repo, conf->branch, &refname, err) < 0 ||
+	    repo_branch_commit(repo, refname, &head, err) < 0)
+		goto out;
+	if (!head) {
+		rc = 0;
+		goto out;
+	}
+	char *action = repo_trailer(git_commit_message(head), "Tally-Action");
+	if (action && git_commit_parentcount(head) > 0)
+		git_commit_parent(&parent, head, 0);
+	free(action);
+	owned_files(conf, &files);
+	struct change fix = {0};
+	for (size_t i = 0; i < files.n; i++) {
+		char *wp = repo_workpath(repo, files.v[i]);
+		remove_temp_files(wp);
+		struct sbuf work = {0}, at_head = {0}, at_parent = {0};
+		int wexists = util_read_file(wp, &work, NULL) == 0;
+		int hexists = 0, pexists = 0;
+		repo_read_at(repo, head, files.v[i], &at_head, &hexists, NULL);
+		if (parent)
+			repo_read_at(repo, parent, files.v[i], &at_parent, &pexists, NULL);
+		int same_head = wexists == hexists && (!wexists || (work.len == at_head.len &&
+					memcmp(sbuf_str(&work), sbuf_str(&at_head), work.len) == 0));
+		int same_parent = parent && wexists == pexists &&
+				  (!wexists || (work.len == at_parent.len &&
+						memcmp(sbuf_str(&work), sbuf_str(&at_parent), work.len) == 0));
+		if (!same_head && same_parent && hexists) {
+			sbuf_add(change_edit(&fix, files.v[i]), sbuf_str(&at_head), at_head.len);
+			strv_push_owned(report, xasprintf("%s: repaired from the interrupted record at HEAD",
+							  files.v[i]));
+		} else if (!same_head) {
+			strv_push_owned(report,
+					xasprintf("%s differs from HEAD and was not written by tally; left as it is",
+						  files.v[i]));
+		} else if (hexists) {
+			unsigned int flags = 0;
+			if (git_status_file(&flags, repo, files.v[i]) == 0 && (flags & GIT_STATUS_INDEX_MODIFIED)) {
+				/* worktree right, index stale: a crash after the rename */
+				sbuf_add(change_edit(&fix, files.v[i]), sbuf_str(&at_head), at_head.len);
+			}
+		}
+		sbuf_free(&work);
+		sbuf_free(&at_head);
+		sbuf_free(&at_parent);
+		free(wp);
+	}
+	rc = fix.nedits ? write_worktree(repo, &fix, err) : 0;
+	change_free(&fix);
+out:
+	pthread_mutex_unlock(&recorder_mu);
+	strv_free(&files);
+	git_commit_free(parent);
+	git_commit_free(head);
+	free(refname);
+	git_repository_free(repo);
+	return rc;
+}
+
+int recorder_sync(const char *repo_dir, const struct tally_conf *conf, int log_fd,
+		  int cancel_fd, struct tally_err *err)
+{
+	if (!conf->git_push)
+		return 0;
+	git_repository *repo = NULL;
+	char *refname = NULL;
+	int rc = -1;
+	pthread_mutex_lock(&recorder_mu);
+	if (repo_open(repo_dir, &repo, err) < 0 || repo_branch_ref(repo, conf->branch, &refname, err) < 0)
+		goto out;
+	const char *branch = branch_short(refname);
+	git_oid local, remote;
+	int have_local = git_reference_name_to_id(&local, repo, refname) == 0;
+	int have_remote = 0;
+	if (fetch_remote(repo, conf, branch, log_fd, cancel_fd, &remote, &have_remote, err) < 0)
+		goto out;
+	if (!have_remote || (have_local && git_oid_equal(&local, &remote))) {
+		rc = 0;
+		if (have_local && !have_remote) {
+			int rejected = 0;
+			rc = push_remote(repo, conf, branch, &local, log_fd, cancel_fd, &rejected, err);
+		}
+		goto out;
+	}
+	if (!have_local) {
+		tally_err_set(err, TC_RECORD, "%s has no commit; clone the versions repo instead", refname);
+		goto out;
+	}
+	size_t ahead = 0, behind = 0;
+	if (git_graph_ahead_behind(&ahead, &behind, repo, &local, &remote) < 0) {
+		tally_err_set(err, TC_RECORD, "cannot compare %s with the remote: %s", refname, repo_git_error());
+		goto out;
+	}
+	char lh[GIT_OID_HEXSZ + 1], rh[GIT_OID_HEXSZ + 1];
+	repo_oid_hex(&local, lh);
+	repo_oid_hex(&remote, rh);
+	if (ahead && behind) {
+		tally_err_set(err, TC_RECORD,
+			      "%s has diverged from %s/%s (local %.12s, remote %.12s); merge or reset it by hand",
+			      refname, conf->remote, branch, lh, rh);
+		goto out;
+	}
+	if (behind) {
+		/* fast-forward: only when the files tally owns are clean */
+		struct strv files = {0};
+		owned_files(conf, &files);
+		for (size_t i = 0; i < files.n; i++) {
+			unsigned int flags = 0;
+			if (git_status_file(&flags, repo, files.v[i]) == 0 && flags) {
+				tally_err_set(err, TC_RECORD,
+					      "%s has uncommitted changes; not fast-forwarding to %s/%s",
+					      files.v[i], conf->remote, branch);
+				strv_free(&files);
+				goto out;
+			}
+		}
+		strv_free(&files);
+		if (checkout_to(repo, &remote, err) < 0 ||
+		    move_ref(repo, refname, &local, &remote, "tally: fast-forward", err) < 0)
+			goto out;
+		rc = 0;
+		goto out;
+	}
+	/* ahead: record commits not on the remote yet */
+	int rejected = 0;
+	rc = push_remote(repo, conf, branch, &local, log_fd, cancel_fd, &rejected, err);
+out:
+	pthread_mutex_unlock(&recorder_mu);
+	free(refname);
+	git_repository_free(repo);
+	return rc;
+}

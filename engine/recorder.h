@@ -1,0 +1,78 @@
+/* recorder.h - the only writer of version files, the holds file and
+ * recordAlso files, and the only maker of commits (SPEC sections 1 and 3).
+ *
+ * Every entry point is serial (one process-wide mutex) and opens its own
+ * git_repository, so it may be called from any worker thread. A record takes
+ * the evidence of a shipped attempt and refuses without it. Before it writes
+ * it re-reads the holds at the branch head: a version skipped, or a
+ * component pinned, while the attempt ran ends the record with class
+ * TC_HELD and nothing written.
+ *
+ * Commit point: the commit is made from a tree built in memory, then the
+ * branch ref is moved with compare-and-swap. Only then are the working-tree
+ * files replaced atomically and the index updated. recorder_repair() mends a
+ * working tree left behind by a crash between those steps. */
+#ifndef TALLY_RECORDER_H
+#define TALLY_RECORDER_H
+
+#include <git2.h>
+
+#include "config.h"
+#include "err.h"
+#include "util.h"
+
+enum recorder_action { RA_SHIP = 0, RA_REBUILD, RA_RESET };
+
+/* What a shipped attempt proves. All fields required. */
+struct recorder_evidence {
+	const char *attempt;       /* attempt id */
+	const char *digest;        /* pushed digest, sha256:<64 hex> */
+	char *const *images;       /* every version tag read back with digest, image:tag */
+	size_t nimages;
+	const char *fingerprint;   /* recipe fingerprint of the attempt */
+};
+
+struct recorder_req {
+	const struct tally_conf *conf;
+	const struct comp_conf *cc;
+	const char *repo_dir;
+	enum recorder_action action;
+	const char *version;
+	const struct recorder_evidence *ev;
+	char *const *record_also;  /* expanded values, one per cc->record_also */
+	int pin;                   /* reset: pin in the same commit */
+	const char *pin_reason;
+	int log_fd;                /* git push/fetch output goes here (-1: none) */
+	int cancel_fd;             /* -1: none */
+};
+
+struct recorder_result {
+	char commit[GIT_OID_HEXSZ + 1];
+	char *previous;            /* record before, NULL when none; caller frees */
+	int pushed;                /* 1 when on the remote (or gitPush off) */
+	char *push_error;          /* why it is not on the remote yet; caller frees */
+};
+
+int recorder_record(const struct recorder_req *req, struct recorder_result *res,
+		    struct tally_err *err);
+
+/* Startup repair of files tally owns: a file equal to the branch head's
+ * parent version (an interrupted record) is rewritten from the head and the
+ * index updated; any other difference is reported in report and left. */
+int recorder_repair(const char *repo_dir, const struct tally_conf *conf, struct strv *report,
+		    struct tally_err *err);
+
+/* With tally.gitPush: fetch the remote branch, fast-forward when tally's
+ * files are clean (a diverged branch is an error naming both heads), and
+ * push local record commits not on the remote yet. No-op otherwise. */
+int recorder_sync(const char *repo_dir, const struct tally_conf *conf, int log_fd,
+		  int cancel_fd, struct tally_err *err);
+
+/* The record of a component at the branch head: *value NULL when none.
+ * repo is the caller's handle (engine thread). Caller frees *value. */
+int recorder_read_record(git_repository *repo, const char *refname, const struct comp_conf *cc,
+			 char **value, struct tally_err *err);
+
+void recorder_result_free(struct recorder_result *res);
+
+#endif

@@ -1,0 +1,1371 @@
+/* registry.c - OCI distribution client (manifests and tags only).
+ *
+ * One CURL easy handle per struct registry, reset and reused for every
+ * request so that connections to the registry are kept alive. Redirects are
+ * followed by hand (at most 5) so that a request carrying credentials is
+ * never sent on to another host. Bodies are capped at 8 MiB by counting in
+ * the write callback: libcurl 7.88 ignores CURLOPT_MAXFILESIZE when the
+ * length is unknown.
+ *
+ * Scheme choice: https with TLS verified, unless insecure. When insecure, a
+ * loopback host (127.x, localhost, ::1) is spoken to over http at once;
+ * any other host is tried over https without verification first and, if
+ * that fails at the transport level, over http. The choice is remembered
+ * per host for the life of the struct.
+ *
+ * Credentials (base64 "user:pass" from the auth file) and bearer tokens live
+ * only in this struct, are wiped on free, and never enter a message. */
+#include "registry.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define BODY_MAX ((size_t)8 << 20)
+#define MAX_REDIRS 5
+#define DEFAULT_PAGE_SIZE 100
+#define HUB_HOST "registry-1.docker.io"
+
+static const char MANIFEST_ACCEPT[] =
+	"Accept: application/vnd.oci.image.manifest.v1+json, "
+	"application/vnd.oci.image.index.v1+json, "
+	"application/vnd.docker.distribution.manifest.v2+json, "
+	"application/vnd.docker.distribution.manifest.list.v2+json";
+static const char JSON_ACCEPT[] = "Accept: application/json";
+
+/* ---- SHA-256 (FIPS 180-4), small and dependency-free ---- */
+
+struct sha256 {
+	uint32_t h[8];
+	uint64_t bytes;
+	unsigned char buf[64];
+	size_t n;
+};
+
+static const uint32_t sha256_k[64] = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+#define ROR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_block(struct sha256 *s, const unsigned char *p)
+{
+	uint32_t w[64], v[8];
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		       (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
+	for (int i = 16; i < 64; i++) {
+		uint32_t s0 = ROR32(w[i - 15], 7) ^ ROR32(w[i - 15], 18) ^ (w[i - 15] >> 3);
+		uint32_t s1 = ROR32(w[i - 2], 17) ^ ROR32(w[i - 2], 19) ^ (w[i - 2] >> 10);
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	memcpy(v, s->h, sizeof v);
+	for (int i = 0; i < 64; i++) {
+		uint32_t S1 = ROR32(v[4], 6) ^ ROR32(v[4], 11) ^ ROR32(v[4], 25);
+		uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
+		uint32_t t1 = v[7] + S1 + ch + sha256_k[i] + w[i];
+		uint32_t S0 = ROR32(v[0], 2) ^ ROR32(v[0], 13) ^ ROR32(v[0], 22);
+		uint32_t maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
+		uint32_t t2 = S0 + maj;
+		memmove(v + 1, v, 7 * sizeof v[0]);
+		v[4] += t1;
+		v[0] = t1 + t2;
+	}
+	for (int i = 0; i < 8; i++)
+		s->h[i] += v[i];
+}
+
+static void sha256_init(struct sha256 *s)
+{
+	static const uint32_t iv[8] = {
+		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+		0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+	};
+	memcpy(s->h, iv, sizeof iv);
+	s->bytes = 0;
+	s->n = 0;
+}
+
+static void sha256_update(struct sha256 *s, const unsigned char *p, size_t len)
+{
+	s->bytes += len;
+	while (len) {
+		size_t take = 64 - s->n < len ? 64 - s->n : len;
+		memcpy(s->buf + s->n, p, take);
+		s->n += take;
+		p += take;
+		len -= take;
+		if (s->n == 64) {
+			sha256_block(s, s->buf);
+			s->n = 0;
+		}
+	}
+}
+
+static void sha256_final(struct sha256 *s, unsigned char out[32])
+{
+	uint64_t bits = s->bytes * 8;
+	unsigned char pad[72] = {0x80};
+	size_t padlen = (s->n < 56 ? 56 : 120) - s->n;
+	for (int i = 0; i < 8; i++)
+		pad[padlen + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
+	sha256_update(s, pad, padlen + 8);
+	for (int i = 0; i < 8; i++) {
+		out[4 * i] = (unsigned char)(s->h[i] >> 24);
+		out[4 * i + 1] = (unsigned char)(s->h[i] >> 16);
+		out[4 * i + 2] = (unsigned char)(s->h[i] >> 8);
+		out[4 * i + 3] = (unsigned char)s->h[i];
+	}
+}
+
+void registry_sha256_digest(const void *data, size_t len, char digest[REGISTRY_DIGEST_MAX])
+{
+	static const char hex[] = "0123456789abcdef";
+	struct sha256 s;
+	unsigned char md[32];
+	sha256_init(&s);
+	sha256_update(&s, data, len);
+	sha256_final(&s, md);
+	memcpy(digest, "sha256:", 7);
+	for (int i = 0; i < 32; i++) {
+		digest[7 + 2 * i] = hex[md[i] >> 4];
+		digest[8 + 2 * i] = hex[md[i] & 15];
+	}
+	digest[71] = '\0';
+}
+
+/* ---- small helpers ---- */
+
+static int is_sha256_digest(const char *s)
+{
+	if (!s || strncmp(s, "sha256:", 7) != 0 || strlen(s) != 71)
+		return 0;
+	for (const char *p = s + 7; *p; p++)
+		if (!isdigit((unsigned char)*p) && !(*p >= 'a' && *p <= 'f'))
+			return 0;
+	return 1;
+}
+
+/* OCI tag grammar or a digest (algorithm ":" encoded); keeps refs from
+ * adding path or query parts to a URL. */
+static int valid_ref(const char *ref)
+{
+	size_t n = strlen(ref);
+	const char *colon = strchr(ref, ':');
+	if (!colon) {
+		if (n == 0 || n > 128 || !(isalnum((unsigned char)ref[0]) || ref[0] == '_'))
+			return 0;
+		for (const char *p = ref; *p; p++)
+			if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+				return 0;
+		return 1;
+	}
+	if (colon == ref || !colon[1] || n > 256)
+		return 0;
+	for (const char *p = ref; p < colon; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && !strchr("+._-", *p))
+			return 0;
+	for (const char *p = colon + 1; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("=_-", *p))
+			return 0;
+	return 1;
+}
+
+static void base64_encode(struct sbuf *out, const unsigned char *p, size_t len)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		sbuf_addc(out, tab[(v >> 18) & 63]);
+		sbuf_addc(out, tab[(v >> 12) & 63]);
+		sbuf_addc(out, i + 1 < len ? tab[(v >> 6) & 63] : '=');
+		sbuf_addc(out, i + 2 < len ? tab[v & 63] : '=');
+	}
+}
+
+static void free_secret(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
+/* A value fit for one header line: no CR, LF or NUL. */
+static int header_safe(const char *s)
+{
+	return s && *s && !strpbrk(s, "\r\n");
+}
+
+/* ---- the struct ---- */
+
+struct cred {
+	char *host;  /* normalised key */
+	char *basic; /* base64(user:pass) */
+};
+
+struct token {
+	char *key;   /* host " " scope */
+	char *value;
+};
+
+struct host_state {
+	char *host;
+	const char *scheme; /* NULL until known */
+	int basic;          /* host asked for Basic auth */
+};
+
+struct registry {
+	CURL *curl;
+	int insecure;
+	long page_size;
+	struct cred *creds;
+	size_t ncreds;
+	struct token *tokens;
+	size_t ntokens;
+	struct host_state *hosts;
+	size_t nhosts;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* "https://index.docker.io/v1/" -> "registry-1.docker.io"; "Host:5000" -> "host:5000" */
+static char *norm_host(const char *key)
+{
+	if (!strncasecmp(key, "https://", 8))
+		key += 8;
+	else if (!strncasecmp(key, "http://", 7))
+		key += 7;
+	size_t n = strcspn(key, "/");
+	char *h = xstrndup(key, n);
+	for (char *p = h; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (!strcmp(h, "docker.io") || !strcmp(h, "index.docker.io")) {
+		free(h);
+		h = xstrdup(HUB_HOST);
+	}
+	return h;
+}
+
+static const struct cred *cred_find(const struct registry *r, const char *host)
+{
+	for (size_t i = 0; i < r->ncreds; i++)
+		if (!strcmp(r->creds[i].host, host))
+			return &r->creds[i];
+	return NULL;
+}
+
+static struct host_state *host_state(struct registry *r, const char *host)
+{
+	for (size_t i = 0; i < r->nhosts; i++)
+		if (!strcmp(r->hosts[i].host, host))
+			return &r->hosts[i];
+	r->hosts = xrealloc(r->hosts, (r->nhosts + 1) * sizeof *r->hosts);
+	struct host_state *hs = &r->hosts[r->nhosts++];
+	hs->host = xstrdup(host);
+	hs->scheme = NULL;
+	hs->basic = 0;
+	return hs;
+}
+
+static const char *token_find(const struct registry *r, const char *host, const char *scope)
+{
+	size_t hl = strlen(host);
+	for (size_t i = 0; i < r->ntokens; i++) {
+		const char *k = r->tokens[i].key;
+		if (!strncmp(k, host, hl) && k[hl] == ' ' && !strcmp(k + hl + 1, scope))
+			return r->tokens[i].value;
+	}
+	return NULL;
+}
+
+static void token_set(struct registry *r, const char *host, const char *scope, char *value)
+{
+	char *key = xasprintf("%s %s", host, scope);
+	for (size_t i = 0; i < r->ntokens; i++) {
+		if (!strcmp(r->tokens[i].key, key)) {
+			free(key);
+			free_secret(r->tokens[i].value);
+			r->tokens[i].value = value;
+			return;
+		}
+	}
+	r->tokens = xrealloc(r->tokens, (r->ntokens + 1) * sizeof *r->tokens);
+	r->tokens[r->ntokens].key = key;
+	r->tokens[r->ntokens].value = value;
+	r->ntokens++;
+}
+
+static void token_drop(struct registry *r, const char *host, const char *scope)
+{
+	size_t hl = strlen(host);
+	for (size_t i = 0; i < r->ntokens; i++) {
+		const char *k = r->tokens[i].key;
+		if (!strncmp(k, host, hl) && k[hl] == ' ' && !strcmp(k + hl + 1, scope)) {
+			free(r->tokens[i].key);
+			free_secret(r->tokens[i].value);
+			r->tokens[i] = r->tokens[--r->ntokens];
+			return;
+		}
+	}
+}
+
+/* A missing file means no credentials (the default paths often do not
+ * exist). Parse errors name file:line:column but not jansson's "near"
+ * text, which could quote a secret. */
+static int load_auth(struct registry *r, const char *path, struct tally_err *err)
+{
+	struct sbuf sb = {0};
+	json_t *root = NULL;
+	json_error_t je;
+	int ret = -1;
+
+	if (util_read_file(path, &sb, err) < 0) {
+		if (errno == ENOENT) {
+			tally_err_clear(err);
+			ret = 0;
+		}
+		goto out;
+	}
+	root = json_loadb(sb.buf ? sb.buf : "", sb.len, 0, &je);
+	if (!root) {
+		tally_err_set(err, TC_INPUT, "%s:%d:%d: auth file is not valid JSON; fix or remove it",
+			      path, je.line, je.column);
+		goto out;
+	}
+	json_t *auths = json_object_get(root, "auths");
+	if (!auths) {
+		ret = 0;
+		goto out;
+	}
+	if (!json_is_object(auths)) {
+		tally_err_set(err, TC_INPUT, "%s: \"auths\" is not an object", path);
+		goto out;
+	}
+	const char *key;
+	json_t *ent;
+	json_object_foreach(auths, key, ent) {
+		struct sbuf b = {0};
+		json_t *a = json_object_get(ent, "auth");
+		json_t *u = json_object_get(ent, "username");
+		json_t *p = json_object_get(ent, "password");
+		if (json_is_string(a) && json_string_length(a) > 0) {
+			sbuf_adds(&b, json_string_value(a));
+		} else if (json_is_string(u) && json_is_string(p)) {
+			struct sbuf up = {0};
+			sbuf_addf(&up, "%s:%s", json_string_value(u), json_string_value(p));
+			base64_encode(&b, (const unsigned char *)up.buf, up.len);
+			explicit_bzero(up.buf, up.len);
+			sbuf_free(&up);
+		} else {
+			continue;
+		}
+		if (!header_safe(b.buf)) {
+			free_secret(sbuf_detach(&b));
+			tally_err_set(err, TC_INPUT, "%s: entry \"%s\" has an unusable \"auth\" value",
+				      path, key);
+			goto out;
+		}
+		r->creds = xrealloc(r->creds, (r->ncreds + 1) * sizeof *r->creds);
+		r->creds[r->ncreds].host = norm_host(key);
+		r->creds[r->ncreds].basic = sbuf_detach(&b);
+		r->ncreds++;
+	}
+	ret = 0;
+out:
+	json_decref(root);
+	if (sb.buf)
+		explicit_bzero(sb.buf, sb.len);
+	sbuf_free(&sb);
+	return ret;
+}
+
+struct registry *registry_new(const char *auth_file, int insecure, struct tally_err *err)
+{
+	struct registry *r = xcalloc(1, sizeof *r);
+	r->insecure = insecure;
+	r->page_size = DEFAULT_PAGE_SIZE;
+	r->curl = curl_easy_init();
+	if (!r->curl) {
+		tally_err_set(err, TC_INTERNAL, "registry: cannot create a libcurl handle");
+		goto fail;
+	}
+	if (auth_file && load_auth(r, auth_file, err) < 0)
+		goto fail;
+	return r;
+fail:
+	registry_free(r);
+	return NULL;
+}
+
+void registry_free(struct registry *r)
+{
+	if (!r)
+		return;
+	if (r->curl)
+		curl_easy_cleanup(r->curl);
+	for (size_t i = 0; i < r->ncreds; i++) {
+		free(r->creds[i].host);
+		free_secret(r->creds[i].basic);
+	}
+	free(r->creds);
+	for (size_t i = 0; i < r->ntokens; i++) {
+		free(r->tokens[i].key);
+		free_secret(r->tokens[i].value);
+	}
+	free(r->tokens);
+	for (size_t i = 0; i < r->nhosts; i++)
+		free(r->hosts[i].host);
+	free(r->hosts);
+	free(r);
+}
+
+void registry_set_page_size(struct registry *r, int n)
+{
+	r->page_size = n > 0 ? n : DEFAULT_PAGE_SIZE;
+}
+
+/* ---- image names ---- */
+
+struct image {
+	char *host; /* normalised, with port */
+	char *name; /* repository path */
+};
+
+static void image_free(struct image *im)
+{
+	free(im->host);
+	free(im->name);
+}
+
+static int valid_name(const char *name)
+{
+	if (!*name || *name == '/' || str_ends(name, "/") || strstr(name, "//"))
+		return 0;
+	for (const char *p = name; *p; p++)
+		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && !strchr("._-/", *p))
+			return 0;
+	return 1;
+}
+
+static int image_parse(const char *image, struct image *im, struct tally_err *err)
+{
+	const char *slash = strchr(image, '/');
+	im->host = im->name = NULL;
+	if (slash) {
+		size_t n = (size_t)(slash - image);
+		char *first = xstrndup(image, n);
+		if (memchr(first, '.', n) || memchr(first, ':', n) || !strcmp(first, "localhost")) {
+			im->host = norm_host(first);
+			im->name = xstrdup(slash + 1);
+		}
+		free(first);
+	}
+	if (!im->host) {
+		im->host = xstrdup(HUB_HOST);
+		im->name = xstrdup(image);
+	}
+	if (!strcmp(im->host, HUB_HOST) && !strchr(im->name, '/')) {
+		char *n = xasprintf("library/%s", im->name);
+		free(im->name);
+		im->name = n;
+	}
+	for (const char *p = im->host; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr(".-:[]", *p))
+			goto bad;
+	}
+	if (!*im->host || !valid_name(im->name))
+		goto bad;
+	return 0;
+bad:
+	image_free(im);
+	return tally_err_set(err, TC_INPUT,
+			     "image \"%s\" is not HOST[:PORT]/NAME with a lowercase repository name",
+			     image);
+}
+
+static int is_loopback(const char *host)
+{
+	if (!strncmp(host, "[::1]", 5))
+		return 1;
+	size_t n = strcspn(host, ":");
+	if (n == 9 && !strncmp(host, "localhost", 9))
+		return 1;
+	return !strncmp(host, "127.", 4);
+}
+
+/* ---- one HTTP exchange ---- */
+
+struct resp {
+	long status;
+	struct sbuf body;
+	int too_large;
+	char *content_type, *digest, *www_auth, *link, *location;
+};
+
+static void resp_clear(struct resp *rp)
+{
+	rp->status = 0;
+	rp->too_large = 0;
+	sbuf_reset(&rp->body);
+	free(rp->content_type);
+	free(rp->digest);
+	free(rp->www_auth);
+	free(rp->link);
+	free(rp->location);
+	rp->content_type = rp->digest = rp->www_auth = rp->link = rp->location = NULL;
+}
+
+static void resp_free(struct resp *rp)
+{
+	resp_clear(rp);
+	sbuf_free(&rp->body);
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct resp *rp = ud;
+	size_t n = size * nmemb;
+	if (rp->body.len + n > BODY_MAX) {
+		rp->too_large = 1;
+		return 0;
+	}
+	sbuf_add(&rp->body, ptr, n);
+	return n;
+}
+
+static void set_header(char **slot, const char *v, size_t n)
+{
+	free(*slot);
+	*slot = xstrndup(v, n);
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	struct resp *rp = ud;
+	size_t n = size * nmemb;
+	if (n >= 5 && !memcmp(ptr, "HTTP/", 5)) {
+		/* a new response (after 100 Continue): forget the old headers */
+		free(rp->content_type);
+		free(rp->digest);
+		free(rp->www_auth);
+		free(rp->link);
+		free(rp->location);
+		rp->content_type = rp->digest = rp->www_auth = rp->link = rp->location = NULL;
+		return n;
+	}
+	const char *colon = memchr(ptr, ':', n);
+	if (!colon)
+		return n;
+	size_t klen = (size_t)(colon - ptr);
+	const char *v = colon + 1, *end = ptr + n;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	size_t vlen = (size_t)(end - v);
+#define IS(name) (klen == sizeof(name) - 1 && !strncasecmp(ptr, name, klen))
+	if (IS("Content-Type"))
+		set_header(&rp->content_type, v, vlen);
+	else if (IS("Docker-Content-Digest"))
+		set_header(&rp->digest, v, vlen);
+	else if (IS("WWW-Authenticate")) {
+		/* prefer a Bearer challenge when several are offered */
+		if (!rp->www_auth || (vlen >= 6 && !strncasecmp(v, "Bearer", 6)))
+			set_header(&rp->www_auth, v, vlen);
+	} else if (IS("Link")) {
+		if (!rp->link)
+			set_header(&rp->link, v, vlen);
+	} else if (IS("Location"))
+		set_header(&rp->location, v, vlen);
+#undef IS
+	return n;
+}
+
+struct call {
+	const char *method;       /* GET HEAD PUT DELETE */
+	const char *accept;       /* full header line or NULL */
+	const char *content_type; /* media type for PUT */
+	const char *data;
+	size_t len;
+};
+
+static void slist_free_wiped(struct curl_slist *l)
+{
+	for (struct curl_slist *p = l; p; p = p->next)
+		explicit_bzero(p->data, strlen(p->data));
+	curl_slist_free_all(l);
+}
+
+/* Performs one transfer (no redirects). Transport failures set err. */
+static int perform(struct registry *r, const struct call *c, const char *url, const char *authz,
+		   struct resp *rp, struct tally_err *err)
+{
+	CURL *h = r->curl;
+	struct curl_slist *hdrs = NULL;
+	char *line = NULL;
+	int ret = -1;
+
+	resp_clear(rp);
+	curl_easy_reset(h); /* keeps the connection cache */
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "tally/" TALLY_VERSION);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, rp);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, rp);
+	if (r->insecure) {
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (!strcmp(c->method, "HEAD")) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (!strcmp(c->method, "PUT")) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->data ? c->data : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->len);
+	} else if (strcmp(c->method, "GET") != 0) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
+	}
+	if (c->accept)
+		hdrs = curl_slist_append(hdrs, c->accept);
+	if (c->content_type) {
+		line = xasprintf("Content-Type: %s", c->content_type);
+		hdrs = curl_slist_append(hdrs, line);
+		free(line);
+		hdrs = curl_slist_append(hdrs, "Expect:");
+	}
+	if (authz) {
+		line = xasprintf("Authorization: %s", authz);
+		hdrs = curl_slist_append(hdrs, line);
+		free_secret(line);
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+
+	r->errbuf[0] = '\0';
+	CURLcode rc = curl_easy_perform(h);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	if (rc != CURLE_OK) {
+		if (rp->too_large)
+			tally_err_set(err, TC_TOO_LARGE, "%s: answer larger than %zu MiB refused",
+				      url, BODY_MAX >> 20);
+		else
+			tally_err_set(err, TC_NETWORK, "%s: %s", url,
+				      r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
+		goto out;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rp->status);
+	ret = 0;
+out:
+	slist_free_wiped(hdrs);
+	return ret;
+}
+
+/* ---- URLs ---- */
+
+/* Resolves ref against base; the result has no user info. Caller frees. */
+static char *url_resolve(const char *base, const char *ref)
+{
+	CURLU *u = curl_url();
+	char *s = NULL, *out = NULL;
+	if (!u)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK)
+		goto out;
+	if (curl_url_set(u, CURLUPART_URL, ref, 0) != CURLUE_OK)
+		goto out;
+	curl_url_set(u, CURLUPART_USER, NULL, 0);
+	curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+	curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
+	if (curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK)
+		goto out;
+	out = xstrdup(s);
+out:
+	curl_free(s);
+	curl_url_cleanup(u);
+	return out;
+}
+
+/* "scheme://host:port" of a URL (port made explicit), or NULL. Caller frees. */
+static char *url_origin(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *out = NULL;
+	if (!u)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+		out = xasprintf("%s://%s:%s", scheme, host, port);
+		for (char *p = out; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return out;
+}
+
+static int same_origin(const char *a, const char *b)
+{
+	char *oa = url_origin(a), *ob = url_origin(b);
+	int same = oa && ob && !strcmp(oa, ob);
+	free(oa);
+	free(ob);
+	return same;
+}
+
+/* ---- auth ---- */
+
+/* Parses `Scheme k="v", k2=v2` into the scheme and three known params. */
+struct challenge {
+	char scheme[16];
+	char *realm, *service, *scope;
+};
+
+static void challenge_free(struct challenge *ch)
+{
+	free(ch->realm);
+	free(ch->service);
+	free(ch->scope);
+}
+
+static void challenge_parse(const char *s, struct challenge *ch)
+{
+	memset(ch, 0, sizeof *ch);
+	size_t n = strcspn(s, " \t");
+	snprintf(ch->scheme, sizeof ch->scheme, "%.*s", (int)(n < 15 ? n : 15), s);
+	const char *p = s + n;
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		const char *k = p;
+		while (*p && *p != '=' && *p != ',' && *p != ' ')
+			p++;
+		size_t klen = (size_t)(p - k);
+		if (*p != '=') {
+			if (!klen)
+				break;
+			continue;
+		}
+		p++;
+		struct sbuf v = {0};
+		if (*p == '"') {
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				sbuf_addc(&v, *p);
+			}
+			if (*p == '"')
+				p++;
+		} else {
+			while (*p && *p != ',' && *p != ' ')
+				sbuf_addc(&v, *p++);
+		}
+		char **slot = NULL;
+		if (klen == 5 && !strncasecmp(k, "realm", 5))
+			slot = &ch->realm;
+		else if (klen == 7 && !strncasecmp(k, "service", 7))
+			slot = &ch->service;
+		else if (klen == 5 && !strncasecmp(k, "scope", 5))
+			slot = &ch->scope;
+		if (slot) {
+			free(*slot);
+			*slot = v.buf ? sbuf_detach(&v) : xstrdup("");
+		}
+		sbuf_free(&v);
+	}
+}
+
+static int fetch_token(struct registry *r, const struct image *im, const struct challenge *ch,
+		       const char *scope, struct tally_err *err)
+{
+	const struct cred *cr = cred_find(r, im->host);
+	struct call c = {.method = "GET", .accept = JSON_ACCEPT};
+	struct resp rp = {0};
+	struct sbuf url = {0};
+	json_t *root = NULL;
+	char *authz = NULL;
+	int ret = -1;
+
+	if (!ch->realm || (!str_starts(ch->realm, "https://") && !str_starts(ch->realm, "http://"))) {
+		tally_err_set(err, TC_AUTH, "%s: bearer challenge without an http(s) realm", im->host);
+		goto out;
+	}
+	if (cr && str_starts(ch->realm, "http://") && !r->insecure) {
+		tally_err_set(err, TC_AUTH,
+			      "%s: refusing to send credentials to the plain-http token realm %s",
+			      im->host, ch->realm);
+		goto out;
+	}
+	sbuf_adds(&url, ch->realm);
+	char sep = strchr(ch->realm, '?') ? '&' : '?';
+	if (ch->service) {
+		char *e = curl_easy_escape(r->curl, ch->service, 0);
+		sbuf_addf(&url, "%cservice=%s", sep, e ? e : "");
+		curl_free(e);
+		sep = '&';
+	}
+	const char *want = ch->scope && *ch->scope ? ch->scope : scope;
+	if (want && *want) {
+		char *e = curl_easy_escape(r->curl, want, 0);
+		sbuf_addf(&url, "%cscope=%s", sep, e ? e : "");
+		curl_free(e);
+	}
+	if (cr)
+		authz = xasprintf("Basic %s", cr->basic);
+	if (perform(r, &c, url.buf, authz, &rp, err) < 0)
+		goto out;
+	if (rp.status != 200) {
+		tally_err_set(err, TC_AUTH, "%s: %ld fetching a registry token%s", url.buf, rp.status,
+			      cr ? "; check the credentials in the auth file" :
+				   "; no credentials for this registry in the auth file");
+		goto out;
+	}
+	json_error_t je;
+	root = json_loadb(rp.body.buf ? rp.body.buf : "", rp.body.len, 0, &je);
+	json_t *t = json_object_get(root, "token");
+	if (!json_is_string(t) || !json_string_length(t))
+		t = json_object_get(root, "access_token");
+	if (!json_is_string(t) || !header_safe(json_string_value(t))) {
+		tally_err_set(err, TC_VERIFY, "%s: token answer has no \"token\" or \"access_token\"",
+			      url.buf);
+		goto out;
+	}
+	char *tok = xasprintf("Bearer %s", json_string_value(t));
+	token_set(r, im->host, scope, tok);
+	ret = 0;
+out:
+	json_decref(root);
+	if (rp.body.buf)
+		explicit_bzero(rp.body.buf, rp.body.len);
+	resp_free(&rp);
+	sbuf_free(&url);
+	free_secret(authz);
+	return ret;
+}
+
+static int answer_challenge(struct registry *r, const struct image *im, const char *url,
+			    const char *scope, const struct resp *rp, struct tally_err *err)
+{
+	struct challenge ch;
+	int ret = -1;
+	if (!rp->www_auth)
+		return tally_err_set(err, TC_AUTH, "%s: 401 unauthorized without a challenge", url);
+	challenge_parse(rp->www_auth, &ch);
+	if (!strcasecmp(ch.scheme, "Basic")) {
+		if (!cred_find(r, im->host)) {
+			tally_err_set(err, TC_AUTH,
+				      "%s: 401 unauthorized; no credentials for %s in the auth file "
+				      "(log in, or set registry.authFile)", url, im->host);
+			goto out;
+		}
+		host_state(r, im->host)->basic = 1;
+		ret = 0;
+	} else if (!strcasecmp(ch.scheme, "Bearer")) {
+		ret = fetch_token(r, im, &ch, scope, err);
+	} else {
+		tally_err_set(err, TC_AUTH, "%s: 401 with unsupported auth scheme \"%s\"", url, ch.scheme);
+	}
+out:
+	challenge_free(&ch);
+	return ret;
+}
+
+/* ---- a request with scheme choice, redirects and auth ---- */
+
+static char *base_url(struct registry *r, const struct image *im, int *probing)
+{
+	struct host_state *hs = host_state(r, im->host);
+	*probing = 0;
+	if (!hs->scheme) {
+		if (!r->insecure)
+			hs->scheme = "https";
+		else if (is_loopback(im->host))
+			hs->scheme = "http";
+		else
+			*probing = 1;
+	}
+	return xasprintf("%s://%s", hs->scheme ? hs->scheme : "https", im->host);
+}
+
+/* Sends c to base + path, answering one auth challenge and following up to
+ * MAX_REDIRS redirects. A request that carries credentials is never
+ * redirected to another host, and once a redirect has left the registry's
+ * host no credentials are sent and no challenge is answered.
+ * On return 0, rp holds the final answer and *final_url (caller frees) its URL. */
+static int request(struct registry *r, const struct image *im, const char *path,
+		   const char *scope, const struct call *c, struct resp *rp, char **final_url,
+		   struct tally_err *err)
+{
+	int probing, challenged = 0, redirects = 0, offsite = 0, ret = -1;
+	char *base = base_url(r, im, &probing);
+	char *url = str_starts(path, "http") ? xstrdup(path) : xasprintf("%s%s", base, path);
+	char *authz = NULL;
+	struct host_state *hs;
+
+	*final_url = NULL;
+	for (;;) {
+		hs = host_state(r, im->host);
+		const char *tok = token_find(r, im->host, scope);
+		const struct cred *cr = cred_find(r, im->host);
+		free_secret(authz);
+		authz = tok ? xstrdup(tok) : (hs->basic && cr) ? xasprintf("Basic %s", cr->basic) : NULL;
+		if (offsite) {
+			/* redirected away from the registry: its secrets stay home */
+			free_secret(authz);
+			authz = NULL;
+		}
+		if (perform(r, c, url, authz, rp, err) < 0) {
+			if (!probing || rp->too_large || !str_starts(url, "https://"))
+				goto out;
+			/* insecure and https failed: fall back to plain http */
+			char *u = xasprintf("http://%s", url + 8);
+			free(url);
+			url = u;
+			probing = 0;
+			host_state(r, im->host)->scheme = "http";
+			tally_err_clear(err);
+			continue;
+		}
+		if (probing) {
+			host_state(r, im->host)->scheme = str_starts(url, "https://") ? "https" : "http";
+			probing = 0;
+		}
+		if (rp->status >= 300 && rp->status < 400 && rp->status != 304 && rp->location) {
+			char *next = url_resolve(url, rp->location);
+			if (!next || (!str_starts(next, "http://") && !str_starts(next, "https://"))) {
+				free(next);
+				tally_err_set(err, TC_VERIFY, "%s: %ld with an unusable Location", url,
+					      rp->status);
+				goto out;
+			}
+			if (authz && !same_origin(next, url)) {
+				tally_err_set(err, TC_VERIFY,
+					      "%s: redirect to another host (%s) refused for an "
+					      "authenticated request", url, next);
+				free(next);
+				goto out;
+			}
+			if (++redirects > MAX_REDIRS) {
+				free(next);
+				tally_err_set(err, TC_VERIFY, "%s: more than %d redirects", url, MAX_REDIRS);
+				goto out;
+			}
+			if (!same_origin(next, url))
+				offsite = 1;
+			free(url);
+			url = next;
+			continue;
+		}
+		if (rp->status == 401 && !challenged && !offsite) {
+			challenged = 1;
+			token_drop(r, im->host, scope);
+			if (answer_challenge(r, im, url, scope, rp, err) < 0)
+				goto out;
+			continue;
+		}
+		break;
+	}
+	*final_url = url;
+	url = NULL;
+	ret = 0;
+out:
+	free_secret(authz);
+	free(base);
+	free(url);
+	return ret;
+}
+
+/* Turns a non-success answer into an error naming the URL, with the
+ * registry's error code and message when the body has them. */
+static int status_error(const char *url, const struct resp *rp, enum tally_class cls_404,
+			struct tally_err *err)
+{
+	enum tally_class cls;
+	const char *what;
+	long s = rp->status;
+	if (s == 401 || s == 403) {
+		cls = TC_AUTH;
+		what = s == 401 ? "unauthorized; check the registry credentials" : "forbidden";
+	} else if (s == 404) {
+		cls = cls_404;
+		what = "not found";
+	} else if (s == 413) {
+		cls = TC_TOO_LARGE;
+		what = "too large";
+	} else if (s == 429) {
+		cls = TC_RATE_LIMIT;
+		what = "too many requests";
+	} else if (s >= 500) {
+		cls = TC_NETWORK;
+		what = "server error";
+	} else {
+		cls = TC_VERIFY;
+		what = "unexpected answer";
+	}
+	char code[64] = "", msg[256] = "";
+	json_error_t je;
+	json_t *root = rp->body.len ? json_loadb(rp->body.buf, rp->body.len, 0, &je) : NULL;
+	json_t *e0 = json_array_get(json_object_get(root, "errors"), 0);
+	const char *jc = json_string_value(json_object_get(e0, "code"));
+	const char *jm = json_string_value(json_object_get(e0, "message"));
+	if (jc)
+		snprintf(code, sizeof code, "%s", jc);
+	if (jm)
+		snprintf(msg, sizeof msg, "%s", jm);
+	json_decref(root);
+	for (char *p = code; *p; p++)
+		if (!isprint((unsigned char)*p))
+			*p = '?';
+	for (char *p = msg; *p; p++)
+		if (!isprint((unsigned char)*p))
+			*p = '?';
+	if (*msg && s != 401)
+		what = msg;
+	if (*code)
+		return tally_err_set(err, cls, "%s: %ld %s (%s)", url, s, what, code);
+	return tally_err_set(err, cls, "%s: %ld %s", url, s, what);
+}
+
+/* Media type from Content-Type (parameters dropped), else the body's
+ * "mediaType". Caller frees; NULL when neither names one. */
+static char *media_type_of(const struct resp *rp)
+{
+	if (rp->content_type) {
+		size_t n = strcspn(rp->content_type, "; \t");
+		char *mt = xstrndup(rp->content_type, n);
+		if (n && strcmp(mt, "application/json") != 0 && strcmp(mt, "text/plain") != 0 &&
+		    strcmp(mt, "application/octet-stream") != 0)
+			return mt;
+		free(mt);
+	}
+	json_error_t je;
+	json_t *root = json_loadb(rp->body.buf ? rp->body.buf : "", rp->body.len, 0, &je);
+	const char *v = json_string_value(json_object_get(root, "mediaType"));
+	char *mt = v && header_safe(v) ? xstrdup(v) : NULL;
+	json_decref(root);
+	return mt;
+}
+
+/* ---- the API ---- */
+
+static int check_ref(const char *ref, struct tally_err *err)
+{
+	if (!ref || !valid_ref(ref))
+		return tally_err_set(err, TC_INPUT, "\"%s\" is not a valid tag or digest",
+				     ref ? ref : "(null)");
+	return 0;
+}
+
+int registry_get_manifest(struct registry *r, const char *image, const char *ref,
+			  struct sbuf *body, char **media_type, char digest[REGISTRY_DIGEST_MAX],
+			  struct tally_err *err)
+{
+	struct image im = {0};
+	struct resp rp = {0};
+	struct call c = {.method = "GET", .accept = MANIFEST_ACCEPT};
+	char *path = NULL, *url = NULL, *scope = NULL, *mt = NULL;
+	char d[REGISTRY_DIGEST_MAX];
+	int ret = -1;
+
+	if (check_ref(ref, err) < 0 || image_parse(image, &im, err) < 0)
+		return -1;
+	path = xasprintf("/v2/%s/manifests/%s", im.name, ref);
+	scope = xasprintf("repository:%s:pull", im.name);
+	if (request(r, &im, path, scope, &c, &rp, &url, err) < 0)
+		goto fail;
+	if (rp.status != 200) {
+		status_error(url, &rp, TC_MISSING_VERSION, err);
+		goto fail;
+	}
+	json_error_t je;
+	json_t *root = json_loadb(rp.body.buf ? rp.body.buf : "", rp.body.len, 0, &je);
+	int is_obj = json_is_object(root);
+	json_decref(root);
+	if (!is_obj) {
+		tally_err_set(err, TC_VERIFY, "%s: manifest is not a JSON object", url);
+		goto fail;
+	}
+	registry_sha256_digest(rp.body.buf, rp.body.len, d);
+	if (rp.digest && str_starts(rp.digest, "sha256:") && strcmp(rp.digest, d) != 0) {
+		tally_err_set(err, TC_VERIFY, "%s: Docker-Content-Digest %.80s does not match the body (%s)",
+			      url, rp.digest, d);
+		goto fail;
+	}
+	if (str_starts(ref, "sha256:") && strcmp(ref, d) != 0) {
+		tally_err_set(err, TC_VERIFY, "%s: manifest body has digest %s", url, d);
+		goto fail;
+	}
+	mt = media_type_of(&rp);
+	if (!mt) {
+		tally_err_set(err, TC_VERIFY, "%s: manifest has no media type", url);
+		goto fail;
+	}
+	sbuf_reset(body);
+	sbuf_add(body, rp.body.buf, rp.body.len);
+	*media_type = mt;
+	mt = NULL;
+	memcpy(digest, d, sizeof d);
+	ret = 0;
+fail:
+	free(mt);
+	free(path);
+	free(url);
+	free(scope);
+	resp_free(&rp);
+	image_free(&im);
+	return ret;
+}
+
+int registry_digest(struct registry *r, const char *image, const char *ref,
+		    char digest[REGISTRY_DIGEST_MAX], struct tally_err *err)
+{
+	struct image im = {0};
+	struct resp rp = {0};
+	struct call c = {.method = "HEAD", .accept = MANIFEST_ACCEPT};
+	char *path = NULL, *url = NULL, *scope = NULL;
+	int ret = -1;
+
+	if (check_ref(ref, err) < 0 || image_parse(image, &im, err) < 0)
+		return -1;
+	path = xasprintf("/v2/%s/manifests/%s", im.name, ref);
+	scope = xasprintf("repository:%s:pull", im.name);
+	if (request(r, &im, path, scope, &c, &rp, &url, err) < 0)
+		goto fail;
+	if (rp.status != 200) {
+		status_error(url, &rp, TC_MISSING_VERSION, err);
+		goto fail;
+	}
+	if (is_sha256_digest(rp.digest)) {
+		if (str_starts(ref, "sha256:") && strcmp(ref, rp.digest) != 0) {
+			tally_err_set(err, TC_VERIFY, "%s: registry says digest %s", url, rp.digest);
+			goto fail;
+		}
+		snprintf(digest, REGISTRY_DIGEST_MAX, "%s", rp.digest);
+		ret = 0;
+	} else {
+		/* no usable digest header: hash the manifest ourselves */
+		struct sbuf body = {0};
+		char *mt = NULL;
+		ret = registry_get_manifest(r, image, ref, &body, &mt, digest, err);
+		sbuf_free(&body);
+		free(mt);
+	}
+fail:
+	free(path);
+	free(url);
+	free(scope);
+	resp_free(&rp);
+	image_free(&im);
+	return ret;
+}
+
+int registry_put_manifest(struct registry *r, const char *image, const char *tag,
+			  const char *body, size_t len, const char *media_type,
+			  struct tally_err *err)
+{
+	struct image im = {0};
+	struct resp rp = {0};
+	struct call c = {.method = "PUT", .content_type = media_type, .data = body, .len = len};
+	char *path = NULL, *url = NULL, *scope = NULL;
+	char d[REGISTRY_DIGEST_MAX];
+	int ret = -1;
+
+	if (check_ref(tag, err) < 0)
+		return -1;
+	if (!header_safe(media_type))
+		return tally_err_set(err, TC_INPUT, "manifest for %s:%s has no usable media type",
+				     image, tag);
+	if (image_parse(image, &im, err) < 0)
+		return -1;
+	path = xasprintf("/v2/%s/manifests/%s", im.name, tag);
+	scope = xasprintf("repository:%s:pull,push", im.name);
+	if (request(r, &im, path, scope, &c, &rp, &url, err) < 0)
+		goto fail;
+	if (rp.status < 200 || rp.status > 299) {
+		status_error(url, &rp, TC_MISSING_VERSION, err);
+		goto fail;
+	}
+	registry_sha256_digest(body, len, d);
+	if (rp.digest && str_starts(rp.digest, "sha256:") && strcmp(rp.digest, d) != 0) {
+		tally_err_set(err, TC_VERIFY, "%s: registry stored digest %.80s, expected %s", url,
+			      rp.digest, d);
+		goto fail;
+	}
+	ret = 0;
+fail:
+	free(path);
+	free(url);
+	free(scope);
+	resp_free(&rp);
+	image_free(&im);
+	return ret;
+}
+
+int registry_delete_manifest(struct registry *r, const char *image, const char *digest,
+			     struct tally_err *err)
+{
+	struct image im = {0};
+	struct resp rp = {0};
+	struct call c = {.method = "DELETE", .accept = MANIFEST_ACCEPT};
+	char *path = NULL, *url = NULL, *scope = NULL;
+	int ret = -1;
+
+	if (!digest || !strchr(digest, ':') || check_ref(digest, err) < 0)
+		return tally_err_set(err, TC_INPUT, "\"%s\" is not a digest", digest ? digest : "(null)");
+	if (image_parse(image, &im, err) < 0)
+		return -1;
+	path = xasprintf("/v2/%s/manifests/%s", im.name, digest);
+	scope = xasprintf("repository:%s:delete", im.name);
+	if (request(r, &im, path, scope, &c, &rp, &url, err) < 0)
+		goto fail;
+	if (rp.status < 200 || rp.status > 299) {
+		status_error(url, &rp, TC_MISSING_VERSION, err);
+		goto fail;
+	}
+	ret = 0;
+fail:
+	free(path);
+	free(url);
+	free(scope);
+	resp_free(&rp);
+	image_free(&im);
+	return ret;
+}
+
+/* The target of the rel="next" entry of a Link header, or NULL. Caller frees. */
+static char *link_next(const char *link)
+{
+	const char *p = link;
+	while (p && (p = strchr(p, '<'))) {
+		const char *end = strchr(p, '>');
+		if (!end)
+			return NULL;
+		const char *params = end + 1;
+		const char *stop = strchr(params, ',');
+		size_t plen = stop ? (size_t)(stop - params) : strlen(params);
+		char *ps = xstrndup(params, plen);
+		int next = strstr(ps, "rel=\"next\"") || strstr(ps, "rel=next");
+		free(ps);
+		if (next)
+			return xstrndup(p + 1, (size_t)(end - p - 1));
+		p = stop;
+	}
+	return NULL;
+}
+
+int registry_tags(struct registry *r, const char *image, struct strv *out, int max_pages,
+		  struct tally_err *err)
+{
+	struct image im = {0};
+	struct resp rp = {0};
+	struct call c = {.method = "GET", .accept = JSON_ACCEPT};
+	struct strv seen = {0}, tags = {0};
+	char *path = NULL, *url = NULL, *scope = NULL, *first = NULL;
+	json_t *root = NULL;
+	int ret = -1;
+
+	if (max_pages < 1)
+		max_pages = 1;
+	if (image_parse(image, &im, err) < 0)
+		return -1;
+	path = xasprintf("/v2/%s/tags/list?n=%ld", im.name, r->page_size);
+	scope = xasprintf("repository:%s:pull", im.name);
+	for (int page = 0;; page++) {
+		if (page >= max_pages) {
+			tally_err_set(err, TC_TOO_LARGE, "%s: more than %d pages of tags; stopped before %s",
+				      first, max_pages, path);
+			goto fail;
+		}
+		free(url);
+		url = NULL;
+		if (request(r, &im, path, scope, &c, &rp, &url, err) < 0)
+			goto fail;
+		if (!first)
+			first = xstrdup(url);
+		strv_push(&seen, path);
+		strv_push(&seen, url);
+		if (rp.status != 200) {
+			status_error(url, &rp, TC_MISSING_VERSION, err);
+			goto fail;
+		}
+		json_error_t je;
+		json_decref(root);
+		root = json_loadb(rp.body.buf ? rp.body.buf : "", rp.body.len, 0, &je);
+		if (!json_is_object(root)) {
+			tally_err_set(err, TC_VERIFY, "%s: tags answer is not a JSON object", url);
+			goto fail;
+		}
+		json_t *list = json_object_get(root, "tags");
+		if (list && !json_is_null(list) && !json_is_array(list)) {
+			tally_err_set(err, TC_VERIFY, "%s: \"tags\" is not an array", url);
+			goto fail;
+		}
+		size_t i;
+		json_t *t;
+		json_array_foreach(list, i, t) {
+			if (!json_is_string(t)) {
+				tally_err_set(err, TC_VERIFY, "%s: tags entry %zu is not a string", url, i);
+				goto fail;
+			}
+			strv_push(&tags, json_string_value(t));
+		}
+		char *next = rp.link ? link_next(rp.link) : NULL;
+		if (!next)
+			break;
+		char *abs = url_resolve(url, next);
+		free(next);
+		if (!abs || !same_origin(abs, first)) {
+			tally_err_set(err, TC_VERIFY, "%s: Link to another host refused (%s)", url,
+				      abs ? abs : "unparsable");
+			free(abs);
+			goto fail;
+		}
+		if (strv_contains(&seen, abs)) {
+			tally_err_set(err, TC_VERIFY, "%s: Link points back at %s, already fetched", url, abs);
+			free(abs);
+			goto fail;
+		}
+		free(path);
+		path = abs;
+	}
+	for (size_t i = 0; i < tags.n; i++)
+		strv_push(out, tags.v[i]);
+	ret = 0;
+fail:
+	json_decref(root);
+	strv_free(&seen);
+	strv_free(&tags);
+	free(first);
+	free(path);
+	free(url);
+	free(scope);
+	resp_free(&rp);
+	image_free(&im);
+	return ret;
+}

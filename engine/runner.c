@@ -1,0 +1,526 @@
+/* runner.c - runs one command with execve in its own process group.
+ *
+ * DESIGN: runner_run is called from several worker threads at once, so it
+ * keeps no global state and never reaps anything but its own child
+ * (waitpid(pid), no SIGCHLD handler, no wait(-1)). Everything the child
+ * needs (resolved path, envp, messages) is built before fork, because
+ * between fork and execve only async-signal-safe calls are allowed: another
+ * thread may hold the malloc or stdio locks at the moment of fork.
+ *
+ * The parent waits with poll() on the output pipe, the cancel fd and a
+ * pidfd for the child (a 50 ms tick when pidfds are unavailable). The run
+ * ends when the pipe reached EOF and the child was reaped. A grandchild that
+ * keeps the pipe open after the child exited gets LINGER_S to finish, then
+ * the group is terminated like on a timeout, and after the kill the pipe is
+ * abandoned after EOF_GRACE_S (a grandchild that left the group with setsid
+ * cannot be killed through it and must not hang the runner). */
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>   /* INFINITY, isinf: macros, no libm */
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util.h"
+
+extern char **environ;
+
+#define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+#define DEFAULT_GRACE_S 5.0
+#define LINGER_S 1.0     /* pipe kept open by others after the child exited */
+#define EOF_GRACE_S 0.5  /* after SIGKILL, how long to still wait for EOF */
+#define TICK_MS 50       /* poll cap when there is no pidfd */
+
+/* ---- PATH lookup ---- */
+
+static int is_exec_file(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+		return 0;
+	return access(path, X_OK) == 0;
+}
+
+/* Is base/cand (cand alone when base is NULL or cand absolute) an
+ * executable regular file? */
+static int is_exec_at(const char *base, const char *cand)
+{
+	if (!base || cand[0] == '/')
+		return is_exec_file(cand);
+	char *full = xasprintf("%s/%s", base, cand);
+	int ok = is_exec_file(full);
+	free(full);
+	return ok;
+}
+
+/* Like execvp's search: an empty PATH element means the current directory.
+ * Relative candidates are checked against base (the directory the child
+ * will chdir to, NULL for ours) but returned unjoined, because execve runs
+ * after the chdir. */
+static char *which_in(const char *prog, const char *path, const char *base)
+{
+	if (!prog || !*prog)
+		return NULL;
+	if (strchr(prog, '/'))
+		return is_exec_at(base, prog) ? xstrdup(prog) : NULL;
+	if (!path)
+		path = DEFAULT_PATH;
+
+	struct sbuf sb = { 0 };
+	const char *p = path;
+	for (;;) {
+		const char *end = strchr(p, ':');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+
+		sbuf_reset(&sb);
+		if (len == 0)
+			sbuf_adds(&sb, ".");
+		else
+			sbuf_add(&sb, p, len);
+		sbuf_addc(&sb, '/');
+		sbuf_adds(&sb, prog);
+		if (is_exec_at(base, sb.buf))
+			return sbuf_detach(&sb);
+		if (!end)
+			break;
+		p = end + 1;
+	}
+	sbuf_free(&sb);
+	return NULL;
+}
+
+char *runner_which(const char *prog)
+{
+	return which_in(prog, getenv("PATH"), NULL);
+}
+
+/* ---- environment ---- */
+
+static size_t env_name_len(const char *entry)
+{
+	const char *eq = strchr(entry, '=');
+	return eq ? (size_t)(eq - entry) : strlen(entry);
+}
+
+static int env_same_name(const char *a, const char *b)
+{
+	size_t la = env_name_len(a);
+	return la == env_name_len(b) && memcmp(a, b, la) == 0;
+}
+
+/* Later env_add entries win over earlier ones and over environ. The array
+ * points into environ and env_add (no copies); caller frees the array. */
+static char **build_envp(char *const *env_add, struct tally_err *err)
+{
+	size_t ne = 0, na = 0;
+
+	for (char **e = environ; e && *e; e++)
+		ne++;
+	for (char *const *a = env_add; a && *a; a++) {
+		if (!strchr(*a, '=') || **a == '=') {
+			tally_err_set(err, TC_INTERNAL,
+			              "runner: environment entry '%s' is not NAME=value", *a);
+			return NULL;
+		}
+		na++;
+	}
+
+	char **envp = xcalloc(ne + na + 1, sizeof *envp);
+	size_t n = 0;
+	for (size_t i = 0; i < ne; i++) {
+		int overridden = 0;
+		for (size_t j = 0; j < na && !overridden; j++)
+			overridden = env_same_name(environ[i], env_add[j]);
+		if (!overridden)
+			envp[n++] = environ[i];
+	}
+	for (size_t j = 0; j < na; j++) {
+		int later = 0;
+		for (size_t k = j + 1; k < na && !later; k++)
+			later = env_same_name(env_add[j], env_add[k]);
+		if (!later)
+			envp[n++] = env_add[j];
+	}
+	envp[n] = NULL;
+	return envp;
+}
+
+static const char *envp_get(char *const *envp, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (; *envp; envp++)
+		if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=')
+			return *envp + len + 1;
+	return NULL;
+}
+
+/* ---- the child (async-signal-safe only) ---- */
+
+static void child_puts(const char *s)
+{
+	size_t len = strlen(s);
+
+	while (len > 0) {
+		ssize_t n = write(2, s, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+/* strerror is not async-signal-safe (locale), so name the likely ones. */
+static void child_put_errno(int e)
+{
+	switch (e) {
+	case ENOENT: child_puts("no such file or directory"); return;
+	case EACCES: child_puts("permission denied"); return;
+	case ENOTDIR: child_puts("not a directory"); return;
+	case ENOEXEC: child_puts("exec format error"); return;
+	case ELOOP: child_puts("too many levels of symbolic links"); return;
+	case ENAMETOOLONG: child_puts("file name too long"); return;
+	case E2BIG: child_puts("argument list too long"); return;
+	case ENOMEM: child_puts("out of memory"); return;
+	case ETXTBSY: child_puts("text file busy"); return;
+	default: break;
+	}
+	char num[24], *p = num + sizeof num;
+	unsigned u = e < 0 ? 0u : (unsigned)e;
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u && p > num);
+	child_puts("errno ");
+	child_puts(p);
+}
+
+struct child_args {
+	const char *path;
+	char *const *argv;
+	char **envp;
+	const char *cwd;
+	int out_fd;
+	int null_fd;
+};
+
+static _Noreturn void child_main(const struct child_args *a)
+{
+	struct sigaction sa;
+
+	/* Its own group, so a timeout or cancel reaches the whole tree. */
+	setpgid(0, 0);
+
+	/* Dispositions set to SIG_IGN survive execve; the parent may ignore
+	 * SIGPIPE and friends, the command must not. Handlers reset anyway,
+	 * but reset all for symmetry. The mask was blocked around fork. */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);   /* EINVAL for libc-reserved ones */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	/* The parent made sure none of these is 0, 1 or 2. */
+	if (dup2(a->null_fd, 0) < 0 || dup2(a->out_fd, 1) < 0 || dup2(a->out_fd, 2) < 0)
+		_exit(127);
+	/* Every fd tally opens is O_CLOEXEC; this also covers libraries that
+	 * forget (ignored when the kernel lacks close_range). */
+	close_range(3, UINT_MAX, 0);
+
+	if (a->cwd && chdir(a->cwd) != 0) {
+		int e = errno;
+		child_puts("tally: cannot change directory to '");
+		child_puts(a->cwd);
+		child_puts("': ");
+		child_put_errno(e);
+		child_puts("\n");
+		_exit(127);
+	}
+
+	execve(a->path, a->argv, a->envp);
+	int e = errno;
+	child_puts("tally: cannot execute '");
+	child_puts(a->path);
+	child_puts("': ");
+	child_put_errno(e);
+	child_puts("\n");
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+/* ---- the parent ---- */
+
+/* Moves fd to a number >= 3 (still O_CLOEXEC), so that the child's dup2
+ * onto 0, 1, 2 can never hit the source fd itself. */
+static int fd_above_stdio(int *fd)
+{
+	if (*fd > 2)
+		return 0;
+	int nfd = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+	if (nfd < 0)
+		return -1;
+	close(*fd);
+	*fd = nfd;
+	return 0;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int ms_until(double now, double when)
+{
+	double ms = (when - now) * 1000.0 + 0.999;   /* round up; no libm */
+	if (ms <= 0)
+		return 0;
+	if (ms > INT_MAX)
+		return INT_MAX;
+	return (int)ms;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+int runner_run(const struct run_opts *opts, struct run_result *res, struct tally_err *err)
+{
+	char *path = NULL;
+	char **envp = NULL;
+	int pfd[2] = { -1, -1 };
+	int null_fd = -1, pidfd = -1;
+	int masked = 0;
+	sigset_t all, old;
+	pid_t pid = -1;
+
+	memset(res, 0, sizeof *res);
+	if (!opts || !opts->argv || !opts->argv[0]) {
+		tally_err_set(err, TC_INTERNAL, "runner: empty command");
+		goto fail;
+	}
+
+	envp = build_envp(opts->env_add, err);
+	if (!envp)
+		goto fail;
+	/* Resolve with the PATH the command will see (env_add may set it), and
+	 * relative names from the directory it will run in, as execvp in the
+	 * child would. */
+	path = which_in(opts->argv[0], envp_get(envp, "PATH"), opts->cwd);
+	if (!path) {
+		/* TC_RECIPE, not TC_INTERNAL: a missing build tool is a problem
+		 * of the recipe or the host that the operator fixes (install it,
+		 * fix PATH or the command template), not a bug in tally. */
+		if (strchr(opts->argv[0], '/'))
+			tally_err_set(err, TC_RECIPE, "%s: no such executable file%s%s",
+			              opts->argv[0], opts->cwd ? " in " : "", opts->cwd ? opts->cwd : "");
+		else
+			tally_err_set(err, TC_RECIPE, "%s: not found in PATH; install it or fix "
+			              "the command", opts->argv[0]);
+		goto fail;
+	}
+
+	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (null_fd < 0 || fd_above_stdio(&null_fd) != 0) {
+		tally_err_set(err, TC_INTERNAL, "runner: cannot open /dev/null: %s", strerror(errno));
+		goto fail;
+	}
+	if (pipe2(pfd, O_CLOEXEC) != 0 || fd_above_stdio(&pfd[0]) != 0 ||
+	    fd_above_stdio(&pfd[1]) != 0) {
+		tally_err_set(err, TC_INTERNAL, "runner: cannot create a pipe for %s: %s",
+		              opts->argv[0], strerror(errno));
+		goto fail;
+	}
+
+	struct child_args ca = {
+		.path = path, .argv = opts->argv, .envp = envp, .cwd = opts->cwd,
+		.out_fd = pfd[1], .null_fd = null_fd,
+	};
+
+	/* Block everything across fork so that no handler of ours runs in the
+	 * child before it has reset the dispositions. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	masked = 1;
+
+	double t0 = util_monotonic();
+	pid = fork();
+	if (pid == 0)
+		child_main(&ca);
+	if (pid < 0) {
+		tally_err_set(err, TC_INTERNAL, "runner: cannot start %s: fork: %s",
+		              opts->argv[0], strerror(errno));
+		goto fail;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	masked = 0;
+	/* Also from here, so that killing the group cannot race the child's own
+	 * setpgid (fails harmlessly once the child has exec'd). */
+	setpgid(pid, pid);
+	close_fd(&pfd[1]);
+	close_fd(&null_fd);
+	free(path);
+	path = NULL;
+	free(envp);
+	envp = NULL;
+
+	pidfd = pidfd_open(pid, 0);   /* -1: fall back to polling waitpid */
+
+	double grace = opts->kill_grace > 0 ? opts->kill_grace : DEFAULT_GRACE_S;
+	double deadline = opts->timeout_s > 0 ? t0 + opts->timeout_s : INFINITY;
+	double term_at = -1, kill_at = -1, reaped_at = -1;
+	/* reaped: the child has exited (it stays a zombie until after the loop) */
+	int eof = 0, reaped = 0, status = 0, log_ok = opts->log_fd >= 0;
+	char buf[32768];
+
+	while (!(eof && reaped)) {
+		double now = util_monotonic();
+
+		if (term_at < 0 && !reaped && now >= deadline)
+			res->timed_out = 1;
+		if (term_at < 0 && (res->timed_out || res->cancelled ||
+		                    (reaped && !eof && now >= reaped_at + LINGER_S))) {
+			kill(-pid, SIGTERM);
+			term_at = now;
+		}
+		if (term_at >= 0 && kill_at < 0 && now >= term_at + grace) {
+			kill(-pid, SIGKILL);
+			kill_at = now;
+		}
+		if (reaped && !eof && kill_at >= 0 && now >= kill_at + EOF_GRACE_S)
+			break;   /* someone outside the group holds the pipe */
+
+		double next = INFINITY;
+		if (term_at < 0 && !reaped)
+			next = deadline;
+		if (term_at < 0 && reaped)
+			next = reaped_at + LINGER_S;
+		if (term_at >= 0 && kill_at < 0)
+			next = term_at + grace;
+		if (kill_at >= 0 && reaped)
+			next = kill_at + EOF_GRACE_S;
+		int timeout = isinf(next) ? -1 : ms_until(now, next);
+		if (!reaped && pidfd < 0 && (timeout < 0 || timeout > TICK_MS))
+			timeout = TICK_MS;
+
+		struct pollfd pf[3];
+		nfds_t n = 0;
+		int ip = -1, ic = -1;
+		if (!eof) {
+			ip = (int)n;
+			pf[n++] = (struct pollfd){ .fd = pfd[0], .events = POLLIN };
+		}
+		if (opts->cancel_fd >= 0 && term_at < 0 && !reaped) {
+			ic = (int)n;
+			pf[n++] = (struct pollfd){ .fd = opts->cancel_fd, .events = POLLIN };
+		}
+		if (!reaped && pidfd >= 0)
+			pf[n++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+		int r = poll(pf, n, timeout);
+		if (r < 0 && errno != EINTR) {
+			tally_err_set(err, TC_INTERNAL, "runner: poll while running %s: %s",
+			              opts->argv[0], strerror(errno));
+			goto fail;
+		}
+		if (r > 0 && ip >= 0 && pf[ip].revents) {
+			ssize_t got = read(pfd[0], buf, sizeof buf);
+			if (got > 0) {
+				if (log_ok && write_all(opts->log_fd, buf, (size_t)got) != 0) {
+					res->log_errno = errno;
+					log_ok = 0;   /* keep running; the caller sees log_errno */
+				}
+				if (opts->on_output)
+					opts->on_output(opts->ctx, buf, (size_t)got);
+			} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+				eof = 1;
+			}
+		}
+		if (r > 0 && ic >= 0 && pf[ic].revents)
+			res->cancelled = 1;   /* readable, hung up or closed: all mean stop */
+		/* The pidfd only wakes us; asking is cheap and covers the tick.
+		 * WNOWAIT leaves the child a zombie until the end: that pins its
+		 * pid, hence the group id, so the kills below can never reach a
+		 * stranger that got the number recycled. */
+		if (!reaped) {
+			siginfo_t si;
+			int w;
+			memset(&si, 0, sizeof si);
+			do
+				w = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT);
+			while (w < 0 && errno == EINTR);
+			if ((w == 0 && si.si_pid == pid) || (w < 0 && errno == ECHILD)) {
+				reaped = 1;
+				reaped_at = util_monotonic();
+			}
+		}
+	}
+
+	/* Now reap it (already a zombie, so this does not block). */
+	pid_t w;
+	do
+		w = waitpid(pid, &status, 0);
+	while (w < 0 && errno == EINTR);
+	pid = -1;
+	if (w < 0) {
+		/* ECHILD: SIGCHLD is ignored and the kernel reaped it, so the
+		 * status is unknown; report "did not exit normally" rather than
+		 * a success that did not happen. */
+	} else if (WIFEXITED(status)) {
+		res->exited = 1;
+		res->status = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status)) {
+		res->status = WTERMSIG(status);
+	}
+	res->seconds = util_monotonic() - t0;
+	close_fd(&pfd[0]);
+	close_fd(&pidfd);
+	return 0;
+
+fail:
+	if (masked)
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid > 0) {
+		/* Never leave a child behind, nor a zombie. */
+		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	close_fd(&pfd[0]);
+	close_fd(&pfd[1]);
+	close_fd(&null_fd);
+	close_fd(&pidfd);
+	free(path);
+	free(envp);
+	return -1;
+}

@@ -1,0 +1,32 @@
+/* statedir.h - where tally keeps its state for one versions repo, and the
+ * lock that makes one engine control that repo.
+ *
+ * The state directory is tally.stateDir, --state-dir or $TALLY_STATE_DIR,
+ * else $XDG_STATE_HOME/tally/<repo-name>-<hash> (XDG_STATE_HOME defaults to
+ * ~/.local/state), with <hash> the first 12 hex digits of the SHA-1 of the
+ * repo's real path. It is created 0700 (0750 with tally.group).
+ *
+ * The lock is tally.lock in the repo's git directory: flock(LOCK_EX), opened
+ * O_CLOEXEC so no build started by the engine keeps it. While held, the file
+ * names the engine's pid and socket path. */
+#ifndef TALLY_STATEDIR_H
+#define TALLY_STATEDIR_H
+
+#include "err.h"
+
+/* Caller frees. override (may be NULL) wins over everything. */
+char *statedir_path(const char *repo_root, const char *override, const char *conf_value);
+/* Creates dir and logs/ with the right modes. */
+int statedir_ensure(const char *dir, struct tally_err *err);
+
+struct tally_lock;
+/* Takes the lock without waiting. Returns 0, or -1 with err; *busy is set to 1
+ * when another process holds it (exit 3). socket_path is written into the
+ * lock file for clients to find. */
+int statedir_lock(const char *git_dir, const char *socket_path, struct tally_lock **out,
+		  int *busy, struct tally_err *err);
+void statedir_unlock(struct tally_lock *lk);
+/* Reads the pid and socket path of the holder (caller frees *socket_path). */
+int statedir_lock_info(const char *git_dir, long *pid, char **socket_path);
+
+#endif

@@ -1,0 +1,260 @@
+#include "versionfile.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The file is kept as its original bytes plus, per entry, where the value
+ * sits in them: set() then splices one value into an otherwise untouched
+ * copy, which is how comments, blank lines, CRLF and a missing final newline
+ * survive without being modelled. */
+struct ventry {
+	char *key;
+	char *value;
+	int line;
+	size_t val_off, val_len;
+};
+
+struct vfile {
+	char *name;
+	char *data;
+	size_t len;
+	int lenient;
+	struct ventry *e;
+	size_t n, cap;
+	size_t n_lf, n_crlf;
+};
+
+static int is_key_start(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static int is_key_char(char c)
+{
+	return is_key_start(c) || (c >= '0' && c <= '9') || c == '.' || c == '-';
+}
+
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+int versionfile_key_valid(const char *key)
+{
+	if (!key || !is_key_start(key[0]))
+		return 0;
+	for (const char *p = key + 1; *p; p++)
+		if (!is_key_char(*p))
+			return 0;
+	return 1;
+}
+
+/* Length of the key at p (bounded by end), 0 when p does not start one. */
+static size_t key_span(const char *p, const char *end)
+{
+	if (p >= end || !is_key_start(*p))
+		return 0;
+	const char *q = p + 1;
+	while (q < end && is_key_char(*q))
+		q++;
+	return (size_t)(q - p);
+}
+
+static const struct ventry *find(const struct vfile *vf, const char *key)
+{
+	for (size_t i = 0; i < vf->n; i++)
+		if (strcmp(vf->e[i].key, key) == 0)
+			return &vf->e[i];
+	return NULL;
+}
+
+static void add_entry(struct vfile *vf, const char *k, size_t klen, size_t voff, size_t vlen,
+		      int line)
+{
+	if (vf->n == vf->cap) {
+		vf->cap = vf->cap ? vf->cap * 2 : 16;
+		vf->e = xrealloc(vf->e, vf->cap * sizeof *vf->e);
+	}
+	struct ventry *e = &vf->e[vf->n++];
+	e->key = xstrndup(k, klen);
+	e->value = xstrndup(vf->data + voff, vlen);
+	e->line = line;
+	e->val_off = voff;
+	e->val_len = vlen;
+}
+
+/* Checks one line (without its ending) and records it when it is an entry.
+ * Strict mode is strict about spacing because the seed's own tooling reads
+ * these files with naive splitting: " server = v1" would not be what it
+ * looks like there. */
+static int parse_line(struct vfile *vf, size_t off, size_t clen, int line, struct tally_err *err)
+{
+	const char *s = vf->data + off, *end = s + clen;
+	const char *p = s;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (!vf->lenient && (p == end || *p == '#'))
+		return 0;
+
+	size_t klen = key_span(s, end);
+	if (klen == 0 || s + klen == end || s[klen] != '=') {
+		if (vf->lenient)
+			return 0;
+		return tally_err_set(err, TC_INPUT, "%s:%d: malformed line (expected key=value)",
+				     vf->name, line);
+	}
+	const char *v = s + klen + 1;
+	size_t vlen = (size_t)(end - v);
+	if (!vf->lenient) {
+		const char *q = v;
+		while (q < end && is_ws(*q))
+			q++;
+		if (q == end)
+			return tally_err_set(err, TC_INPUT, "%s:%d: empty value for '%.*s'", vf->name,
+					     line, (int)klen, s);
+		if (q != v)
+			return tally_err_set(err, TC_INPUT,
+					     "%s:%d: malformed line (expected key=value, no space after '=')",
+					     vf->name, line);
+		for (; q < end; q++)
+			if (is_ws(*q))
+				return tally_err_set(err, TC_INPUT,
+						     "%s:%d: value for '%.*s' contains whitespace "
+						     "(a value is one word)",
+						     vf->name, line, (int)klen, s);
+	}
+	for (size_t i = 0; i < vf->n; i++)
+		if (strlen(vf->e[i].key) == klen && memcmp(vf->e[i].key, s, klen) == 0)
+			return tally_err_set(err, TC_INPUT,
+					     "%s:%d: duplicate key '%.*s' (first on line %d); "
+					     "remove one of them",
+					     vf->name, line, (int)klen, s, vf->e[i].line);
+	add_entry(vf, s, klen, (size_t)(v - vf->data), vlen, line);
+	return 0;
+}
+
+int versionfile_parse(const char *name, const char *data, size_t len, int lenient,
+		      struct vfile **out, struct tally_err *err)
+{
+	*out = NULL;
+	struct vfile *vf = xcalloc(1, sizeof *vf);
+	vf->name = xstrdup(name ? name : "(version file)");
+	vf->data = xmalloc(len + 1);
+	if (len)
+		memcpy(vf->data, data, len);
+	vf->data[len] = '\0';
+	vf->len = len;
+	vf->lenient = lenient ? 1 : 0;
+
+	size_t off = 0;
+	int line = 0;
+	while (off < len) {
+		line++;
+		const char *nl = memchr(vf->data + off, '\n', len - off);
+		size_t next = nl ? (size_t)(nl - vf->data) + 1 : len;
+		size_t clen = (nl ? (size_t)(nl - vf->data) : len) - off;
+		if (memchr(vf->data + off, '\0', next - off)) {
+			tally_err_set(err, TC_INPUT, "%s:%d: NUL byte in file (is it a text file?)",
+				      vf->name, line);
+			goto fail;
+		}
+		if (nl) {
+			if (clen > 0 && vf->data[off + clen - 1] == '\r') {
+				clen--;
+				vf->n_crlf++;
+			} else {
+				vf->n_lf++;
+			}
+		}
+		if (parse_line(vf, off, clen, line, err) < 0)
+			goto fail;
+		off = next;
+	}
+	*out = vf;
+	return 0;
+fail:
+	versionfile_free(vf);
+	return -1;
+}
+
+const char *versionfile_get(const struct vfile *vf, const char *key)
+{
+	const struct ventry *e = key ? find(vf, key) : NULL;
+	return e ? e->value : NULL;
+}
+
+int versionfile_line(const struct vfile *vf, const char *key)
+{
+	const struct ventry *e = key ? find(vf, key) : NULL;
+	return e ? e->line : 0;
+}
+
+int versionfile_set(const struct vfile *vf, const char *key, const char *value,
+		    struct sbuf *out, struct tally_err *err)
+{
+	sbuf_reset(out);
+	if (!versionfile_key_valid(key))
+		return tally_err_set(err, TC_INPUT,
+				     "%s: invalid key '%s' (expected [A-Za-z_][A-Za-z0-9_.-]*)",
+				     vf->name, key ? key : "(null)");
+	if (!value || !*value)
+		return tally_err_set(err, TC_INPUT, "%s: empty value for '%s'", vf->name, key);
+	/* A CR or LF in the value would split the line and corrupt the file. */
+	if (strpbrk(value, "\r\n"))
+		return tally_err_set(err, TC_INPUT, "%s: value for '%s' contains a newline",
+				     vf->name, key);
+	if (!vf->lenient)
+		for (const char *p = value; *p; p++)
+			if (is_ws(*p))
+				return tally_err_set(err, TC_INPUT,
+						     "%s: value for '%s' contains whitespace "
+						     "(a value is one word)",
+						     vf->name, key);
+
+	const struct ventry *e = find(vf, key);
+	if (e) {
+		sbuf_add(out, vf->data, e->val_off);
+		sbuf_adds(out, value);
+		size_t rest = e->val_off + e->val_len;
+		sbuf_add(out, vf->data + rest, vf->len - rest);
+		return 0;
+	}
+	/* Appending uses the ending most lines already have, so a CRLF file
+	 * stays CRLF throughout (also for the newline that terminates a
+	 * previously unterminated last line). */
+	const char *eol = vf->n_crlf > vf->n_lf ? "\r\n" : "\n";
+	sbuf_add(out, vf->data, vf->len);
+	if (vf->len > 0 && vf->data[vf->len - 1] != '\n')
+		sbuf_adds(out, eol);
+	sbuf_addf(out, "%s=%s%s", key, value, eol);
+	return 0;
+}
+
+size_t versionfile_count(const struct vfile *vf)
+{
+	return vf->n;
+}
+
+const char *versionfile_key_at(const struct vfile *vf, size_t i)
+{
+	return i < vf->n ? vf->e[i].key : NULL;
+}
+
+const char *versionfile_value_at(const struct vfile *vf, size_t i)
+{
+	return i < vf->n ? vf->e[i].value : NULL;
+}
+
+void versionfile_free(struct vfile *vf)
+{
+	if (!vf)
+		return;
+	for (size_t i = 0; i < vf->n; i++) {
+		free(vf->e[i].key);
+		free(vf->e[i].value);
+	}
+	free(vf->e);
+	free(vf->data);
+	free(vf->name);
+	free(vf);
+}

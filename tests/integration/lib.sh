@@ -1,0 +1,170 @@
+# lib.sh - shared setup for integration tests: a real docker-registry on a
+# free loopback port, real git repositories (upstream, versions repo, bare
+# remote), real buildah builds. Everything lives under $T and is removed by
+# the EXIT trap, servers included.
+set -euo pipefail
+
+: "${TALLY_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${TALLY_BIN:=$TALLY_SRC/build/tally}"
+export TALLY_SRC TALLY_BIN
+
+T=$(mktemp -d /tmp/tally-it.XXXXXX)
+export HOME="$T/home" XDG_STATE_HOME="$T/state" XDG_RUNTIME_DIR="$T/run"
+mkdir -p "$HOME" "$XDG_STATE_HOME" "$XDG_RUNTIME_DIR"
+export GIT_AUTHOR_NAME=test GIT_AUTHOR_EMAIL=test@example.invalid
+export GIT_COMMITTER_NAME=test GIT_COMMITTER_EMAIL=test@example.invalid
+export GIT_CONFIG_GLOBAL="$T/home/.gitconfig"
+git config --global init.defaultBranch main
+git config --global advice.detachedHead false
+# buildah as tests use it: vfs storage inside $T, chroot isolation
+export STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot
+export CONTAINERS_STORAGE_CONF="$T/storage.conf"
+cat >"$CONTAINERS_STORAGE_CONF" <<CONF
+[storage]
+driver = "vfs"
+runroot = "$T/containers/run"
+graphroot = "$T/containers/storage"
+CONF
+
+PIDS=()
+FAILS=0
+PASSES=0
+cleanup() {
+	local rc=$?
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	if [ "${KEEP:-}" = 1 ]; then echo "kept $T" >&2; else
+		# buildah's vfs layers can be read-only directories
+		chmod -R u+w "$T" 2>/dev/null || true
+		rm -rf "$T"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_registry: a docker-registry on 127.0.0.1:$REG_PORT, storage in $T
+start_registry() {
+	REG_PORT=${REG_PORT:-$(free_port)}
+	REG="127.0.0.1:$REG_PORT"
+	mkdir -p "$T/registry"
+	cat >"$T/registry/config.yml" <<CONF
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $T/registry/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$REG_PORT
+CONF
+	docker-registry serve "$T/registry/config.yml" >"$T/registry/log" 2>&1 &
+	REG_PID=$!
+	PIDS+=("$REG_PID")
+	for _ in $(seq 100); do
+		curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "registry did not start" >&2
+	cat "$T/registry/log" >&2
+	return 1
+}
+
+stop_registry() {
+	kill "$REG_PID" 2>/dev/null || true
+	wait "$REG_PID" 2>/dev/null || true
+}
+
+# make_upstream TAG...: a git repository standing in for the upstream
+make_upstream() {
+	UP="$T/upstream"
+	git init -q "$UP"
+	git -C "$UP" commit -q --allow-empty -m init
+	for t in "$@"; do git -C "$UP" tag "$t"; done
+}
+
+# make_versions_repo: the versions repo in the seed's format with a bare
+# remote; components server (git-tags upstream) and chat (git-tags too).
+# BUILD_EXTRA may add lines to the server Containerfile.
+make_versions_repo() {
+	V="$T/versions"
+	REMOTE="$T/remote.git"
+	git init -q "$V"
+	mkdir -p "$V/dockerfiles"
+	echo "hello from tally tests" >"$V/dockerfiles/payload.txt"
+	cat >"$V/dockerfiles/Containerfile.server" <<'CF'
+FROM scratch
+ARG OPENIM_VERSION=unset
+COPY payload.txt /payload.txt
+LABEL org.opencontainers.image.version=$OPENIM_VERSION
+CF
+	cp "$V/dockerfiles/Containerfile.server" "$V/dockerfiles/Containerfile.chat"
+	printf '# versions shipped by tally\nserver=%s\n' "${SERVER_START:-v3.8.0}" >"$V/server-versions.txt"
+	printf 'chat=%s\n' "${CHAT_START:-v1.0.0}" >"$V/chat-versions.txt"
+	cat >"$V/tally.conf" <<CONF
+[tally]
+	gitPush = ${GIT_PUSH:-false}
+	parallelBuilds = ${PARALLEL:-1}
+[registry]
+	prefix = $REG/test
+	insecure = true
+[component "server"]
+	file = server-versions.txt
+	upstream = git-tags $UP
+	include = ^v[0-9]+\\\\.[0-9]+\\\\.[0-9]+\$
+	image = {prefix}/openim-server
+	tag = {version}-anolis
+	tag = {version}
+	floatingTag = latest-anolis
+	build = buildah --storage-driver vfs build --isolation chroot -q --build-arg OPENIM_VERSION={version} -t {ref} -f dockerfiles/Containerfile.server dockerfiles
+	recipe = dockerfiles/Containerfile.server
+	recordAlso = .env:OPENIM_SERVER_VERSION={version}-anolis
+	timeout = ${BUILD_TIMEOUT:-600}
+[component "chat"]
+	file = chat-versions.txt
+	upstream = git-tags ${CHAT_UP:-$T/chat-upstream}
+	image = {prefix}/openim-chat
+	build = buildah --storage-driver vfs build --isolation chroot -q -t {ref} -f dockerfiles/Containerfile.chat dockerfiles
+	recipe = dockerfiles/Containerfile.chat
+CONF
+	printf 'COMPOSE_PROJECT_NAME=openim\nOPENIM_SERVER_VERSION=v3.8.0-anolis\n' >"$V/.env"
+	git -C "$V" add -A
+	git -C "$V" commit -q -m "seed"
+	git init -q --bare "$REMOTE"
+	git -C "$V" remote add origin "$REMOTE"
+	git -C "$V" push -q origin main
+}
+
+tally() { "$TALLY_BIN" -C "$V" --no-tui "$@"; }
+
+record_of() { # FILE KEY: the committed value at HEAD
+	git -C "$V" show "HEAD:$1" | sed -n "s/^$2=//p"
+}
+
+ok() { PASSES=$((PASSES + 1)); echo "ok - $*"; }
+not_ok() { FAILS=$((FAILS + 1)); echo "not ok - $*"; }
+check() { # DESCRIPTION CMD...
+	local d=$1; shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+expect_eq() { # DESCRIPTION GOT WANT
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1: got '$2', want '$3'"; fi
+}
+expect_exit() { # DESCRIPTION WANT CMD...
+	local d=$1 want=$2; shift 2
+	local got=0
+	"$@" >"$T/last.out" 2>"$T/last.err" || got=$?
+	if [ "$got" = "$want" ]; then ok "$d"; else
+		not_ok "$d: exit $got, want $want"
+		sed 's/^/    | /' "$T/last.out" "$T/last.err" >&2
+	fi
+}
+finish() {
+	echo "$PASSES passed, $FAILS failed"
+	[ "$FAILS" = 0 ]
+}

@@ -1,0 +1,607 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static const char spec_example[] =
+	"[tally]\n"
+	"\tgitPush = true\n"
+	"\tparallelBuilds = 2\n"
+	"\tschedule = 0 2 * * *            # cron, 5 fields, UTC\n"
+	"\tnotify = /usr/local/bin/tally-mail\n"
+	"[registry]\n"
+	"\tprefix = registry.cn-hangzhou.aliyuncs.com/aspirin2019\n"
+	"[component \"server\"]\n"
+	"\tfile = server-versions.txt\n"
+	"\tupstream = github-release openimsdk/open-im-server\n"
+	"\tinclude = ^v[0-9]+\\\\.[0-9]+\\\\.[0-9]+\n"
+	"\timage = {prefix}/openim-server\n"
+	"\ttag = {version}-anolis\n"
+	"\tfloatingTag = latest-anolis\n"
+	"\tbuild = buildah build --build-arg OPENIM_VERSION={version} -t {ref} -f "
+	"dockerfiles/anolis/Dockerfile.openim-server .\n"
+	"\trecipe = dockerfiles/anolis/Dockerfile.openim-server\n"
+	"\trecordAlso = .env:OPENIM_SERVER_VERSION={version}-anolis\n"
+	"[component \"mongodb\"]\n"
+	"\tfile = base-versions.txt\n"
+	"\tupstream = file-regex https://raw.githubusercontent.com/openimsdk/open-im-server/main/"
+	"docker-compose.yml\n"
+	"\tmatch = image: mongo:([0-9.]+)\n"
+	"\tschedule = 0 3 * * 1\n"
+	"\timage = {prefix}/mongodb\n"
+	"\ttag = {version}-anolis\n"
+	"\tbuild = buildah build --build-arg MONGO_VERSION={version} -t {ref} -f "
+	"dockerfiles/anolis/Dockerfile.mongodb dockerfiles/anolis\n";
+
+/* A minimal valid component, for configs that test one thing. */
+#define COMP_A "[component \"a\"]\n\tfile = a.txt\n\tupstream = manual\n\tbuild = make {ref}\n"
+
+static struct tally_conf *load_ok(const char *text)
+{
+	struct tally_conf *c = NULL;
+	struct tally_err err = {0};
+	if (config_load_buffer("tally.conf", text, strlen(text), &c, &err) < 0)
+		fail_msg("load failed: %s\n--- config ---\n%s", err.msg, text);
+	assert_non_null(c);
+	return c;
+}
+
+/* The load must fail with a message that starts with want (file:line: key)
+ * and contains frag. */
+static void load_bad(const char *text, const char *want, const char *frag)
+{
+	struct tally_conf *c = (struct tally_conf *)1;
+	struct tally_err err = {0};
+	int rc = config_load_buffer("tally.conf", text, strlen(text), &c, &err);
+	if (rc == 0) {
+		config_free(c);
+		fail_msg("expected failure \"%s\"\n--- config ---\n%s", want, text);
+	}
+	assert_null(c);
+	assert_int_equal(err.cls, TC_INPUT);
+	if (strncmp(err.msg, want, strlen(want)) != 0)
+		fail_msg("message \"%s\" does not start with \"%s\"", err.msg, want);
+	if (frag && !strstr(err.msg, frag))
+		fail_msg("message \"%s\" does not contain \"%s\"", err.msg, frag);
+	if (strstr(err.msg, "/tally-conf-"))
+		fail_msg("message names the temporary file: \"%s\"", err.msg);
+}
+
+static void test_spec_example(void **state)
+{
+	(void)state;
+	unsetenv("TALLY_GITHUB_API");
+	struct tally_conf *c = load_ok(spec_example);
+
+	assert_string_equal(c->path, "tally.conf");
+	assert_int_equal(c->git_push, 1);
+	assert_int_equal(c->parallel, 2);
+	assert_string_equal(c->schedule, "0 2 * * *");
+	assert_string_equal(c->notify, "/usr/local/bin/tally-mail");
+	assert_string_equal(c->reg_prefix, "registry.cn-hangzhou.aliyuncs.com/aspirin2019");
+	assert_int_equal(c->reg_insecure, 0);
+	assert_null(c->reg_auth_file);
+	/* Defaults of keys the example leaves out. */
+	assert_null(c->state_dir);
+	assert_null(c->group);
+	assert_string_equal(c->remote, "origin");
+	assert_null(c->branch);
+	assert_string_equal(c->holds_file, "tally-holds.txt");
+	assert_int_equal(c->log_keep, 50);
+	assert_string_equal(c->author_name, "tally");
+	assert_null(c->author_email);
+	assert_string_equal(c->theme, "default");
+	assert_string_equal(c->gh_api, "https://api.github.com");
+	assert_null(c->gh_token_file);
+
+	assert_int_equal(c->ncomps, 2);
+	const struct comp_conf *s = &c->comps[0];
+	assert_string_equal(s->name, "server");
+	assert_string_equal(s->file, "server-versions.txt");
+	assert_string_equal(s->key, "server");
+	assert_string_equal(s->upstream, "github-release openimsdk/open-im-server");
+	assert_string_equal(s->upstream_kind, "github-release");
+	assert_string_equal(s->upstream_arg, "openimsdk/open-im-server");
+	assert_string_equal(s->include, "^v[0-9]+\\.[0-9]+\\.[0-9]+");
+	assert_null(s->exclude);
+	assert_null(s->match);
+	assert_int_equal(s->prerelease, 0);
+	assert_int_equal(s->order, ORDER_VERSION);
+	assert_string_equal(s->image, "{prefix}/openim-server");
+	assert_int_equal(s->tags.n, 1);
+	assert_string_equal(s->tags.v[0], "{version}-anolis");
+	assert_int_equal(s->floating.n, 1);
+	assert_string_equal(s->floating.v[0], "latest-anolis");
+	assert_string_equal(s->build, "buildah build --build-arg OPENIM_VERSION={version} -t {ref} -f "
+			    "dockerfiles/anolis/Dockerfile.openim-server .");
+	assert_string_equal(s->push, CONFIG_DEFAULT_PUSH);
+	assert_null(s->cleanup);
+	assert_null(s->workdir);
+	assert_int_equal(s->timeout, 3600);
+	assert_null(s->schedule);
+	assert_int_equal(s->recipes.n, 1);
+	assert_string_equal(s->recipes.v[0], "dockerfiles/anolis/Dockerfile.openim-server");
+	assert_int_equal(s->nrecord_also, 1);
+	assert_string_equal(s->record_also[0].file, ".env");
+	assert_string_equal(s->record_also[0].var, "OPENIM_SERVER_VERSION");
+	assert_string_equal(s->record_also[0].tmpl, "{version}-anolis");
+
+	const struct comp_conf *m = &c->comps[1];
+	assert_string_equal(m->name, "mongodb");
+	assert_string_equal(m->file, "base-versions.txt");
+	assert_string_equal(m->key, "mongodb");
+	assert_string_equal(m->upstream_kind, "file-regex");
+	assert_string_equal(m->upstream_arg, "https://raw.githubusercontent.com/openimsdk/"
+			    "open-im-server/main/docker-compose.yml");
+	assert_string_equal(m->match, "image: mongo:([0-9.]+)");
+	assert_string_equal(m->schedule, "0 3 * * 1");
+	assert_string_equal(m->image, "{prefix}/mongodb");
+	assert_int_equal(m->tags.n, 1);
+	assert_string_equal(m->tags.v[0], "{version}-anolis");
+	assert_int_equal(m->floating.n, 0);
+	assert_int_equal(m->recipes.n, 0);
+	assert_int_equal(m->nrecord_also, 0);
+
+	assert_ptr_equal(config_find(c, "mongodb"), m);
+	assert_ptr_equal(config_find(c, "server"), s);
+	assert_null(config_find(c, "Server"));
+	assert_null(config_find(c, "nope"));
+	config_free(c);
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	unsetenv("TALLY_GITHUB_API");
+	struct tally_conf *c = load_ok(COMP_A);
+	assert_int_equal(c->parallel, 1);
+	assert_int_equal(c->git_push, 0);
+	assert_string_equal(c->schedule, "0 2 * * *");
+	assert_null(c->notify);
+	assert_null(c->reg_prefix);
+	assert_int_equal(c->ncomps, 1);
+	const struct comp_conf *a = &c->comps[0];
+	assert_string_equal(a->key, "a");
+	assert_string_equal(a->upstream_kind, "manual");
+	assert_string_equal(a->upstream_arg, "");
+	assert_string_equal(a->image, "{prefix}/a");
+	assert_int_equal(a->tags.n, 1);
+	assert_string_equal(a->tags.v[0], "{version}");
+	assert_string_equal(a->push, CONFIG_DEFAULT_PUSH);
+	assert_int_equal(a->timeout, 3600);
+	assert_int_equal(a->order, ORDER_VERSION);
+	config_free(c);
+}
+
+static void test_github_api_env(void **state)
+{
+	(void)state;
+	setenv("TALLY_GITHUB_API", "http://127.0.0.1:9/api", 1);
+	struct tally_conf *c = load_ok(COMP_A);
+	assert_string_equal(c->gh_api, "http://127.0.0.1:9/api");
+	config_free(c);
+	/* The key in the file wins over the environment's default. */
+	c = load_ok("[github]\n\tapiUrl = https://ghe.example/api/v3\n\ttokenFile = /t\n" COMP_A);
+	assert_string_equal(c->gh_api, "https://ghe.example/api/v3");
+	assert_string_equal(c->gh_token_file, "/t");
+	config_free(c);
+	unsetenv("TALLY_GITHUB_API");
+}
+
+static void test_all_keys(void **state)
+{
+	(void)state;
+	struct tally_conf *c = load_ok(
+		"[tally]\n"
+		"\tstateDir = /var/lib/tally\n"
+		"\tgroup = builders\n"
+		"\tparallelBuilds = 4\n"
+		"\tgitpush = yes\n"          /* key names are case-insensitive */
+		"\tremote = upstream\n"
+		"\tbranch = main\n"
+		"\tholdsFile = ops/holds.txt\n"
+		"\tnotify = curl -d '{\\\"text\\\": 1}' https://hook\n"
+		"\tlogKeep = 7\n"
+		"\tauthorName = Bot\n"
+		"\tauthorEmail = bot@example.org\n"
+		"\ttheme = mono\n"
+		"[registry]\n"
+		"\tinsecure\n"               /* no value: true */
+		"\tauthFile = /run/auth.json\n"
+		"[component \"x.y-1\"]\n"
+		"\tfile = ./v/x.txt\n"
+		"\tkey = X_VERSION\n"
+		"\tupstream =   git-tags   /srv/up.git  \n"
+		"\texclude = -rc\n"
+		"\tprerelease = on\n"
+		"\torder = semver\n"
+		"\timage = \"{prefix}/x#y\"\n"
+		"\ttag = {version}\n"
+		"\ttag = {version}-a\n"
+		"\tfloatingTag = latest\n"
+		"\tFLOATINGTAG = stable\n"
+		"\tbuild = sh -c 'make IMAGE={ref}'\n"
+		"\tpush = skopeo copy --dest-tls-verify={tlsverify} containers-storage:{ref} "
+		"docker://{ref}\n"
+		"\tcleanup = buildah rmi {ref}\n"
+		"\tworkdir = /srv/build\n"
+		"\ttimeout = 60\n"
+		"\trecipe = a\n"
+		"\trecipe = b/c\n"
+		"\trecordAlso = .env:X={version}\n"
+		"\trecordAlso = sub/f.txt:Y=v{version}:{tag}\n"
+		"[component \"b\"]\n"
+		"\tfile = v/x.txt\n"         /* same file, another key */
+		"\tupstream = registry-tags docker.io/library/mongo\n"
+		"\tbuild = make\n");
+	assert_string_equal(c->state_dir, "/var/lib/tally");
+	assert_string_equal(c->group, "builders");
+	assert_int_equal(c->parallel, 4);
+	assert_int_equal(c->git_push, 1);
+	assert_string_equal(c->remote, "upstream");
+	assert_string_equal(c->branch, "main");
+	assert_string_equal(c->holds_file, "ops/holds.txt");
+	assert_string_equal(c->notify, "curl -d '{\"text\": 1}' https://hook");
+	assert_int_equal(c->log_keep, 7);
+	assert_string_equal(c->author_name, "Bot");
+	assert_string_equal(c->author_email, "bot@example.org");
+	assert_string_equal(c->theme, "mono");
+	assert_int_equal(c->reg_insecure, 1);
+	assert_string_equal(c->reg_auth_file, "/run/auth.json");
+	assert_int_equal(c->ncomps, 2);
+	const struct comp_conf *x = config_find(c, "x.y-1");
+	assert_non_null(x);
+	assert_string_equal(x->key, "X_VERSION");
+	assert_string_equal(x->upstream_kind, "git-tags");
+	assert_string_equal(x->upstream_arg, "/srv/up.git");
+	assert_string_equal(x->exclude, "-rc");
+	assert_int_equal(x->prerelease, 1);
+	assert_int_equal(x->order, ORDER_SEMVER);
+	assert_string_equal(x->image, "{prefix}/x#y");
+	assert_int_equal(x->tags.n, 2);
+	assert_string_equal(x->tags.v[1], "{version}-a");
+	assert_int_equal(x->floating.n, 2);
+	assert_string_equal(x->floating.v[0], "latest");
+	assert_string_equal(x->floating.v[1], "stable");
+	assert_string_equal(x->build, "sh -c 'make IMAGE={ref}'");
+	assert_string_equal(x->cleanup, "buildah rmi {ref}");
+	assert_string_equal(x->workdir, "/srv/build");
+	assert_int_equal(x->timeout, 60);
+	assert_int_equal(x->recipes.n, 2);
+	assert_string_equal(x->recipes.v[1], "b/c");
+	assert_int_equal(x->nrecord_also, 2);
+	assert_string_equal(x->record_also[1].file, "sub/f.txt");
+	assert_string_equal(x->record_also[1].var, "Y");
+	assert_string_equal(x->record_also[1].tmpl, "v{version}:{tag}");
+	assert_string_equal(c->comps[1].upstream_kind, "registry-tags");
+	config_free(c);
+}
+
+static void test_order_and_last_wins(void **state)
+{
+	(void)state;
+	/* Components in order of first appearance, even when sections repeat;
+	 * a single-valued key given twice keeps the last value. */
+	struct tally_conf *c = load_ok(
+		"[component \"z\"]\n\tfile = z.txt\n\tupstream = manual\n"
+		"[component \"m\"]\n\tfile = m.txt\n\tupstream = manual\n\tbuild = b\n"
+		"[tally]\n\ttheme = one\n"
+		"[component \"z\"]\n\tbuild = b\n\ttimeout = 5\n\ttimeout = 9\n"
+		"[tally]\n\ttheme = two\n"
+		"[component.m]\n\tkey = M\n");
+	assert_int_equal(c->ncomps, 2);
+	assert_string_equal(c->comps[0].name, "z");
+	assert_string_equal(c->comps[1].name, "m");
+	assert_int_equal(c->comps[0].timeout, 9);
+	assert_string_equal(c->comps[1].key, "M");
+	assert_string_equal(c->theme, "two");
+	config_free(c);
+}
+
+static void test_config_load_file(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/test_config-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, COMP_A, strlen(COMP_A)), (ssize_t)strlen(COMP_A));
+	close(fd);
+	struct tally_conf *c = NULL;
+	struct tally_err err = {0};
+	assert_int_equal(config_load(path, &c, &err), 0);
+	assert_string_equal(c->path, path);
+	assert_int_equal(c->ncomps, 1);
+	config_free(c);
+
+	/* Errors name the path given. */
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("\tbogus = 1\n", f);
+	fclose(f);
+	assert_int_equal(config_load(path, &c, &err), -1);
+	assert_null(c);
+	char want[128];
+	snprintf(want, sizeof want, "%s:5: component.a.bogus: unknown key", path);
+	assert_string_equal(err.msg, want);
+	unlink(path);
+
+	/* libgit2 takes a missing file for an empty one; tally does not. */
+	assert_int_equal(config_load(path, &c, &err), -1);
+	assert_null(c);
+	assert_int_equal(err.cls, TC_INPUT);
+	assert_non_null(strstr(err.msg, path));
+}
+
+static void test_no_components(void **state)
+{
+	(void)state;
+	load_bad("", "tally.conf: no components", NULL);
+	load_bad("[tally]\n\tgitPush = false\n", "tally.conf: no components", NULL);
+}
+
+static void test_syntax_error(void **state)
+{
+	(void)state;
+	load_bad(COMP_A "[component \"b\"\n\tfile = b\n", "tally.conf: ", "tally.conf:5");
+	load_bad(COMP_A "\tthis is not = valid\n", "tally.conf: ", "tally.conf:5");
+	load_bad("[tally]\n\tnotify = bad \\q escape\n" COMP_A, "tally.conf:2: ", "invalid escape");
+}
+
+static void test_unknown_keys(void **state)
+{
+	(void)state;
+	load_bad("[component \"server\"]\n\tfile = s.txt\n\tupstream = manual\n\tbuild = b\n"
+		 "\tparallelBuilds = 2\n",
+		 "tally.conf:5: component.server.parallelBuilds: unknown key", NULL);
+	load_bad(COMP_A "\tFloatingTags = x\n", "tally.conf:5: component.a.FloatingTags: unknown key",
+		 NULL);
+	load_bad("[tally]\n\tgitPush = true\n\tlogkeeps = 3\n" COMP_A,
+		 "tally.conf:3: tally.logkeeps: unknown key", NULL);
+	load_bad(COMP_A "[foo]\n\tbar = 1\n", "tally.conf:6: foo.bar: unknown key", NULL);
+	load_bad(COMP_A "[tally \"x\"]\n\tgitPush = true\n",
+		 "tally.conf:6: tally.x.gitPush: unknown key", NULL);
+	load_bad("[component]\n\tfile = a.txt\n" COMP_A, "tally.conf:2: component.file: unknown key",
+		 NULL);
+	load_bad(COMP_A "[registry]\n\tprefix = r\n\tfile = x\n",
+		 "tally.conf:7: registry.file: unknown key", NULL);
+	load_bad(COMP_A "[github]\n\tapiurl = x\n\ttoken = y\n",
+		 "tally.conf:7: github.token: unknown key", NULL);
+	/* A key on the header's line. */
+	load_bad(COMP_A "[component \"a\"] bogus = 1\n", "tally.conf:5: component.a.bogus: unknown key",
+		 NULL);
+}
+
+static void test_missing_required(void **state)
+{
+	(void)state;
+	load_bad(COMP_A "\n[component \"b\"]\n\tupstream = manual\n\tbuild = b\n",
+		 "tally.conf:6: component.b.file: ", "required");
+	load_bad(COMP_A "[component \"b\"]\n\tfile = b.txt\n\tbuild = b\n",
+		 "tally.conf:5: component.b.upstream: ", "required");
+	load_bad("# comment\n[component \"b\"]\n\tfile = b.txt\n\tupstream = manual\n",
+		 "tally.conf:2: component.b.build: ", "required");
+	load_bad(COMP_A "[component \"empty\"]\n", "tally.conf:5: component.empty.file: ", "required");
+	load_bad(COMP_A "[component \"b\"]\n\tfile = b.txt\n\tbuild = b\n"
+		 "\tupstream = file-regex https://x/y\n",
+		 "tally.conf:8: component.b.match: ", "file-regex");
+}
+
+static void test_bad_numbers_and_booleans(void **state)
+{
+	(void)state;
+	load_bad("[tally]\n\tparallelBuilds = 0\n" COMP_A,
+		 "tally.conf:2: tally.parallelBuilds: ", "\"0\"");
+	load_bad("[tally]\n\tparallelBuilds = two\n" COMP_A,
+		 "tally.conf:2: tally.parallelBuilds: ", "two");
+	load_bad("[tally]\n\tlogKeep = -3\n" COMP_A, "tally.conf:2: tally.logKeep: ", NULL);
+	load_bad("[tally]\n\tlogKeep = 5x\n" COMP_A, "tally.conf:2: tally.logKeep: ", NULL);
+	load_bad(COMP_A "\ttimeout = 0\n", "tally.conf:5: component.a.timeout: ", NULL);
+	load_bad(COMP_A "\ttimeout = 1.5\n", "tally.conf:5: component.a.timeout: ", NULL);
+	load_bad(COMP_A "\ttimeout = 99999999999\n", "tally.conf:5: component.a.timeout: ", NULL);
+	load_bad("[tally]\n\tgitPush = maybe\n" COMP_A, "tally.conf:2: tally.gitPush: ", "boolean");
+	load_bad("[registry]\n\tinsecure = sure\n" COMP_A, "tally.conf:2: registry.insecure: ",
+		 "boolean");
+	load_bad(COMP_A "\tprerelease = nope\n", "tally.conf:5: component.a.prerelease: ", "boolean");
+	load_bad(COMP_A "\tkey = A B\n", "tally.conf:5: component.a.key: ", "key name");
+	load_bad(COMP_A "\tkey = \"#x\"\n", "tally.conf:5: component.a.key: ", "key name");
+	load_bad(COMP_A "\torder = lexical\n", "tally.conf:5: component.a.order: ", "semver");
+	load_bad(COMP_A "\torder\n", "tally.conf:5: component.a.order: ", "missing value");
+	/* The second of two values is the one checked and named. */
+	load_bad(COMP_A "\ttimeout = 5\n\ttimeout = x\n", "tally.conf:6: component.a.timeout: ",
+		 NULL);
+}
+
+static void test_bad_upstream(void **state)
+{
+	(void)state;
+	static const char head[] = "[component \"a\"]\n\tfile = a.txt\n\tbuild = b\n";
+	char buf[512];
+	static const struct {
+		const char *up, *frag;
+	} cases[] = {
+		{"svn http://x", "unknown upstream kind \"svn\""},
+		{"github-release", "needs an argument"},
+		{"git-tags   ", "needs an argument"},
+		{"registry-tags", "HOST/NAME"},
+		{"manual now", "no argument"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(buf, sizeof buf, "%s\tupstream = %s\n", head, cases[i].up);
+		load_bad(buf, "tally.conf:4: component.a.upstream: ", cases[i].frag);
+	}
+	snprintf(buf, sizeof buf, "%s\tupstream =\n", head);
+	load_bad(buf, "tally.conf:4: component.a.upstream: ", "empty");
+}
+
+static void test_bad_regexes(void **state)
+{
+	(void)state;
+	static const char head[] = "[component \"a\"]\n\tfile = a.txt\n\tbuild = b\n"
+				   "\tupstream = file-regex file:///x\n";
+	char buf[512];
+	snprintf(buf, sizeof buf, "%s\tmatch = version ([0-9\n", head);
+	load_bad(buf, "tally.conf:5: component.a.match: ", NULL);
+	snprintf(buf, sizeof buf, "%s\tmatch = version [0-9]+\n", head);
+	load_bad(buf, "tally.conf:5: component.a.match: ", "capture group");
+	load_bad(COMP_A "\tinclude = ^v(\n", "tally.conf:5: component.a.include: ", "regex");
+	load_bad(COMP_A "\texclude = [a-\n", "tally.conf:5: component.a.exclude: ", "regex");
+}
+
+static void test_bad_templates(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *line, *key, *frag;
+	} cases[] = {
+		{"build = make {nope}", "build", "nope"},
+		{"build = echo 'open", "build", NULL},
+		{"build = make {version", "build", NULL},
+		{"build =", "build", "empty"},
+		{"build = \"\"", "build", NULL},
+		{"push = push {ref} {digest}", "push", "digest"},
+		{"cleanup = rmi {ref", "cleanup", NULL},
+		{"image = {prefix}/{name}", "image", "name"},
+		{"tag = {version}-{arch}", "tag", "arch"},
+		{"tag =", "tag", "empty"},
+		{"tag", "tag", "missing value"},
+		{"floatingTag = latest-{x}", "floatingTag", NULL},
+		{"floatingTag =", "floatingTag", "empty"},
+		{"recordAlso = .env:V={vers}", "recordAlso", "vers"},
+	};
+	char buf[512], want[128];
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(buf, sizeof buf, "%s\t%s\n", COMP_A, cases[i].line);
+		snprintf(want, sizeof want, "tally.conf:5: component.a.%s: ", cases[i].key);
+		load_bad(buf, want, cases[i].frag);
+	}
+	/* A bad second tag is named on its own line. */
+	load_bad(COMP_A "\ttag = {version}\n\ttag = {bad}\n", "tally.conf:6: component.a.tag: ",
+		 "bad");
+	load_bad("[tally]\n\tnotify = mail 'x\n" COMP_A, "tally.conf:2: tally.notify: ", NULL);
+}
+
+static void test_bad_record_also(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"recordAlso = .env",
+		"recordAlso = .env:X",
+		"recordAlso = :X={version}",
+		"recordAlso = .env:={version}",
+		"recordAlso = .env:X=",
+		"recordAlso = .env:A B={version}",
+		"recordAlso = .env:#A={version}",
+		"recordAlso = /etc/env:X={version}",
+		"recordAlso = ../.env:X={version}",
+	};
+	char buf[512];
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(buf, sizeof buf, "%s\t%s\n", COMP_A, bad[i]);
+		load_bad(buf, "tally.conf:5: component.a.recordAlso: ", NULL);
+	}
+}
+
+static void test_bad_paths(void **state)
+{
+	(void)state;
+	load_bad("[component \"a\"]\n\tfile = /etc/a.txt\n\tupstream = manual\n\tbuild = b\n",
+		 "tally.conf:2: component.a.file: ", "absolute");
+	load_bad("[component \"a\"]\n\tfile = x/../../a.txt\n\tupstream = manual\n\tbuild = b\n",
+		 "tally.conf:2: component.a.file: ", "..");
+	load_bad("[component \"a\"]\n\tfile = ..\n\tupstream = manual\n\tbuild = b\n",
+		 "tally.conf:2: component.a.file: ", "..");
+	load_bad(COMP_A "\trecipe = ok\n\trecipe = ../Dockerfile\n",
+		 "tally.conf:6: component.a.recipe: ", "..");
+	load_bad(COMP_A "\trecipe = /Dockerfile\n", "tally.conf:5: component.a.recipe: ", NULL);
+	load_bad("[tally]\n\tholdsFile = /tmp/holds\n" COMP_A, "tally.conf:2: tally.holdsFile: ",
+		 NULL);
+	/* ".." inside a name is not a parent reference. */
+	struct tally_conf *c = load_ok(
+		"[component \"a\"]\n\tfile = v..1/a..txt\n\tupstream = manual\n\tbuild = b\n");
+	config_free(c);
+}
+
+static void test_bad_component_names(void **state)
+{
+	(void)state;
+	load_bad(COMP_A "[component \"bad name\"]\n\tfile = b.txt\n",
+		 "tally.conf:5: component: ", "bad name");
+	load_bad(COMP_A "[component \"-x\"]\n", "tally.conf:5: component: ", "-x");
+	load_bad(COMP_A "[component \".hidden\"]\n", "tally.conf:5: component: ", NULL);
+	load_bad(COMP_A "[component \"a/b\"]\n\tfile = b\n", "tally.conf:5: component: ", NULL);
+	load_bad(COMP_A "[component \"\"]\n\tfile = b\n", "tally.conf:5: component: ", NULL);
+}
+
+static void test_duplicate_version_key(void **state)
+{
+	(void)state;
+	load_bad(COMP_A "[component \"b\"]\n\tfile = ./a.txt\n\tkey = a\n\tupstream = manual\n"
+		 "\tbuild = b\n",
+		 "tally.conf:6: component.b.file: ", "component a");
+	load_bad("[component \"a\"]\n\tfile = v.txt\n\tkey = K\n\tupstream = manual\n\tbuild = b\n"
+		 "[component \"b\"]\n\tfile = v.txt\n\tupstream = manual\n\tbuild = b\n"
+		 "\tkey = K\n",
+		 "tally.conf:7: component.b.file: ", "K");
+	/* recordAlso writes count too. */
+	load_bad(COMP_A "\trecordAlso = .env:V={version}\n"
+		 "[component \"b\"]\n\tfile = b.txt\n\tupstream = manual\n\tbuild = b\n"
+		 "\trecordAlso = .env:V={version}\n",
+		 "tally.conf:10: component.b.recordAlso: ", "component a");
+}
+
+static void test_line_tracking(void **state)
+{
+	(void)state;
+	/* Continuation lines, comments, quoted '#', blank lines and repeated
+	 * keys must not throw the line count off. */
+	load_bad("; leading comment\n"
+		 "[tally]\n"
+		 "\tnotify = mail \\\n"
+		 "\t  -s subject \\\n"
+		 "\t  ops@example.org\n"
+		 "\ttheme = \"a # not a comment\"  # a comment\n"
+		 "\n"
+		 COMP_A
+		 "\ttag = {version}\n"
+		 "\t# tag = {bad}\n"
+		 "\ttag = {version}-x ; comment\n"
+		 "\ttag = {bad}\n",
+		 "tally.conf:15: component.a.tag: ", "bad");
+	struct tally_conf *c = load_ok("[tally]\n\tnotify = mail \\\n\t  -s subject\n" COMP_A);
+	assert_string_equal(c->notify, "mail \t  -s subject");
+	config_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spec_example),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_github_api_env),
+		cmocka_unit_test(test_all_keys),
+		cmocka_unit_test(test_order_and_last_wins),
+		cmocka_unit_test(test_config_load_file),
+		cmocka_unit_test(test_no_components),
+		cmocka_unit_test(test_syntax_error),
+		cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_missing_required),
+		cmocka_unit_test(test_bad_numbers_and_booleans),
+		cmocka_unit_test(test_bad_upstream),
+		cmocka_unit_test(test_bad_regexes),
+		cmocka_unit_test(test_bad_templates),
+		cmocka_unit_test(test_bad_record_also),
+		cmocka_unit_test(test_bad_paths),
+		cmocka_unit_test(test_bad_component_names),
+		cmocka_unit_test(test_duplicate_version_key),
+		cmocka_unit_test(test_line_tracking),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
