@@ -42,9 +42,19 @@ int tally_err_prefix(struct tally_err *err, const char *fmt, ...)
 	vsnprintf(pre, sizeof pre, fmt, ap);
 	va_end(ap);
 	memcpy(old, err->msg, sizeof old);
-	if (snprintf(err->msg, sizeof err->msg, "%s: %s", pre, old) >= (int)sizeof err->msg) {
-		/* a truncated context message is still useful */
+	old[sizeof old - 1] = '\0';
+	/* a truncated message is still useful; assemble by hand so the
+	 * compiler need not prove it fits */
+	size_t cap = sizeof err->msg - 1, n = 0;
+	const char *parts[3] = {pre, ": ", old};
+	for (int i = 0; i < 3; i++) {
+		size_t len = strlen(parts[i]);
+		if (len > cap - n)
+			len = cap - n;
+		memcpy(err->msg + n, parts[i], len);
+		n += len;
 	}
+	err->msg[n] = '\0';
 	return -1;
 }
 

@@ -184,7 +184,7 @@ static int compute_record(git_repository *repo, git_commit *base, const void *ar
 			struct sbuf tmp = {0};
 			struct holds *h2 = NULL;
 			if (holds_remove(holds, HOLD_PIN, cc->name, NULL, &tmp, err) < 0 ||
-			    holds_parse(req->conf->holds_file, sbuf_str(&tmp), tmp.len, NULL, 0, &h2, NULL) < 0) {
+			    holds_parse(req->conf->holds_file, sbuf_str(&tmp), tmp.len, NULL, 0, &h2, err) < 0) {
 				sbuf_free(&tmp);
 				goto out;
 			}
