@@ -817,6 +817,8 @@ static void on_attempt_done(struct engine *e, struct attempt_task *t)
 				"message", jstr(a->message), "digest", jstr(a->digest), "shipped", a->shipped,
 				"recorded", a->recorded, "commit", jstr(a->commit), "stages",
 				json_incref(a->stages), "log", a->log_path, "ended", (json_int_t)now);
+	json_object_set_new(ent, "started_at", json_real(a->started));
+	json_object_set_new(ent, "ended_at", json_real(a->ended));
 	struct tally_err err = {0};
 	if (ledger_append(e->state_dir, ent, &err) < 0)
 		emit_error(e, a->cc->name, TC_INTERNAL, err.msg);

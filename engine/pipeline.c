@@ -310,6 +310,7 @@ void pipeline_run(struct attempt *a)
 	struct tally_err err = {0};
 	char digest[REGISTRY_DIGEST_MAX] = "";
 	a->stages = json_array();
+	a->started = util_now();
 	a->result = "failed";
 	a->cls = TC_NONE;
 
@@ -479,6 +480,7 @@ out:
 		      classify_hint(a->cls));
 	else
 		logf_(&c, "attempt %s ended: %s", a->id, a->result);
+	a->ended = util_now();
 	if (c.log_fd >= 0)
 		close(c.log_fd);
 	unlink(c.digestfile ? c.digestfile : "");

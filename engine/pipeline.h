@@ -43,6 +43,7 @@ struct attempt {
 	int pushed_remote;
 	char *log_path;
 	json_t *stages;           /* array of {stage, result, seconds, exit} */
+	double started, ended;    /* wall clock, epoch seconds */
 	struct strv images;       /* image:tag read back */
 };
 

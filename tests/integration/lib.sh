@@ -168,3 +168,99 @@ finish() {
 	echo "$PASSES passed, $FAILS failed"
 	[ "$FAILS" = 0 ]
 }
+
+# --- helpers for the failure-scenario tests (t_build_fail, t_registry_down,
+# t_upstream_gone, t_independent, t_hostile, t_batch_cli) ---
+
+# make_chat_upstream TAG...: the chat component's upstream at $T/chat-upstream
+make_chat_upstream() {
+	git init -q "$T/chat-upstream"
+	git -C "$T/chat-upstream" commit -q --allow-empty -m init
+	for t in "$@"; do git -C "$T/chat-upstream" tag "$t"; done
+}
+
+# conf_set KEY VALUE: set a key in the versions repo's tally.conf (not committed)
+conf_set() { git config -f "$V/tally.conf" "$1" "$2"; }
+
+# commit_versions MSG: commit every change in the versions repo
+commit_versions() { git -C "$V" add -A && git -C "$V" commit -q -m "$1"; }
+
+# state_dir: the one state directory tally made under $XDG_STATE_HOME
+state_dir() {
+	local d
+	d=$(find "$XDG_STATE_HOME/tally" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | head -1)
+	echo "${d:-$XDG_STATE_HOME/tally/<none>}"
+}
+
+# count_logs COMP: attempt log files kept for a component
+count_logs() { find "$(state_dir)/logs/$1" -name '*.log' 2>/dev/null | wc -l | tr -d ' '; }
+
+# ledger_lines [COMP]: attempt lines in the ledger (all, or one component's)
+ledger_lines() {
+	local f
+	f="$(state_dir)/ledger.jsonl"
+	[ -f "$f" ] || { echo 0; return; }
+	if [ $# = 0 ]; then wc -l <"$f" | tr -d ' '; else
+		jq -c --arg c "$1" 'select(.component == $c)' "$f" | wc -l | tr -d ' '
+	fi
+}
+
+# commits: number of commits at HEAD of the versions repo
+commits() { git -C "$V" rev-list --count HEAD; }
+
+# json_ok FILE WANT_EXIT: every line is a JSON object with "schema":1, the
+# last is a summary whose exit is WANT_EXIT
+json_ok() {
+	[ -s "$1" ] || return 1
+	jq -e -s --argjson want "$2" \
+		'all(.[]; type == "object" and .schema == 1 and (.event | type == "string"))
+		 and (.[-1].event == "summary") and (.[-1].exit == $want)
+		 and ([.[] | select(.event == "summary")] | length == 1)' "$1" >/dev/null 2>&1
+}
+
+# manifest_status TAG [REPO]: HTTP status of a manifest in the test registry
+manifest_status() {
+	curl -s -o /dev/null -w '%{http_code}' \
+		-H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		"http://$REG/v2/test/${2:-openim-server}/manifests/$1"
+}
+
+# --- helpers for t_crash.sh / t_remote.sh ---------------------------------
+
+# manifest_digest REPO TAG: the digest the registry answers for REPO:TAG
+# (HEAD request with the manifest Accept headers), or nothing
+manifest_digest() {
+	curl -sSI -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		-H 'Accept: application/vnd.oci.image.index.v1+json' \
+		-H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+		"http://$REG/v2/$1/manifests/$2" 2>/dev/null | tr -d '\r' | sed -n 's/^Docker-Content-Digest: //Ip'
+}
+
+# fresh_versions_repo [NAMESPACE]: throw away the versions repo, its remote
+# and tally's state, and make them again (make_versions_repo's variables
+# apply); NAMESPACE replaces the registry namespace "test" so that images of
+# earlier scenarios do not answer for this one
+fresh_versions_repo() {
+	rm -rf "$T/versions" "$T/remote.git" "$XDG_STATE_HOME/tally"
+	make_versions_repo
+	if [ -n "${1:-}" ]; then
+		sed -i "s#^\(\tprefix = \).*#\1$REG/$1#" "$V/tally.conf"
+		git -C "$V" commit -q -am "namespace $1"
+		git -C "$V" push -q origin main
+	fi
+}
+
+# commit_trailer REV NAME: a trailer's value in a commit of the versions repo
+commit_trailer() {
+	git -C "$V" log -1 --format=%B "$1" | sed -n "s/^$2: //p"
+}
+
+# tally_log_dir: where tally keeps the attempt logs of the versions repo
+tally_log_dir() {
+	{ find "$XDG_STATE_HOME/tally" -maxdepth 2 -type d -name logs 2>/dev/null || true; } | head -1
+}
+
+# jq_ok FILE FILTER: FILTER (over all JSON lines of FILE as one array) is true
+jq_ok() { jq -e -s "$2" "$1" >/dev/null 2>&1; }

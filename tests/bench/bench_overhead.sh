@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Benchmark: tally's own overhead per attempt. Build and push are `true`,
+# so what is measured is tally: config, repo, ledger, templates, runner,
+# digest read-back and tag verify against a real local registry, the record
+# commit and the working-tree write. Prints figures; never fails on speed.
+#   tests/bench/bench_overhead.sh [ATTEMPTS]
+. "$(dirname "$0")/../integration/lib.sh"
+N=${1:-40}
+start_registry
+# one real image, then its manifest under v1..vN through the registry API
+mkdir -p "$T/img" && echo x >"$T/img/x" && printf 'FROM scratch\nCOPY x /x\n' >"$T/img/Containerfile"
+buildah --storage-driver vfs build --isolation chroot -q -t "$REG/bench/app:seed" -f "$T/img/Containerfile" "$T/img" >/dev/null
+buildah --storage-driver vfs push -q --tls-verify=false "$REG/bench/app:seed" "docker://$REG/bench/app:seed" 2>/dev/null
+mt=application/vnd.oci.image.manifest.v1+json
+curl -fsS -H "Accept: $mt" "http://$REG/v2/bench/app/manifests/seed" -o "$T/manifest.json"
+for i in $(seq 1 "$N"); do
+	curl -fsS -X PUT -H "Content-Type: $mt" --data-binary @"$T/manifest.json" "http://$REG/v2/bench/app/manifests/v$i" >/dev/null
+done
+V="$T/versions"
+git init -q "$V"
+echo "app=v0" >"$V/app-versions.txt"
+cat >"$V/tally.conf" <<CONF
+[registry]
+	prefix = $REG/bench
+	insecure = true
+[component "app"]
+	file = app-versions.txt
+	upstream = manual
+	build = true
+	push = true
+CONF
+git -C "$V" add -A && git -C "$V" commit -qm seed
+times=()
+for i in $(seq 1 "$N"); do
+	s=$(date +%s%N)
+	"$TALLY_BIN" -C "$V" --no-tui -q run app --version "v$i" >/dev/null
+	e=$(date +%s%N)
+	times+=($(( (e - s) / 1000 )))
+done
+[ "$(git -C "$V" show HEAD:app-versions.txt)" = "app=v$N" ] || { echo "bench: record did not reach v$N" >&2; exit 1; }
+# the two `true` commands alone, for comparison
+s=$(date +%s%N); for i in $(seq 1 "$N"); do /bin/true; /bin/true; done; e=$(date +%s%N)
+printf '%s\n' "${times[@]}" | sort -n | awk -v n="$N" -v cmds=$(( (e - s) / 1000 / N )) '
+	{ a[NR] = $1; sum += $1 }
+	END { printf "attempts: %d (whole process per attempt: start, check, build=true, push=true, read back, verify, record commit)\n", n;
+	      printf "per attempt: median %.1f ms, mean %.1f ms, min %.1f ms, max %.1f ms\n", a[int((n+1)/2)]/1000, sum/n/1000, a[1]/1000, a[n]/1000;
+	      printf "of which the two true commands alone: %.2f ms\n", cmds/1000 }'
+# inside the engine: attempt wall time minus the time of the two commands
+sd=$(ls -d "$XDG_STATE_HOME"/tally/*/)
+jq -r 'select(.result=="shipped") | [(.ended_at - .started_at), ([.stages[] | select(.stage=="build" or .stage=="push") | .seconds] | add)] | @tsv' "$sd/ledger.jsonl" |
+	awk '{ printf "%.3f\n", ($1 - $2) * 1000 }' | sort -n |
+	awk '{ a[NR] = $1; sum += $1 } END { n = NR; printf "inside the engine, attempt minus its two commands: median %.1f ms, mean %.1f ms (n=%d)\n", a[int((n+1)/2)], sum/n, n }'
+echo "machine: $(nproc) cores, $(uname -r)"
