@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "console.h"
 #include "engine.h"
 #include "util.h"
 
@@ -300,12 +301,15 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
-static int run_batch(struct opts *o, const struct command *c)
+/* Opens and starts the engine; on failure prints why and returns the exit
+ * status (with *out NULL). */
+static int open_engine(const struct opts *o, struct engine **out)
 {
 	struct engine_opts eo = {.dir = o->dir, .config_path = o->config, .state_dir = o->state_dir};
 	struct engine *e = NULL;
 	struct tally_err err = {0};
 	int busy = 0;
+	*out = NULL;
 	if (engine_open(&eo, &e, &busy, &err) < 0) {
 		if (o->json) {
 			json_t *ev = json_pack("{s:i, s:s, s:o, s:s, s:s}", "schema", 1, "event", "error",
@@ -324,17 +328,45 @@ static int run_batch(struct opts *o, const struct command *c)
 	const struct strv *w = engine_warnings(e);
 	for (size_t i = 0; i < w->n; i++)
 		fprintf(stderr, "tally: warning: %s\n", w->v[i]);
-
-	struct sigaction sa = {0};
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	if (engine_start(e) < 0) {
 		fprintf(stderr, "tally: cannot start the engine thread\n");
 		engine_free(e);
 		return EXIT_FAIL;
 	}
+	*out = e;
+	return EXIT_OK;
+}
+
+static int run_console(struct opts *o)
+{
+	struct engine *e = NULL;
+	int rc = open_engine(o, &e);
+	if (!e)
+		return rc;
+	const char *theme = o->theme ? o->theme : getenv("TALLY_THEME");
+	if (!theme || !*theme)
+		theme = engine_conf(e)->theme;
+	const char *nc = getenv("NO_COLOR");
+	struct console_opts co = {
+		.theme = theme, .readonly = o->readonly, .no_color = o->no_color || (nc && *nc),
+		.ascii = o->ascii,
+	};
+	rc = console_main(e, &co);
+	engine_free(e);
+	return rc;
+}
+
+static int run_batch(struct opts *o, const struct command *c)
+{
+	struct engine *e = NULL;
+	int rc = open_engine(o, &e);
+	if (!e)
+		return rc;
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	json_t *cmd = json_pack("{s:s, s:i}", "cmd", c->name, "id", 1);
 	json_t *names = json_array();
 	for (size_t i = 0; i < o->args.n; i++)
@@ -396,10 +428,16 @@ int main(int argc, char **argv)
 	struct opts o = {0};
 	if (parse_args(argc, argv, &o) < 0)
 		return EXIT_USAGE;
+	if (o.command && strcmp(o.command, "watch") == 0) {
+		o.readonly = 1;
+		o.command = NULL;
+	}
 	if (!o.command) {
-		if (!o.no_tui && isatty(STDOUT_FILENO)) {
-			fprintf(stderr, "tally: the interactive console is not in this build yet; showing status "
-					"(see 'tally --help' for batch commands)\n");
+		if (!o.no_tui && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))
+			return run_console(&o);
+		if (o.readonly) {
+			fprintf(stderr, "tally: watch needs a terminal\n");
+			return EXIT_USAGE;
 		}
 		o.command = "status";
 	}

@@ -1,0 +1,19 @@
+/* console.h - the ncurses operator console (SPEC section 10). It drives the
+ * engine only through engine.h's messages. */
+#ifndef TALLY_CONSOLE_H
+#define TALLY_CONSOLE_H
+
+#include "engine.h"
+
+struct console_opts {
+	const char *theme;     /* --theme, else $TALLY_THEME, else tally.theme */
+	int readonly;          /* watch mode: no action runs */
+	int no_color;          /* --no-color or NO_COLOR */
+	int ascii;             /* --ascii */
+};
+
+/* Runs the console on a started engine until the operator quits. Returns
+ * the process exit status. */
+int console_main(struct engine *e, const struct console_opts *o);
+
+#endif
