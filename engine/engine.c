@@ -28,6 +28,7 @@
 #include "ledger.h"
 #include "pipeline.h"
 #include "recorder.h"
+#include "registry.h"
 #include "repo.h"
 #include "statedir.h"
 #include "upstream.h"
@@ -119,7 +120,8 @@ static struct msg *queue_pop(struct queue *q, int timeout_ms)
 
 /* ---- state ----------------------------------------------------------- */
 
-enum { M_CMD, M_CHECK_DONE, M_PROGRESS, M_ATTEMPT_DONE, M_QUIT };
+struct task;
+enum { M_CMD, M_CHECK_DONE, M_PROGRESS, M_ATTEMPT_DONE, M_TASK_DONE, M_QUIT };
 
 struct job {
 	struct job *next;
@@ -128,7 +130,7 @@ struct job {
 	int dry_run, no_push;
 	char *version;
 	int outstanding;
-	int ok, failed, input_error;
+	int ok, failed, input_error, mismatch;
 };
 
 struct comp_state {
@@ -143,6 +145,7 @@ struct comp_state {
 	long long checked_at, retry_at;
 	char *built;
 	const char *stage;          /* NULL, or the running attempt's state word */
+	int unpushed;               /* a record commit of it is not on the remote yet */
 	struct attempt *running;
 	/* last attempt (ledger) */
 	char *last_result, *last_version, *last_class, *last_message;
@@ -171,13 +174,16 @@ struct engine {
 	size_t nwaiting, capwaiting;
 	struct check_task **check_wait;
 	size_t ncheck_wait, capcheck_wait;
-	int running_attempts, running_checks;
+	int running_attempts, running_checks, running_tasks;
 	int quitting;
 	int cancel[2];
 	json_t *ledger;
 	struct strv warnings;
 	unsigned seq;
 };
+
+static void refresh_unpushed(struct engine *e);
+static void on_task_done(struct engine *e, struct task *t);
 
 static void emit(struct engine *e, json_t *ev)
 {
@@ -370,6 +376,8 @@ static const char *state_of(const struct comp_state *cs, const struct holds *h, 
 {
 	if (cs->stage)
 		return cs->stage;
+	if (cs->unpushed)
+		return "recording";
 	if (h && holds_pin(h, cs->cc->name))
 		return "pinned";
 	if (cs->last_result && strcmp(cs->last_result, "failed") == 0 && cand && cs->last_version &&
@@ -429,7 +437,7 @@ static struct job *job_new(struct engine *e, json_t *cmd)
 
 static void job_finish(struct engine *e, struct job *j)
 {
-	int code = j->input_error ? 2 : j->failed ? 1 : 0;
+	int code = j->input_error ? 2 : j->mismatch ? 4 : j->failed ? 1 : 0;
 	emit(e, json_pack("{s:s, s:i, s:i, s:i}", "event", "summary", "ok", j->ok, "failed", j->failed,
 			  "exit", code));
 	emit(e, json_pack("{s:s, s:I, s:i}", "event", "done", "id", j->id, "exit", code));
@@ -671,13 +679,41 @@ static char *resume_digest(struct engine *e, const struct comp_conf *cc, const c
 	return NULL;
 }
 
+struct plan {
+	enum recorder_action action;
+	const char *version;
+	const char *digest;       /* reset: the digest a past record commit carries */
+	int no_build;             /* reset --no-build */
+	int pin;                  /* reset: pin in the same commit */
+	const char *pin_reason;
+	int no_resume;            /* rebuild: always build */
+};
+
+static const char *plan_words(const struct attempt *a)
+{
+	if (a->resume_digest && a->no_build)
+		return "check that every tag still reads back the recorded digest, then record; nothing is built";
+	if (a->resume_digest)
+		return "check the image that shipped before, then record (build if the registry lost it)";
+	return "build, push, verify, then record";
+}
+
 static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
-			 const char *version, enum recorder_action action)
+			 const struct plan *p)
 {
 	char *why = NULL;
 	if (dirty_inputs(e, cs->cc, &why)) {
 		emit_error(e, cs->cc->name, TC_RECIPE, why);
 		free(why);
+		j->failed++;
+		job_done_one(e, j);
+		return;
+	}
+	if (p->no_build && !p->digest) {
+		char *m = xasprintf("%s %s: no earlier record of it carries a digest; --no-build refuses to build it",
+				    cs->cc->name, p->version);
+		emit_error(e, cs->cc->name, TC_MISSING_VERSION, m);
+		free(m);
 		j->failed++;
 		job_done_one(e, j);
 		return;
@@ -688,20 +724,24 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 	a->repo_dir = xstrdup(e->root);
 	a->state_dir = xstrdup(e->state_dir);
 	a->id = new_attempt_id(e, cs->cc);
-	a->version = xstrdup(version);
-	a->action = action;
+	a->version = xstrdup(p->version);
+	a->action = p->action;
 	a->fingerprint = fingerprint_of(e, cs->cc);
 	a->no_push = j->no_push;
 	a->cancel_fd = e->cancel[0];
-	if (!j->no_push)
-		a->resume_digest = resume_digest(e, cs->cc, version, a->fingerprint);
+	a->no_build = p->no_build;
+	a->pin = p->pin;
+	a->pin_reason = xstrdup(p->pin_reason);
+	if (p->digest)
+		a->resume_digest = xstrdup(p->digest);
+	else if (!j->no_push && !p->no_resume)
+		a->resume_digest = resume_digest(e, cs->cc, p->version, a->fingerprint);
 	if (j->dry_run) {
 		emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "event",
-				  "attempt", "component", cs->cc->name, "version", version, "attempt", a->id,
-				  "action", pipeline_action_name(action), "result", "planned", "class",
+				  "attempt", "component", cs->cc->name, "version", p->version, "attempt", a->id,
+				  "action", pipeline_action_name(p->action), "result", "planned", "class",
 				  json_null(), "hint", json_null(), "digest", json_null(), "log", json_null(),
-				  "plan", a->resume_digest ? "verify the shipped image, then record"
-				  : "build, push, verify, then record"));
+				  "plan", plan_words(a)));
 		attempt_free(a);
 		j->ok++;
 		job_done_one(e, j);
@@ -725,6 +765,9 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 }
 
 /* ---- handlers -------------------------------------------------------- */
+static int run_no_candidate(struct engine *e, struct job *j, struct comp_state *cs,
+			    const struct holds *h);
+
 
 static void on_check_done(struct engine *e, struct check_task *t)
 {
@@ -776,8 +819,13 @@ static void on_check_done(struct engine *e, struct check_task *t)
 		if (cand) {
 			char *v = xstrdup(cand);
 			holds_free(h);
-			plan_attempt(e, j, cs, v, RA_SHIP);
+			struct plan p = {.action = RA_SHIP, .version = v};
+			plan_attempt(e, j, cs, &p);
 			free(v);
+			return;
+		}
+		if (run_no_candidate(e, j, cs, h)) {
+			holds_free(h);
 			return;
 		}
 		j->ok++;
@@ -818,6 +866,8 @@ static void on_attempt_done(struct engine *e, struct attempt_task *t)
 				"recorded", a->recorded, "commit", jstr(a->commit), "stages",
 				json_incref(a->stages), "log", a->log_path, "ended", (json_int_t)now);
 	json_object_set_new(ent, "started_at", json_real(a->started));
+	if (a->pin)
+		json_object_set_new(ent, "pin", json_true());
 	json_object_set_new(ent, "ended_at", json_real(a->ended));
 	struct tally_err err = {0};
 	if (ledger_append(e->state_dir, ent, &err) < 0)
@@ -863,6 +913,7 @@ static void cmd_status(struct engine *e, json_t *cmd, const char *event)
 		emit_error(e, NULL, TC_INPUT, err.msg);
 		j->input_error = 1;
 	}
+	refresh_unpushed(e);
 	for (size_t i = 0; i < n; i++) {
 		if (!sel[i]->running)
 			refresh_record(e, sel[i]);
@@ -932,7 +983,8 @@ static void cmd_run(struct engine *e, json_t *cmd)
 		}
 		struct job *j = job_new(e, cmd);
 		j->outstanding = 1;
-		plan_attempt(e, j, cs, version, RA_SHIP);
+		struct plan p = {.action = RA_SHIP, .version = version};
+		plan_attempt(e, j, cs, &p);
 		return;
 	}
 	struct tally_err err = {0};
@@ -1055,6 +1107,773 @@ static void cmd_logs(struct engine *e, json_t *cmd)
 	job_finish(e, j);
 }
 
+
+/* ---- git history helpers (engine thread) ------------------------------ */
+
+struct record_commit {
+	char *version, *digest, *action, *recipe;
+	char commit[GIT_OID_HEXSZ + 1];
+	long long time;
+};
+
+static void record_commit_free(struct record_commit *rc)
+{
+	free(rc->version);
+	free(rc->digest);
+	free(rc->action);
+	free(rc->recipe);
+	memset(rc, 0, sizeof *rc);
+}
+
+/* Calls fn for each record commit (ship, rebuild, reset) of component on
+ * the branch, newest first, until fn returns non-zero. */
+static void walk_records(struct engine *e, const char *component,
+			 int (*fn)(void *ctx, const struct record_commit *rc), void *ctx)
+{
+	git_revwalk *w = NULL;
+	if (git_revwalk_new(&w, e->repo) < 0 || git_revwalk_push_ref(w, e->refname) < 0) {
+		git_revwalk_free(w);
+		return;
+	}
+	git_oid oid;
+	while (git_revwalk_next(&oid, w) == 0) {
+		git_commit *c = NULL;
+		if (git_commit_lookup(&c, e->repo, &oid) < 0)
+			break;
+		const char *msg = git_commit_message(c);
+		char *comp = repo_trailer(msg, "Tally-Component");
+		struct record_commit rc = {0};
+		rc.action = repo_trailer(msg, "Tally-Action");
+		int stop = 0;
+		if (comp && rc.action && strcmp(comp, component) == 0 &&
+		    (!strcmp(rc.action, "ship") || !strcmp(rc.action, "rebuild") || !strcmp(rc.action, "reset"))) {
+			rc.version = repo_trailer(msg, "Tally-Version");
+			rc.digest = repo_trailer(msg, "Tally-Digest");
+			rc.recipe = repo_trailer(msg, "Tally-Recipe");
+			repo_oid_hex(&oid, rc.commit);
+			rc.time = (long long)git_commit_time(c);
+			if (rc.version && version_valid(rc.version))
+				stop = fn(ctx, &rc);
+		}
+		record_commit_free(&rc);
+		free(comp);
+		git_commit_free(c);
+		if (stop)
+			break;
+	}
+	git_revwalk_free(w);
+}
+
+struct find_ctx {
+	const char *version;
+	struct record_commit found;
+};
+
+static int find_cb(void *vctx, const struct record_commit *rc)
+{
+	struct find_ctx *f = vctx;
+	if (strcmp(rc->version, f->version) != 0 || !rc->digest)
+		return 0;
+	f->found.version = xstrdup(rc->version);
+	f->found.digest = xstrdup(rc->digest);
+	f->found.action = xstrdup(rc->action);
+	f->found.recipe = xstrdup(rc->recipe);
+	memcpy(f->found.commit, rc->commit, sizeof rc->commit);
+	f->found.time = rc->time;
+	return 1;
+}
+
+/* The newest record commit of version (digest known); 0 when none. */
+static int find_record_commit(struct engine *e, const char *component, const char *version,
+			      struct record_commit *out)
+{
+	struct find_ctx f = {.version = version};
+	walk_records(e, component, find_cb, &f);
+	*out = f.found;
+	return out->version != NULL;
+}
+
+/* With gitPush: which components have record commits not on the remote. */
+static void refresh_unpushed(struct engine *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		e->cs[i].unpushed = 0;
+	if (!e->conf->git_push)
+		return;
+	const char *branch = str_starts(e->refname, "refs/heads/") ? e->refname + 11 : e->refname;
+	char *tracking = xasprintf("refs/remotes/%s/%s", e->conf->remote, branch);
+	git_revwalk *w = NULL;
+	git_oid oid;
+	if (git_revwalk_new(&w, e->repo) == 0 && git_revwalk_push_ref(w, e->refname) == 0) {
+		if (git_reference_name_to_id(&oid, e->repo, tracking) == 0)
+			git_revwalk_hide(w, &oid);
+		while (git_revwalk_next(&oid, w) == 0) {
+			git_commit *c = NULL;
+			if (git_commit_lookup(&c, e->repo, &oid) < 0)
+				break;
+			char *comp = repo_trailer(git_commit_message(c), "Tally-Component");
+			struct comp_state *cs = comp ? find_comp(e, comp) : NULL;
+			if (cs)
+				cs->unpushed = 1;
+			free(comp);
+			git_commit_free(c);
+		}
+	}
+	git_revwalk_free(w);
+	free(tracking);
+}
+
+/* ---- generic tasks ---------------------------------------------------- */
+
+/* A task does blocking work (registry, git network) on a worker thread and
+ * hands back events for the engine thread to emit. */
+struct task {
+	struct engine *e;
+	struct job *job;
+	struct comp_state *cs;
+	void (*work)(struct task *t);
+	/* inputs */
+	int op;
+	int strict;
+	char *version, *digest, *reason;
+	struct strv problems, warnings;  /* found on the engine thread (verify) */
+	/* outputs */
+	json_t *events;
+	int failed, input_error, mismatch;
+};
+
+static void *task_thread(void *arg)
+{
+	struct task *t = arg;
+	t->work(t);
+	queue_push(&t->e->inbox, M_TASK_DONE, NULL, t);
+	return NULL;
+}
+
+static struct task *task_new(struct engine *e, struct job *j, struct comp_state *cs,
+			     void (*work)(struct task *))
+{
+	struct task *t = xcalloc(1, sizeof *t);
+	t->e = e;
+	t->job = j;
+	t->cs = cs;
+	t->work = work;
+	t->events = json_array();
+	return t;
+}
+
+static void task_start(struct task *t)
+{
+	t->job->outstanding++;
+	t->e->running_tasks++;
+	start_thread(task_thread, t);
+}
+
+static void task_error(struct task *t, enum tally_class cls, const char *msg)
+{
+	json_array_append_new(t->events,
+			      json_pack("{s:s, s:s, s:s, s:s}", "event", "error", "component",
+					t->cs->cc->name, "class", tally_class_name(cls), "message", msg));
+	if (cls == TC_INPUT)
+		t->input_error = 1;
+	t->failed = 1;
+}
+
+static void on_task_done(struct engine *e, struct task *t)
+{
+	e->running_tasks--;
+	size_t i;
+	json_t *ev;
+	json_array_foreach(t->events, i, ev)
+		emit(e, json_incref(ev));
+	struct job *j = t->job;
+	if (t->failed)
+		j->failed++;
+	else
+		j->ok++;
+	j->input_error |= t->input_error;
+	j->mismatch |= t->mismatch;
+	refresh_record(e, t->cs);
+	json_decref(t->events);
+	free(t->version);
+	free(t->digest);
+	free(t->reason);
+	strv_free(&t->problems);
+	strv_free(&t->warnings);
+	free(t);
+	job_done_one(e, j);
+}
+
+/* ---- holds: skip, unskip, pin, unpin ---------------------------------- */
+
+static const char *const hold_words[] = {"skip", "unskip", "pin", "unpin"};
+
+static void hold_work(struct task *t)
+{
+	struct recorder_hold_req req = {
+		.conf = t->e->conf, .cc = t->cs->cc, .repo_dir = t->e->root, .op = (enum recorder_hold_op)t->op,
+		.version = t->version, .reason = t->reason, .log_fd = -1, .cancel_fd = t->e->cancel[0],
+	};
+	struct recorder_result res = {0};
+	struct tally_err err = {0};
+	char *version = NULL;
+	if (recorder_hold(&req, &res, &version, &err) < 0) {
+		task_error(t, err.cls ? err.cls : TC_RECORD, err.msg);
+	} else {
+		json_array_append_new(t->events,
+				      json_pack("{s:s, s:s, s:o, s:o, s:s, s:s}", "event", "hold", "component",
+						t->cs->cc->name, "version", jstr(version), "previous", json_null(),
+						"action", hold_words[t->op], "commit", res.commit));
+		if (!res.pushed) {
+			char *m = xasprintf("%s committed locally in %.12s but not on the remote: %s",
+					    hold_words[t->op], res.commit, res.push_error ? res.push_error : "push failed");
+			task_error(t, TC_RECORD, m);
+			free(m);
+		}
+	}
+	free(version);
+	recorder_result_free(&res);
+}
+
+static void cmd_hold(struct engine *e, json_t *cmd, int op)
+{
+	json_t *names = json_object_get(cmd, "components");
+	struct comp_state *cs = json_array_size(names) == 1
+					? find_comp(e, json_string_value(json_array_get(names, 0)) ?: "")
+					: NULL;
+	const char *version = jget_s(cmd, "version");
+	if (!cs) {
+		char *m = xasprintf("%s needs one known component", hold_words[op]);
+		usage_error(e, cmd, m);
+		free(m);
+		return;
+	}
+	if ((op == RH_SKIP || op == RH_UNSKIP) && (!version || !version_valid(version))) {
+		char *m = xasprintf("%s needs a valid VERSION (OCI tag grammar)", hold_words[op]);
+		usage_error(e, cmd, m);
+		free(m);
+		return;
+	}
+	struct job *j = job_new(e, cmd);
+	j->outstanding = 1;
+	struct task *t = task_new(e, j, cs, hold_work);
+	t->op = op;
+	t->version = xstrdup(version);
+	t->reason = xstrdup(jget_s(cmd, "reason"));
+	task_start(t);
+	job_done_one(e, j);
+}
+
+static void cmd_skip(struct engine *e, json_t *cmd) { cmd_hold(e, cmd, RH_SKIP); }
+static void cmd_unskip(struct engine *e, json_t *cmd) { cmd_hold(e, cmd, RH_UNSKIP); }
+static void cmd_pin(struct engine *e, json_t *cmd) { cmd_hold(e, cmd, RH_PIN); }
+static void cmd_unpin(struct engine *e, json_t *cmd) { cmd_hold(e, cmd, RH_UNPIN); }
+
+/* ---- retry, rebuild, reset -------------------------------------------- */
+
+static json_t *last_attempt(struct engine *e, const char *component)
+{
+	for (size_t i = json_array_size(e->ledger); i-- > 0;) {
+		json_t *ent = json_array_get(e->ledger, i);
+		const char *c = jget_s(ent, "component");
+		if (c && strcmp(c, component) == 0)
+			return ent;
+	}
+	return NULL;
+}
+
+static struct comp_state *one_comp(struct engine *e, json_t *cmd)
+{
+	json_t *names = json_object_get(cmd, "components");
+	if (json_array_size(names) != 1)
+		return NULL;
+	const char *n = json_string_value(json_array_get(names, 0));
+	return n ? find_comp(e, n) : NULL;
+}
+
+static void cmd_retry(struct engine *e, json_t *cmd)
+{
+	struct comp_state *cs = one_comp(e, cmd);
+	if (!cs) {
+		usage_error(e, cmd, "retry needs one known component");
+		return;
+	}
+	json_t *ent = last_attempt(e, cs->cc->name);
+	const char *result = ent ? jget_s(ent, "result") : NULL;
+	if (!result || strcmp(result, "failed") != 0) {
+		char *m = xasprintf("%s: nothing to retry (the last attempt %s)", cs->cc->name,
+				    result ? result : "does not exist");
+		usage_error(e, cmd, m);
+		free(m);
+		return;
+	}
+	if (cs->running) {
+		usage_error(e, cmd, "an attempt is already running");
+		return;
+	}
+	const char *version = jget_s(ent, "version");
+	const char *action = jget_s(ent, "action");
+	enum recorder_action act = RA_SHIP;
+	if (action && !strcmp(action, "rebuild"))
+		act = RA_REBUILD;
+	else if (action && !strcmp(action, "reset"))
+		act = RA_RESET;
+	struct tally_err err = {0};
+	struct holds *h = read_holds(e, &err);
+	char *msg = NULL;
+	refresh_record(e, cs);
+	if (!h)
+		msg = xstrdup(err.msg);
+	else if (!version || !version_valid(version))
+		msg = xstrdup("the failed attempt has no valid version");
+	else if (holds_is_skipped(h, cs->cc->name, version))
+		msg = xasprintf("%s %s is skipped now; not retrying", cs->cc->name, version);
+	else if (act == RA_SHIP && holds_pin(h, cs->cc->name))
+		msg = xasprintf("%s is pinned now; not retrying", cs->cc->name);
+	else if (act == RA_SHIP && cs->recorded && version_compare(version, cs->recorded, cs->cc->order) <= 0)
+		msg = xasprintf("%s %s is no longer newer than the record %s", cs->cc->name, version, cs->recorded);
+	holds_free(h);
+	if (msg) {
+		usage_error(e, cmd, msg);
+		free(msg);
+		return;
+	}
+	struct job *j = job_new(e, cmd);
+	j->outstanding = 1;
+	struct record_commit rc = {0};
+	struct plan p = {.action = act, .version = version, .no_resume = act == RA_REBUILD};
+	if (act == RA_RESET) {
+		if (find_record_commit(e, cs->cc->name, version, &rc))
+			p.digest = rc.digest;
+		p.pin = json_is_true(json_object_get(ent, "pin"));
+		p.pin_reason = "reset";
+	}
+	plan_attempt(e, j, cs, &p);
+	record_commit_free(&rc);
+}
+
+static void cmd_rebuild(struct engine *e, json_t *cmd)
+{
+	struct comp_state **sel;
+	size_t n;
+	int all = json_is_true(json_object_get(cmd, "all"));
+	if (!all && !json_array_size(json_object_get(cmd, "components"))) {
+		usage_error(e, cmd, "rebuild needs COMP... or --all");
+		return;
+	}
+	if (select_comps(e, cmd, &sel, &n) < 0) {
+		usage_error(e, cmd, "bad component list");
+		return;
+	}
+	const char *version = jget_s(cmd, "version");
+	char *msg = NULL;
+	if (version && n != 1)
+		msg = xstrdup("--version needs exactly one component");
+	else if (version && !version_valid(version))
+		msg = xasprintf("'%s' is not a valid version (OCI tag grammar)", version);
+	for (size_t i = 0; i < n && !msg; i++) {
+		refresh_record(e, sel[i]);
+		if (sel[i]->running)
+			msg = xasprintf("%s: an attempt is already running", sel[i]->cc->name);
+		else if (sel[i]->record_error)
+			msg = xstrdup(sel[i]->record_msg);
+		else if (!sel[i]->recorded && !version)
+			msg = xasprintf("%s has no record to rebuild (use run)", sel[i]->cc->name);
+		else if (version && sel[i]->recorded &&
+			 version_compare(version, sel[i]->recorded, sel[i]->cc->order) < 0)
+			msg = xasprintf("%s %s is older than the record %s (use reset)", sel[i]->cc->name, version,
+					sel[i]->recorded);
+	}
+	if (msg) {
+		free(sel);
+		usage_error(e, cmd, msg);
+		free(msg);
+		return;
+	}
+	struct job *j = job_new(e, cmd);
+	j->outstanding = 1;
+	for (size_t i = 0; i < n; i++) {
+		j->outstanding++;
+		struct plan p = {.action = RA_REBUILD, .version = version ? version : sel[i]->recorded,
+				 .no_resume = 1};
+		plan_attempt(e, j, sel[i], &p);
+	}
+	free(sel);
+	job_done_one(e, j);
+}
+
+static void cmd_reset(struct engine *e, json_t *cmd)
+{
+	struct comp_state *cs = one_comp(e, cmd);
+	const char *version = jget_s(cmd, "version");
+	if (!cs || !version) {
+		usage_error(e, cmd, "reset needs one known component and a VERSION");
+		return;
+	}
+	struct tally_err err = {0};
+	struct holds *h = read_holds(e, &err);
+	char *msg = NULL;
+	refresh_record(e, cs);
+	if (!version_valid(version))
+		msg = xasprintf("'%s' is not a valid version (OCI tag grammar)", version);
+	else if (!h)
+		msg = xstrdup(err.msg);
+	else if (cs->running)
+		msg = xasprintf("%s: an attempt is already running", cs->cc->name);
+	else if (cs->record_error)
+		msg = xstrdup(cs->record_msg);
+	else if (!cs->recorded)
+		msg = xasprintf("%s has no record to reset (use run --version)", cs->cc->name);
+	else if (version_compare(version, cs->recorded, cs->cc->order) >= 0)
+		msg = xasprintf("%s %s is not older than the record %s (reset only goes back)", cs->cc->name,
+				version, cs->recorded);
+	else if (holds_is_skipped(h, cs->cc->name, version))
+		msg = xasprintf("%s %s is skipped; unskip it before resetting to it", cs->cc->name, version);
+	holds_free(h);
+	if (msg) {
+		usage_error(e, cmd, msg);
+		free(msg);
+		return;
+	}
+	struct job *j = job_new(e, cmd);
+	j->outstanding = 1;
+	struct record_commit rc = {0};
+	find_record_commit(e, cs->cc->name, version, &rc);
+	char *reason = xasprintf("reset to %s", version);
+	struct plan p = {
+		.action = RA_RESET, .version = version, .digest = rc.digest,
+		.no_build = json_is_true(json_object_get(cmd, "no_build")),
+		.pin = !json_is_true(json_object_get(cmd, "no_pin")),
+		.pin_reason = jget_s(cmd, "reason") ? jget_s(cmd, "reason") : reason,
+	};
+	plan_attempt(e, j, cs, &p);
+	free(reason);
+	record_commit_free(&rc);
+}
+
+/* ---- verify ------------------------------------------------------------ */
+
+static void verify_work(struct task *t)
+{
+	struct engine *e = t->e;
+	const struct comp_conf *cc = t->cs->cc;
+	struct tally_err err = {0};
+	char *image = NULL;
+	struct strv tags = {0}, floating = {0};
+	struct registry *r = NULL;
+	int unreachable = 0;
+	if (!t->version)
+		goto report;
+	if (pipeline_refs(e->conf, cc, t->version, e->root, &image, &tags, &floating, &err) < 0) {
+		strv_push(&t->problems, err.msg);
+		goto report;
+	}
+	r = registry_new(e->conf->reg_auth_file, e->conf->reg_insecure, &err);
+	if (!r) {
+		strv_push(&t->problems, err.msg);
+		goto report;
+	}
+	char first[REGISTRY_DIGEST_MAX] = "";
+	for (size_t i = 0; i < tags.n + floating.n; i++) {
+		int is_float = i >= tags.n;
+		const char *tag = is_float ? floating.v[i - tags.n] : tags.v[i];
+		char d[REGISTRY_DIGEST_MAX];
+		if (registry_digest(r, image, tag, d, &err) < 0) {
+			if (err.cls == TC_NETWORK)
+				unreachable = 1;
+			strv_push_owned(&t->problems, xasprintf("%s:%s: %s", image, tag, err.msg));
+			continue;
+		}
+		if (!is_float && !first[0])
+			snprintf(first, sizeof first, "%s", d);
+		else if (!is_float && strcmp(first, d) != 0)
+			strv_push_owned(&t->problems, xasprintf("%s:%s reads back as %s, but %s:%s as %s", image, tag,
+								d, image, tags.v[0], first));
+		if (t->digest && strcmp(d, t->digest) != 0)
+			strv_push_owned(&t->problems,
+					xasprintf("%s:%s%s reads back as %s; the record commit says %s", image, tag,
+						  is_float ? " (floating)" : "", d, t->digest));
+	}
+report:
+	if (!t->problems.n && !(t->strict && t->warnings.n)) {
+		/* fine */
+	} else if (unreachable && t->problems.n) {
+		t->failed = 1;
+	} else {
+		t->failed = 1;
+		t->mismatch = 1;
+	}
+	json_t *probs = json_array(), *warns = json_array();
+	for (size_t i = 0; i < t->problems.n; i++)
+		json_array_append_new(probs, json_string(t->problems.v[i]));
+	for (size_t i = 0; i < t->warnings.n; i++)
+		json_array_append_new(t->strict ? probs : warns, json_string(t->warnings.v[i]));
+	json_array_append_new(t->events, json_pack("{s:s, s:s, s:o, s:b, s:o, s:o}", "event", "verify",
+						   "component", cc->name, "version", jstr(t->version),
+						   "ok", !t->failed, "problems", probs, "warnings", warns));
+	registry_free(r);
+	free(image);
+	strv_free(&tags);
+	strv_free(&floating);
+}
+
+static void cmd_verify(struct engine *e, json_t *cmd)
+{
+	struct comp_state **sel;
+	size_t n;
+	if (select_comps(e, cmd, &sel, &n) < 0) {
+		usage_error(e, cmd, "bad component list");
+		return;
+	}
+	struct job *j = job_new(e, cmd);
+	j->outstanding = 1;
+	git_commit *head = NULL;
+	repo_branch_commit(e->repo, e->refname, &head, NULL);
+	for (size_t i = 0; i < n; i++) {
+		struct comp_state *cs = sel[i];
+		struct task *t = task_new(e, j, cs, verify_work);
+		t->strict = json_is_true(json_object_get(cmd, "strict"));
+		refresh_record(e, cs);
+		if (cs->record_error) {
+			strv_push(&t->problems, cs->record_msg);
+		} else if (!cs->recorded) {
+			strv_push_owned(&t->warnings, xasprintf("%s has no record yet", cs->cc->name));
+		} else {
+			t->version = xstrdup(cs->recorded);
+			struct record_commit rc = {0};
+			if (find_record_commit(e, cs->cc->name, cs->recorded, &rc))
+				t->digest = xstrdup(rc.digest);
+			else
+				strv_push_owned(&t->warnings,
+						xasprintf("the record %s=%s was not made by tally (no trailers); only the tags' agreement is checked",
+							  cs->cc->key, cs->recorded));
+			record_commit_free(&rc);
+			/* the working tree must say what HEAD says */
+			char *wp = xasprintf("%s/%s", e->root, cs->cc->file);
+			struct sbuf raw = {0};
+			struct tally_err err = {0};
+			struct vfile *vf = NULL;
+			if (util_read_file(wp, &raw, &err) < 0)
+				strv_push_owned(&t->problems, xasprintf("%s: missing from the working tree", cs->cc->file));
+			else if (versionfile_parse(cs->cc->file, sbuf_str(&raw), raw.len, 0, &vf, &err) < 0)
+				strv_push(&t->problems, err.msg);
+			else if (!versionfile_get(vf, cs->cc->key) ||
+				 strcmp(versionfile_get(vf, cs->cc->key), cs->recorded) != 0)
+				strv_push_owned(&t->problems,
+						xasprintf("%s:%d: the working tree says %s=%s, the committed record is %s",
+							  cs->cc->file, versionfile_line(vf, cs->cc->key), cs->cc->key,
+							  versionfile_get(vf, cs->cc->key) ? versionfile_get(vf, cs->cc->key) : "(nothing)",
+							  cs->recorded));
+			versionfile_free(vf);
+			sbuf_free(&raw);
+			free(wp);
+		}
+		task_start(t);
+	}
+	git_commit_free(head);
+	free(sel);
+	job_done_one(e, j);
+}
+
+/* ---- attempts, shipped, pause ------------------------------------------ */
+
+static void cmd_attempts(struct engine *e, json_t *cmd)
+{
+	struct comp_state **sel;
+	size_t n;
+	if (select_comps(e, cmd, &sel, &n) < 0) {
+		usage_error(e, cmd, "bad component list");
+		return;
+	}
+	const char *only = json_array_size(json_object_get(cmd, "components")) ? sel[0]->cc->name : NULL;
+	free(sel);
+	json_int_t limit = json_integer_value(json_object_get(cmd, "limit"));
+	if (limit <= 0)
+		limit = 20;
+	struct job *j = job_new(e, cmd);
+	json_t *seen = json_object();
+	for (size_t i = json_array_size(e->ledger); i-- > 0 && j->ok < limit;) {
+		json_t *ent = json_array_get(e->ledger, i);
+		const char *id = jget_s(ent, "id"), *c = jget_s(ent, "component");
+		if (!id || !c || (only && strcmp(c, only) != 0) || json_object_get(seen, id))
+			continue;
+		json_object_set_new(seen, id, json_true());
+		const char *cls = jget_s(ent, "class");
+		enum tally_class k = cls ? tally_class_from_name(cls) : TC_NONE;
+		json_t *ev = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "event", "attempt",
+				       "component", c, "version", jstr(jget_s(ent, "version")), "attempt", id,
+				       "action", jstr(jget_s(ent, "action")), "result", jstr(jget_s(ent, "result")),
+				       "class", jstr(cls), "hint",
+				       cls && k < TC_CLASS_COUNT ? json_string(classify_hint(k)) : json_null(),
+				       "digest", jstr(jget_s(ent, "digest")), "log", jstr(jget_s(ent, "log")),
+				       "message", jstr(jget_s(ent, "message")));
+		json_object_set(ev, "stages", json_object_get(ent, "stages") ?: json_null());
+		json_object_set_new(ev, "ended", jtime(json_integer_value(json_object_get(ent, "ended"))));
+		emit(e, ev);
+		j->ok++;
+	}
+	json_decref(seen);
+	job_finish(e, j);
+}
+
+struct shipped_ctx {
+	struct engine *e;
+	struct job *j;
+	json_t *seen;
+	const char *component;
+};
+
+static int shipped_cb(void *vctx, const struct record_commit *rc)
+{
+	struct shipped_ctx *c = vctx;
+	if (!rc->digest || json_object_get(c->seen, rc->version))
+		return 0;
+	json_object_set_new(c->seen, rc->version, json_true());
+	emit(c->e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "event", "shipped", "component",
+			     c->component, "version", rc->version, "digest", rc->digest, "commit", rc->commit,
+			     "action", rc->action, "time", jtime(rc->time)));
+	c->j->ok++;
+	return 0;
+}
+
+static void cmd_shipped(struct engine *e, json_t *cmd)
+{
+	struct comp_state *cs = one_comp(e, cmd);
+	if (!cs) {
+		usage_error(e, cmd, "shipped needs one known component");
+		return;
+	}
+	struct job *j = job_new(e, cmd);
+	struct shipped_ctx c = {.e = e, .j = j, .seen = json_object(), .component = cs->cc->name};
+	walk_records(e, cs->cc->name, shipped_cb, &c);
+	json_decref(c.seen);
+	job_finish(e, j);
+}
+
+static char *paused_path(struct engine *e)
+{
+	return xasprintf("%s/paused", e->state_dir);
+}
+
+static int engine_paused(struct engine *e)
+{
+	char *p = paused_path(e);
+	int paused = access(p, F_OK) == 0;
+	free(p);
+	return paused;
+}
+
+static void set_paused(struct engine *e, json_t *cmd, int paused)
+{
+	struct job *j = job_new(e, cmd);
+	char *p = paused_path(e);
+	struct tally_err err = {0};
+	if (paused && atomicfile_write(p, "paused\n", 7, 0600, &err) < 0) {
+		emit_error(e, NULL, TC_INTERNAL, err.msg);
+		j->failed++;
+	} else if (!paused && unlink(p) < 0 && errno != ENOENT) {
+		emit_error(e, NULL, TC_INTERNAL, strerror(errno));
+		j->failed++;
+	} else {
+		emit(e, json_pack("{s:s, s:b}", "event", "engine", "paused", engine_paused(e)));
+		j->ok++;
+	}
+	free(p);
+	job_finish(e, j);
+}
+
+static void cmd_pause(struct engine *e, json_t *cmd) { set_paused(e, cmd, 1); }
+static void cmd_resume(struct engine *e, json_t *cmd) { set_paused(e, cmd, 0); }
+
+
+/* After a record, floating tags follow the recorded digest. A crash between
+ * the record commit and the floating tags (or a failed put) is mended by
+ * the next run: tags that do not read back the record's digest are put
+ * again and read back. */
+static void floating_work(struct task *t)
+{
+	struct engine *e = t->e;
+	const struct comp_conf *cc = t->cs->cc;
+	struct tally_err err = {0};
+	char *image = NULL;
+	struct strv tags = {0}, floating = {0};
+	struct registry *r = NULL;
+	struct sbuf body = {0};
+	char *mt = NULL;
+	if (pipeline_refs(e->conf, cc, t->version, e->root, &image, &tags, &floating, &err) < 0 ||
+	    !(r = registry_new(e->conf->reg_auth_file, e->conf->reg_insecure, &err))) {
+		task_error(t, TC_INPUT, err.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < floating.n; i++) {
+		char d[REGISTRY_DIGEST_MAX] = "";
+		if (registry_digest(r, image, floating.v[i], d, &err) == 0 && strcmp(d, t->digest) == 0)
+			continue;
+		if (!body.len) {
+			char got[REGISTRY_DIGEST_MAX];
+			if (registry_get_manifest(r, image, t->digest, &body, &mt, got, &err) < 0) {
+				task_error(t, err.cls == TC_MISSING_VERSION ? TC_VERIFY : err.cls, err.msg);
+				goto out;
+			}
+		}
+		if (registry_put_manifest(r, image, floating.v[i], body.buf, body.len, mt, &err) < 0 ||
+		    registry_digest(r, image, floating.v[i], d, &err) < 0) {
+			task_error(t, TC_VERIFY, err.msg);
+			goto out;
+		}
+		if (strcmp(d, t->digest) != 0) {
+			char *m = xasprintf("%s:%s reads back as %s after the put, expected %s", image,
+					    floating.v[i], d, t->digest);
+			task_error(t, TC_VERIFY, m);
+			free(m);
+			goto out;
+		}
+		json_array_append_new(t->events,
+				      json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:f}", "event", "stage",
+						"schema", 1, "component", cc->name, "version", t->version,
+						"attempt", "", "stage", "floating", "result", "ok", "seconds", 0.0));
+	}
+out:
+	free(mt);
+	sbuf_free(&body);
+	registry_free(r);
+	free(image);
+	strv_free(&tags);
+	strv_free(&floating);
+}
+
+/* No candidate: mend floating tags, and re-ship the record when its recipe
+ * changed since it was recorded. Returns 1 when it took over the
+ * component's part of the job. */
+static int run_no_candidate(struct engine *e, struct job *j, struct comp_state *cs,
+			    const struct holds *h)
+{
+	if (!cs->recorded || j->dry_run || j->no_push)
+		return 0;
+	struct record_commit rc = {0};
+	if (!find_record_commit(e, cs->cc->name, cs->recorded, &rc))
+		return 0;   /* a record not made by tally: nothing to compare */
+	int took = 0;
+	char *fp = fingerprint_of(e, cs->cc);
+	if (rc.recipe && strcmp(rc.recipe, fp) != 0 && !(h && holds_pin(h, cs->cc->name))) {
+		char *v = xstrdup(cs->recorded);
+		struct plan p = {.action = RA_REBUILD, .version = v, .no_resume = 1};
+		plan_attempt(e, j, cs, &p);
+		free(v);
+		took = 1;
+	} else if (cs->cc->floating.n) {
+		struct task *t = task_new(e, j, cs, floating_work);
+		t->version = xstrdup(cs->recorded);
+		t->digest = xstrdup(rc.digest);
+		task_start(t);
+		job_done_one(e, j);   /* the task holds the job now */
+		took = 1;
+	}
+	free(fp);
+	record_commit_free(&rc);
+	return took;
+}
+
 static const struct command {
 	const char *name;
 	void (*handler)(struct engine *e, json_t *cmd);
@@ -1071,6 +1890,18 @@ static const struct command commands[] = {
 	{"run", cmd_run},
 	{"history", cmd_history},
 	{"logs", cmd_logs},
+	{"retry", cmd_retry},
+	{"rebuild", cmd_rebuild},
+	{"reset", cmd_reset},
+	{"skip", cmd_skip},
+	{"unskip", cmd_unskip},
+	{"pin", cmd_pin},
+	{"unpin", cmd_unpin},
+	{"verify", cmd_verify},
+	{"attempts", cmd_attempts},
+	{"shipped", cmd_shipped},
+	{"pause", cmd_pause},
+	{"resume", cmd_resume},
 };
 
 static void on_command(struct engine *e, json_t *cmd)
@@ -1114,12 +1945,15 @@ static void *engine_main(void *arg)
 		case M_ATTEMPT_DONE:
 			on_attempt_done(e, m->ptr);
 			break;
+		case M_TASK_DONE:
+			on_task_done(e, m->ptr);
+			break;
 		case M_QUIT:
 			e->quitting = 1;
 			break;
 		}
 		free(m);
-		if (e->quitting && !e->running_attempts && !e->running_checks)
+		if (e->quitting && !e->running_attempts && !e->running_checks && !e->running_tasks)
 			break;
 	}
 	save_checks(e);

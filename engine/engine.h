@@ -1,9 +1,23 @@
 /* engine.h - the engine: owns all component state and makes every decision
  * on its own thread. Front ends talk to it only with messages:
  *
- *   commands: JSON objects {"cmd": "status"|"check"|"run"|"history"|"logs",
- *             "id": N, "components": [..], "dry_run", "no_push", "version",
- *             "attempt", "limit"}
+ *   commands: JSON objects {"cmd": NAME, "id": N, "components": [..], ...}
+ *     status                          one "status" event per component
+ *     check                           one "check" event per component
+ *     run      dry_run no_push version ship candidates
+ *     retry                           the last failed attempt, now
+ *     rebuild  all version            ship the recorded version (or V) again
+ *     reset    version no_build no_pin move the record to an older version
+ *     skip     version reason         never build VERSION
+ *     unskip   version
+ *     pin      reason / unpin
+ *     verify   strict                 "verify" events; exit 4 on a mismatch
+ *     history  limit                  "record"/"hold" events from git log
+ *     attempts limit                  "attempt" events from the ledger
+ *     logs     attempt                a "logfile" event with the path
+ *     pause / resume                  the schedule
+ *     shipped                         "shipped" events: versions that shipped
+ *                                     before with their digest (reset offers)
  *   events:   JSON objects {"schema": 1, "event": ..., ...} as in SPEC
  *             section 8, plus {"event": "log", ...} chunks of live output
  *             and {"event": "done", "id": N, "exit": code} after the

@@ -1,7 +1,9 @@
 /* ledger.h - ledger.jsonl in the state directory: one JSON line per attempt
  * (id, component, version, action, fingerprint, stages, class, digest,
- * result, log, started/ended). Written only by the engine thread, appended
- * with one write(2) of a whole line. A torn or malformed line (a crash
+ * result, log, started/ended). Appended with one O_APPEND write(2) of a
+ * whole line, so any thread may append: the engine thread at the end of an
+ * attempt, and an attempt's worker when its image was verified (evidence
+ * for resuming at record). The last line of an attempt id wins. A torn or malformed line (a crash
  * mid-append) is skipped with a warning naming the file and line. */
 #ifndef TALLY_LEDGER_H
 #define TALLY_LEDGER_H

@@ -14,6 +14,7 @@
 
 #include "classify.h"
 #include "crashpoint.h"
+#include "ledger.h"
 #include "registry.h"
 #include "runner.h"
 #include "template.h"
@@ -245,7 +246,7 @@ static int put_tag(struct ctx *c, const char *digest, const char *tag, const cha
 	return rc;
 }
 
-static int setup(struct ctx *c)
+static int setup_refs(struct ctx *c)
 {
 	struct attempt *a = c->a;
 	const struct comp_conf *cc = a->cc;
@@ -296,7 +297,15 @@ static int setup(struct ctx *c)
 	c->vars[c->nvars++] = (struct tvar){"tag", c->tags.v[0]};
 	char *ref = xasprintf("%s:%s", c->image, c->tags.v[0]);
 	c->vars[c->nvars++] = (struct tvar){"ref", ref};
-	c->reg = registry_new(a->conf->reg_auth_file, a->conf->reg_insecure, &err);
+	return 0;
+}
+
+static int setup(struct ctx *c)
+{
+	struct tally_err err = {0};
+	if (setup_refs(c) < 0)
+		return -1;
+	c->reg = registry_new(c->a->conf->reg_auth_file, c->a->conf->reg_insecure, &err);
 	if (!c->reg) {
 		fail(c, err.cls ? err.cls : TC_AUTH, "%s", err.msg);
 		return -1;
@@ -335,6 +344,11 @@ void pipeline_run(struct attempt *a)
 			goto record;
 		}
 		stage_event(&c, "verify", "failed", util_monotonic() - t0, -1);
+		if (a->no_build) {
+			logf_(&c, "the registry no longer holds %s as %s for every tag; --no-build: refusing",
+			      a->version, a->resume_digest);
+			goto out;
+		}
 		logf_(&c, "resume: not usable (%s); building again", a->message);
 		free(a->message);
 		a->message = NULL;
@@ -375,6 +389,20 @@ void pipeline_run(struct attempt *a)
 		goto out;
 	}
 	stage_event(&c, "verify", "ok", util_monotonic() - t0, -1);
+	{
+		/* Evidence first: a crash between here and the record commit
+		 * resumes at record instead of building again (SPEC section 6).
+		 * The final line of this attempt supersedes it. */
+		json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:f}", "id",
+				       a->id, "component", a->cc->name, "version", a->version, "action",
+				       pipeline_action_name(a->action), "fingerprint", a->fingerprint,
+				       "result", "verified", "digest", digest, "shipped", 1, "recorded", 0,
+				       "log", a->log_path, "started_at", a->started);
+		struct tally_err lerr = {0};
+		if (ledger_append(a->state_dir, ev, &lerr) < 0)
+			logf_(&c, "warning: %s", lerr.msg);
+		json_decref(ev);
+	}
 	crashpoint("after-verify");
 
 record:
@@ -513,4 +541,44 @@ void attempt_free(struct attempt *a)
 	json_decref(a->stages);
 	strv_free(&a->images);
 	free(a);
+}
+
+int pipeline_refs(const struct tally_conf *conf, const struct comp_conf *cc, const char *version,
+		  const char *repo_dir, char **image, struct strv *tags, struct strv *floating,
+		  struct tally_err *err)
+{
+	struct attempt a = {.conf = conf, .cc = cc, .version = (char *)version,
+			    .repo_dir = (char *)repo_dir, .state_dir = (char *)"/nonexistent",
+			    .id = (char *)"refs"};
+	struct ctx c = {.a = &a, .log_fd = -1};
+	int rc = setup_refs(&c);
+	if (rc == 0) {
+		*image = c.image;
+		c.image = NULL;
+		*tags = c.tags;
+		memset(&c.tags, 0, sizeof c.tags);
+		for (size_t i = 0; floating && i < cc->floating.n; i++) {
+			char *ft = NULL;
+			if (template_subst(cc->floating.v[i], c.vars, c.nvars, &ft, "floatingTag", err) < 0 ||
+			    !version_valid(ft)) {
+				if (ft)
+					tally_err_set(err, TC_INPUT, "component.%s.floatingTag: '%s' is not a valid OCI tag",
+						      cc->name, ft);
+				free(ft);
+				rc = -1;
+				break;
+			}
+			strv_push_owned(floating, ft);
+		}
+	} else {
+		tally_err_set(err, a.cls ? a.cls : TC_INPUT, "%s", a.message ? a.message : "bad image or tag");
+	}
+	free(a.message);
+	free(c.digestfile);
+	free(c.image);
+	for (size_t i = 0; i < c.nvars; i++)
+		if (strcmp(c.vars[i].name, "ref") == 0)
+			free((char *)c.vars[i].value);
+	strv_free(&c.tags);
+	return rc;
 }

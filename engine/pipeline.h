@@ -25,6 +25,7 @@ struct attempt {
 	char *fingerprint;
 	int no_push;              /* build only, never record */
 	char *resume_digest;      /* shipped before with this digest: verify, then record */
+	int no_build;             /* with resume_digest: refuse rather than build when it fails */
 	int pin;                  /* reset: pin in the same commit */
 	char *pin_reason;
 	int cancel_fd;            /* readable: cancel */
@@ -48,6 +49,12 @@ struct attempt {
 };
 
 void pipeline_run(struct attempt *a);
+/* The image and the expanded version tags (and floating tags when floating
+ * is not NULL) of a component at version, each checked against the OCI
+ * grammar. Caller frees *image and the lists. */
+int pipeline_refs(const struct tally_conf *conf, const struct comp_conf *cc, const char *version,
+		  const char *repo_dir, char **image, struct strv *tags, struct strv *floating,
+		  struct tally_err *err);
 void attempt_free(struct attempt *a);
 const char *pipeline_action_name(enum recorder_action a);
 

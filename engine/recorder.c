@@ -607,6 +607,101 @@ int recorder_record(const struct recorder_req *req, struct recorder_result *res,
 	return rc;
 }
 
+struct hold_arg {
+	const struct recorder_hold_req *req;
+	char *version;   /* filled by compute */
+};
+
+static const char *const hold_actions[] = {"skip", "unskip", "pin", "unpin"};
+
+static int compute_hold(git_repository *repo, git_commit *base, const void *varg,
+			struct change *c, struct tally_err *err)
+{
+	struct hold_arg *arg = (struct hold_arg *)varg;
+	const struct recorder_hold_req *req = arg->req;
+	const struct comp_conf *cc = req->cc;
+	struct holds *holds = NULL;
+	struct sbuf raw = {0};
+	struct vfile *vf = NULL;
+	int rc = -1;
+	if (load_holds(repo, base, req->conf, &holds, &raw, err) < 0)
+		goto out;
+	struct sbuf *out = change_edit(c, req->conf->holds_file);
+	free(arg->version);
+	arg->version = NULL;
+	switch (req->op) {
+	case RH_SKIP:
+		if (!version_valid(req->version)) {
+			tally_err_set(err, TC_INPUT, "'%s' is not a valid version", req->version ? req->version : "");
+			goto out;
+		}
+		if (holds_add(holds, HOLD_SKIP, cc->name, req->version, req->reason, out, err) < 0)
+			goto out;
+		arg->version = xstrdup(req->version);
+		break;
+	case RH_UNSKIP:
+		if (!holds_is_skipped(holds, cc->name, req->version ? req->version : "")) {
+			tally_err_set(err, TC_INPUT, "%s %s is not skipped", cc->name, req->version ? req->version : "");
+			goto out;
+		}
+		if (holds_remove(holds, HOLD_SKIP, cc->name, req->version, out, err) < 0)
+			goto out;
+		arg->version = xstrdup(req->version);
+		break;
+	case RH_PIN: {
+		if (load_vfile(repo, base, cc->file, 0, &vf, err) < 0)
+			goto out;
+		const char *rec = versionfile_get(vf, cc->key);
+		if (!rec) {
+			tally_err_set(err, TC_INPUT, "%s has no record to pin", cc->name);
+			goto out;
+		}
+		if (holds_add(holds, HOLD_PIN, cc->name, rec, req->reason, out, err) < 0)
+			goto out;
+		arg->version = xstrdup(rec);
+		break;
+	}
+	case RH_UNPIN: {
+		const struct hold *pin = holds_pin(holds, cc->name);
+		if (!pin) {
+			tally_err_set(err, TC_INPUT, "%s is not pinned", cc->name);
+			goto out;
+		}
+		arg->version = xstrdup(pin->version);
+		if (holds_remove(holds, HOLD_PIN, cc->name, NULL, out, err) < 0)
+			goto out;
+		break;
+	}
+	}
+	sbuf_addf(&c->message, "%s %s %s\n\n", hold_actions[req->op], cc->name, arg->version);
+	sbuf_addf(&c->message, "Tally-Action: %s\n", hold_actions[req->op]);
+	sbuf_addf(&c->message, "Tally-Component: %s\n", cc->name);
+	sbuf_addf(&c->message, "Tally-Version: %s\n", arg->version);
+	if (req->reason && *req->reason && (req->op == RH_SKIP || req->op == RH_PIN)) {
+		/* one line: the holds file already refused newlines */
+		sbuf_addf(&c->message, "Tally-Reason: %s\n", req->reason);
+	}
+	rc = 0;
+out:
+	versionfile_free(vf);
+	holds_free(holds);
+	sbuf_free(&raw);
+	return rc;
+}
+
+int recorder_hold(const struct recorder_hold_req *req, struct recorder_result *res,
+		  char **version_out, struct tally_err *err)
+{
+	memset(res, 0, sizeof *res);
+	struct hold_arg arg = {.req = req};
+	pthread_mutex_lock(&recorder_mu);
+	int rc = apply_change(req->repo_dir, req->conf, compute_hold, &arg, NULL, req->log_fd,
+			      req->cancel_fd, res, err);
+	pthread_mutex_unlock(&recorder_mu);
+	*version_out = arg.version;
+	return rc;
+}
+
 void recorder_result_free(struct recorder_result *res)
 {
 	free(res->previous);

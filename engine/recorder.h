@@ -56,6 +56,26 @@ struct recorder_result {
 int recorder_record(const struct recorder_req *req, struct recorder_result *res,
 		    struct tally_err *err);
 
+/* Operator holds (SPEC section 3): one commit each, containing only the
+ * holds file. */
+enum recorder_hold_op { RH_SKIP = 0, RH_UNSKIP, RH_PIN, RH_UNPIN };
+
+struct recorder_hold_req {
+	const struct tally_conf *conf;
+	const struct comp_conf *cc;
+	const char *repo_dir;
+	enum recorder_hold_op op;
+	const char *version;       /* skip/unskip; ignored for pin (the record) and unpin */
+	const char *reason;        /* may be NULL */
+	int log_fd, cancel_fd;
+};
+
+/* res->previous is unused; *version_out (caller frees) is the version the
+ * hold names (the record for a pin). A duplicate skip, an unskip with no
+ * such skip, a pin with no record or an unpin without a pin is TC_INPUT. */
+int recorder_hold(const struct recorder_hold_req *req, struct recorder_result *res,
+		  char **version_out, struct tally_err *err);
+
 /* Startup repair of files tally owns: a file equal to the branch head's
  * parent version (an interrupted record) is rewritten from the head and the
  * index updated; any other difference is reported in report and left. */

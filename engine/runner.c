@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,6 +218,7 @@ struct child_args {
 	const char *cwd;
 	int out_fd;
 	int null_fd;
+	pid_t parent;
 };
 
 static _Noreturn void child_main(const struct child_args *a)
@@ -225,6 +227,11 @@ static _Noreturn void child_main(const struct child_args *a)
 
 	/* Its own group, so a timeout or cancel reaches the whole tree. */
 	setpgid(0, 0);
+	/* If tally dies (kill -9) the command dies with it rather than running
+	 * on as an orphan next to the next engine's attempt. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != a->parent)
+		_exit(127);
 
 	/* Dispositions set to SIG_IGN survive execve; the parent may ignore
 	 * SIGPIPE and friends, the command must not. Handlers reset anyway,
@@ -364,7 +371,7 @@ int runner_run(const struct run_opts *opts, struct run_result *res, struct tally
 
 	struct child_args ca = {
 		.path = path, .argv = opts->argv, .envp = envp, .cwd = opts->cwd,
-		.out_fd = pfd[1], .null_fd = null_fd,
+		.out_fd = pfd[1], .null_fd = null_fd, .parent = getpid(),
 	};
 
 	/* Block everything across fork so that no handler of ours runs in the

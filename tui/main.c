@@ -17,14 +17,28 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_BUSY = 3, EXIT_MISMATCH 
 struct opts {
 	const char *dir, *config, *state_dir, *theme;
 	int no_tui, json, readonly, no_color, ascii, yes, quiet, verbose;
-	int dry_run, no_push, follow;
+	int dry_run, no_push, follow, all, no_build, no_pin, strict;
+	const char *reason;
 	const char *version, *attempt;
 	long limit;
 	const char *command;
 	struct strv args;
 };
 
-/* The command table: drives dispatch and --help. */
+/* The command table: drives dispatch, argument checks and --help. */
+#define F_DRYRUN 1u
+#define F_NOPUSH 2u
+#define F_VERSION 4u
+#define F_ATTEMPT 8u
+#define F_FOLLOW 16u
+#define F_LIMIT 32u
+#define F_ALL 64u
+#define F_NOBUILD 128u
+#define F_NOPIN 256u
+#define F_REASON 512u
+#define F_STRICT 1024u
+#define F_POSVER 2048u   /* the last positional argument is VERSION */
+#define F_CONFIRM 4096u  /* asks on a terminal unless -y */
 static const struct command {
 	const char *name;
 	const char *usage;
@@ -32,20 +46,32 @@ static const struct command {
 	int min_args, max_args;    /* positional arguments; -1 = any */
 	unsigned flags;            /* which command options it takes */
 } commands[] = {
-#define F_DRYRUN 1u
-#define F_NOPUSH 2u
-#define F_VERSION 4u
-#define F_ATTEMPT 8u
-#define F_FOLLOW 16u
-#define F_LIMIT 32u
 	{"status", "status", "one line per component: recorded, upstream, built, state; no network", 0, 0, 0},
 	{"check", "check [COMP...]", "read upstreams; build nothing", 0, -1, 0},
 	{"run", "run [COMP...] [--dry-run] [--no-push] [--version V]",
 	 "ship every component that has a candidate (the scheduled job)", 0, -1,
 	 F_DRYRUN | F_NOPUSH | F_VERSION},
+	{"retry", "retry COMP", "run the last failed attempt again now, ignoring backoff", 1, 1, 0},
+	{"rebuild", "rebuild COMP...|--all [--version V]",
+	 "ship the recorded version (or V) again and record the new digest", 0, -1,
+	 F_ALL | F_VERSION | F_CONFIRM | F_DRYRUN},
+	{"reset", "reset COMP VERSION [--no-build] [--no-pin]",
+	 "move the record back to VERSION (shipping it first if the registry lost it)", 2, 2,
+	 F_POSVER | F_NOBUILD | F_NOPIN | F_CONFIRM | F_REASON | F_DRYRUN},
+	{"skip", "skip COMP VERSION [--reason TEXT]", "never build VERSION (commits the holds file)", 2, 2,
+	 F_POSVER | F_REASON | F_CONFIRM},
+	{"unskip", "unskip COMP VERSION", "undo a skip", 2, 2, F_POSVER},
+	{"pin", "pin COMP [--reason TEXT]", "hold the component at its record", 1, 1, F_REASON},
+	{"unpin", "unpin COMP", "release a pin", 1, 1, 0},
+	{"verify", "verify [COMP...] [--strict]",
+	 "check every record against the registry and the working tree (exit 4 on a mismatch)", 0, -1,
+	 F_STRICT},
 	{"history", "history [COMP] [--limit N]", "record and hold commits with their trailers", 0, 1, F_LIMIT},
+	{"attempts", "attempts [COMP] [--limit N]", "recent attempts from the ledger", 0, 1, F_LIMIT},
 	{"logs", "logs COMP [--attempt ID]", "print an attempt's log (the last one by default)", 1, 1,
 	 F_ATTEMPT | F_FOLLOW},
+	{"pause", "pause", "stop the schedule (lasts across engine restarts)", 0, 0, 0},
+	{"resume", "resume", "restart the schedule", 0, 0, 0},
 };
 
 static void usage(FILE *f)
@@ -142,6 +168,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->dry_run = 1;
 		} else if (strcmp(a, "--no-push") == 0 || strcmp(a, "--build-only") == 0) {
 			o->no_push = 1;
+		} else if (strcmp(a, "--all") == 0) {
+			o->all = 1;
+		} else if (strcmp(a, "--no-build") == 0) {
+			o->no_build = 1;
+		} else if (strcmp(a, "--no-pin") == 0) {
+			o->no_pin = 1;
+		} else if (strcmp(a, "--strict") == 0) {
+			o->strict = 1;
+		} else if (strcmp(a, "--reason") == 0) {
+			NEED_ARG();
+			o->reason = next;
 		} else if (strcmp(a, "--follow") == 0) {
 			o->follow = 1;
 		} else if (strcmp(a, "--attempt") == 0) {
@@ -180,6 +217,9 @@ static int check_command_args(const struct opts *o, const struct command *c)
 		{o->dry_run, F_DRYRUN, "--dry-run"}, {o->no_push, F_NOPUSH, "--no-push"},
 		{o->version != NULL, F_VERSION, "--version"}, {o->attempt != NULL, F_ATTEMPT, "--attempt"},
 		{o->follow, F_FOLLOW, "--follow"}, {o->limit > 0, F_LIMIT, "--limit"},
+		{o->all, F_ALL, "--all"}, {o->no_build, F_NOBUILD, "--no-build"},
+		{o->no_pin, F_NOPIN, "--no-pin"}, {o->reason != NULL, F_REASON, "--reason"},
+		{o->strict, F_STRICT, "--strict"},
 	};
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
 		if (checks[i].set && !(c->flags & checks[i].flag)) {
@@ -228,6 +268,25 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			printf("%s %s: %s %s (%.1f s)\n", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
 			       s_or(ev, "stage", "?"), res, json_number_value(json_object_get(ev, "seconds")));
 		}
+	} else if (strcmp(event, "attempt") == 0 && strcmp(o->command, "attempts") == 0) {
+		printf("%-36s %-12s %-8s %-9s %-16s %s\n", s_or(ev, "attempt", "?"), s_or(ev, "version", "?"),
+		       s_or(ev, "action", "?"), s_or(ev, "result", "?"), s_or(ev, "class", "-"),
+		       s_or(ev, "ended", "-"));
+	} else if (strcmp(event, "verify") == 0) {
+		int good = json_is_true(json_object_get(ev, "ok"));
+		printf("%s %s: %s\n", s_or(ev, "component", "?"), s_or(ev, "version", "(no record)"),
+		       good ? "ok" : "PROBLEM");
+		size_t i;
+		json_t *x;
+		json_array_foreach(json_object_get(ev, "problems"), i, x)
+			printf("  problem: %s\n", json_string_value(x));
+		json_array_foreach(json_object_get(ev, "warnings"), i, x)
+			printf("  warning: %s\n", json_string_value(x));
+	} else if (strcmp(event, "engine") == 0) {
+		printf("schedule %s\n", json_is_true(json_object_get(ev, "paused")) ? "paused" : "running");
+	} else if (strcmp(event, "shipped") == 0) {
+		printf("%s %s %s %.12s\n", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
+		       s_or(ev, "digest", ""), s_or(ev, "commit", ""));
 	} else if (strcmp(event, "attempt") == 0) {
 		const char *res = s_or(ev, "result", "?");
 		if (strcmp(res, "planned") == 0) {
@@ -259,6 +318,9 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 					printf("    image %s\n", json_string_value(img));
 				printf("    attempt %s  recipe %s\n", s_or(ev, "attempt", "-"), s_or(ev, "recipe", "-"));
 			}
+		} else if (strcmp(event, "hold") == 0) {
+			printf("%s %s %s: committed in %.12s\n", s_or(ev, "action", "?"), s_or(ev, "component", "?"),
+			       s_or(ev, "version", "?"), s_or(ev, "commit", ""));
 		} else {
 			const char *prev = s_or(ev, "previous", NULL);
 			printf("%s %s: recorded in %.12s", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
@@ -274,8 +336,13 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			return;
 		fprintf(stderr, "tally: %s%s%s\n", comp ? comp : "", comp ? ": " : "", s_or(ev, "message", ""));
 	} else if (strcmp(event, "summary") == 0) {
-		if (!o->quiet && strcmp(o->command, "status") && strcmp(o->command, "history") &&
-		    strcmp(o->command, "logs"))
+		static const char *const quiet_summary[] = {"status", "history", "logs", "attempts",
+							    "pause", "resume", "skip", "unskip", "pin", "unpin"};
+		int show = !o->quiet;
+		for (size_t i = 0; i < sizeof quiet_summary / sizeof quiet_summary[0]; i++)
+			if (strcmp(o->command, quiet_summary[i]) == 0)
+				show = 0;
+		if (show)
 			printf("%lld ok, %lld failed\n", (long long)json_integer_value(json_object_get(ev, "ok")),
 			       (long long)json_integer_value(json_object_get(ev, "failed")));
 	}
@@ -369,9 +436,24 @@ static int run_batch(struct opts *o, const struct command *c)
 	sigaction(SIGHUP, &sa, NULL);
 	json_t *cmd = json_pack("{s:s, s:i}", "cmd", c->name, "id", 1);
 	json_t *names = json_array();
-	for (size_t i = 0; i < o->args.n; i++)
+	size_t ncomp = o->args.n;
+	if ((c->flags & F_POSVER) && ncomp) {
+		ncomp--;
+		json_object_set_new(cmd, "version", json_string(o->args.v[ncomp]));
+	}
+	for (size_t i = 0; i < ncomp; i++)
 		json_array_append_new(names, json_string(o->args.v[i]));
 	json_object_set_new(cmd, "components", names);
+	if (o->all)
+		json_object_set_new(cmd, "all", json_true());
+	if (o->no_build)
+		json_object_set_new(cmd, "no_build", json_true());
+	if (o->no_pin)
+		json_object_set_new(cmd, "no_pin", json_true());
+	if (o->strict)
+		json_object_set_new(cmd, "strict", json_true());
+	if (o->reason)
+		json_object_set_new(cmd, "reason", json_string(o->reason));
 	if (o->dry_run)
 		json_object_set_new(cmd, "dry_run", json_true());
 	if (o->no_push)
@@ -448,6 +530,18 @@ int main(int argc, char **argv)
 	}
 	if (check_command_args(&o, c) < 0)
 		return EXIT_USAGE;
+	if ((c->flags & F_CONFIRM) && !o.yes && !o.dry_run && isatty(STDIN_FILENO) && !o.json) {
+		fprintf(stderr, "tally %s", c->name);
+		for (size_t i = 0; i < o.args.n; i++)
+			fprintf(stderr, " %s", o.args.v[i]);
+		fprintf(stderr, ": the record stays where it is until the image is built, pushed and read back"
+				" (try --dry-run for the plan). Proceed? [y/N] ");
+		char line[16] = "";
+		if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
+			fprintf(stderr, "tally: nothing done\n");
+			return EXIT_OK;
+		}
+	}
 	int rc = run_batch(&o, c);
 	strv_free(&o.args);
 	return rc;
