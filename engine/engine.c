@@ -24,6 +24,7 @@
 
 #include "atomicfile.h"
 #include "classify.h"
+#include "cron.h"
 #include "holds.h"
 #include "ledger.h"
 #include "pipeline.h"
@@ -131,6 +132,7 @@ struct job {
 	char *version;
 	int outstanding;
 	int ok, failed, input_error, mismatch;
+	json_t *ordered;            /* check: events held back to come out in config order */
 };
 
 struct comp_state {
@@ -150,6 +152,11 @@ struct comp_state {
 	/* last attempt (ledger) */
 	char *last_result, *last_version, *last_class, *last_message;
 	long long last_ended;
+	/* schedule */
+	struct cron *cron;
+	long long last_sched;       /* last scheduled run started (schedule.json) */
+	int transient_failures;     /* in a row */
+	long long retry_due;        /* backoff: 0 when none */
 };
 
 struct check_task {
@@ -176,6 +183,7 @@ struct engine {
 	size_t ncheck_wait, capcheck_wait;
 	int running_attempts, running_checks, running_tasks;
 	int quitting;
+	int serving;                /* tally serve: the schedule runs */
 	int cancel[2];
 	json_t *ledger;
 	struct strv warnings;
@@ -255,6 +263,29 @@ static void apply_ledger_entry(struct comp_state *cs, json_t *ent)
 	cs->last_class = xstrdup(jget_s(ent, "class"));
 	cs->last_message = xstrdup(jget_s(ent, "message"));
 	cs->last_ended = json_integer_value(json_object_get(ent, "ended"));
+}
+
+static long long now_s(void)
+{
+	return (long long)time(NULL);
+}
+
+/* Transient failures are retried with backoff (SPEC section 6); any other
+ * result ends the series. */
+static void note_result(struct comp_state *cs, const char *result, const char *cls,
+			long long ended, long long rate_reset)
+{
+	enum tally_class k = cls ? tally_class_from_name(cls) : TC_NONE;
+	if (result && strcmp(result, "failed") == 0 && k < TC_CLASS_COUNT && classify_transient(k)) {
+		cs->transient_failures++;
+		long long next = cs->cron ? cron_next(cs->cron, ended) : -1;
+		cs->retry_due = backoff_next(cs->transient_failures, ended, next, rate_reset);
+		if (cs->retry_due < 0)
+			cs->retry_due = 0;
+	} else if (result && strcmp(result, "verified") != 0) {
+		cs->transient_failures = 0;
+		cs->retry_due = 0;
+	}
 }
 
 static struct comp_state *find_comp(struct engine *e, const char *name)
@@ -394,6 +425,21 @@ static const char *state_of(const struct comp_state *cs, const struct holds *h, 
 	return "current";
 }
 
+static int engine_paused(struct engine *e);
+
+/* When the schedule will next run this component: null while pinned,
+ * paused, or for manual upstreams. */
+static long long next_run_of(struct engine *e, const struct comp_state *cs, const struct holds *h)
+{
+	if (!cs->cron || (h && holds_pin(h, cs->cc->name)) || upstream_is_manual(cs->cc) || engine_paused(e))
+		return 0;
+	long long now = now_s();
+	long long next = cron_next(cs->cron, now);
+	if (cs->retry_due > 0 && (next < 0 || cs->retry_due < next))
+		next = cs->retry_due > now ? cs->retry_due : now;
+	return next > 0 ? next : 0;
+}
+
 static json_t *status_json(struct engine *e, struct comp_state *cs, const struct holds *h,
 			   const char *event)
 {
@@ -409,14 +455,14 @@ static json_t *status_json(struct engine *e, struct comp_state *cs, const struct
 		cls = cs->last_class;
 		msg = cs->last_message;
 	}
-	(void)e;
 	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "schema", 1, "event", event, "component", cs->cc->name, "key", cs->cc->key,
 			 "file", cs->cc->file, "recorded", jstr(cs->recorded), "upstream",
 			 cs->upstream.n && cs->up_cls == TC_NONE ? json_string(cs->upstream.v[0]) : json_null(),
 			 "candidate", jstr(cand), "built", jstr(cs->built), "state", state_of(cs, h, cand),
 			 "class", jstr(cls), "message", jstr(msg), "checked_at", jtime(cs->checked_at),
-			 "retry_at", jtime(cs->retry_at), "next_run", json_null(), "last_result",
+			 "retry_at", jtime(cs->retry_due ? cs->retry_due : cs->retry_at), "next_run",
+			 jtime(next_run_of(e, cs, h)), "last_result",
 			 jstr(cs->last_result));
 }
 
@@ -437,6 +483,12 @@ static struct job *job_new(struct engine *e, json_t *cmd)
 
 static void job_finish(struct engine *e, struct job *j)
 {
+	size_t oi;
+	json_t *oev;
+	json_array_foreach(j->ordered, oi, oev)
+		if (!json_is_null(oev))
+			emit(e, json_incref(oev));
+	json_decref(j->ordered);
 	int code = j->input_error ? 2 : j->mismatch ? 4 : j->failed ? 1 : 0;
 	emit(e, json_pack("{s:s, s:i, s:i, s:i}", "event", "summary", "ok", j->ok, "failed", j->failed,
 			  "exit", code));
@@ -563,6 +615,28 @@ static void post_progress(void *ctx, json_t *ev)
 {
 	struct attempt_task *t = ctx;
 	queue_push(&t->e->inbox, M_PROGRESS, ev, t);
+}
+
+static void job_done_one(struct engine *e, struct job *j);
+
+/* Shutting down: attempts that have not started end as cancelled. */
+static void cancel_waiting(struct engine *e)
+{
+	while (e->nwaiting) {
+		struct attempt_task *t = (struct attempt_task *)e->waiting[--e->nwaiting];
+		emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "event", "attempt",
+				  "component", t->a->cc->name, "version", t->a->version, "attempt", t->a->id,
+				  "action", pipeline_action_name(t->a->action), "result", "cancelled", "class",
+				  json_string("held"), "hint", json_string("the engine stopped before it started"),
+				  "digest", json_null(), "log", json_null()));
+		t->cs->running = NULL;
+		t->cs->stage = NULL;
+		t->job->failed++;
+		struct job *j = t->job;
+		attempt_free(t->a);
+		free(t);
+		job_done_one(e, j);
+	}
 }
 
 static void *attempt_thread(void *arg)
@@ -782,11 +856,13 @@ static void on_check_done(struct engine *e, struct check_task *t)
 	free(cs->up_msg);
 	cs->up_msg = t->res.message ? xstrdup(t->res.message) : NULL;
 	cs->retry_at = t->res.retry_at;
+	if (cs->up_cls == TC_RATE_LIMIT && cs->retry_at > 0)
+		cs->retry_due = cs->retry_at;   /* waits for the reset, not the backoff */
 	cs->checked = 1;
 	cs->checked_at = (long long)time(NULL);
 	for (size_t i = 0; i < t->res.warnings.n; i++)
-		emit(e, json_pack("{s:s, s:s, s:s, s:s}", "event", "error", "component", cs->cc->name,
-				  "class", "warning", "message", t->res.warnings.v[i]));
+		emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s}", "event", "error", "component", cs->cc->name,
+				  "class", "warning", 1, "message", t->res.warnings.v[i]));
 	upstream_result_free(&t->res);
 	free(t);
 	refresh_record(e, cs);
@@ -795,7 +871,12 @@ static void on_check_done(struct engine *e, struct check_task *t)
 	struct holds *h = read_holds(e, &err);
 	int holds_bad = h == NULL;
 	if (strcmp(j->cmd, "check") == 0) {
-		emit(e, status_json(e, cs, h, "check"));
+		if (!j->ordered) {
+			j->ordered = json_array();
+			for (size_t k = 0; k < e->n; k++)
+				json_array_append_new(j->ordered, json_null());
+		}
+		json_array_set_new(j->ordered, (size_t)(cs - e->cs), status_json(e, cs, h, "check"));
 		if (cs->up_cls != TC_NONE || cs->record_error)
 			j->failed++;
 		else
@@ -874,6 +955,7 @@ static void on_attempt_done(struct engine *e, struct attempt_task *t)
 		emit_error(e, a->cc->name, TC_INTERNAL, err.msg);
 	json_array_append(e->ledger, ent);
 	apply_ledger_entry(cs, ent);
+	note_result(cs, a->result, a->cls ? tally_class_name(a->cls) : NULL, now, 0);
 	json_decref(ent);
 	refresh_record(e, cs);
 
@@ -934,6 +1016,7 @@ static void cmd_check(struct engine *e, json_t *cmd)
 		return;
 	}
 	struct job *j = job_new(e, cmd);
+	refresh_unpushed(e);
 	j->outstanding = 1;   /* held until every check is dispatched */
 	for (size_t i = 0; i < n; i++)
 		dispatch_check(e, j, sel[i]);
@@ -1917,6 +2000,108 @@ static void on_command(struct engine *e, json_t *cmd)
 	free(m);
 }
 
+
+/* ---- the schedule (tally serve) ---------------------------------------- */
+
+static char *schedule_path(struct engine *e)
+{
+	return xasprintf("%s/schedule.json", e->state_dir);
+}
+
+static void load_schedule(struct engine *e)
+{
+	char *path = schedule_path(e);
+	json_t *root = json_load_file(path, 0, NULL);
+	free(path);
+	const char *name;
+	json_t *v;
+	json_object_foreach(root, name, v) {
+		struct comp_state *cs = find_comp(e, name);
+		if (cs && json_is_integer(v))
+			cs->last_sched = json_integer_value(v);
+	}
+	json_decref(root);
+}
+
+static void save_schedule(struct engine *e)
+{
+	json_t *root = json_object();
+	for (size_t i = 0; i < e->n; i++)
+		if (e->cs[i].last_sched > 0)
+			json_object_set_new(root, e->cs[i].cc->name, json_integer(e->cs[i].last_sched));
+	char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *path = schedule_path(e);
+	struct tally_err err = {0};
+	if (atomicfile_write(path, s, strlen(s), 0600, &err) < 0)
+		emit_error(e, NULL, TC_INTERNAL, err.msg);
+	free(path);
+	free(s);
+	json_decref(root);
+}
+
+/* Due now: a cron time passed since the last scheduled run (at start that
+ * makes up for one missed run), or a backoff retry is due. */
+static int comp_due(struct engine *e, struct comp_state *cs, long long now)
+{
+	(void)e;
+	if (cs->running || !cs->cron || upstream_is_manual(cs->cc))
+		return 0;
+	if (cs->retry_due > 0 && cs->retry_due <= now)
+		return 1;
+	long long prev = cron_prev(cs->cron, now);
+	return prev > 0 && prev > cs->last_sched;
+}
+
+static void schedule_tick(struct engine *e)
+{
+	if (!e->serving || e->quitting || engine_paused(e))
+		return;
+	long long now = now_s();
+	json_t *names = json_array();
+	for (size_t i = 0; i < e->n; i++) {
+		struct comp_state *cs = &e->cs[i];
+		if (!comp_due(e, cs, now))
+			continue;
+		long long prev = cron_prev(cs->cron, now);
+		if (prev > cs->last_sched)
+			cs->last_sched = now;
+		if (cs->retry_due > 0 && cs->retry_due <= now)
+			cs->retry_due = 0;
+		json_array_append_new(names, json_string(cs->cc->name));
+	}
+	if (!json_array_size(names)) {
+		json_decref(names);
+		return;
+	}
+	save_schedule(e);
+	emit(e, json_pack("{s:s, s:O}", "event", "schedule", "components", names));
+	json_t *cmd = json_pack("{s:s, s:i, s:o, s:b}", "cmd", "run", "id", 0, "components", names,
+				"scheduled", 1);
+	on_command(e, cmd);
+	json_decref(cmd);
+}
+
+/* Milliseconds until the schedule needs the engine again (at most a minute,
+ * so a paused file removed by hand is noticed). */
+static int schedule_wait_ms(struct engine *e)
+{
+	if (!e->serving || e->quitting)
+		return -1;
+	long long now = now_s(), wake = now + 60;
+	for (size_t i = 0; i < e->n; i++) {
+		struct comp_state *cs = &e->cs[i];
+		if (!cs->cron)
+			continue;
+		long long next = cron_next(cs->cron, now);
+		if (next > 0 && next < wake)
+			wake = next;
+		if (cs->retry_due > 0 && cs->retry_due < wake)
+			wake = cs->retry_due;
+	}
+	long long ms = (wake - now) * 1000;
+	return ms < 0 ? 0 : (int)(ms > 60000 ? 60000 : ms);
+}
+
 static void *engine_main(void *arg)
 {
 	struct engine *e = arg;
@@ -1927,8 +2112,13 @@ static void *engine_main(void *arg)
 	}
 	for (size_t i = 0; i < e->n; i++)
 		refresh_record(e, &e->cs[i]);
+	schedule_tick(e);
 	for (;;) {
-		struct msg *m = queue_pop(&e->inbox, -1);
+		struct msg *m = queue_pop(&e->inbox, schedule_wait_ms(e));
+		if (!m) {
+			schedule_tick(e);
+			continue;
+		}
 		switch (m->kind) {
 		case M_CMD:
 			on_command(e, m->json);
@@ -1950,9 +2140,11 @@ static void *engine_main(void *arg)
 			break;
 		case M_QUIT:
 			e->quitting = 1;
+			cancel_waiting(e);
 			break;
 		}
 		free(m);
+		schedule_tick(e);
 		if (e->quitting && !e->running_attempts && !e->running_checks && !e->running_tasks)
 			break;
 	}
@@ -1977,6 +2169,7 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	git_repository *repo = NULL;
 	struct engine *e = xcalloc(1, sizeof *e);
 	e->cancel[0] = e->cancel[1] = -1;
+	e->outbox.wake[0] = e->outbox.wake[1] = -1;
 	const char *dir = o->dir ? o->dir : getenv("TALLY_REPO");
 	if (!dir || !*dir)
 		dir = ".";
@@ -2017,6 +2210,24 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 		if (cs && jget_s(ent, "version") && jget_s(ent, "result"))
 			apply_ledger_entry(cs, ent);
 	}
+	for (size_t k = 0; k < e->n; k++) {
+		struct comp_state *cs = &e->cs[k];
+		const char *expr = cs->cc->schedule ? cs->cc->schedule : e->conf->schedule;
+		char *ctx = cs->cc->schedule ? xasprintf("%s: component.%s.schedule", e->conf_path, cs->cc->name)
+					     : xasprintf("%s: tally.schedule", e->conf_path);
+		int r2 = cron_parse(expr, &cs->cron, ctx, err);
+		free(ctx);
+		if (r2 < 0)
+			goto fail;
+	}
+	json_array_foreach(e->ledger, i, ent) {
+		const char *c = jget_s(ent, "component");
+		struct comp_state *cs = c ? find_comp(e, c) : NULL;
+		if (cs)
+			note_result(cs, jget_s(ent, "result"), jget_s(ent, "class"),
+				    json_integer_value(json_object_get(ent, "ended")), 0);
+	}
+	load_schedule(e);
 	load_checks(e);
 	queue_init(&e->inbox, 0);
 	queue_init(&e->outbox, 1);
@@ -2030,6 +2241,29 @@ fail:
 	git_repository_free(repo);
 	engine_free(e);
 	return -1;
+}
+
+void engine_serve(struct engine *e)
+{
+	e->serving = 1;
+}
+
+int engine_shutdown(struct engine *e, double grace)
+{
+	if (!e->started)
+		return 0;
+	queue_push(&e->inbox, M_QUIT, NULL, NULL);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (time_t)grace;
+	int cancelled = 0;
+	if (pthread_timedjoin_np(e->thread, NULL, &ts) != 0) {
+		engine_cancel(e);
+		cancelled = 1;
+		pthread_join(e->thread, NULL);
+	}
+	e->started = 0;
+	return cancelled;
 }
 
 int engine_start(struct engine *e)
@@ -2091,7 +2325,7 @@ void engine_free(struct engine *e)
 		pthread_join(e->thread, NULL);
 	}
 	struct msg *m;
-	while (e->started && (m = queue_pop(&e->outbox, 0))) {
+	while (e->outbox.wake[0] >= 0 && (m = queue_pop(&e->outbox, 0))) {
 		json_decref(m->json);
 		free(m);
 	}
@@ -2106,6 +2340,7 @@ void engine_free(struct engine *e)
 		free(cs->last_version);
 		free(cs->last_class);
 		free(cs->last_message);
+		cron_free(cs->cron);
 	}
 	free(e->cs);
 	free(e->waiting);

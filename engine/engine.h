@@ -54,6 +54,13 @@ void engine_submit(struct engine *e, json_t *cmd);
 json_t *engine_next_event(struct engine *e, int timeout_ms);
 /* Readable while events are queued (for poll loops). */
 int engine_event_fd(struct engine *e);
+/* Before engine_start: run the schedule (tally serve). */
+void engine_serve(struct engine *e);
+/* Stops scheduling and new work, waits up to grace seconds for running
+ * attempts, then cancels them (a cancelled attempt never records) and waits
+ * for the engine thread. Returns 1 when it had to cancel. Events emitted
+ * meanwhile stay readable. */
+int engine_shutdown(struct engine *e, double grace);
 /* Cancels running attempts (none of them records). */
 void engine_cancel(struct engine *e);
 /* Stops the thread after the commands in flight, releases the lock. */

@@ -718,8 +718,13 @@ int recorder_read_record(git_repository *repo, const char *refname, const struct
 	if (repo_branch_commit(repo, refname, &head, err) < 0)
 		return -1;
 	int rc = load_vfile(repo, head, cc->file, 0, &vf, err);
-	if (rc == 0)
-		*value = xstrdup(versionfile_get(vf, cc->key));
+	const char *v = rc == 0 ? versionfile_get(vf, cc->key) : NULL;
+	if (v && !version_valid(v))
+		rc = tally_err_set(err, TC_INPUT,
+				   "%s:%d: the record of '%s' is not a valid version (OCI tag grammar); fix the file by hand",
+				   cc->file, versionfile_line(vf, cc->key), cc->key);
+	else if (rc == 0)
+		*value = xstrdup(v);
 	versionfile_free(vf);
 	git_commit_free(head);
 	return rc;

@@ -211,8 +211,11 @@ int upstream_check(const struct upstream_ctx *ctx, const struct comp_conf *cc,
 		if (!version_valid(raw.v[i])) {
 			/* Never echo the raw bytes: they may hold terminal escapes. */
 			struct sbuf shown = {0};
-			for (const char *p = raw.v[i]; *p && shown.len < 80; p++)
+			const char *p = raw.v[i];
+			for (; *p && shown.len < 80; p++)
 				sbuf_addc(&shown, (*p >= 0x20 && *p < 0x7f) ? *p : '?');
+			if (*p)
+				sbuf_adds(&shown, "...");
 			strv_push_owned(&res->warnings,
 					xasprintf("%s: ignoring '%s': not a valid version (OCI tag grammar)",
 						  cc->upstream, sbuf_str(&shown)));

@@ -10,6 +10,8 @@
 
 #include "console.h"
 #include "engine.h"
+#include "repo.h"
+#include "statedir.h"
 #include "util.h"
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_BUSY = 3, EXIT_MISMATCH = 4 };
@@ -17,7 +19,7 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_BUSY = 3, EXIT_MISMATCH 
 struct opts {
 	const char *dir, *config, *state_dir, *theme;
 	int no_tui, json, readonly, no_color, ascii, yes, quiet, verbose;
-	int dry_run, no_push, follow, all, no_build, no_pin, strict;
+	int dry_run, no_push, follow, all, no_build, no_pin, strict, now;
 	const char *reason;
 	const char *version, *attempt;
 	long limit;
@@ -39,6 +41,7 @@ struct opts {
 #define F_STRICT 1024u
 #define F_POSVER 2048u   /* the last positional argument is VERSION */
 #define F_CONFIRM 4096u  /* asks on a terminal unless -y */
+#define F_NOW 8192u
 static const struct command {
 	const char *name;
 	const char *usage;
@@ -70,6 +73,9 @@ static const struct command {
 	{"attempts", "attempts [COMP] [--limit N]", "recent attempts from the ledger", 0, 1, F_LIMIT},
 	{"logs", "logs COMP [--attempt ID]", "print an attempt's log (the last one by default)", 1, 1,
 	 F_ATTEMPT | F_FOLLOW},
+	{"serve", "serve", "run the engine and the schedule with no screen (for systemd)", 0, 0, 0},
+	{"stop", "stop [--now]", "end the running engine (after running attempts, or cancelling them)", 0, 0,
+	 F_NOW},
 	{"pause", "pause", "stop the schedule (lasts across engine restarts)", 0, 0, 0},
 	{"resume", "resume", "restart the schedule", 0, 0, 0},
 };
@@ -168,6 +174,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->dry_run = 1;
 		} else if (strcmp(a, "--no-push") == 0 || strcmp(a, "--build-only") == 0) {
 			o->no_push = 1;
+		} else if (strcmp(a, "--now") == 0) {
+			o->now = 1;
 		} else if (strcmp(a, "--all") == 0) {
 			o->all = 1;
 		} else if (strcmp(a, "--no-build") == 0) {
@@ -219,7 +227,7 @@ static int check_command_args(const struct opts *o, const struct command *c)
 		{o->follow, F_FOLLOW, "--follow"}, {o->limit > 0, F_LIMIT, "--limit"},
 		{o->all, F_ALL, "--all"}, {o->no_build, F_NOBUILD, "--no-build"},
 		{o->no_pin, F_NOPIN, "--no-pin"}, {o->reason != NULL, F_REASON, "--reason"},
-		{o->strict, F_STRICT, "--strict"},
+		{o->strict, F_STRICT, "--strict"}, {o->now, F_NOW, "--now"},
 	};
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
 		if (checks[i].set && !(c->flags & checks[i].flag)) {
@@ -331,8 +339,7 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 		}
 	} else if (strcmp(event, "error") == 0) {
 		const char *comp = s_or(ev, "component", NULL);
-		const char *cls = s_or(ev, "class", "");
-		if (o->quiet && strcmp(cls, "warning") == 0)
+		if (o->quiet && json_is_true(json_object_get(ev, "warning")))
 			return;
 		fprintf(stderr, "tally: %s%s%s\n", comp ? comp : "", comp ? ": " : "", s_or(ev, "message", ""));
 	} else if (strcmp(event, "summary") == 0) {
@@ -370,7 +377,7 @@ static void on_signal(int sig)
 
 /* Opens and starts the engine; on failure prints why and returns the exit
  * status (with *out NULL). */
-static int open_engine(const struct opts *o, struct engine **out)
+static int open_engine(const struct opts *o, struct engine **out, int serve)
 {
 	struct engine_opts eo = {.dir = o->dir, .config_path = o->config, .state_dir = o->state_dir};
 	struct engine *e = NULL;
@@ -395,6 +402,8 @@ static int open_engine(const struct opts *o, struct engine **out)
 	const struct strv *w = engine_warnings(e);
 	for (size_t i = 0; i < w->n; i++)
 		fprintf(stderr, "tally: warning: %s\n", w->v[i]);
+	if (serve)
+		engine_serve(e);
 	if (engine_start(e) < 0) {
 		fprintf(stderr, "tally: cannot start the engine thread\n");
 		engine_free(e);
@@ -407,7 +416,7 @@ static int open_engine(const struct opts *o, struct engine **out)
 static int run_console(struct opts *o)
 {
 	struct engine *e = NULL;
-	int rc = open_engine(o, &e);
+	int rc = open_engine(o, &e, 0);
 	if (!e)
 		return rc;
 	const char *theme = o->theme ? o->theme : getenv("TALLY_THEME");
@@ -426,7 +435,7 @@ static int run_console(struct opts *o)
 static int run_batch(struct opts *o, const struct command *c)
 {
 	struct engine *e = NULL;
-	int rc = open_engine(o, &e);
+	int rc = open_engine(o, &e, 0);
 	if (!e)
 		return rc;
 	struct sigaction sa = {0};
@@ -505,6 +514,141 @@ static int run_batch(struct opts *o, const struct command *c)
 	return code;
 }
 
+
+/* serve: one line per event on stderr, with sd-daemon priority prefixes
+ * and key=value fields, so journald and grep both read it. */
+static void journal_line(json_t *ev)
+{
+	const char *event = s_or(ev, "event", "?");
+	if (!strcmp(event, "log") || !strcmp(event, "done"))
+		return;
+	const char *res = s_or(ev, "result", "");
+	int prio = 6;
+	if (!strcmp(event, "error"))
+		prio = json_is_true(json_object_get(ev, "warning")) ? 4 : 3;
+	else if (!strcmp(res, "failed"))
+		prio = 3;
+	else if (!strcmp(res, "cancelled"))
+		prio = 4;
+	struct sbuf sb = {0};
+	sbuf_addf(&sb, "<%d>%s", prio, event);
+	const char *k;
+	json_t *v;
+	json_object_foreach(ev, k, v) {
+		if (!strcmp(k, "schema") || !strcmp(k, "event") || json_is_null(v))
+			continue;
+		if (json_is_string(v)) {
+			const char *str = json_string_value(v);
+			int quote = strpbrk(str, " \t\"") != NULL || !*str;
+			sbuf_addf(&sb, " %s=%s", k, quote ? "\"" : "");
+			for (const char *p = str; *p; p++) {
+				if (*p == '"' || *p == '\\')
+					sbuf_addc(&sb, '\\');
+				sbuf_addc(&sb, (*p == '\n' || *p == '\r') ? ' ' : *p);
+			}
+			if (quote)
+				sbuf_addc(&sb, '"');
+		} else if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
+			char *d = json_dumps(v, JSON_ENCODE_ANY);
+			sbuf_addf(&sb, " %s=%s", k, d);
+			free(d);
+		}
+	}
+	sbuf_addc(&sb, '\n');
+	fputs(sb.buf, stderr);
+	sbuf_free(&sb);
+}
+
+static volatile sig_atomic_t stop_now;
+static void on_stop_signal(int sig)
+{
+	interrupted = 1;
+	if (sig == SIGINT)
+		stop_now = 1;
+}
+
+static int run_serve(struct opts *o)
+{
+	struct engine *e = NULL;
+	int rc = open_engine(o, &e, 1);
+	if (!e)
+		return rc;
+	struct sigaction sa = {0};
+	sa.sa_handler = on_stop_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	fprintf(stderr, "<6>serve pid=%ld\n", (long)getpid());
+	while (!interrupted) {
+		json_t *ev = engine_next_event(e, 500);
+		if (ev) {
+			journal_line(ev);
+			json_decref(ev);
+		}
+	}
+	const char *g = getenv("TALLY_STOP_GRACE");
+	double grace = stop_now ? 0 : (g && *g ? atof(g) : 30);
+	fprintf(stderr, "<5>stopping grace=%g (no new attempts; running ones %s)\n", grace,
+		grace > 0 ? "may finish, then are cancelled" : "are cancelled");
+	int cancelled = engine_shutdown(e, grace);
+	json_t *ev;
+	while ((ev = engine_next_event(e, 0))) {
+		journal_line(ev);
+		json_decref(ev);
+	}
+	fprintf(stderr, "<6>stopped%s\n", cancelled ? " cancelled=true" : "");
+	engine_free(e);
+	return EXIT_OK;
+}
+
+/* stop: signal the engine that holds the repo's lock and wait for it. */
+static int run_stop(struct opts *o)
+{
+	git_repository *repo = NULL;
+	struct tally_err err = {0};
+	const char *dir = o->dir ? o->dir : getenv("TALLY_REPO");
+	if (repo_open(dir && *dir ? dir : ".", &repo, &err) < 0) {
+		fprintf(stderr, "tally: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	char *git_dir = xstrdup(git_repository_path(repo));
+	git_repository_free(repo);
+	struct tally_lock *lk = NULL;
+	int busy = 0;
+	if (statedir_lock(git_dir, NULL, &lk, &busy, &err) == 0) {
+		statedir_unlock(lk);
+		free(git_dir);
+		if (!o->quiet)
+			printf("no engine is running\n");
+		return EXIT_OK;
+	}
+	long pid = 0;
+	char *sock = NULL;
+	statedir_lock_info(git_dir, &pid, &sock);
+	free(sock);
+	if (!busy || pid <= 1 || kill((pid_t)pid, o->now ? SIGINT : SIGTERM) < 0) {
+		fprintf(stderr, "tally: cannot signal the engine (pid %ld): %s\n", pid,
+			busy ? strerror(errno) : err.msg);
+		free(git_dir);
+		return EXIT_FAIL;
+	}
+	/* it releases the lock when it is done */
+	for (int i = 0; i < 36000; i++) {
+		if (statedir_lock(git_dir, NULL, &lk, &busy, NULL) == 0) {
+			statedir_unlock(lk);
+			free(git_dir);
+			if (!o->quiet)
+				printf("engine %ld stopped\n", pid);
+			return EXIT_OK;
+		}
+		usleep(100000);
+	}
+	free(git_dir);
+	fprintf(stderr, "tally: engine %ld did not stop\n", pid);
+	return EXIT_FAIL;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {0};
@@ -542,7 +686,13 @@ int main(int argc, char **argv)
 			return EXIT_OK;
 		}
 	}
-	int rc = run_batch(&o, c);
+	int rc;
+	if (strcmp(c->name, "serve") == 0)
+		rc = run_serve(&o);
+	else if (strcmp(c->name, "stop") == 0)
+		rc = run_stop(&o);
+	else
+		rc = run_batch(&o, c);
 	strv_free(&o.args);
 	return rc;
 }

@@ -195,14 +195,18 @@ state_dir() {
 # count_logs COMP: attempt log files kept for a component
 count_logs() { find "$(state_dir)/logs/$1" -name '*.log' 2>/dev/null | wc -l | tr -d ' '; }
 
-# ledger_lines [COMP]: attempt lines in the ledger (all, or one component's)
+# ledger_lines [COMP]: attempts in the ledger (all, or one component's),
+# counted by attempt id (an attempt may write more than one line)
 ledger_lines() {
 	local f
 	f="$(state_dir)/ledger.jsonl"
 	[ -f "$f" ] || { echo 0; return; }
-	if [ $# = 0 ]; then wc -l <"$f" | tr -d ' '; else
-		jq -c --arg c "$1" 'select(.component == $c)' "$f" | wc -l | tr -d ' '
-	fi
+	jq -r --arg c "${1:-}" 'select($c == "" or .component == $c) | .id' "$f" | sort -u | wc -l | tr -d ' '
+}
+
+# ledger_entry ID: the last ledger line of an attempt
+ledger_entry() {
+	jq -c -s --arg id "$1" 'map(select(.id == $id)) | last' "$(state_dir)/ledger.jsonl" 2>/dev/null
 }
 
 # commits: number of commits at HEAD of the versions repo
@@ -262,5 +266,6 @@ tally_log_dir() {
 	{ find "$XDG_STATE_HOME/tally" -maxdepth 2 -type d -name logs 2>/dev/null || true; } | head -1
 }
 
-# jq_ok FILE FILTER: FILTER (over all JSON lines of FILE as one array) is true
-jq_ok() { jq -e -s "$2" "$1" >/dev/null 2>&1; }
+# jq_ok FILE [JQ-OPTIONS] FILTER: FILTER (over all JSON lines of FILE as one
+# array) is true
+jq_ok() { local f=$1; shift; jq -e -s "$@" "$f" >/dev/null 2>&1; }

@@ -54,7 +54,7 @@ expect_eq "working-tree record unchanged" "$(sed -n 's/^server=//p' "$V/server-v
 expect_eq ".env unchanged" "$(grep OPENIM_SERVER_VERSION "$V/.env")" "OPENIM_SERVER_VERSION=v3.8.0-anolis"
 expect_eq "nothing pushed" "$(manifest_status v3.8.1-anolis)" 404
 # ledger
-l1=$(jq -c --arg id "$id1" 'select(.id == $id)' "$(state_dir)/ledger.jsonl" 2>/dev/null)
+l1=$(ledger_entry "$id1")
 expect_eq "ledger entry for the attempt" "$(jq -r '.component + " " + .version + " " + .result + " " + .class' <<<"$l1")" "server v3.8.1 failed recipe"
 expect_eq "ledger: not shipped, not recorded" "$(jq -r '[.shipped, .recorded] | map(tostring) | join(" ")' <<<"$l1")" "false false"
 expect_eq "ledger build stage exit status" "$(jq -r '.stages[] | select(.stage == "build") | .exit' <<<"$l1")" 127

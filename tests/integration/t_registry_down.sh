@@ -35,7 +35,7 @@ expect_eq "record unchanged" "$(record_of server-versions.txt server)" v3.8.0
 expect_eq "HEAD unchanged" "$(git -C "$V" rev-parse HEAD)" "$head0"
 expect_eq "commit count unchanged" "$(commits)" "$n0"
 check "working tree clean" test -z "$(git -C "$V" status --porcelain)"
-l1=$(jq -c --arg id "$id1" 'select(.id == $id)' "$(state_dir)/ledger.jsonl" 2>/dev/null)
+l1=$(ledger_entry "$id1")
 expect_eq "ledger: failed network, not shipped" "$(jq -r '[.result, .class, (.shipped|tostring), (.recorded|tostring)] | join(" ")' <<<"$l1")" "failed network false false"
 expect_eq "ledger build stage ok" "$(jq -r '.stages[] | select(.stage == "build") | .result' <<<"$l1")" ok
 expect_eq "ledger push stage failed" "$(jq -r '.stages[] | select(.stage == "push") | .result' <<<"$l1")" failed
