@@ -31,13 +31,14 @@
 #include "recorder.h"
 #include "registry.h"
 #include "repo.h"
+#include "server.h"
 #include "statedir.h"
 #include "upstream.h"
 #include "util.h"
 #include "version.h"
 #include "versionfile.h"
 
-#define MAX_CHECKS 8
+#define MAX_CHECKS 32   /* check threads; http.c bounds requests per host (HTTP_PER_HOST) */
 
 /* ---- queues ---------------------------------------------------------- */
 
@@ -167,7 +168,7 @@ struct check_task {
 };
 
 struct engine {
-	char *root, *git_dir, *conf_path, *state_dir, *refname;
+	char *root, *git_dir, *conf_path, *state_dir, *refname, *socket_path;
 	struct tally_conf *conf;
 	struct tally_lock *lock;
 	git_repository *repo;       /* engine thread only */
@@ -184,6 +185,7 @@ struct engine {
 	int running_attempts, running_checks, running_tasks;
 	int quitting;
 	int serving;                /* tally serve: the schedule runs */
+	json_int_t cur_job;         /* job whose events are being emitted; -1 none */
 	int cancel[2];
 	json_t *ledger;
 	struct strv warnings;
@@ -197,6 +199,10 @@ static void emit(struct engine *e, json_t *ev)
 {
 	if (!json_object_get(ev, "schema"))
 		json_object_set_new(ev, "schema", json_integer(1));
+	/* which command this event answers, so a client attached to a busy
+	 * engine can pick its own events out of the stream */
+	if (e->cur_job >= 0 && !json_object_get(ev, "job"))
+		json_object_set_new(ev, "job", json_integer(e->cur_job));
 	queue_push(&e->outbox, 0, ev, NULL);
 }
 
@@ -476,6 +482,7 @@ static struct job *job_new(struct engine *e, json_t *cmd)
 	j->dry_run = json_is_true(json_object_get(cmd, "dry_run"));
 	j->no_push = json_is_true(json_object_get(cmd, "no_push"));
 	j->version = xstrdup(jget_s(cmd, "version"));
+	e->cur_job = j->id;
 	j->next = e->jobs;
 	e->jobs = j;
 	return j;
@@ -483,6 +490,7 @@ static struct job *job_new(struct engine *e, json_t *cmd)
 
 static void job_finish(struct engine *e, struct job *j)
 {
+	e->cur_job = j->id;
 	size_t oi;
 	json_t *oev;
 	json_array_foreach(j->ordered, oi, oev)
@@ -845,6 +853,7 @@ static int run_no_candidate(struct engine *e, struct job *j, struct comp_state *
 
 static void on_check_done(struct engine *e, struct check_task *t)
 {
+	e->cur_job = t->job->id;
 	struct comp_state *cs = t->cs;
 	struct job *j = t->job;
 	e->running_checks--;
@@ -917,6 +926,7 @@ static void on_check_done(struct engine *e, struct check_task *t)
 
 static void on_progress(struct engine *e, struct attempt_task *t, json_t *ev)
 {
+	e->cur_job = t->job->id;
 	const char *event = jget_s(ev, "event");
 	if (event && strcmp(event, "stage") == 0 && strcmp(jget_s(ev, "result"), "started") == 0) {
 		static const struct {
@@ -932,6 +942,7 @@ static void on_progress(struct engine *e, struct attempt_task *t, json_t *ev)
 
 static void on_attempt_done(struct engine *e, struct attempt_task *t)
 {
+	e->cur_job = t->job->id;
 	struct attempt *a = t->a;
 	struct comp_state *cs = t->cs;
 	struct job *j = t->job;
@@ -1364,6 +1375,7 @@ static void task_error(struct task *t, enum tally_class cls, const char *msg)
 
 static void on_task_done(struct engine *e, struct task *t)
 {
+	e->cur_job = t->job->id;
 	e->running_tasks--;
 	size_t i;
 	json_t *ev;
@@ -2114,6 +2126,7 @@ static void *engine_main(void *arg)
 		refresh_record(e, &e->cs[i]);
 	schedule_tick(e);
 	for (;;) {
+		e->cur_job = -1;
 		struct msg *m = queue_pop(&e->inbox, schedule_wait_ms(e));
 		if (!m) {
 			schedule_tick(e);
@@ -2170,6 +2183,7 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	struct engine *e = xcalloc(1, sizeof *e);
 	e->cancel[0] = e->cancel[1] = -1;
 	e->outbox.wake[0] = e->outbox.wake[1] = -1;
+	e->cur_job = -1;
 	const char *dir = o->dir ? o->dir : getenv("TALLY_REPO");
 	if (!dir || !*dir)
 		dir = ".";
@@ -2189,7 +2203,8 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	e->state_dir = statedir_path(e->root, o->state_dir, e->conf->state_dir);
 	if (statedir_ensure(e->state_dir, err) < 0)
 		goto fail;
-	char *sock = xasprintf("%s/engine.sock", e->state_dir);
+	char *sock = server_socket_path(e->state_dir);
+	e->socket_path = xstrdup(sock);
 	int r = statedir_lock(e->git_dir, sock, &e->lock, busy, err);
 	free(sock);
 	if (r < 0)
@@ -2356,9 +2371,58 @@ void engine_free(struct engine *e)
 			close(e->outbox.wake[i]);
 	}
 	free(e->root);
+	free(e->socket_path);
 	free(e->git_dir);
 	free(e->conf_path);
 	free(e->state_dir);
 	free(e->refname);
 	free(e);
+}
+
+const char *engine_socket_path(const struct engine *e)
+{
+	return e->socket_path;
+}
+
+const char *engine_state_dir(const struct engine *e)
+{
+	return e->state_dir;
+}
+
+const char *engine_root(const struct engine *e)
+{
+	return e->root;
+}
+
+int engine_locate(const struct engine_opts *o, struct engine_location *loc, struct tally_err *err)
+{
+	memset(loc, 0, sizeof *loc);
+	git_repository *repo = NULL;
+	const char *dir = o->dir ? o->dir : getenv("TALLY_REPO");
+	if (!dir || !*dir)
+		dir = ".";
+	if (repo_open(dir, &repo, err) < 0)
+		return -1;
+	char real[PATH_MAX];
+	const char *wd = git_repository_workdir(repo);
+	loc->root = xstrdup(realpath(wd, real) ? real : wd);
+	loc->git_dir = xstrdup(git_repository_path(repo));
+	git_repository_free(repo);
+	char *sock = NULL;
+	long pid = 0;
+	if (statedir_lock_info(loc->git_dir, &pid, &sock) == 0 && sock && *sock) {
+		loc->socket_path = sock;
+		loc->pid = pid;
+	} else {
+		free(sock);
+	}
+	return 0;
+}
+
+void engine_location_free(struct engine_location *loc)
+{
+	free(loc->root);
+	free(loc->git_dir);
+	free(loc->socket_path);
+	memset(loc, 0, sizeof *loc);
 }

@@ -67,6 +67,19 @@ void engine_cancel(struct engine *e);
 void engine_free(struct engine *e);
 
 const struct tally_conf *engine_conf(const struct engine *e);
+const char *engine_socket_path(const struct engine *e);
+const char *engine_state_dir(const struct engine *e);
+const char *engine_root(const struct engine *e);
+
+/* Where the engine of a repo would be, without loading anything or taking
+ * the lock: the repo root, its git dir, and the pid and socket the lock
+ * file names (those of the last engine; attach to find out if it lives). */
+struct engine_location {
+	char *root, *git_dir, *socket_path;
+	long pid;
+};
+int engine_locate(const struct engine_opts *o, struct engine_location *loc, struct tally_err *err);
+void engine_location_free(struct engine_location *loc);
 /* Warnings from opening (repairs, ledger lines skipped). */
 const struct strv *engine_warnings(const struct engine *e);
 

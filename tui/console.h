@@ -3,7 +3,7 @@
 #ifndef TALLY_CONSOLE_H
 #define TALLY_CONSOLE_H
 
-#include "engine.h"
+#include "client.h"
 
 struct console_opts {
 	const char *theme;     /* --theme, else $TALLY_THEME, else tally.theme */
@@ -12,8 +12,9 @@ struct console_opts {
 	int ascii;             /* --ascii */
 };
 
-/* Runs the console on a started engine until the operator quits. Returns
- * the process exit status. */
-int console_main(struct engine *e, const struct console_opts *o);
+/* Runs the console on an attached engine (client.h: client_submit,
+ * client_next_event, client_fd, client_pending) until the operator quits.
+ * Returns the process exit status. */
+int console_main(struct client *c, const struct console_opts *o);
 
 #endif

@@ -1,16 +1,22 @@
 /* main.c - command line: options, the command table, and batch mode
  * (--no-tui), which drives the engine only through its messages. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <jansson.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "client.h"
+#include "config.h"
 #include "console.h"
 #include "engine.h"
 #include "repo.h"
+#include "server.h"
 #include "statedir.h"
 #include "util.h"
 
@@ -375,69 +381,168 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
-/* Opens and starts the engine; on failure prints why and returns the exit
- * status (with *out NULL). */
-static int open_engine(const struct opts *o, struct engine **out, int serve)
+/* A batch command that could not reach any engine: say so (also as JSON). */
+static int batch_fail(const struct opts *o, int code, const char *msg)
+{
+	if (o->json) {
+		json_t *ev = json_pack("{s:i, s:s, s:o, s:s, s:s}", "schema", 1, "event", "error", "component",
+				       json_null(), "class", code == EXIT_BUSY ? "busy" : "input", "message", msg);
+		char *s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		puts(s);
+		free(s);
+		json_decref(ev);
+		printf("{\"schema\":1,\"event\":\"summary\",\"ok\":0,\"failed\":0,\"exit\":%d}\n", code);
+	}
+	fprintf(stderr, "tally: %s\n", msg);
+	return code;
+}
+
+static struct engine_opts engine_opts_of(const struct opts *o)
 {
 	struct engine_opts eo = {.dir = o->dir, .config_path = o->config, .state_dir = o->state_dir};
-	struct engine *e = NULL;
-	struct tally_err err = {0};
-	int busy = 0;
-	*out = NULL;
-	if (engine_open(&eo, &e, &busy, &err) < 0) {
-		if (o->json) {
-			json_t *ev = json_pack("{s:i, s:s, s:o, s:s, s:s}", "schema", 1, "event", "error",
-					       "component", json_null(), "class", busy ? "busy" : "input",
-					       "message", err.msg);
-			char *s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
-			puts(s);
-			free(s);
-			json_decref(ev);
-			printf("{\"schema\":1,\"event\":\"summary\",\"ok\":0,\"failed\":0,\"exit\":%d}\n",
-			       busy ? EXIT_BUSY : EXIT_USAGE);
+	return eo;
+}
+
+/* Attaches to the engine the lock file names; NULL when none answers. */
+static struct client *attach(const struct opts *o, int watch, struct tally_err *err)
+{
+	struct engine_opts eo = engine_opts_of(o);
+	struct engine_location loc;
+	struct client *c = NULL;
+	if (engine_locate(&eo, &loc, err) < 0)
+		return NULL;
+	if (!loc.socket_path)
+		tally_err_set(err, TC_NETWORK, "no engine is running for %s", loc.root);
+	else
+		client_connect(loc.socket_path, watch, &c, err);
+	engine_location_free(&loc);
+	return c;
+}
+
+/* Starts `tally serve` for this repo in the background, detached from the
+ * terminal, logging to STATE/serve.log, and attaches to it. */
+static struct client *start_engine(const struct opts *o, struct tally_err *err)
+{
+	struct engine_opts eo = engine_opts_of(o);
+	struct engine_location loc;
+	if (engine_locate(&eo, &loc, err) < 0)
+		return NULL;
+	/* where serve will log: found by opening the engine briefly is not an
+	 * option (it takes the lock), so ask statedir the same way engine does */
+	struct tally_conf *conf = NULL;
+	char *conf_path = o->config ? xstrdup(o->config) : xasprintf("%s/tally.conf", loc.root);
+	if (config_load(conf_path, &conf, err) < 0) {
+		free(conf_path);
+		engine_location_free(&loc);
+		return NULL;
+	}
+	char *state = statedir_path(loc.root, o->state_dir, conf->state_dir);
+	config_free(conf);
+	statedir_ensure(state, NULL);
+	char *logpath = xasprintf("%s/serve.log", state);
+	struct strv argv = {0};
+	strv_push(&argv, "tally");
+	strv_push(&argv, "-C");
+	strv_push(&argv, loc.root);
+	if (o->config) {
+		strv_push(&argv, "--config");
+		strv_push(&argv, conf_path);
+	}
+	if (o->state_dir) {
+		strv_push(&argv, "--state-dir");
+		strv_push(&argv, o->state_dir);
+	}
+	strv_push(&argv, "serve");
+	pid_t pid = fork();
+	if (pid == 0) {
+		setsid();
+		int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		int log = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (nul >= 0)
+			dup2(nul, 0);
+		if (log >= 0) {
+			dup2(log, 1);
+			dup2(log, 2);
 		}
-		fprintf(stderr, "tally: %s\n", err.msg);
-		return busy ? EXIT_BUSY : EXIT_USAGE;
+		/* a second fork so the engine is not our child (no zombie) */
+		if (fork() != 0)
+			_exit(0);
+		execv("/proc/self/exe", argv.v);
+		_exit(127);
 	}
-	const struct strv *w = engine_warnings(e);
-	for (size_t i = 0; i < w->n; i++)
-		fprintf(stderr, "tally: warning: %s\n", w->v[i]);
-	if (serve)
-		engine_serve(e);
-	if (engine_start(e) < 0) {
-		fprintf(stderr, "tally: cannot start the engine thread\n");
-		engine_free(e);
-		return EXIT_FAIL;
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	strv_free(&argv);
+	struct client *c = NULL;
+	for (int i = 0; i < 100 && !c; i++) {
+		usleep(100000);
+		struct tally_err e2 = {0};
+		c = attach(o, 0, &e2);
+		if (!c)
+			*err = e2;
 	}
-	*out = e;
-	return EXIT_OK;
+	if (!c)
+		tally_err_prefix(err, "started tally serve (log: %s) but could not attach", logpath);
+	free(logpath);
+	free(state);
+	free(conf_path);
+	engine_location_free(&loc);
+	return c;
 }
 
 static int run_console(struct opts *o)
 {
-	struct engine *e = NULL;
-	int rc = open_engine(o, &e, 0);
-	if (!e)
-		return rc;
+	struct tally_err err = {0};
+	struct client *c = attach(o, o->readonly, &err);
+	if (!c && o->readonly) {
+		fprintf(stderr, "tally: %s (watch never starts one; run 'tally' or 'tally serve')\n", err.msg);
+		return EXIT_FAIL;
+	}
+	if (!c)
+		c = start_engine(o, &err);
+	if (!c) {
+		fprintf(stderr, "tally: %s\n", err.msg);
+		return EXIT_FAIL;
+	}
 	const char *theme = o->theme ? o->theme : getenv("TALLY_THEME");
-	if (!theme || !*theme)
-		theme = engine_conf(e)->theme;
 	const char *nc = getenv("NO_COLOR");
 	struct console_opts co = {
-		.theme = theme, .readonly = o->readonly, .no_color = o->no_color || (nc && *nc),
-		.ascii = o->ascii,
+		.theme = theme && *theme ? theme : NULL, .readonly = o->readonly,
+		.no_color = o->no_color || (nc && *nc), .ascii = o->ascii,
 	};
-	rc = console_main(e, &co);
-	engine_free(e);
+	int rc = console_main(c, &co);
+	client_free(c);
 	return rc;
 }
 
 static int run_batch(struct opts *o, const struct command *c)
 {
 	struct engine *e = NULL;
-	int rc = open_engine(o, &e, 0);
-	if (!e)
-		return rc;
+	struct client *cl = NULL;
+	struct engine_opts eo = engine_opts_of(o);
+	struct tally_err err = {0};
+	int busy = 0;
+	if (engine_open(&eo, &e, &busy, &err) == 0) {
+		const struct strv *w = engine_warnings(e);
+		for (size_t i = 0; i < w->n; i++)
+			fprintf(stderr, "tally: warning: %s\n", w->v[i]);
+		if (engine_start(e) < 0) {
+			fprintf(stderr, "tally: cannot start the engine thread\n");
+			engine_free(e);
+			return EXIT_FAIL;
+		}
+		cl = client_local(e);
+	} else if (busy) {
+		/* an engine runs: hand it the command */
+		struct tally_err aerr = {0};
+		cl = attach(o, 0, &aerr);
+		if (!cl) {
+			fprintf(stderr, "tally: %s\ntally: and it could not be reached: %s\n", err.msg, aerr.msg);
+			return batch_fail(o, EXIT_BUSY, err.msg);
+		}
+	} else {
+		return batch_fail(o, EXIT_USAGE, err.msg);
+	}
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
@@ -473,19 +578,40 @@ static int run_batch(struct opts *o, const struct command *c)
 		json_object_set_new(cmd, "attempt", json_string(o->attempt));
 	if (o->limit)
 		json_object_set_new(cmd, "limit", json_integer(o->limit));
-	engine_submit(e, cmd);
-
+	long long job = client_submit(cl, cmd, &err);
 	int code = EXIT_FAIL, header = 0, cancelled = 0;
+	if (job < 0) {
+		fprintf(stderr, "tally: %s\n", err.msg);
+		goto out;
+	}
 	for (;;) {
-		json_t *ev = engine_next_event(e, 200);
+		json_t *ev = client_next_event(cl, 200);
 		if (interrupted && !cancelled) {
-			fprintf(stderr, "tally: interrupted; cancelling (nothing is recorded by a cancelled attempt)\n");
-			engine_cancel(e);
+			if (e) {
+				fprintf(stderr, "tally: interrupted; cancelling (nothing is recorded by a cancelled attempt)\n");
+				engine_cancel(e);
+			} else {
+				/* attached: the engine carries on, as with a closed console */
+				fprintf(stderr, "tally: detached; the engine carries on (see tally status)\n");
+				json_decref(ev);
+				break;
+			}
 			cancelled = 1;
 		}
 		if (!ev)
 			continue;
 		const char *event = s_or(ev, "event", "");
+		if (strcmp(event, "disconnected") == 0) {
+			fprintf(stderr, "tally: the engine went away before the command finished\n");
+			json_decref(ev);
+			break;
+		}
+		/* attached to a busy engine: only this command's events */
+		json_t *evjob = json_object_get(ev, "job");
+		if (client_is_remote(cl) && (!json_is_integer(evjob) || json_integer_value(evjob) != job)) {
+			json_decref(ev);
+			continue;
+		}
 		if (strcmp(event, "done") == 0) {
 			code = (int)json_integer_value(json_object_get(ev, "exit"));
 			json_decref(ev);
@@ -494,9 +620,10 @@ static int run_batch(struct opts *o, const struct command *c)
 		if (strcmp(event, "logfile") == 0) {
 			if (cat_file(s_or(ev, "path", "")) < 0)
 				code = EXIT_FAIL;
-		} else if (strcmp(event, "log") == 0) {
+		} else if (strcmp(event, "log") == 0 || strcmp(event, "accepted") == 0 ||
+			   strcmp(event, "hello") == 0 || strcmp(event, "dropped") == 0) {
 			/* live output is in the log file; batch mode shows it with -v */
-			if (o->verbose && !o->json)
+			if (o->verbose && !o->json && strcmp(event, "log") == 0)
 				fputs(s_or(ev, "data", ""), stdout);
 		} else if (o->json) {
 			char *s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -507,13 +634,14 @@ static int run_batch(struct opts *o, const struct command *c)
 		}
 		json_decref(ev);
 	}
+out:
 	fflush(stdout);
+	client_free(cl);
 	engine_free(e);
 	if (cancelled && code == EXIT_OK)
 		code = EXIT_FAIL;
 	return code;
 }
-
 
 /* serve: one line per event on stderr, with sd-daemon priority prefixes
  * and key=value fields, so journald and grep both read it. */
@@ -567,85 +695,111 @@ static void on_stop_signal(int sig)
 		stop_now = 1;
 }
 
+static void journal_cb(void *ctx, json_t *ev)
+{
+	(void)ctx;
+	journal_line(ev);
+}
+
 static int run_serve(struct opts *o)
 {
+	struct engine_opts eo = engine_opts_of(o);
 	struct engine *e = NULL;
-	int rc = open_engine(o, &e, 1);
-	if (!e)
-		return rc;
+	struct tally_err err = {0};
+	int busy = 0;
+	if (engine_open(&eo, &e, &busy, &err) < 0) {
+		fprintf(stderr, "<3>tally: %s\n", err.msg);
+		return busy ? EXIT_BUSY : EXIT_USAGE;
+	}
+	const struct strv *w = engine_warnings(e);
+	for (size_t i = 0; i < w->n; i++)
+		fprintf(stderr, "<4>warning message=\"%s\"\n", w->v[i]);
+	/* signals reach this thread only: the engine and server block them */
 	struct sigaction sa = {0};
 	sa.sa_handler = on_stop_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
-	fprintf(stderr, "<6>serve pid=%ld\n", (long)getpid());
+	engine_serve(e);
+	if (engine_start(e) < 0) {
+		fprintf(stderr, "<3>tally: cannot start the engine thread\n");
+		engine_free(e);
+		return EXIT_FAIL;
+	}
+	struct server *srv = NULL;
+	struct server_opts so = {
+		.socket_path = engine_socket_path(e), .group = engine_conf(e)->group,
+		.on_event = journal_cb,
+	};
+	if (server_start(e, &so, &srv, &err) < 0) {
+		fprintf(stderr, "<3>tally: %s\n", err.msg);
+		engine_shutdown(e, 0);
+		engine_free(e);
+		return err.cls == TC_INPUT ? EXIT_USAGE : EXIT_FAIL;
+	}
+	fprintf(stderr, "<6>serve pid=%ld socket=%s\n", (long)getpid(), engine_socket_path(e));
 	while (!interrupted) {
-		json_t *ev = engine_next_event(e, 500);
-		if (ev) {
-			journal_line(ev);
-			json_decref(ev);
+		struct pollfd p = {.fd = server_stop_fd(srv), .events = POLLIN};
+		if (poll(&p, 1, 500) > 0) {
+			stop_now = server_stop_now(srv);
+			break;
 		}
 	}
 	const char *g = getenv("TALLY_STOP_GRACE");
 	double grace = stop_now ? 0 : (g && *g ? atof(g) : 30);
-	fprintf(stderr, "<5>stopping grace=%g (no new attempts; running ones %s)\n", grace,
-		grace > 0 ? "may finish, then are cancelled" : "are cancelled");
+	fprintf(stderr, "<5>stopping grace=%g\n", grace);
 	int cancelled = engine_shutdown(e, grace);
-	json_t *ev;
-	while ((ev = engine_next_event(e, 0))) {
-		journal_line(ev);
-		json_decref(ev);
-	}
+	server_free(srv);   /* flushes the last events to attached clients */
 	fprintf(stderr, "<6>stopped%s\n", cancelled ? " cancelled=true" : "");
 	engine_free(e);
 	return EXIT_OK;
 }
 
-/* stop: signal the engine that holds the repo's lock and wait for it. */
+/* stop: ask the engine over its socket (or with a signal) and wait until it
+ * lets go of the repo's lock. */
 static int run_stop(struct opts *o)
 {
-	git_repository *repo = NULL;
+	struct engine_opts eo = engine_opts_of(o);
+	struct engine_location loc;
 	struct tally_err err = {0};
-	const char *dir = o->dir ? o->dir : getenv("TALLY_REPO");
-	if (repo_open(dir && *dir ? dir : ".", &repo, &err) < 0) {
+	if (engine_locate(&eo, &loc, &err) < 0) {
 		fprintf(stderr, "tally: %s\n", err.msg);
 		return EXIT_USAGE;
 	}
-	char *git_dir = xstrdup(git_repository_path(repo));
-	git_repository_free(repo);
 	struct tally_lock *lk = NULL;
 	int busy = 0;
-	if (statedir_lock(git_dir, NULL, &lk, &busy, &err) == 0) {
+	if (statedir_lock(loc.git_dir, NULL, &lk, &busy, NULL) == 0) {
 		statedir_unlock(lk);
-		free(git_dir);
+		engine_location_free(&loc);
 		if (!o->quiet)
 			printf("no engine is running\n");
 		return EXIT_OK;
 	}
-	long pid = 0;
-	char *sock = NULL;
-	statedir_lock_info(git_dir, &pid, &sock);
-	free(sock);
-	if (!busy || pid <= 1 || kill((pid_t)pid, o->now ? SIGINT : SIGTERM) < 0) {
-		fprintf(stderr, "tally: cannot signal the engine (pid %ld): %s\n", pid,
-			busy ? strerror(errno) : err.msg);
-		free(git_dir);
+	struct client *c = NULL;
+	int asked = 0;
+	if (loc.socket_path && client_connect(loc.socket_path, 0, &c, &err) == 0) {
+		json_t *cmd = json_pack("{s:s, s:b}", "cmd", "stop", "now", o->now);
+		asked = client_submit(c, cmd, &err) >= 0;
+		client_free(c);
+	}
+	if (!asked && (loc.pid <= 1 || kill((pid_t)loc.pid, o->now ? SIGINT : SIGTERM) < 0)) {
+		fprintf(stderr, "tally: cannot reach the engine (pid %ld): %s\n", loc.pid, err.msg);
+		engine_location_free(&loc);
 		return EXIT_FAIL;
 	}
-	/* it releases the lock when it is done */
 	for (int i = 0; i < 36000; i++) {
-		if (statedir_lock(git_dir, NULL, &lk, &busy, NULL) == 0) {
+		if (statedir_lock(loc.git_dir, NULL, &lk, &busy, NULL) == 0) {
 			statedir_unlock(lk);
-			free(git_dir);
 			if (!o->quiet)
-				printf("engine %ld stopped\n", pid);
+				printf("engine %ld stopped\n", loc.pid);
+			engine_location_free(&loc);
 			return EXIT_OK;
 		}
 		usleep(100000);
 	}
-	free(git_dir);
-	fprintf(stderr, "tally: engine %ld did not stop\n", pid);
+	fprintf(stderr, "tally: engine %ld did not stop\n", loc.pid);
+	engine_location_free(&loc);
 	return EXIT_FAIL;
 }
 

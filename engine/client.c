@@ -1,0 +1,243 @@
+#include "client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util.h"
+
+struct client {
+	struct engine *e;          /* local */
+	int fd;                    /* remote */
+	struct sbuf in;
+	json_t *queue;             /* events read ahead (remote) */
+	long long next_id;
+	int gone;
+};
+
+struct client *client_local(struct engine *e)
+{
+	struct client *c = xcalloc(1, sizeof *c);
+	c->e = e;
+	c->fd = -1;
+	c->next_id = 1;
+	return c;
+}
+
+int client_is_remote(const struct client *c)
+{
+	return c->e == NULL;
+}
+
+static int send_line(struct client *c, json_t *msg)
+{
+	char *s = json_dumps(msg, JSON_COMPACT);
+	struct sbuf sb = {0};
+	sbuf_adds(&sb, s);
+	sbuf_addc(&sb, '\n');
+	free(s);
+	size_t off = 0;
+	int rc = 0;
+	while (off < sb.len) {
+		ssize_t n = send(c->fd, sb.buf + off, sb.len - off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = -1;
+			break;
+		}
+		off += (size_t)n;
+	}
+	sbuf_free(&sb);
+	return rc;
+}
+
+/* Reads whatever is there (waiting up to timeout_ms for the first byte) and
+ * queues complete lines as events. */
+static void fill(struct client *c, int timeout_ms)
+{
+	if (c->gone)
+		return;
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	int r = poll(&p, 1, timeout_ms);
+	if (r <= 0)
+		return;
+	char buf[65536];
+	ssize_t n = read(c->fd, buf, sizeof buf);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		c->gone = 1;
+		json_array_append_new(c->queue, json_pack("{s:i, s:s, s:s}", "schema", 1, "event",
+							  "disconnected", "message", "the engine went away"));
+		return;
+	}
+	sbuf_add(&c->in, buf, (size_t)n);
+	char *start = c->in.buf, *nl;
+	while ((nl = memchr(start, '\n', c->in.len - (size_t)(start - c->in.buf)))) {
+		json_t *ev = json_loadb(start, (size_t)(nl - start), 0, NULL);
+		if (json_is_object(ev))
+			json_array_append_new(c->queue, ev);
+		else
+			json_decref(ev);
+		start = nl + 1;
+	}
+	size_t rest = c->in.len - (size_t)(start - c->in.buf);
+	memmove(c->in.buf, start, rest);
+	c->in.len = rest;
+}
+
+static json_t *pop(struct client *c)
+{
+	if (!json_array_size(c->queue))
+		return NULL;
+	json_t *ev = json_incref(json_array_get(c->queue, 0));
+	json_array_remove(c->queue, 0);
+	return ev;
+}
+
+int client_connect(const char *socket_path, int watch, struct client **out,
+		   struct tally_err *err)
+{
+	*out = NULL;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (!socket_path || strlen(socket_path) >= sizeof sa.sun_path)
+		return tally_err_set(err, TC_INPUT, "bad engine socket path");
+	strcpy(sa.sun_path, socket_path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return tally_err_set(err, TC_INTERNAL, "socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		int e = errno;
+		close(fd);
+		return tally_err_set(err, TC_NETWORK, "%s: cannot attach to the engine: %s", socket_path, strerror(e));
+	}
+	struct client *c = xcalloc(1, sizeof *c);
+	c->fd = fd;
+	c->queue = json_array();
+	c->next_id = 1;
+	json_t *hello = json_pack("{s:i, s:s, s:s}", "hello", 1, "mode", watch ? "watch" : "control",
+				  "version", TALLY_VERSION);
+	int rc = send_line(c, hello);
+	json_decref(hello);
+	double deadline = util_monotonic() + 10;
+	while (rc == 0) {
+		json_t *ev = pop(c);
+		if (!ev) {
+			if (c->gone || util_monotonic() > deadline) {
+				rc = -1;
+				break;
+			}
+			fill(c, 200);
+			continue;
+		}
+		const char *name = json_string_value(json_object_get(ev, "event"));
+		if (name && strcmp(name, "hello") == 0) {
+			json_decref(ev);
+			*out = c;
+			return 0;
+		}
+		if (name && strcmp(name, "error") == 0) {
+			tally_err_set(err, TC_AUTH, "%s: %s", socket_path,
+				      json_string_value(json_object_get(ev, "message")) ?: "refused");
+			json_decref(ev);
+			client_free(c);
+			return -1;
+		}
+		json_decref(ev);
+	}
+	tally_err_set(err, TC_NETWORK, "%s: the engine did not answer", socket_path);
+	client_free(c);
+	return -1;
+}
+
+long long client_submit(struct client *c, json_t *cmd, struct tally_err *err)
+{
+	long long id = c->next_id++;
+	json_object_set_new(cmd, "id", json_integer(id));
+	if (c->e) {
+		engine_submit(c->e, cmd);
+		return id;
+	}
+	int rc = send_line(c, cmd);
+	json_decref(cmd);
+	if (rc < 0) {
+		tally_err_set(err, TC_NETWORK, "the engine went away");
+		return -1;
+	}
+	/* wait for the engine's job id; keep everything else in order */
+	json_t *held = json_array();
+	long long job = -1;
+	double deadline = util_monotonic() + 30;
+	while (job < 0 && !c->gone && util_monotonic() < deadline) {
+		json_t *ev = pop(c);
+		if (!ev) {
+			fill(c, 200);
+			continue;
+		}
+		const char *name = json_string_value(json_object_get(ev, "event"));
+		json_t *eid = json_object_get(ev, "id");
+		if (name && !strcmp(name, "accepted") && json_integer_value(eid) == id) {
+			job = json_integer_value(json_object_get(ev, "job"));
+			json_decref(ev);
+		} else if (name && !strcmp(name, "done") && json_integer_value(eid) == id &&
+			   !json_object_get(ev, "job")) {
+			/* refused (watch connection): hand back the error and done */
+			json_array_append_new(held, ev);
+			job = 0;
+		} else {
+			json_array_append_new(held, ev);
+		}
+	}
+	/* put held events back in front */
+	json_array_extend(held, c->queue);
+	json_decref(c->queue);
+	c->queue = held;
+	if (job < 0)
+		tally_err_set(err, TC_NETWORK, "the engine did not accept the command");
+	return job;
+}
+
+json_t *client_next_event(struct client *c, int timeout_ms)
+{
+	if (c->e)
+		return engine_next_event(c->e, timeout_ms);
+	json_t *ev = pop(c);
+	if (ev)
+		return ev;
+	if (c->gone)
+		return NULL;
+	double deadline = util_monotonic() + (timeout_ms < 0 ? 1e9 : timeout_ms / 1000.0);
+	do {
+		double left = deadline - util_monotonic();
+		fill(c, timeout_ms < 0 ? 1000 : (left > 0 ? (int)(left * 1000) : 0));
+		ev = pop(c);
+	} while (!ev && !c->gone && util_monotonic() < deadline);
+	return ev ? ev : pop(c);
+}
+
+int client_fd(const struct client *c)
+{
+	return c->e ? engine_event_fd(c->e) : c->fd;
+}
+
+int client_pending(const struct client *c)
+{
+	return c->e ? 0 : json_array_size(c->queue) > 0;
+}
+
+void client_free(struct client *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	sbuf_free(&c->in);
+	json_decref(c->queue);
+	free(c);
+}
