@@ -27,7 +27,7 @@ static const struct stage_default {
 	enum tally_class cls;
 } stage_defaults[] = {
 	{"build", TC_RECIPE},
-	{"push", TC_NETWORK},
+	{"push", TC_INTERNAL},
 	{"verify", TC_VERIFY},
 	{"floating", TC_VERIFY},
 	{"record", TC_RECORD},

@@ -223,8 +223,9 @@ static json_t *jtime(long long t)
 static void emit_error(struct engine *e, const char *component, enum tally_class cls,
 		       const char *msg)
 {
-	emit(e, json_pack("{s:s, s:o, s:s, s:s}", "event", "error", "component", jstr(component),
-			  "class", tally_class_name(cls), "message", msg));
+	emit(e, json_pack("{s:s, s:o, s:o, s:s}", "event", "error", "component", jstr(component),
+			  "class", cls == TC_NONE ? json_null() : json_string(tally_class_name(cls)),
+			  "message", msg));
 }
 
 /* ---- reading state --------------------------------------------------- */
@@ -599,6 +600,8 @@ static void pump_checks(struct engine *e)
 
 static void dispatch_check(struct engine *e, struct job *j, struct comp_state *cs)
 {
+	if (e->quitting)
+		return;
 	struct check_task *t = xcalloc(1, sizeof *t);
 	t->e = e;
 	t->job = j;
@@ -784,6 +787,13 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 			 const struct plan *p)
 {
 	char *why = NULL;
+	if (e->quitting) {
+		/* stopping: nothing new starts, whatever was asked before */
+		emit_error(e, cs->cc->name, TC_NONE, "the engine is stopping; not started");
+		j->failed++;
+		job_done_one(e, j);
+		return;
+	}
 	if (dirty_inputs(e, cs->cc, &why)) {
 		emit_error(e, cs->cc->name, TC_RECIPE, why);
 		free(why);
@@ -2070,9 +2080,11 @@ static void schedule_tick(struct engine *e)
 		return;
 	long long now = now_s();
 	json_t *names = json_array();
+	struct holds *h = read_holds(e, NULL);
 	for (size_t i = 0; i < e->n; i++) {
 		struct comp_state *cs = &e->cs[i];
-		if (!comp_due(e, cs, now))
+		/* pinned components are never scheduled */
+		if ((h && holds_pin(h, cs->cc->name)) || !comp_due(e, cs, now))
 			continue;
 		long long prev = cron_prev(cs->cron, now);
 		if (prev > cs->last_sched)
@@ -2081,6 +2093,7 @@ static void schedule_tick(struct engine *e)
 			cs->retry_due = 0;
 		json_array_append_new(names, json_string(cs->cc->name));
 	}
+	holds_free(h);
 	if (!json_array_size(names)) {
 		json_decref(names);
 		return;

@@ -111,6 +111,23 @@ static void fail(struct ctx *c, enum tally_class cls, const char *fmt, ...)
 	logf_(c, "%s: %s", tally_class_name(cls), c->a->message);
 }
 
+/* Cancelled by the engine (stopping, or an operator's --now): not a
+ * failure and not a hold, so no class. */
+static void cancel_attempt(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cancel_attempt(struct ctx *c, const char *fmt, ...)
+{
+	struct sbuf sb = {0};
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	free(c->a->message);
+	c->a->message = sbuf_detach(&sb);
+	c->a->cls = TC_NONE;
+	c->a->result = "cancelled";
+	logf_(c, "cancelled: %s", c->a->message);
+}
+
 static int cancelled(struct ctx *c)
 {
 	if (c->a->cancel_fd < 0)
@@ -169,8 +186,7 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 	int code = rr.exited ? rr.status : 128 + rr.status;
 	if (rr.cancelled) {
 		stage_event(c, stage, "failed", rr.seconds, code);
-		fail(c, TC_HELD, "%s cancelled", stage);
-		a->result = "cancelled";
+		cancel_attempt(c, "%s stopped: the engine is stopping", stage);
 		return -1;
 	}
 	if (rr.timed_out || !rr.exited || rr.status != 0) {
@@ -411,9 +427,7 @@ record:
 	for (size_t i = 0; i < c.tags.n; i++)
 		strv_push_owned(&a->images, xasprintf("%s:%s", c.image, c.tags.v[i]));
 	if (cancelled(&c)) {
-		fail(&c, TC_HELD, "cancelled before record; %s shipped as %s but is not recorded",
-		     a->version, digest);
-		a->result = "cancelled";
+		cancel_attempt(&c, "before record; %s shipped as %s but is not recorded", a->version, digest);
 		goto out;
 	}
 	{

@@ -10,6 +10,7 @@ struct console_opts {
 	int readonly;          /* watch mode: no action runs */
 	int no_color;          /* --no-color or NO_COLOR */
 	int ascii;             /* --ascii */
+	const char *repo_dir;  /* -C DIR, $TALLY_REPO or "." (for the header) */
 };
 
 /* Runs the console on an attached engine (client.h: client_submit,

@@ -509,6 +509,7 @@ static int run_console(struct opts *o)
 	struct console_opts co = {
 		.theme = theme && *theme ? theme : NULL, .readonly = o->readonly,
 		.no_color = o->no_color || (nc && *nc), .ascii = o->ascii,
+		.repo_dir = o->dir ? o->dir : getenv("TALLY_REPO") ? getenv("TALLY_REPO") : ".",
 	};
 	int rc = console_main(c, &co);
 	client_free(c);

@@ -269,3 +269,146 @@ tally_log_dir() {
 # jq_ok FILE [JQ-OPTIONS] FILTER: FILTER (over all JSON lines of FILE as one
 # array) is true
 jq_ok() { local f=$1; shift; jq -e -s "$@" "$f" >/dev/null 2>&1; }
+
+# --- helpers for t_procedures.sh / t_serve.sh -------------------------------
+
+# use_ctl_build: the server component builds through dockerfiles/build.sh,
+# steered per version by files in $CTL: fail-V (prints a missing-tool error
+# and exits 127), sleep-V (sleeps that many seconds first, the sleep's pid in
+# $CTL/sleeppid-V; the script's pid is always written to $CTL/pid-V), skip-during-V (appends "skip server V" to the holds
+# file and commits it with plain git before building). Every build carries a
+# nonce label, so a rebuild gives a new digest. Committed.
+use_ctl_build() {
+	CTL="$T/ctl"
+	mkdir -p "$CTL"
+	cat >"$V/dockerfiles/build.sh" <<SH
+#!/bin/sh
+v=\$1 ref=\$2 ctl=$CTL
+echo "ctl build of \$v starting"
+echo \$\$ >"\$ctl/pid-\$v"
+if [ -e "\$ctl/fail-\$v" ]; then
+	echo "STEP 2/3: RUN wget -q https://example.invalid/openim-\$v.tar.gz"
+	echo "/bin/sh: 1: wget: command not found"
+	echo "error building at STEP \"RUN wget\": exit status 127"
+	exit 127
+fi
+if [ -e "\$ctl/sleep-\$v" ]; then
+	sleep "\$(cat "\$ctl/sleep-\$v")" &
+	echo \$! >"\$ctl/sleeppid-\$v"
+	wait \$!
+fi
+if [ -e "\$ctl/skip-during-\$v" ]; then
+	printf 'skip server %s skipped by hand while building\n' "\$v" >>tally-holds.txt
+	git add tally-holds.txt && git commit -q -m "skip server \$v by hand" tally-holds.txt || exit 99
+fi
+exec buildah --storage-driver vfs build --isolation chroot -q --build-arg OPENIM_VERSION="\$v" \
+	--label "nonce=\$(date +%s%N)" -t "\$ref" -f dockerfiles/Containerfile.server dockerfiles
+SH
+	chmod +x "$V/dockerfiles/build.sh"
+	conf_set component.server.build "dockerfiles/build.sh {version} {ref}"
+	commit_versions "server builds through build.sh"
+}
+
+# files_of REV: the files a commit of the versions repo touches, sorted, space separated
+files_of() { git -C "$V" show --name-only --format= "$1" | sed '/^$/d' | sort | tr '\n' ' '; }
+
+# delete_manifest REPO DIGEST: DELETE by digest through the registry API
+# (removes every tag on that digest); prints the HTTP status
+delete_manifest() {
+	curl -s -o /dev/null -w '%{http_code}' -X DELETE "http://$REG/v2/$1/manifests/$2"
+}
+
+# last_attempt_id [COMP]: id of the newest attempt in the ledger
+last_attempt_id() {
+	jq -r --arg c "${1:-}" 'select($c == "" or .component == $c) | .id' "$(state_dir)/ledger.jsonl" 2>/dev/null | tail -1
+}
+
+# --- helpers for t_socket.sh / bench_watchers.sh ----------------------------
+
+SOCKCLIENT="$TALLY_SRC/tests/fixtures/sockclient.py"
+
+# use_chatty_build: the server component builds through dockerfiles/chatty.sh,
+# steered per version by files in $CTL: lines-V (prints that many lines, 0.1 s
+# apart), bytes-V (prints that many bytes of log at full speed), sleep-V
+# (sleeps that many seconds, the sleep's pid in $CTL/sleeppid-V); the
+# script's pid is always in $CTL/pid-V. Then the real buildah build, with a
+# nonce label so each build has its own digest. Committed.
+use_chatty_build() {
+	CTL="$T/ctl"
+	mkdir -p "$CTL"
+	cat >"$V/dockerfiles/chatty.sh" <<SH
+#!/bin/sh
+v=\$1 ref=\$2 ctl=$CTL
+echo \$\$ >"\$ctl/pid-\$v"
+echo "chatty build of \$v starting"
+if [ -e "\$ctl/lines-\$v" ]; then
+	i=1
+	while [ \$i -le "\$(cat "\$ctl/lines-\$v")" ]; do
+		echo "chatty line \$i of \$v"
+		sleep 0.1
+		i=\$((i + 1))
+	done
+fi
+if [ -e "\$ctl/bytes-\$v" ]; then
+	yes "chatty bulk output of \$v: the quick brown fox jumps over the lazy dog" | head -c "\$(cat "\$ctl/bytes-\$v")"
+	echo
+fi
+if [ -e "\$ctl/sleep-\$v" ]; then
+	sleep "\$(cat "\$ctl/sleep-\$v")" &
+	echo \$! >"\$ctl/sleeppid-\$v"
+	wait \$!
+fi
+exec buildah --storage-driver vfs build --isolation chroot -q --build-arg OPENIM_VERSION="\$v" \\
+	--label "nonce=\$(date +%s%N)" -t "\$ref" -f dockerfiles/Containerfile.server dockerfiles
+SH
+	chmod +x "$V/dockerfiles/chatty.sh"
+	conf_set component.server.build "dockerfiles/chatty.sh {version} {ref}"
+	commit_versions "server builds through chatty.sh"
+}
+
+# sock_path: the engine socket named in the repo's lock file
+sock_path() { sed -n 's/^socket //p' "$V/.git/tally.lock" 2>/dev/null; }
+
+# serve_bg NAME: `tally serve` in the background (stderr to $T/NAME.log);
+# waits until it listens; its pid in $SERVE_PID
+serve_bg() {
+	"$TALLY_BIN" -C "$V" serve >"$T/$1.out" 2>"$T/$1.log" &
+	SERVE_PID=$!
+	PIDS+=("$SERVE_PID")
+	local _i
+	for _i in $(seq 100); do
+		if grep -q '^<6>serve pid=' "$T/$1.log" 2>/dev/null && [ -S "$(sock_path)" ]; then return 0; fi
+		kill -0 "$SERVE_PID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# sockclient NAME ARGS...: sockclient.py on the engine socket in the
+# background, output in $T/NAME.ev; its pid in $SC_PID
+sockclient() {
+	local n=$1; shift
+	python3 "$SOCKCLIENT" "$(sock_path)" "$@" --out "$T/$n.ev" &
+	SC_PID=$!
+	PIDS+=("$SC_PID")
+}
+
+# sc_events NAME: what a sockclient received, as JSON Lines
+sc_events() { grep -v '^#' "$T/$1.ev" 2>/dev/null | cut -d' ' -f2-; }
+
+# waitfor SECONDS CMD...: CMD succeeds within SECONDS
+waitfor() {
+	local s=$1 _i; shift
+	for _i in $(seq $((s * 10))); do "$@" && return 0; sleep 0.1; done
+	return 1
+}
+
+# proc_gone PID SECONDS: the process ended within SECONDS; its status in $GONE_RC
+proc_gone() {
+	local _i
+	for _i in $(seq $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || { GONE_RC=0; wait "$1" 2>/dev/null || GONE_RC=$?; return 0; }
+		sleep 0.1
+	done
+	return 1
+}

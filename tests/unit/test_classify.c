@@ -1,0 +1,203 @@
+/* Unit tests for classify.c: one realistic log sample per failure class
+ * (SPEC section 6), the stage defaults, hints and the transient set. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "classify.h"
+
+static enum tally_class cls_of(const char *stage, int timed_out, const char *log)
+{
+	return classify(stage, timed_out, log, log ? strlen(log) : 0);
+}
+
+static void expect_class(const char *what, enum tally_class got, enum tally_class want)
+{
+	if (got != want)
+		fail_msg("%s: got class %s, want %s", what, tally_class_name(got), tally_class_name(want));
+}
+
+/* the seed's first cause: a tool missing from the base image */
+static void test_recipe_missing_tool(void **state)
+{
+	(void)state;
+	const char *log =
+		"STEP 1/5: FROM registry.cn-hangzhou.aliyuncs.com/aspirin2019/anolisos:8.8\n"
+		"STEP 2/5: ARG OPENIM_VERSION=v3.8.1\n"
+		"STEP 3/5: RUN wget -q -O /tmp/src.tar.gz https://github.com/openimsdk/open-im-server/archive/refs/tags/v3.8.1.tar.gz\n"
+		"/bin/sh: wget: command not found\n"
+		"Error: building at STEP \"RUN wget -q -O /tmp/src.tar.gz https://github.com/openimsdk/open-im-server/archive/refs/tags/v3.8.1.tar.gz\": while running runtime: exit status 127\n";
+	expect_class("wget missing at build", cls_of("build", 0, log), TC_RECIPE);
+	/* a failing build with nothing recognisable is a recipe problem too */
+	expect_class("plain build failure", cls_of("build", 0, "make: *** [Makefile:12: all] Error 2\n"), TC_RECIPE);
+	expect_class("build failure with an empty log", cls_of("build", 0, ""), TC_RECIPE);
+}
+
+static void test_network(void **state)
+{
+	(void)state;
+	const char *log =
+		"STEP 3/5: RUN curl -fsSL -o /tmp/src.tar.gz https://github.com/openimsdk/open-im-server/archive/refs/tags/v3.8.1.tar.gz\n"
+		"  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n"
+		"                                 Dload  Upload   Total   Spent    Left  Speed\n"
+		"  0     0    0     0    0     0      0      0 --:--:--  0:00:05 --:--:--     0\n"
+		"curl: (6) Could not resolve host: github.com\n"
+		"Error: building at STEP \"RUN curl ...\": while running runtime: exit status 6\n";
+	expect_class("could not resolve host at build", cls_of("build", 0, log), TC_NETWORK);
+	const char *push =
+		"Getting image source signatures\n"
+		"Copying blob sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef\n"
+		"Error: writing blob: initiating layer upload to /v2/aspirin2019/openim-server/blobs/uploads/ in "
+		"registry.cn-hangzhou.aliyuncs.com: Post \"https://registry.cn-hangzhou.aliyuncs.com/v2/aspirin2019/openim-server/blobs/uploads/\": "
+		"dial tcp 47.97.242.13:443: connect: connection refused\n";
+	expect_class("connection refused at push", cls_of("push", 0, push), TC_NETWORK);
+	expect_class("connection reset at check", cls_of("check", 0, "fatal: unable to access 'https://github.com/openimsdk/open-im-server/': Recv failure: Connection reset by peer\n"), TC_NETWORK);
+}
+
+static void test_rate_limit(void **state)
+{
+	(void)state;
+	const char *log =
+		"STEP 3/5: RUN curl -fsSL https://api.github.com/repos/openimsdk/open-im-server/releases/latest\n"
+		"{\"message\":\"API rate limit exceeded for 1.2.3.4. (But here's the good news: Authenticated requests get a higher rate limit. "
+		"Check out the documentation for more details.)\",\"documentation_url\":\"https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting\"}\n"
+		"curl: (22) The requested URL returned error: 403\n";
+	expect_class("API rate limit exceeded at build", cls_of("build", 0, log), TC_RATE_LIMIT);
+	expect_class("docker hub toomanyrequests", cls_of("build", 0,
+		"Error: creating build container: initializing source docker://busybox:latest: reading manifest latest in docker.io/library/busybox: "
+		"toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading\n"), TC_RATE_LIMIT);
+	expect_class("HTTP 429 at check", cls_of("check", 0, "< HTTP/2 429\n< retry-after: 60\n"), TC_RATE_LIMIT);
+}
+
+static void test_missing_version(void **state)
+{
+	(void)state;
+	const char *log =
+		"STEP 3/5: RUN git clone --depth 1 --branch v3.8.1 https://github.com/openimsdk/open-im-server.git /src\n"
+		"Cloning into '/src'...\n"
+		"warning: Could not find remote branch v3.8.1 to clone.\n"
+		"fatal: Remote branch v3.8.1 not found in upstream origin\n"
+		"Error: building at STEP \"RUN git clone ...\": while running runtime: exit status 128\n";
+	expect_class("remote branch not found at build", cls_of("build", 0, log), TC_MISSING_VERSION);
+	expect_class("couldn't find remote ref", cls_of("build", 0, "fatal: couldn't find remote ref refs/tags/v9.9.9\n"), TC_MISSING_VERSION);
+}
+
+static void test_too_large(void **state)
+{
+	(void)state;
+	const char *log =
+		"Getting image source signatures\n"
+		"Copying blob sha256:2b1e2c0f6b1a7f4e0a3c3f3a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1\n"
+		"Error: writing blob: adding layer with blob \"sha256:2b1e2c0f6b1a7f4e0a3c3f3a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1\": "
+		"blob upload invalid: maximum size exceeded\n";
+	expect_class("maximum size exceeded at push", cls_of("push", 0, log), TC_TOO_LARGE);
+	expect_class("HTTP 413 at push", cls_of("push", 0,
+		"Error: writing blob: uploading layer chunked: received unexpected HTTP status: 413 Request Entity Too Large\n"), TC_TOO_LARGE);
+}
+
+static void test_auth(void **state)
+{
+	(void)state;
+	const char *log =
+		"Getting image source signatures\n"
+		"Error: trying to reuse blob sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef at destination: "
+		"checking whether a blob sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef exists in "
+		"registry.cn-hangzhou.aliyuncs.com/aspirin2019/openim-server: unauthorized: authentication required\n";
+	expect_class("unauthorized at push", cls_of("push", 0, log), TC_AUTH);
+	expect_class("docker denied at push", cls_of("push", 0,
+		"denied: requested access to the resource is denied\n"), TC_AUTH);
+}
+
+static void test_timeout(void **state)
+{
+	(void)state;
+	/* a timed-out command is a timeout whatever its log says */
+	expect_class("timed out build", cls_of("build", 1, "STEP 3/5: RUN make -j4\n"), TC_TIMEOUT);
+	expect_class("timed out push with a network-looking log", cls_of("push", 1, "dial tcp 1.2.3.4:443: i/o timeout\n"), TC_TIMEOUT);
+	expect_class("timed out with no log", cls_of("check", 1, NULL), TC_TIMEOUT);
+}
+
+static void test_stage_defaults(void **state)
+{
+	(void)state;
+	expect_class("verify stage default", cls_of("verify", 0, "digest mismatch on read-back\n"), TC_VERIFY);
+	expect_class("floating stage default", cls_of("floating", 0, ""), TC_VERIFY);
+	expect_class("record stage default", cls_of("record", 0, "error: cannot lock ref 'refs/heads/main'\n"), TC_RECORD);
+	/* SPEC section 6: anything unrecognised is internal */
+	expect_class("unknown push failure", cls_of("push", 0, "Error: something odd happened\n"), TC_INTERNAL);
+	expect_class("unknown check failure", cls_of("check", 0, "weird\n"), TC_NETWORK);
+	expect_class("unknown stage", cls_of("cleanup", 0, "weird\n"), TC_INTERNAL);
+	expect_class("no stage, no log", cls_of(NULL, 0, NULL), TC_INTERNAL);
+}
+
+/* Only the log's tail is read, and only len bytes of it. */
+static void test_tail_and_length(void **state)
+{
+	(void)state;
+	size_t n = 200 * 1024;
+	char *big = malloc(n + 64);
+	assert_non_null(big);
+	memset(big, 'x', n);
+	for (size_t i = 99; i < n; i += 100)
+		big[i] = '\n';
+	const char *end = "\nmaximum size exceeded\n";
+	memcpy(big + n, end, strlen(end));
+	expect_class("pattern at the end of a 200 KiB log", classify("push", 0, big, n + strlen(end)), TC_TOO_LARGE);
+	/* len excludes the pattern: it must not be seen, even though bytes follow */
+	expect_class("bytes past len are not read", classify("push", 0, big, n), TC_NETWORK);
+	free(big);
+	const char *s = "unauthorized: authentication required";
+	expect_class("len cuts the pattern", classify("push", 0, s, 5), TC_NETWORK);
+}
+
+static void test_hints(void **state)
+{
+	(void)state;
+	for (int k = TC_RECIPE; k < TC_CLASS_COUNT; k++) {
+		const char *h = classify_hint((enum tally_class)k);
+		if (!h || !*h)
+			fail_msg("class %s has no hint", tally_class_name((enum tally_class)k));
+	}
+	assert_string_equal(classify_hint(TC_RECIPE), "fix the Dockerfile or build recipe; a recipe change re-runs it");
+	assert_string_equal(classify_hint(TC_RATE_LIMIT), "waits for the reset; set GITHUB_TOKEN");
+	assert_string_equal(classify_hint(TC_HELD), "nothing to do; the hold stands");
+	/* out of range falls back to internal's hint */
+	assert_string_equal(classify_hint(TC_CLASS_COUNT), classify_hint(TC_INTERNAL));
+	assert_string_equal(classify_hint((enum tally_class)-1), classify_hint(TC_INTERNAL));
+}
+
+static void test_transient(void **state)
+{
+	(void)state;
+	for (int k = TC_NONE; k < TC_CLASS_COUNT; k++) {
+		enum tally_class c = (enum tally_class)k;
+		int want = c == TC_NETWORK || c == TC_RATE_LIMIT || c == TC_TIMEOUT || c == TC_VERIFY ||
+			   c == TC_RECORD;
+		if (!!classify_transient(c) != want)
+			fail_msg("classify_transient(%s) = %d, want %d", tally_class_name(c), classify_transient(c), want);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_recipe_missing_tool),
+		cmocka_unit_test(test_network),
+		cmocka_unit_test(test_rate_limit),
+		cmocka_unit_test(test_missing_version),
+		cmocka_unit_test(test_too_large),
+		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_stage_defaults),
+		cmocka_unit_test(test_tail_and_length),
+		cmocka_unit_test(test_hints),
+		cmocka_unit_test(test_transient),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
