@@ -1,12 +1,16 @@
 #include "upstream.h"
 
+#include <ctype.h>
+#include <jansson.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "classify.h"
+#include "http.h"
 #include "registry.h"
 #include "runner.h"
 #include "version.h"
@@ -22,8 +26,10 @@ static int fetch_file_regex(const struct upstream_ctx *, const struct comp_conf 
 			    struct upstream_result *);
 static int fetch_registry_tags(const struct upstream_ctx *, const struct comp_conf *,
 			       struct strv *, struct upstream_result *);
-static int fetch_unsupported(const struct upstream_ctx *, const struct comp_conf *, struct strv *,
-			     struct upstream_result *);
+static int fetch_github_release(const struct upstream_ctx *, const struct comp_conf *,
+				struct strv *, struct upstream_result *);
+static int fetch_github_tag(const struct upstream_ctx *, const struct comp_conf *, struct strv *,
+			    struct upstream_result *);
 
 static const struct kind {
 	const char *name;
@@ -33,8 +39,8 @@ static const struct kind {
 	{"git-tags", fetch_git_tags},
 	{"file-regex", fetch_file_regex},
 	{"registry-tags", fetch_registry_tags},
-	{"github-release", fetch_unsupported},
-	{"github-tag", fetch_unsupported},
+	{"github-release", fetch_github_release},
+	{"github-tag", fetch_github_tag},
 };
 
 static void fail(struct upstream_result *res, enum tally_class cls, const char *fmt, ...)
@@ -61,15 +67,6 @@ static int fetch_manual(const struct upstream_ctx *ctx, const struct comp_conf *
 {
 	(void)ctx, (void)cc, (void)raw, (void)res;
 	return 0;
-}
-
-static int fetch_unsupported(const struct upstream_ctx *ctx, const struct comp_conf *cc,
-			     struct strv *raw, struct upstream_result *res)
-{
-	(void)ctx, (void)raw;
-	fail(res, TC_INTERNAL, "upstream kind '%s' is not available in this build of tally yet",
-	     cc->upstream_kind);
-	return -1;
 }
 
 static void collect(void *ctx, const char *data, size_t len)
@@ -123,26 +120,360 @@ out:
 	return res->cls == TC_NONE ? 0 : -1;
 }
 
-/* file-regex: the first capture group of the first match of `match`. Only
- * file:// for now; http(s) arrives with the HTTP layer. */
+/* ---- HTTP kinds --------------------------------------------------------- */
+
+#define GH_PER_PAGE 100
+#define GH_MAX_PAGES 20
+
+/* The token: $GITHUB_TOKEN, else the first line of github.tokenFile
+ * (relative to the repo root). Never put in a message. *out NULL when
+ * there is none; -1 when it is unusable. Caller frees *out with free_token. */
+static int read_token(const struct upstream_ctx *ctx, char **out, struct upstream_result *res)
+{
+	*out = NULL;
+	const char *env = getenv("GITHUB_TOKEN");
+	struct sbuf sb = {0};
+	const char *file = ctx->conf->gh_token_file;
+	if (env && *env) {
+		sbuf_adds(&sb, env);
+	} else if (file && *file) {
+		char *path = file[0] == '/' || !ctx->repo_root ? xstrdup(file)
+							       : xasprintf("%s/%s", ctx->repo_root, file);
+		struct tally_err err = {0};
+		int rc = util_read_file(path, &sb, &err);
+		free(path);
+		if (rc < 0) {
+			if (sb.buf)
+				explicit_bzero(sb.buf, sb.len);
+			sbuf_free(&sb);
+			fail(res, TC_INPUT, "github.tokenFile %s: cannot read the token file", file);
+			return -1;
+		}
+	} else {
+		return 0;
+	}
+	/* the first line, trimmed */
+	size_t n = strcspn(sbuf_str(&sb), "\r\n");
+	while (n && (sb.buf[n - 1] == ' ' || sb.buf[n - 1] == '\t'))
+		n--;
+	size_t start = 0;
+	while (start < n && (sb.buf[start] == ' ' || sb.buf[start] == '\t'))
+		start++;
+	int bad = 0;
+	for (size_t i = start; i < n; i++)
+		if ((unsigned char)sb.buf[i] < 0x21 || (unsigned char)sb.buf[i] > 0x7e)
+			bad = 1;
+	if (n > start && !bad)
+		*out = xstrndup(sb.buf + start, n - start);
+	if (sb.buf)
+		explicit_bzero(sb.buf, sb.len);
+	sbuf_free(&sb);
+	if (bad) {
+		fail(res, TC_INPUT, "%s: the GitHub token has characters a header cannot carry",
+		     env && *env ? "$GITHUB_TOKEN" : "github.tokenFile");
+		return -1;
+	}
+	return 0;
+}
+
+static void free_token(char *t)
+{
+	if (t) {
+		explicit_bzero(t, strlen(t));
+		free(t);
+	}
+}
+
+static struct http *client_new(const struct upstream_ctx *ctx, struct upstream_result *res)
+{
+	char *token = NULL;
+	if (read_token(ctx, &token, res) < 0)
+		return NULL;
+	struct http_config hc = {
+		.state_dir = ctx->state_dir, .api_url = ctx->conf->gh_api, .token = token,
+		.insecure = ctx->conf->reg_insecure, .cancel_fd = ctx->cancel_fd,
+	};
+	struct http *h = http_new(&hc);
+	free_token(token);
+	return h;
+}
+
+/* github-* args are OWNER/REPO in GitHub's own characters, so the spec can
+ * never add path segments or a query to the URL. */
+static int valid_gh_repo(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	if (!slash || slash == s || !slash[1] || strchr(slash + 1, '/'))
+		return 0;
+	for (const char *p = s; *p; p++)
+		if (p != slash && !isalnum((unsigned char)*p) && !strchr("._-", *p))
+			return 0;
+	return strcmp(slash + 1, ".") && strcmp(slash + 1, "..");
+}
+
+/* Reduces a releases page to [{"tag_name","draft","prerelease"}]: all that
+ * is cached and parsed. Wrong types are a protocol error, not skipped. */
+static int reduce_releases(const char *body, size_t len, struct sbuf *out, void *ctx,
+			   struct tally_err *err)
+{
+	(void)ctx;
+	json_error_t je;
+	json_t *root = json_loadb(body, len, 0, &je), *list = json_array();
+	int ret = -1;
+	if (!root) {
+		tally_err_set(err, TC_VERIFY, "answer is not JSON (line %d, column %d)", je.line,
+			      je.column);
+		goto out;
+	}
+	if (!json_is_array(root)) {
+		tally_err_set(err, TC_VERIFY, "answer is a JSON %s, not an array of releases",
+			      json_is_object(root) ? "object" : "value");
+		goto out;
+	}
+	size_t i;
+	json_t *r;
+	json_array_foreach(root, i, r) {
+		if (!json_is_object(r)) {
+			tally_err_set(err, TC_VERIFY, "release %zu is not an object", i);
+			goto out;
+		}
+		json_t *tag = json_object_get(r, "tag_name");
+		json_t *draft = json_object_get(r, "draft"), *pre = json_object_get(r, "prerelease");
+		if (!json_is_string(tag)) {
+			tally_err_set(err, TC_VERIFY, "release %zu: \"tag_name\" is not a string", i);
+			goto out;
+		}
+		if ((draft && !json_is_boolean(draft)) || (pre && !json_is_boolean(pre))) {
+			tally_err_set(err, TC_VERIFY,
+				      "release %zu: \"draft\" or \"prerelease\" is not a boolean", i);
+			goto out;
+		}
+		json_array_append_new(list, json_pack("{s:O, s:b, s:b}", "tag_name", tag, "draft",
+						      json_is_true(draft), "prerelease",
+						      json_is_true(pre)));
+	}
+	char *s = json_dumps(list, JSON_COMPACT);
+	sbuf_adds(out, s);
+	free(s);
+	ret = 0;
+out:
+	json_decref(root);
+	json_decref(list);
+	return ret;
+}
+
+/* Reduces a tags page to ["name", ...]. */
+static int reduce_tags(const char *body, size_t len, struct sbuf *out, void *ctx,
+		       struct tally_err *err)
+{
+	(void)ctx;
+	json_error_t je;
+	json_t *root = json_loadb(body, len, 0, &je), *list = json_array();
+	int ret = -1;
+	if (!root) {
+		tally_err_set(err, TC_VERIFY, "answer is not JSON (line %d, column %d)", je.line,
+			      je.column);
+		goto out;
+	}
+	if (!json_is_array(root)) {
+		tally_err_set(err, TC_VERIFY, "answer is a JSON %s, not an array of tags",
+			      json_is_object(root) ? "object" : "value");
+		goto out;
+	}
+	size_t i;
+	json_t *t;
+	json_array_foreach(root, i, t) {
+		json_t *name = json_object_get(t, "name");
+		if (!json_is_object(t) || !json_is_string(name)) {
+			tally_err_set(err, TC_VERIFY, "tag %zu has no string \"name\"", i);
+			goto out;
+		}
+		json_array_append(list, name);
+	}
+	char *s = json_dumps(list, JSON_COMPACT);
+	sbuf_adds(out, s);
+	free(s);
+	ret = 0;
+out:
+	json_decref(root);
+	json_decref(list);
+	return ret;
+}
+
+typedef int (*page_fn)(const struct comp_conf *cc, json_t *list, struct strv *raw);
+
+/* Follows Link rel="next" from the first page: at most GH_MAX_PAGES pages,
+ * each on the API origin, each URL once. page() takes every reduced page. */
+static int gh_paged(const struct upstream_ctx *ctx, const struct comp_conf *cc, const char *what,
+		    http_reduce_fn reduce, page_fn page, struct strv *raw,
+		    struct upstream_result *res)
+{
+	if (!valid_gh_repo(cc->upstream_arg)) {
+		fail(res, TC_INPUT, "component.%s.upstream: '%s' is not OWNER/REPO", cc->name,
+		     cc->upstream_arg);
+		return -1;
+	}
+	struct http *h = client_new(ctx, res);
+	if (!h)
+		return -1;
+	const char *api = ctx->conf->gh_api;
+	size_t alen = strlen(api);
+	while (alen && api[alen - 1] == '/')
+		alen--;
+	char *url = xasprintf("%.*s/repos/%s/%s?per_page=%d", (int)alen, api, cc->upstream_arg, what,
+			      GH_PER_PAGE);
+	char *first = xstrdup(url);
+	char *api_origin = http_origin(first);
+	struct strv seen = {0};
+	struct http_response resp = {0};
+	struct tally_err err = {0};
+	size_t entries = 0;
+	for (int n = 0;; n++) {
+		if (n >= GH_MAX_PAGES) {
+			fail(res, TC_TOO_LARGE, "%s: more than %d pages of %s; stopped before %s", first,
+			     GH_MAX_PAGES, what, url);
+			break;
+		}
+		strv_push(&seen, url);
+		http_response_free(&resp);
+		if (http_get(h, url, "application/vnd.github+json", reduce, NULL, &resp, &err) < 0) {
+			fail(res, err.cls ? err.cls : TC_NETWORK, "%s", err.msg);
+			res->retry_at = resp.retry_at;
+			break;
+		}
+		json_t *list = json_loadb(sbuf_str(&resp.body), resp.body.len, 0, NULL);
+		entries += json_array_size(list);
+		int rc = page(cc, list, raw);
+		json_decref(list);
+		if (rc < 0) {
+			fail(res, TC_VERIFY, "%s: cached answer unreadable", url);
+			break;
+		}
+		if (!resp.next)
+			break;
+		char *o = http_origin(resp.next);
+		int same = o && api_origin && !strcmp(o, api_origin);
+		free(o);
+		if (!same) {
+			fail(res, TC_VERIFY, "%s: Link rel=\"next\" to another host refused", url);
+			break;
+		}
+		if (strv_contains(&seen, resp.next)) {
+			fail(res, TC_VERIFY, "%s: Link rel=\"next\" points back at %s, already read", url,
+			     resp.next);
+			break;
+		}
+		free(url);
+		url = xstrdup(resp.next);
+	}
+	if (res->cls == TC_NONE && entries == 0)
+		fail(res, TC_MISSING_VERSION, "%s: the answer lists no %s", first, what);
+	http_response_free(&resp);
+	strv_free(&seen);
+	free(api_origin);
+	free(first);
+	free(url);
+	http_free(h);
+	return res->cls == TC_NONE ? 0 : -1;
+}
+
+static int page_releases(const struct comp_conf *cc, json_t *list, struct strv *raw)
+{
+	if (!json_is_array(list))
+		return -1;
+	size_t i;
+	json_t *r;
+	json_array_foreach(list, i, r) {
+		const char *tag = json_string_value(json_object_get(r, "tag_name"));
+		if (!tag)
+			return -1;
+		/* drafts never; GitHub's pre-release flag only with prerelease =
+		 * true (vfilter's suffix rule applies on top) */
+		if (json_is_true(json_object_get(r, "draft")))
+			continue;
+		if (json_is_true(json_object_get(r, "prerelease")) && !cc->prerelease)
+			continue;
+		strv_push(raw, tag);
+	}
+	return 0;
+}
+
+static int page_tags(const struct comp_conf *cc, json_t *list, struct strv *raw)
+{
+	(void)cc;
+	if (!json_is_array(list))
+		return -1;
+	size_t i;
+	json_t *t;
+	json_array_foreach(list, i, t) {
+		if (!json_is_string(t))
+			return -1;
+		strv_push(raw, json_string_value(t));
+	}
+	return 0;
+}
+
+static int fetch_github_release(const struct upstream_ctx *ctx, const struct comp_conf *cc,
+				struct strv *raw, struct upstream_result *res)
+{
+	return gh_paged(ctx, cc, "releases", reduce_releases, page_releases, raw, res);
+}
+
+static int fetch_github_tag(const struct upstream_ctx *ctx, const struct comp_conf *cc,
+			    struct strv *raw, struct upstream_result *res)
+{
+	return gh_paged(ctx, cc, "tags", reduce_tags, page_tags, raw, res);
+}
+
+/* file-regex: the first capture group of the first match of `match`, in a
+ * file read over http(s) (through the HTTP layer: cache, limits, caps) or
+ * file:// (capped at the same size). */
 static int fetch_file_regex(const struct upstream_ctx *ctx, const struct comp_conf *cc,
 			    struct strv *raw, struct upstream_result *res)
 {
-	(void)ctx;
 	const char *url = cc->upstream_arg;
-	if (!str_starts(url, "file://")) {
-		fail(res, TC_INTERNAL, "%s: only file:// URLs are supported by this build of tally yet", url);
-		return -1;
-	}
 	struct sbuf body = {0};
-	struct tally_err err = {0};
-	if (util_read_file(url + strlen("file://"), &body, &err) < 0) {
-		fail(res, TC_MISSING_VERSION, "%s: %s", url, err.msg);
-		sbuf_free(&body);
+	if (str_starts(url, "file://")) {
+		const char *path = url + strlen("file://");
+		struct stat st;
+		struct tally_err err = {0};
+		if (stat(path, &st) == 0 && st.st_size > (off_t)HTTP_BODY_MAX) {
+			fail(res, TC_TOO_LARGE, "%s: file larger than %zu MiB refused", url,
+			     HTTP_BODY_MAX >> 20);
+			return -1;
+		}
+		if (util_read_file(path, &body, &err) < 0) {
+			fail(res, TC_MISSING_VERSION, "%s: %s", url, err.msg);
+			sbuf_free(&body);
+			return -1;
+		}
+	} else if (str_starts(url, "http://") || str_starts(url, "https://")) {
+		struct http *h = client_new(ctx, res);
+		if (!h)
+			return -1;
+		struct http_response resp = {0};
+		struct tally_err err = {0};
+		if (http_get(h, url, "*/*", NULL, NULL, &resp, &err) < 0) {
+			fail(res, err.cls ? err.cls : TC_NETWORK, "%s", err.msg);
+			res->retry_at = resp.retry_at;
+		} else {
+			body = resp.body;
+			memset(&resp.body, 0, sizeof resp.body);
+		}
+		http_response_free(&resp);
+		http_free(h);
+		if (res->cls != TC_NONE) {
+			sbuf_free(&body);
+			return -1;
+		}
+	} else {
+		fail(res, TC_INPUT,
+		     "component.%s.upstream: '%s' is not an http://, https:// or file:// URL", cc->name,
+		     url);
 		return -1;
 	}
 	if (strlen(sbuf_str(&body)) != body.len) {
-		fail(res, TC_INTERNAL, "%s: file contains NUL bytes", url);
+		fail(res, TC_VERIFY, "%s: file contains NUL bytes", url);
 		sbuf_free(&body);
 		return -1;
 	}

@@ -4,7 +4,14 @@
  * guesses: anything unreadable leaves the result with a class and a message
  * naming the URL, and the caller treats the upstream as unknown. Versions
  * outside the OCI tag grammar are dropped with a warning before anything
- * else looks at them. Safe to call from worker threads (no shared state). */
+ * else looks at them. Safe to call from worker threads: the only shared
+ * state is http.c's cache and per-host counters, which it locks.
+ *
+ * github-release / github-tag read {apiUrl}/repos/OWNER/REPO/releases|tags
+ * with per_page=100, following Link rel="next" (at most 20 pages, each URL
+ * once, never to another host); file-regex reads http(s):// through http.c
+ * and file:// directly, both capped at 8 MiB. The GitHub token is
+ * $GITHUB_TOKEN, else the first line of github.tokenFile. */
 #ifndef TALLY_UPSTREAM_H
 #define TALLY_UPSTREAM_H
 

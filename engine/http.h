@@ -1,0 +1,105 @@
+/* http.h - the HTTP layer for upstreams (SPEC section 5), on libcurl.
+ *
+ * A struct http is one client for one thread (its CURL easy handle never
+ * crosses threads); connections, DNS and TLS sessions are shared between
+ * clients through one process-wide share handle with locks, so that the
+ * check threads of one run reuse each other's connections.
+ *
+ * Every request:
+ *   - connect timeout 10 s, whole request 60 s ($TALLY_HTTP_CONNECT_TIMEOUT
+ *     and $TALLY_HTTP_TIMEOUT override them, in seconds, for tests);
+ *   - bodies over 8 MiB refused, counted in the write callback;
+ *   - TLS verified unless the client is insecure;
+ *   - redirects followed by hand, at most 5, http(s) only, never from
+ *     https to http; a redirect to another host is refused when the request
+ *     goes to the API host (the only one that gets the token), followed
+ *     without credentials otherwise;
+ *   - User-Agent "tally/" TALLY_VERSION;
+ *   - at most HTTP_PER_HOST requests in flight per host in the process
+ *     ($TALLY_HTTP_PER_HOST overrides);
+ *   - the token (if any) is sent only to the API origin (scheme, host and
+ *     port of api_url), and never appears in a message or a file.
+ *
+ * The cache, STATE/http-cache.json (0600), keeps per URL the ETag, the Link
+ * "next" URL and the (reduced) body of the last 200 answer, and per host the
+ * time until which it is rate limited. It is held in memory for the process
+ * and written atomically after changes; one mutex guards it, so any number
+ * of threads may use it at once. A conditional request answered 304 returns
+ * the cached body. A host that answered 403/429 with X-RateLimit-Remaining: 0
+ * or Retry-After gets no request before its reset: http_get fails at once
+ * with TC_RATE_LIMIT and retry_at.
+ *
+ * Failures: TC_NETWORK (transport, 5xx), TC_TIMEOUT, TC_TOO_LARGE (body cap),
+ * TC_RATE_LIMIT, TC_AUTH (401, 403 without rate-limit headers),
+ * TC_MISSING_VERSION (404, 410), TC_VERIFY (answers that break the protocol:
+ * a redirect to another host or scheme, too many redirects, a 304 with
+ * nothing cached, a body the reduce function rejects). Messages name the
+ * URL (without user info). */
+#ifndef TALLY_HTTP_H
+#define TALLY_HTTP_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "util.h"
+
+#define HTTP_BODY_MAX ((size_t)8 << 20)
+#define HTTP_MAX_REDIRS 5
+#define HTTP_PER_HOST 24
+#define HTTP_CONNECT_TIMEOUT 10L
+#define HTTP_TIMEOUT 60L
+
+struct http_config {
+	const char *state_dir;  /* NULL: cache in memory only */
+	const char *api_url;    /* origin that may get the token; NULL: none */
+	const char *token;      /* NULL: none; copied */
+	int insecure;           /* skip TLS verification */
+	int cancel_fd;          /* readable = cancel; -1: none */
+};
+
+/* Turns a 200 body into what is cached and returned (e.g. only the fields
+ * a parser needs). Returns 0, or -1 with err's message saying what is wrong
+ * (http_get prefixes the URL and sets TC_VERIFY). */
+typedef int (*http_reduce_fn)(const char *body, size_t len, struct sbuf *out, void *ctx,
+			      struct tally_err *err);
+
+struct http_response {
+	long status;            /* 200..299, or 304 when from_cache */
+	struct sbuf body;       /* reduced body */
+	char *next;             /* absolute URL of Link rel="next", or NULL */
+	char *url;              /* the URL that answered (after redirects) */
+	int from_cache;         /* 1 when a 304 reused the cached body */
+	long long retry_at;     /* TC_RATE_LIMIT: epoch seconds of the reset */
+};
+
+struct http;
+
+/* Caller frees with http_free. Never fails except on allocation. */
+struct http *http_new(const struct http_config *cfg);
+void http_free(struct http *h);
+
+/* GET url (http or https). accept is a full header value or NULL; reduce
+ * may be NULL (the body as is; it must then be valid UTF-8 to be cached).
+ * On 2xx or a 304 served from the cache returns 0 with resp filled; else -1
+ * with err (and resp->retry_at for rate limits). Clear resp with
+ * http_response_free after either. */
+int http_get(struct http *h, const char *url, const char *accept, http_reduce_fn reduce,
+	     void *rctx, struct http_response *resp, struct tally_err *err);
+void http_response_free(struct http_response *resp);
+
+/* Scheme://host[:port] of url, lowercased, default port dropped; NULL when
+ * url does not parse. Caller frees. */
+char *http_origin(const char *url);
+
+/* Counters for tests and benchmarks (process-wide). */
+struct http_stats {
+	long requests;          /* sent over the network */
+	long not_modified;      /* 304 answers */
+	long refused_limited;   /* not sent: host rate limited */
+	long cache_writes;      /* http-cache.json written */
+};
+void http_stats_get(struct http_stats *out);
+/* Forget the in-memory cache so the next use reloads the file (tests). */
+void http_cache_forget(void);
+
+#endif
