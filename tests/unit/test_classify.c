@@ -150,10 +150,10 @@ static void test_tail_and_length(void **state)
 	memcpy(big + n, end, strlen(end));
 	expect_class("pattern at the end of a 200 KiB log", classify("push", 0, big, n + strlen(end)), TC_TOO_LARGE);
 	/* len excludes the pattern: it must not be seen, even though bytes follow */
-	expect_class("bytes past len are not read", classify("push", 0, big, n), TC_NETWORK);
+	expect_class("bytes past len are not read", classify("push", 0, big, n), TC_INTERNAL);
 	free(big);
 	const char *s = "unauthorized: authentication required";
-	expect_class("len cuts the pattern", classify("push", 0, s, 5), TC_NETWORK);
+	expect_class("len cuts the pattern", classify("push", 0, s, 5), TC_INTERNAL);
 }
 
 static void test_hints(void **state)
