@@ -185,6 +185,7 @@ struct engine {
 	int running_attempts, running_checks, running_tasks;
 	int quitting;
 	int serving;                /* tally serve: the schedule runs */
+	int live_logs;              /* attempts post their output as "log" events */
 	json_int_t cur_job;         /* job whose events are being emitted; -1 none */
 	int cancel[2];
 	json_t *ledger;
@@ -462,15 +463,15 @@ static json_t *status_json(struct engine *e, struct comp_state *cs, const struct
 		cls = cs->last_class;
 		msg = cs->last_message;
 	}
-	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
+	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "schema", 1, "event", event, "component", cs->cc->name, "key", cs->cc->key,
 			 "file", cs->cc->file, "recorded", jstr(cs->recorded), "upstream",
 			 cs->upstream.n && cs->up_cls == TC_NONE ? json_string(cs->upstream.v[0]) : json_null(),
 			 "candidate", jstr(cand), "built", jstr(cs->built), "state", state_of(cs, h, cand),
 			 "class", jstr(cls), "message", jstr(msg), "checked_at", jtime(cs->checked_at),
 			 "retry_at", jtime(cs->retry_due ? cs->retry_due : cs->retry_at), "next_run",
-			 jtime(next_run_of(e, cs, h)), "last_result",
-			 jstr(cs->last_result));
+			 jtime(next_run_of(e, cs, h)), "last_result", jstr(cs->last_result), "last_at",
+			 jtime(cs->last_ended));
 }
 
 /* ---- jobs ------------------------------------------------------------ */
@@ -822,6 +823,7 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 	a->no_push = j->no_push;
 	a->cancel_fd = e->cancel[0];
 	a->no_build = p->no_build;
+	a->live_logs = e->live_logs;
 	a->pin = p->pin;
 	a->pin_reason = xstrdup(p->pin_reason);
 	if (p->digest)
@@ -1982,6 +1984,7 @@ static int run_no_candidate(struct engine *e, struct job *j, struct comp_state *
 static const struct command {
 	const char *name;
 	void (*handler)(struct engine *e, json_t *cmd);
+	int writes;     /* changes something: refused on watch connections */
 } commands[];
 
 static void cmd_status_h(struct engine *e, json_t *cmd)
@@ -1990,24 +1993,40 @@ static void cmd_status_h(struct engine *e, json_t *cmd)
 }
 
 static const struct command commands[] = {
-	{"status", cmd_status_h},
-	{"check", cmd_check},
-	{"run", cmd_run},
-	{"history", cmd_history},
-	{"logs", cmd_logs},
-	{"retry", cmd_retry},
-	{"rebuild", cmd_rebuild},
-	{"reset", cmd_reset},
-	{"skip", cmd_skip},
-	{"unskip", cmd_unskip},
-	{"pin", cmd_pin},
-	{"unpin", cmd_unpin},
-	{"verify", cmd_verify},
-	{"attempts", cmd_attempts},
-	{"shipped", cmd_shipped},
-	{"pause", cmd_pause},
-	{"resume", cmd_resume},
+	{"status", cmd_status_h, 0},
+	{"check", cmd_check, 1},
+	{"run", cmd_run, 1},
+	{"history", cmd_history, 0},
+	{"logs", cmd_logs, 0},
+	{"retry", cmd_retry, 1},
+	{"rebuild", cmd_rebuild, 1},
+	{"reset", cmd_reset, 1},
+	{"skip", cmd_skip, 1},
+	{"unskip", cmd_unskip, 1},
+	{"pin", cmd_pin, 1},
+	{"unpin", cmd_unpin, 1},
+	{"verify", cmd_verify, 1},
+	{"attempts", cmd_attempts, 0},
+	{"shipped", cmd_shipped, 0},
+	{"pause", cmd_pause, 1},
+	{"resume", cmd_resume, 1},
 };
+
+int engine_command_reads_only(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return !commands[i].writes;
+	return 0;
+}
+
+json_t *engine_describe(struct engine *e)
+{
+	const char *branch = str_starts(e->refname, "refs/heads/") ? e->refname + 11 : e->refname;
+	return json_pack("{s:s, s:s, s:s, s:s, s:b}", "repo", e->root, "branch", branch, "theme",
+			 e->conf->theme ? e->conf->theme : "default", "state_dir", e->state_dir,
+			 "paused", engine_paused(e));
+}
 
 static void on_command(struct engine *e, json_t *cmd)
 {
@@ -2140,6 +2159,7 @@ static void *engine_main(void *arg)
 	schedule_tick(e);
 	for (;;) {
 		e->cur_job = -1;
+	e->live_logs = 1;
 		struct msg *m = queue_pop(&e->inbox, schedule_wait_ms(e));
 		if (!m) {
 			schedule_tick(e);
@@ -2269,6 +2289,11 @@ fail:
 	git_repository_free(repo);
 	engine_free(e);
 	return -1;
+}
+
+void engine_set_live_logs(struct engine *e, int on)
+{
+	e->live_logs = on;
 }
 
 void engine_serve(struct engine *e)

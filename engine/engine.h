@@ -54,6 +54,9 @@ void engine_submit(struct engine *e, json_t *cmd);
 json_t *engine_next_event(struct engine *e, int timeout_ms);
 /* Readable while events are queued (for poll loops). */
 int engine_event_fd(struct engine *e);
+/* Before engine_start: whether attempts send their output as "log" events
+ * (default on; a batch command that prints no output turns it off). */
+void engine_set_live_logs(struct engine *e, int on);
 /* Before engine_start: run the schedule (tally serve). */
 void engine_serve(struct engine *e);
 /* Stops scheduling and new work, waits up to grace seconds for running
@@ -67,6 +70,12 @@ void engine_cancel(struct engine *e);
 void engine_free(struct engine *e);
 
 const struct tally_conf *engine_conf(const struct engine *e);
+/* 1 for commands that change nothing (status, history, attempts, logs,
+ * shipped): a watch connection may send these. */
+int engine_command_reads_only(const char *name);
+/* {repo, branch, theme, state_dir, paused} for a front end's header. Any
+ * thread. Caller decrefs. */
+json_t *engine_describe(struct engine *e);
 const char *engine_socket_path(const struct engine *e);
 const char *engine_state_dir(const struct engine *e);
 const char *engine_root(const struct engine *e);

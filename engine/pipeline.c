@@ -32,6 +32,9 @@ struct ctx {
 	struct attempt *a;
 	int log_fd;
 	struct sbuf tail;         /* last output of the current command, for classify */
+	char last_char;           /* of the output so far: tally's lines start on a new line */
+	char utf8_carry[4];
+	size_t utf8_n;
 	char *image;
 	struct strv tags;
 	char *digestfile;
@@ -46,6 +49,9 @@ static void logf_(struct ctx *c, const char *fmt, ...)
 	struct sbuf sb = {0};
 	va_list ap;
 	va_start(ap, fmt);
+	if (c->last_char && c->last_char != '\n')
+		sbuf_addc(&sb, '\n');
+	c->last_char = '\n';
 	sbuf_adds(&sb, "tally: ");
 	sbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
@@ -53,10 +59,11 @@ static void logf_(struct ctx *c, const char *fmt, ...)
 	if (c->log_fd >= 0 && write(c->log_fd, sb.buf, sb.len) < 0) {
 		/* the log is best effort; the ledger has the result */
 	}
-	if (c->a->post) {
+	if (c->a->post && c->a->live_logs) {
 		json_t *ev = json_pack("{s:s, s:s, s:s, s:s%}", "event", "log", "component",
 				       c->a->cc->name, "attempt", c->a->id, "data", sb.buf, sb.len);
-		c->a->post(c->a->ctx, ev);
+		if (ev)
+			c->a->post(c->a->ctx, ev);
 	}
 	sbuf_free(&sb);
 }
@@ -64,16 +71,26 @@ static void logf_(struct ctx *c, const char *fmt, ...)
 static void on_output(void *vc, const char *data, size_t len)
 {
 	struct ctx *c = vc;
+	if (len)
+		c->last_char = data[len - 1];
 	/* keep the last 64 KiB for the classifier */
 	if (c->tail.len > 128 * 1024) {
 		memmove(c->tail.buf, c->tail.buf + c->tail.len - 64 * 1024, 64 * 1024);
 		c->tail.len = 64 * 1024;
 	}
 	sbuf_add(&c->tail, data, len);
-	if (c->a->post) {
-		json_t *ev = json_pack("{s:s, s:s, s:s, s:s%}", "event", "log", "component",
-				       c->a->cc->name, "attempt", c->a->id, "data", data, len);
-		c->a->post(c->a->ctx, ev);
+	if (c->a->post && c->a->live_logs) {
+		/* JSON strings are UTF-8; build output may be anything, and a
+		 * read may end inside a character */
+		struct sbuf text = {0};
+		util_utf8_append(&text, data, len, c->utf8_carry, &c->utf8_n);
+		if (text.len) {
+			json_t *ev = json_pack("{s:s, s:s, s:s, s:s%}", "event", "log", "component",
+					       c->a->cc->name, "attempt", c->a->id, "data", text.buf, text.len);
+			if (ev)
+				c->a->post(c->a->ctx, ev);
+		}
+		sbuf_free(&text);
 	}
 }
 
@@ -168,6 +185,7 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 				     : xasprintf("%s/%s", a->repo_dir, a->cc->workdir))
 				   : xstrdup(a->repo_dir);
 	sbuf_reset(&c->tail);
+	c->utf8_n = 0;
 	struct run_opts o = {
 		.argv = argv, .cwd = cwd, .env_add = env.v, .log_fd = c->log_fd,
 		.timeout_s = a->cc->timeout, .cancel_fd = a->cancel_fd, .on_output = on_output, .ctx = c,

@@ -29,6 +29,7 @@ struct attempt {
 	int pin;                  /* reset: pin in the same commit */
 	char *pin_reason;
 	int cancel_fd;            /* readable: cancel */
+	int live_logs;            /* post "log" events with the command output */
 	/* progress: called on the worker thread with a stage event (consumed) */
 	void (*post)(void *ctx, json_t *ev);
 	void *ctx;

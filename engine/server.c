@@ -172,9 +172,11 @@ static void handle_line(struct server *s, struct conn *c, const char *line, size
 			conn_error(s, c, "expected {\"hello\":1,\"mode\":\"control\"|\"watch\"}; closing", 1);
 		} else {
 			c->hello = strcmp(mode, "watch") == 0 ? 2 : 1;
-			conn_send_json(s, c, json_pack("{s:s, s:i, s:I, s:s, s:s}", "event", "hello", "protocol", 1,
-						       "pid", (json_int_t)getpid(), "mode", mode, "version",
-						       TALLY_VERSION));
+			json_t *h = engine_describe(s->e);
+			json_object_update_new(h, json_pack("{s:s, s:i, s:I, s:s, s:s}", "event", "hello", "protocol", 1,
+							"pid", (json_int_t)getpid(), "mode", mode, "version",
+							TALLY_VERSION));
+			conn_send_json(s, c, h);
 		}
 		json_decref(msg);
 		return;
@@ -184,7 +186,7 @@ static void handle_line(struct server *s, struct conn *c, const char *line, size
 	const char *cmd = json_string_value(json_object_get(msg, "cmd"));
 	if (!cmd) {
 		conn_error(s, c, "a command needs \"cmd\"", 0);
-	} else if (c->hello == 2) {
+	} else if (c->hello == 2 && !engine_command_reads_only(cmd)) {
 		conn_send_json(s, c, json_pack("{s:s, s:I, s:s, s:s}", "event", "error", "id", cid, "class",
 					       "input", "message",
 					       "read-only (watch) connection: commands are refused"));

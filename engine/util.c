@@ -266,3 +266,86 @@ int util_mkdirs(const char *path, mode_t mode, struct tally_err *err)
 	free(p);
 	return 0;
 }
+
+/* Length of the UTF-8 sequence starting at p (n bytes available): the
+ * sequence length when valid, 0 when invalid, -1 when cut short. */
+static int utf8_seq(const unsigned char *p, size_t n)
+{
+	unsigned char c = p[0];
+	int len;
+	unsigned int min;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, min = 0x10000;
+	else
+		return 0;
+	unsigned int cp = c & (0x3f >> (len - 1));
+	for (int i = 1; i < len; i++) {
+		if ((size_t)i >= n)
+			return -1;
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+void util_utf8_append(struct sbuf *out, const char *data, size_t len, char carry[4],
+		      size_t *ncarry)
+{
+	static const char repl[] = "\xef\xbf\xbd";
+	if (!data) {
+		for (size_t i = 0; i < *ncarry; i++)
+			sbuf_add(out, repl, 3);
+		*ncarry = 0;
+		return;
+	}
+	/* complete a sequence cut by the previous chunk */
+	while (*ncarry && len) {
+		carry[(*ncarry)++] = *data++;
+		len--;
+		int r = utf8_seq((const unsigned char *)carry, *ncarry);
+		if (r > 0) {
+			sbuf_add(out, carry, (size_t)r);
+			*ncarry = 0;
+		} else if (r == 0) {
+			sbuf_add(out, repl, 3);
+			/* re-read what followed the bad lead byte */
+			size_t rest = *ncarry - 1;
+			char tmp[4];
+			memcpy(tmp, carry + 1, rest);
+			*ncarry = 0;
+			util_utf8_append(out, tmp, rest, carry, ncarry);
+		}
+	}
+	const unsigned char *p = (const unsigned char *)data;
+	size_t i = 0, start = 0;
+	while (i < len) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		int r = utf8_seq(p + i, len - i);
+		if (r > 0) {
+			i += (size_t)r;
+		} else if (r < 0) {
+			sbuf_add(out, data + start, i - start);
+			*ncarry = len - i;
+			memcpy(carry, data + i, *ncarry);
+			return;
+		} else {
+			sbuf_add(out, data + start, i - start);
+			sbuf_add(out, repl, 3);
+			i++;
+			start = i;
+		}
+	}
+	sbuf_add(out, data + start, len - start);
+}

@@ -52,6 +52,11 @@ int str_ends(const char *s, const char *suffix);
 void util_iso8601(long long epoch, char *buf, size_t len);
 double util_now(void);                 /* CLOCK_REALTIME seconds */
 double util_monotonic(void);           /* CLOCK_MONOTONIC seconds */
+/* Appends data to out as valid UTF-8: invalid bytes become U+FFFD. An
+ * incomplete sequence at the end is kept in carry (at most 3 bytes, *ncarry
+ * of them) to be completed by the next chunk; pass data NULL to flush it. */
+void util_utf8_append(struct sbuf *out, const char *data, size_t len, char carry[4],
+		      size_t *ncarry);
 /* mkdir -p with mode for created directories. */
 int util_mkdirs(const char *path, mode_t mode, struct tally_err *err);
 

@@ -527,6 +527,7 @@ static int run_batch(struct opts *o, const struct command *c)
 		const struct strv *w = engine_warnings(e);
 		for (size_t i = 0; i < w->n; i++)
 			fprintf(stderr, "tally: warning: %s\n", w->v[i]);
+		engine_set_live_logs(e, o->verbose && !o->json);
 		if (engine_start(e) < 0) {
 			fprintf(stderr, "tally: cannot start the engine thread\n");
 			engine_free(e);
@@ -804,35 +805,34 @@ static int run_stop(struct opts *o)
 	return EXIT_FAIL;
 }
 
-int main(int argc, char **argv)
+static int tally_main(int argc, char **argv, struct opts *o)
 {
-	struct opts o = {0};
-	if (parse_args(argc, argv, &o) < 0)
+	if (parse_args(argc, argv, o) < 0)
 		return EXIT_USAGE;
-	if (o.command && strcmp(o.command, "watch") == 0) {
-		o.readonly = 1;
-		o.command = NULL;
+	if (o->command && strcmp(o->command, "watch") == 0) {
+		o->readonly = 1;
+		o->command = NULL;
 	}
-	if (!o.command) {
-		if (!o.no_tui && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))
-			return run_console(&o);
-		if (o.readonly) {
+	if (!o->command) {
+		if (!o->no_tui && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))
+			return run_console(o);
+		if (o->readonly) {
 			fprintf(stderr, "tally: watch needs a terminal\n");
 			return EXIT_USAGE;
 		}
-		o.command = "status";
+		o->command = "status";
 	}
-	const struct command *c = find_command(o.command);
+	const struct command *c = find_command(o->command);
 	if (!c) {
-		fprintf(stderr, "tally: unknown command '%s'\ntry 'tally --help'\n", o.command);
+		fprintf(stderr, "tally: unknown command '%s'\ntry 'tally --help'\n", o->command);
 		return EXIT_USAGE;
 	}
-	if (check_command_args(&o, c) < 0)
+	if (check_command_args(o, c) < 0)
 		return EXIT_USAGE;
-	if ((c->flags & F_CONFIRM) && !o.yes && !o.dry_run && isatty(STDIN_FILENO) && !o.json) {
+	if ((c->flags & F_CONFIRM) && !o->yes && !o->dry_run && isatty(STDIN_FILENO) && !o->json) {
 		fprintf(stderr, "tally %s", c->name);
-		for (size_t i = 0; i < o.args.n; i++)
-			fprintf(stderr, " %s", o.args.v[i]);
+		for (size_t i = 0; i < o->args.n; i++)
+			fprintf(stderr, " %s", o->args.v[i]);
 		fprintf(stderr, ": the record stays where it is until the image is built, pushed and read back"
 				" (try --dry-run for the plan). Proceed? [y/N] ");
 		char line[16] = "";
@@ -843,11 +843,18 @@ int main(int argc, char **argv)
 	}
 	int rc;
 	if (strcmp(c->name, "serve") == 0)
-		rc = run_serve(&o);
+		rc = run_serve(o);
 	else if (strcmp(c->name, "stop") == 0)
-		rc = run_stop(&o);
+		rc = run_stop(o);
 	else
-		rc = run_batch(&o, c);
+		rc = run_batch(o, c);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = {0};
+	int rc = tally_main(argc, argv, &o);
 	strv_free(&o.args);
 	return rc;
 }

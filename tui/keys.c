@@ -1,0 +1,112 @@
+/* keys.c - the one key table (tmux's cmd_table, tig's keymap): it drives
+ * dispatch, the footer, the help view and the man page's KEYS section
+ * (tests/console/gen_man_keys.sh compiles this file alone with
+ * -DKEYS_MAN_MAIN to print it). */
+#include "ui.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifdef KEYS_MAN_MAIN
+#define H(f) NULL
+#else
+#define H(f) f
+#endif
+
+#define CTRL(ch) ((ch) & 0x1f)
+#define K_ENTER_KEYS '\n', '\r', KEY_ENTER
+
+const struct keydef key_table[] = {
+	/* moving: table and log panes, lists */
+	{{KEY_UP, 'k', 0}, "Up/k", "up", "move up (scroll the log up: stops following)", 0, V_ALL, 0, H(kh_up)},
+	{{KEY_DOWN, 'j', 0}, "Down/j", "down", "move down", 0, V_ALL, 0, H(kh_down)},
+	{{KEY_PPAGE, CTRL('b'), 0}, "PgUp", "page-up", "one page up", 0, V_ALL, 0, H(kh_pgup)},
+	{{KEY_NPAGE, CTRL('f'), ' ', 0}, "PgDn", "page-down", "one page down", 0, V_ALL, 0, H(kh_pgdn)},
+	{{KEY_HOME, 'g', 0}, "Home/g", "top", "go to the first line", 0, V_ALL, 0, H(kh_home)},
+	{{KEY_END, 'G', 0}, "End/G", "bottom", "go to the last line (the log follows again)", 0, V_ALL, 0, H(kh_end)},
+	{{'\t', 0}, "Tab", "switch-pane", "switch between the table and the log pane", 0, V_MAIN, 1, H(kh_tab)},
+	{{K_ENTER_KEYS, 0}, "Enter", "open",
+	 "switch pane; in the attempts list, show that attempt's log", 0, V_ALL, 0, H(kh_enter)},
+	{{27, KEY_BACKSPACE, 0}, "Esc", "back", "back to the components (closes a view)", 0,
+	 VB(VIEW_ATTEMPTS) | VB(VIEW_HISTORY) | VB(VIEW_HELP), 1, H(kh_back)},
+	/* actions on the selected component (refused in read-only mode) */
+	{{'c', 0}, "c", "check", "check the selected component's upstream (builds nothing)", 1, V_MAIN, 1, H(kh_check)},
+	{{'b', 0}, "b", "run", "run: ship the selected component's candidate now", 1, V_MAIN, 1, H(kh_run)},
+	{{'r', 0}, "r", "retry", "retry the last failed attempt now, ignoring backoff", 1, V_MAIN, 1, H(kh_retry)},
+	{{'f', 0}, "f", "rebuild", "force rebuild: ship the recorded version again (asks first)", 1, V_MAIN, 1,
+	 H(kh_rebuild)},
+	{{'R', 0}, "R", "reset", "reset the record to a version that shipped before (asks first)", 1, V_MAIN, 1,
+	 H(kh_reset)},
+	{{'s', 0}, "s", "skip", "skip the candidate version: never build it (asks for a reason)", 1, V_MAIN, 1,
+	 H(kh_skip)},
+	{{'u', 0}, "u", "unskip", "undo a skip of the selected component", 1, V_MAIN, 1, H(kh_unskip)},
+	{{'p', 0}, "p", "pin", "pin the component at its record, or unpin it", 1, V_MAIN, 1, H(kh_pin)},
+	{{'P', 0}, "P", "pause", "pause or resume the schedule", 1, V_ALL, 0, H(kh_pause)},
+	{{'v', 0}, "v", "verify", "verify the record against the registry", 1, V_MAIN, 1, H(kh_verify)},
+	/* views */
+	{{'h', 0}, "h", "history", "history: record and hold commits with their trailers", 0, V_ALL, 1,
+	 H(kh_history)},
+	{{'l', 0}, "l", "attempts", "attempts of the selected component", 0, V_ALL, 1, H(kh_attempts)},
+	/* the log */
+	{{'/', 0}, "/", "search", "search the log (older lines first; smart case)", 0, V_MAIN, 1, H(kh_search)},
+	{{'n', 0}, "n", "next", "next match (older)", 0, V_MAIN, 0, H(kh_next)},
+	{{'N', 0}, "N", "previous", "previous match (newer)", 0, V_MAIN, 0, H(kh_prev)},
+	{{'F', 0}, "F", "follow", "follow the log again (also End)", 0, V_MAIN, 0, H(kh_follow)},
+	{{'w', 0}, "w", "wrap", "wrap long log lines on or off", 0, V_MAIN, 0, H(kh_wrap)},
+	{{'S', 0}, "S", "save", "save the log tail shown to a file", 0, V_MAIN, 0, H(kh_save)},
+	/* the console */
+	{{'?', KEY_F(1), 0}, "?", "help", "this help", 0, V_ALL, 1, H(kh_help)},
+	{{CTRL('l'), 0}, "Ctrl-L", "redraw", "redraw the screen", 0, V_ALL, 0, H(kh_redraw)},
+	{{'q', 0}, "q", "quit", "quit the console (the engine and its builds go on)", 0, V_ALL, 1, H(kh_quit)},
+};
+const size_t key_table_len = sizeof key_table / sizeof key_table[0];
+
+const struct keydef *keys_find(int key, unsigned view_bit)
+{
+	for (size_t i = 0; i < key_table_len; i++) {
+		if (!(key_table[i].views & view_bit))
+			continue;
+		for (const int *k = key_table[i].keys; *k; k++)
+			if (*k == key)
+				return &key_table[i];
+	}
+	return NULL;
+}
+
+static void man_escape(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-')
+			fputs("\\-", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* The KEYS section of docs/tally.1, generated from the table. */
+void keys_print_man(FILE *f)
+{
+	fputs(".SH KEYS\n"
+	      "In the console (\\fBtally\\fR, \\fBtally watch\\fR) these keys apply; the footer\n"
+	      "shows the ones that apply where you are. Keys marked \\fI(write)\\fR run an\n"
+	      "action: they are not offered in read\\-only mode, which says \"read\\-only\" when\n"
+	      "one is pressed. Force rebuild, reset and skip first show the plan and what stays\n"
+	      "recorded until it succeeds, with Cancel selected.\n", f);
+	for (size_t i = 0; i < key_table_len; i++) {
+		fputs(".TP\n.B ", f);
+		man_escape(f, key_table[i].label);
+		fputs("\n", f);
+		man_escape(f, key_table[i].help);
+		fputs(key_table[i].needs_write ? " \\fI(write)\\fR\n" : "\n", f);
+	}
+}
+
+#ifdef KEYS_MAN_MAIN
+int main(void)
+{
+	keys_print_man(stdout);
+	return 0;
+}
+#endif
