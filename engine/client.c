@@ -18,7 +18,13 @@ struct client {
 	json_t *queue;             /* events read ahead (remote) */
 	long long next_id;
 	int gone;
+	json_t *hello;
 };
+
+json_t *client_hello(const struct client *c)
+{
+	return c->hello;
+}
 
 struct client *client_local(struct engine *e)
 {
@@ -26,6 +32,7 @@ struct client *client_local(struct engine *e)
 	c->e = e;
 	c->fd = -1;
 	c->next_id = 1;
+	c->hello = engine_describe(e);
 	return c;
 }
 
@@ -138,7 +145,7 @@ int client_connect(const char *socket_path, int watch, struct client **out,
 		}
 		const char *name = json_string_value(json_object_get(ev, "event"));
 		if (name && strcmp(name, "hello") == 0) {
-			json_decref(ev);
+			c->hello = ev;
 			*out = c;
 			return 0;
 		}
@@ -239,5 +246,6 @@ void client_free(struct client *c)
 		close(c->fd);
 	sbuf_free(&c->in);
 	json_decref(c->queue);
+	json_decref(c->hello);
 	free(c);
 }

@@ -27,6 +27,9 @@ int client_fd(const struct client *c);
 /* 1 when events are already buffered (poll would not say so). */
 int client_pending(const struct client *c);
 int client_is_remote(const struct client *c);
+/* What the engine said about itself when the client attached (engine.h's
+ * engine_describe: repo, branch, theme, state_dir, paused). Owned by c. */
+json_t *client_hello(const struct client *c);
 void client_free(struct client *c);
 
 #endif

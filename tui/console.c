@@ -1364,9 +1364,22 @@ int console_main(struct client *cl, const struct console_opts *o)
 	c->follow = 1;
 	c->match_line = -1;
 	char terr[512] = "";
-	if (theme_load(o->theme, &c->theme, terr, sizeof terr) < 0)
+	/* --theme and $TALLY_THEME win; else the repo's tally.theme */
+	json_t *hello = client_hello(cl);
+	const char *theme = o->theme ? o->theme : json_string_value(json_object_get(hello, "theme"));
+	if (theme_load(theme, &c->theme, terr, sizeof terr) < 0)
 		c->theme_error = xasprintf("%s; using the built-in default theme", terr);
 	repo_info(c);
+	const char *hrepo = json_string_value(json_object_get(hello, "repo"));
+	const char *hbranch = json_string_value(json_object_get(hello, "branch"));
+	if (hrepo) {
+		const char *base = strrchr(hrepo, '/') && strrchr(hrepo, '/')[1] ? strrchr(hrepo, '/') + 1 : hrepo;
+		snprintf(c->repo, sizeof c->repo, "%.100s", base);
+	}
+	if (hbranch)
+		snprintf(c->branch, sizeof c->branch, "%.100s", hbranch);
+	if (json_is_true(json_object_get(hello, "paused")))
+		c->paused = 1;
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);

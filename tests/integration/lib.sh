@@ -31,6 +31,10 @@ FAILS=0
 PASSES=0
 cleanup() {
 	local rc=$?
+	# an engine a test (or a console) started in the background ends with it
+	if [ -n "${V:-}" ] && [ -d "${V:-}/.git" ]; then
+		timeout 20 "$TALLY_BIN" -C "$V" --no-tui -q stop --now >/dev/null 2>&1 || true
+	fi
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 	if [ "${KEEP:-}" = 1 ]; then echo "kept $T" >&2; else
@@ -388,6 +392,7 @@ serve_bg() {
 # background, output in $T/NAME.ev; its pid in $SC_PID
 sockclient() {
 	local n=$1; shift
+	: >"$T/$n.ev"
 	python3 "$SOCKCLIENT" "$(sock_path)" "$@" --out "$T/$n.ev" &
 	SC_PID=$!
 	PIDS+=("$SC_PID")
