@@ -519,8 +519,10 @@ static void job_done_one(struct engine *e, struct job *j)
 		job_finish(e, j);
 }
 
-/* Resolves the command's component list; emits an error and returns -1 on
- * an unknown name. */
+static void usage_error(struct engine *e, json_t *cmd, const char *msg);
+
+/* Resolves the command's component list. An unknown name ends the command
+ * as a usage error (exit 2) and returns -1. */
 static int select_comps(struct engine *e, json_t *cmd, struct comp_state ***out, size_t *n)
 {
 	json_t *names = json_object_get(cmd, "components");
@@ -538,7 +540,7 @@ static int select_comps(struct engine *e, json_t *cmd, struct comp_state ***out,
 		if (!cs) {
 			char *m = xasprintf("unknown component '%s' (see tally.conf)",
 					    json_is_string(v) ? json_string_value(v) : "?");
-			emit_error(e, NULL, TC_INPUT, m);
+			usage_error(e, cmd, m);
 			free(m);
 			free(*out);
 			*out = NULL;
@@ -1007,10 +1009,8 @@ static void cmd_status(struct engine *e, json_t *cmd, const char *event)
 {
 	struct comp_state **sel;
 	size_t n;
-	if (select_comps(e, cmd, &sel, &n) < 0) {
-		usage_error(e, cmd, "bad component list");
+	if (select_comps(e, cmd, &sel, &n) < 0)
 		return;
-	}
 	struct job *j = job_new(e, cmd);
 	struct tally_err err = {0};
 	struct holds *h = read_holds(e, &err);
@@ -1034,10 +1034,8 @@ static void cmd_check(struct engine *e, json_t *cmd)
 {
 	struct comp_state **sel;
 	size_t n;
-	if (select_comps(e, cmd, &sel, &n) < 0) {
-		usage_error(e, cmd, "bad component list");
+	if (select_comps(e, cmd, &sel, &n) < 0)
 		return;
-	}
 	struct job *j = job_new(e, cmd);
 	refresh_unpushed(e);
 	j->outstanding = 1;   /* held until every check is dispatched */
@@ -1051,10 +1049,8 @@ static void cmd_run(struct engine *e, json_t *cmd)
 {
 	struct comp_state **sel;
 	size_t n;
-	if (select_comps(e, cmd, &sel, &n) < 0) {
-		usage_error(e, cmd, "bad component list");
+	if (select_comps(e, cmd, &sel, &n) < 0)
 		return;
-	}
 	const char *version = jget_s(cmd, "version");
 	if (version) {
 		struct tally_err err = {0};
@@ -1184,10 +1180,12 @@ static void cmd_logs(struct engine *e, json_t *cmd)
 	struct comp_state **sel;
 	size_t n;
 	json_t *names = json_object_get(cmd, "components");
-	if (json_array_size(names) != 1 || select_comps(e, cmd, &sel, &n) < 0) {
+	if (json_array_size(names) != 1) {
 		usage_error(e, cmd, "logs needs one component");
 		return;
 	}
+	if (select_comps(e, cmd, &sel, &n) < 0)
+		return;
 	const char *want = jget_s(cmd, "attempt");
 	const char *path = NULL;
 	for (size_t i = json_array_size(e->ledger); i-- > 0 && !path;) {
@@ -1568,10 +1566,8 @@ static void cmd_rebuild(struct engine *e, json_t *cmd)
 		usage_error(e, cmd, "rebuild needs COMP... or --all");
 		return;
 	}
-	if (select_comps(e, cmd, &sel, &n) < 0) {
-		usage_error(e, cmd, "bad component list");
+	if (select_comps(e, cmd, &sel, &n) < 0)
 		return;
-	}
 	const char *version = jget_s(cmd, "version");
 	char *msg = NULL;
 	if (version && n != 1)
@@ -1728,10 +1724,8 @@ static void cmd_verify(struct engine *e, json_t *cmd)
 {
 	struct comp_state **sel;
 	size_t n;
-	if (select_comps(e, cmd, &sel, &n) < 0) {
-		usage_error(e, cmd, "bad component list");
+	if (select_comps(e, cmd, &sel, &n) < 0)
 		return;
-	}
 	struct job *j = job_new(e, cmd);
 	j->outstanding = 1;
 	git_commit *head = NULL;
@@ -1788,10 +1782,8 @@ static void cmd_attempts(struct engine *e, json_t *cmd)
 {
 	struct comp_state **sel;
 	size_t n;
-	if (select_comps(e, cmd, &sel, &n) < 0) {
-		usage_error(e, cmd, "bad component list");
+	if (select_comps(e, cmd, &sel, &n) < 0)
 		return;
-	}
 	const char *only = json_array_size(json_object_get(cmd, "components")) ? sel[0]->cc->name : NULL;
 	free(sel);
 	json_int_t limit = json_integer_value(json_object_get(cmd, "limit"));
