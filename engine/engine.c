@@ -47,12 +47,14 @@ struct msg {
 	int kind;
 	json_t *json;
 	void *ptr;
+	size_t bytes;     /* live log bytes it carries */
 };
 
 struct queue {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct msg *head, *tail;
+	size_t bytes;     /* live log bytes queued */
 	int wake[2];      /* outbox only: readable while non-empty */
 };
 
@@ -66,13 +68,15 @@ static void queue_init(struct queue *q, int with_pipe)
 		q->wake[0] = q->wake[1] = -1;
 }
 
-static void queue_push(struct queue *q, int kind, json_t *json, void *ptr)
+static void queue_push_sized(struct queue *q, int kind, json_t *json, void *ptr, size_t bytes)
 {
 	struct msg *m = xcalloc(1, sizeof *m);
 	m->kind = kind;
 	m->json = json;
 	m->ptr = ptr;
+	m->bytes = bytes;
 	pthread_mutex_lock(&q->mu);
+	q->bytes += bytes;
 	if (q->tail)
 		q->tail->next = m;
 	else
@@ -83,6 +87,19 @@ static void queue_push(struct queue *q, int kind, json_t *json, void *ptr)
 	}
 	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
+}
+
+static void queue_push(struct queue *q, int kind, json_t *json, void *ptr)
+{
+	queue_push_sized(q, kind, json, ptr, 0);
+}
+
+static size_t queue_bytes(struct queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	size_t b = q->bytes;
+	pthread_mutex_unlock(&q->mu);
+	return b;
 }
 
 static struct msg *queue_pop(struct queue *q, int timeout_ms)
@@ -108,6 +125,7 @@ static struct msg *queue_pop(struct queue *q, int timeout_ms)
 	}
 	struct msg *m = q->head;
 	if (m) {
+		q->bytes -= m->bytes;
 		q->head = m->next;
 		if (!q->head) {
 			q->tail = NULL;
@@ -623,6 +641,7 @@ struct attempt_task {
 	struct job *job;
 	struct comp_state *cs;
 	struct attempt *a;
+	int dropping;     /* live log chunks are being dropped */
 };
 
 static void post_progress(void *ctx, json_t *ev)
@@ -938,10 +957,35 @@ static void on_check_done(struct engine *e, struct check_task *t)
 	job_done_one(e, j);
 }
 
+/* Live log chunks wait in the outbox for front ends. When they read more
+ * slowly than the build prints, chunks are dropped here (the log file has
+ * everything) and the front ends are told once where to read instead. */
+#define OUTBOX_LOG_LIMIT (16u * 1024 * 1024)
+
 static void on_progress(struct engine *e, struct attempt_task *t, json_t *ev)
 {
 	e->cur_job = t->job->id;
 	const char *event = jget_s(ev, "event");
+	if (event && strcmp(event, "log") == 0) {
+		size_t len = json_string_length(json_object_get(ev, "data"));
+		if (queue_bytes(&e->outbox) + len > OUTBOX_LOG_LIMIT) {
+			if (!t->dropping) {
+				t->dropping = 1;
+				emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", "dropped", "component",
+						  t->a->cc->name, "attempt", t->a->id, "log", t->a->log_path ?: "",
+						  "message", "live log chunks dropped: front ends read more slowly than the build prints"));
+			}
+			json_decref(ev);
+			return;
+		}
+		t->dropping = 0;
+		if (!json_object_get(ev, "schema"))
+			json_object_set_new(ev, "schema", json_integer(1));
+		if (e->cur_job >= 0)
+			json_object_set_new(ev, "job", json_integer(e->cur_job));
+		queue_push_sized(&e->outbox, 0, ev, NULL, len);
+		return;
+	}
 	if (event && strcmp(event, "stage") == 0 && strcmp(jget_s(ev, "result"), "started") == 0) {
 		static const struct {
 			const char *stage, *state;
@@ -2151,7 +2195,6 @@ static void *engine_main(void *arg)
 	schedule_tick(e);
 	for (;;) {
 		e->cur_job = -1;
-	e->live_logs = 1;
 		struct msg *m = queue_pop(&e->inbox, schedule_wait_ms(e));
 		if (!m) {
 			schedule_tick(e);
@@ -2209,6 +2252,7 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	e->cancel[0] = e->cancel[1] = -1;
 	e->outbox.wake[0] = e->outbox.wake[1] = -1;
 	e->cur_job = -1;
+	e->live_logs = 1;
 	const char *dir = o->dir ? o->dir : getenv("TALLY_REPO");
 	if (!dir || !*dir)
 		dir = ".";

@@ -46,6 +46,7 @@ struct server {
 	size_t limit;
 	void (*on_event)(void *ctx, json_t *ev);
 	void *ctx;
+	char *state_dir;           /* for the log path in "dropped" notices */
 	int lfd;
 	int wake[2];               /* server_free -> thread */
 	int stop[2];               /* thread -> main: a client asked to stop */
@@ -80,24 +81,37 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
-static void conn_queue(struct server *s, struct conn *c, const char *line, size_t len, int droppable)
+/* Queues a line for a client. A droppable line (a live log chunk) that does
+ * not fit is dropped, and the client is told once which log to read
+ * instead; a state event that does not fit even four times over means the
+ * client is not reading at all: it is disconnected. */
+static void conn_queue(struct server *s, struct conn *c, const char *line, size_t len,
+		       json_t *droppable)
 {
 	size_t pending = c->out.len - c->out_off;
 	if (droppable && pending + len > s->limit) {
 		if (!c->dropping) {
 			c->dropping = 1;
-			static const char note[] =
-				"{\"schema\":1,\"event\":\"dropped\",\"message\":\"this client reads too slowly; live log chunks were dropped (the full log is in the log file)\"}\n";
-			sbuf_add(&c->out, note, sizeof note - 1);
+			const char *comp = json_string_value(json_object_get(droppable, "component"));
+			const char *att = json_string_value(json_object_get(droppable, "attempt"));
+			json_t *note = json_pack("{s:i, s:s, s:o, s:o, s:s}", "schema", 1, "event", "dropped",
+						 "component", comp ? json_string(comp) : json_null(), "attempt",
+						 att ? json_string(att) : json_null(), "message",
+						 "this client reads too slowly; live log chunks were dropped (the full log is in the log file)");
+			if (comp && att && s->state_dir)
+				json_object_set_new(note, "log", json_sprintf("%s/logs/%s/%s.log", s->state_dir, comp, att));
+			char *d = json_dumps(note, JSON_COMPACT);
+			sbuf_adds(&c->out, d);
+			sbuf_addc(&c->out, '\n');
+			free(d);
+			json_decref(note);
 		}
 		return;
 	}
 	if (!droppable && pending + len > 4 * s->limit) {
-		c->closing = 1;   /* too slow even for state events */
+		c->closing = 2;   /* not reading at all: close now, nothing to flush */
 		return;
 	}
-	if (!droppable && c->dropping && pending < s->limit / 2)
-		c->dropping = 0;
 	/* compact what was already written */
 	if (c->out_off > 65536 && c->out_off * 2 > c->out.len) {
 		memmove(c->out.buf, c->out.buf + c->out_off, c->out.len - c->out_off);
@@ -115,7 +129,7 @@ static void conn_send_json(struct server *s, struct conn *c, json_t *ev)
 	struct sbuf sb = {0};
 	sbuf_adds(&sb, line);
 	sbuf_addc(&sb, '\n');
-	conn_queue(s, c, sb.buf, sb.len, 0);
+	conn_queue(s, c, sb.buf, sb.len, NULL);
 	sbuf_free(&sb);
 	free(line);
 	json_decref(ev);
@@ -223,6 +237,10 @@ static void conn_read(struct server *s, struct conn *c)
 		sbuf_add(&c->in, buf, (size_t)n);
 		char *start = c->in.buf, *nl;
 		while (!c->closing && (nl = memchr(start, '\n', c->in.len - (size_t)(start - c->in.buf)))) {
+			if ((size_t)(nl - start) > MAX_LINE) {
+				conn_error(s, c, "line longer than 1 MiB; closing", 1);
+				break;
+			}
 			if (nl > start)
 				handle_line(s, c, start, (size_t)(nl - start));
 			start = nl + 1;
@@ -230,13 +248,15 @@ static void conn_read(struct server *s, struct conn *c)
 		size_t rest = c->in.len - (size_t)(start - c->in.buf);
 		memmove(c->in.buf, start, rest);
 		c->in.len = rest;
+		if (c->closing) {
+			sbuf_reset(&c->in);
+			return;
+		}
 		if (rest > MAX_LINE) {
 			sbuf_reset(&c->in);
 			conn_error(s, c, "line longer than 1 MiB; closing", 1);
 			return;
 		}
-		if (c->closing)
-			return;
 	}
 }
 
@@ -256,6 +276,7 @@ static void conn_write(struct conn *c)
 	}
 	sbuf_reset(&c->out);
 	c->out_off = 0;
+	c->dropping = 0;   /* caught up: a later drop is announced again */
 }
 
 static void broadcast(struct server *s, json_t *ev)
@@ -269,6 +290,9 @@ static void broadcast(struct server *s, json_t *ev)
 		struct conn *c = s->conns[i];
 		if (!c || !c->hello || c->closing)
 			continue;
+		/* a client already dropping gets no chunk: do not even encode it */
+		if (droppable && c->dropping)
+			continue;
 		if (!line) {
 			char *d = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
 			len = strlen(d);
@@ -276,7 +300,7 @@ static void broadcast(struct server *s, json_t *ev)
 			line[len++] = '\n';
 			line[len] = '\0';
 		}
-		conn_queue(s, c, line, len, droppable);
+		conn_queue(s, c, line, len, droppable ? ev : NULL);
 	}
 	free(line);
 }
@@ -336,9 +360,10 @@ static void *server_main(void *arg)
 			break;
 		if (pfd[0].revents)
 			break;
-		/* engine events first: the engine must never wait for clients */
+		/* engine events first, but a bounded batch per pass, so clients
+		 * are written to while a build prints fast */
 		json_t *ev;
-		while ((ev = engine_next_event(s->e, 0))) {
+		for (int k = 0; k < 256 && (ev = engine_next_event(s->e, 0)); k++) {
 			broadcast(s, ev);
 			json_decref(ev);
 		}
@@ -394,6 +419,9 @@ int server_start(struct engine *e, const struct server_opts *o, struct server **
 	s->limit = o->client_buffer ? o->client_buffer : 4 * 1024 * 1024;
 	s->on_event = o->on_event;
 	s->ctx = o->ctx;
+	json_t *desc = engine_describe(e);
+	s->state_dir = xstrdup(json_string_value(json_object_get(desc, "state_dir")));
+	json_decref(desc);
 	s->lfd = -1;
 	s->wake[0] = s->wake[1] = s->stop[0] = s->stop[1] = -1;
 	pthread_mutex_init(&s->mu, NULL);
@@ -459,6 +487,7 @@ fail:
 			close(s->stop[i]);
 	}
 	free(s->path);
+	free(s->state_dir);
 	free(s);
 	return -1;
 }
@@ -496,5 +525,6 @@ void server_free(struct server *s)
 		close(s->stop[i]);
 	}
 	free(s->path);
+	free(s->state_dir);
 	free(s);
 }
