@@ -90,8 +90,8 @@ check_completed() {
 	done
 	# floating tags follow every record (SPEC 4, shipping order); a crash
 	# between the ref update and the floating step must not lose them
-	# BUG: after a crash between the ref update and the floating step the
-	# rerun finds no candidate and never puts the floating tag
+	# after a crash between the ref update and the floating step the rerun
+	# has no candidate; it must still mend the floating tag
 	expect_eq "$p: floating tag latest-anolis points at the recorded digest" \
 		"$(manifest_digest "$NS/$IMG" latest-anolis)" "${digest:-<no digest>}"
 }
@@ -125,8 +125,8 @@ for p in after-build after-push after-verify mid-file-write before-ref-update \
 	after-verify | before-ref-update)
 		# the image shipped; the next run resumes at record without building
 		expect_exit "$p: logs of the rerun" 0 tally logs server
-		# BUG: the ledger only gets an attempt's entry when it ends, so a
-		# crash after verify leaves no evidence and the rerun builds again
+		# the evidence is in the ledger before the record, so a crash after
+		# verify resumes at record instead of building again
 		check "$p: rerun resumed (log says resume:)" grep -q "resume:" "$T/last.out"
 		check "$p: rerun did not build again" not grep -q "build: buildah" "$T/last.out"
 		;;

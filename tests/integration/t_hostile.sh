@@ -25,8 +25,8 @@ for t in "$semi" "$subst" "$btick" "$pipe"; do
 	check "stderr warning names ${t:0:40}..." grep -qF -- "$t" "$T/run.err"
 done
 check "stderr warning names the 200-character tag (its first 60 characters)" grep -qF -- "${long:0:60}" "$T/run.err"
-# BUG: the warning cuts the 200-character tag to 80 characters without any
-# mark, so it names 'v9.9.999...9' (80 chars), which would be a valid tag.
+# the warning shows at most 80 characters of a tag; a cut must be marked, or
+# the 80 characters shown would read as a valid tag
 check "the long tag's warning shows it whole or marks the cut" \
 	grep -Eq -- "'${long}'|'${long:0:20}9*(\.\.\.|…)'" "$T/run.err"
 check "stderr lines start with 'tally: '" test "$(grep -cv '^tally: ' "$T/run.err" || true)" = 0
@@ -85,9 +85,8 @@ git -C "$UP" tag v3.8.2   # a candidate exists, so a run would ship if it could
 bad_file "missing '='" 2 '# versions shipped by tally\nserver v3.8.0\n'
 bad_file "duplicate key" 3 '# versions shipped by tally\nserver=v3.8.1\nserver=v3.8.1\n'
 bad_file "empty value" 3 '# versions shipped by tally\n\nserver=\n'
-# BUG: a recorded value that is not a valid version is only noticed by the
-# recorder, after the candidate was built and pushed (class `record`); it
-# should be an input error like the other malformed lines, before any build.
+# a recorded value that is not a valid version is an input error like the
+# other malformed lines, before anything is built
 bad_file "hostile recorded value" 2 '# versions shipped by tally\nserver=v3.8.0;touch${IFS}pwned\n'
 check "hostile recorded value: nothing executed" test ! -e "$V/pwned" -a ! -e "$T/pwned"
 git -C "$V" reset -q --hard "$good"

@@ -133,7 +133,7 @@ expect_eq "d: remote untouched" "$(git -C "$REMOTE" rev-parse main)" "$remote_be
 expect_eq "d: working tree clean" "$(git -C "$V" status --porcelain)" ""
 expect_exit "d: status --json" 0 tally_w status --json
 line=$(grep '"component":"server"' "$T/last.out")
-# BUG: state_of() in engine/engine.c never looks at an unpushed record commit
+# a record commit not on the remote yet keeps the component in state recording
 expect_eq "d: status shows the pending record as state recording" "$(jq -r .state <<<"$line")" recording
 expect_eq "d: status shows recorded v3.8.1" "$(jq -r .recorded <<<"$line")" v3.8.1
 rm "$REMOTE/hooks/pre-receive"

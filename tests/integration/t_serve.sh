@@ -175,9 +175,8 @@ check "serve fires the schedule" poll 5 grep -q '^<6>schedule' "$T/s6.err"
 sleep 0.5
 kill -TERM "$SERVE_PID"
 check "  serve ends within 15 s" wait_gone "$SERVE_PID" 15
-# BUG: engine.c on_check_done/plan_attempt ignore e->quitting: a check in
-# flight at SIGTERM still plans and runs a whole attempt (build, push, record)
-# during the grace period.
+# A check in flight at SIGTERM must not plan an attempt once the engine is
+# stopping (it once ran a whole attempt during the grace period).
 check "  no attempt started after stopping" bash -c '! sed -n "/^<5>stopping/,\$p" "$1" | grep -q "stage=build result=started"' _ "$T/s6.err"
 expect_eq "  no attempt in the ledger" "$(ledger_lines server)" "$la"
 expect_eq "  record unchanged, no commit" "$(record_of server-versions.txt server) $(commits)" "v3.8.1 $n"

@@ -63,10 +63,8 @@ python3 "$SOCKCLIENT" "$SOCK" --huge $((2 * 1024 * 1024)) --duration 5 --out "$T
 check "a 2 MiB line: the connection ends (eof or reset) before 5 s" grep -Eq 'end reason=(eof|error)' "$T/huge.ev"
 check "  and no job was accepted for it" bash -c "! grep -q '\"event\":\"accepted\"' '$T/huge.ev'"
 python3 "$SOCKCLIENT" "$SOCK" --huge $((1024 * 1024 + 1024)) --duration 2 --out "$T/huge2.ev"
-# BUG: server.c conn_read() checks MAX_LINE only on the unterminated rest
-# after splitting a 64 KiB read into lines, so a complete line of up to
-# 1 MiB + 64 KiB that arrives with its newline is handled (here: a status
-# job is accepted and run) instead of ending the connection.
+# a complete line over 1 MiB that arrives with its newline in one read is
+# refused like an unterminated one
 check "a line of 1 MiB + 1 KiB (with its newline) is refused too" bash -c "! grep -q '\"event\":\"accepted\"' '$T/huge2.ev'"
 expect_exit "after all that, status (handed to the engine) exits 0" 0 tally status --json
 check "  it lists both components" test "$(jq -r 'select(.event == "status") | .component' "$T/last.out" | tr '\n' ' ')" = "server chat "
