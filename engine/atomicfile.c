@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crashpoint.h"
@@ -38,6 +39,14 @@ int atomicfile_write(const char *path, const void *data, size_t len, mode_t mode
 	if (fd < 0) {
 		tally_err_set(err, TC_RECORD, "%s: cannot create: %s", tmp, strerror(errno));
 		goto out;
+	}
+	/* a file that exists keeps its mode and group (an .env at 0600 stays
+	 * private) */
+	struct stat st;
+	if (stat(path, &st) == 0) {
+		if (fchmod(fd, st.st_mode & 07777) < 0 || fchown(fd, (uid_t)-1, st.st_gid) < 0) {
+			/* best effort: the content matters more than the mode */
+		}
 	}
 	/* Half the data, then a crash point: a test can kill tally mid-write. */
 	size_t half = len / 2;

@@ -15,7 +15,8 @@ struct client {
 	struct engine *e;          /* local */
 	int fd;                    /* remote */
 	struct sbuf in;
-	json_t *queue;             /* events read ahead (remote) */
+	json_t *queue;             /* events read ahead (remote), from qhead on */
+	size_t qhead;
 	long long next_id;
 	int gone;
 	json_t *hello;
@@ -101,10 +102,18 @@ static void fill(struct client *c, int timeout_ms)
 
 static json_t *pop(struct client *c)
 {
-	if (!json_array_size(c->queue))
+	if (c->qhead >= json_array_size(c->queue))
 		return NULL;
-	json_t *ev = json_incref(json_array_get(c->queue, 0));
-	json_array_remove(c->queue, 0);
+	json_t *ev = json_incref(json_array_get(c->queue, c->qhead++));
+	/* drop what was read in one go, not one by one */
+	if (c->qhead == json_array_size(c->queue) || c->qhead > 4096) {
+		json_t *rest = json_array();
+		for (size_t i = c->qhead; i < json_array_size(c->queue); i++)
+			json_array_append(rest, json_array_get(c->queue, i));
+		json_decref(c->queue);
+		c->queue = rest;
+		c->qhead = 0;
+	}
 	return ev;
 }
 
@@ -202,9 +211,11 @@ long long client_submit(struct client *c, json_t *cmd, struct tally_err *err)
 		}
 	}
 	/* put held events back in front */
-	json_array_extend(held, c->queue);
+	for (size_t i = c->qhead; i < json_array_size(c->queue); i++)
+		json_array_append(held, json_array_get(c->queue, i));
 	json_decref(c->queue);
 	c->queue = held;
+	c->qhead = 0;
 	if (job < 0)
 		tally_err_set(err, TC_NETWORK, "the engine did not accept the command");
 	return job;
@@ -235,7 +246,7 @@ int client_fd(const struct client *c)
 
 int client_pending(const struct client *c)
 {
-	return c->e ? 0 : json_array_size(c->queue) > 0;
+	return c->e ? 0 : json_array_size(c->queue) > c->qhead;
 }
 
 void client_free(struct client *c)

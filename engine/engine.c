@@ -660,7 +660,7 @@ static void cancel_waiting(struct engine *e)
 		emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "event", "attempt",
 				  "component", t->a->cc->name, "version", t->a->version, "attempt", t->a->id,
 				  "action", pipeline_action_name(t->a->action), "result", "cancelled", "class",
-				  json_string("held"), "hint", json_string("the engine stopped before it started"),
+				  json_null(), "hint", json_string("the engine stopped before it started"),
 				  "digest", json_null(), "log", json_null()));
 		t->cs->running = NULL;
 		t->cs->stage = NULL;
@@ -730,16 +730,23 @@ static int dirty_inputs(struct engine *e, const struct comp_conf *cc, char **why
 	struct strv files = {0};
 	for (size_t i = 0; i < cc->recipes.n; i++)
 		strv_push(&files, cc->recipes.v[i]);
+	/* and what the record will write: refuse before building, not after */
+	strv_push(&files, cc->file);
+	for (size_t i = 0; i < cc->nrecord_also; i++)
+		strv_push(&files, cc->record_also[i].file);
+	strv_push(&files, e->conf->holds_file);
 	const char *wd = git_repository_workdir(e->repo);
 	if (wd && str_starts(e->conf_path, wd))
 		strv_push(&files, e->conf_path + strlen(wd));
 	int dirty = 0;
 	for (size_t i = 0; i < files.n && !dirty; i++) {
 		unsigned int flags = 0;
-		if (git_status_file(&flags, e->repo, files.v[i]) == 0 &&
-		    (flags & ~(unsigned)(GIT_STATUS_IGNORED | GIT_STATUS_CURRENT))) {
-			*why = xasprintf("%s has uncommitted changes; commit it (or restore it) before %s is shipped",
-					 files.v[i], cc->name);
+		if (git_status_file(&flags, e->repo, files.v[i]) == 0 && flags != GIT_STATUS_CURRENT) {
+			*why = (flags & GIT_STATUS_IGNORED)
+				       ? xasprintf("%s is ignored by git, but tally must commit it; remove it from .gitignore before %s is shipped",
+						   files.v[i], cc->name)
+				       : xasprintf("%s has uncommitted changes; commit it (or restore it) before %s is shipped",
+						   files.v[i], cc->name);
 			dirty = 1;
 		}
 	}
@@ -809,9 +816,43 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 			 const struct plan *p)
 {
 	char *why = NULL;
+	const char *refuse = NULL;
+	enum tally_class refuse_cls = TC_NONE;
+	char *why_hold = NULL;
 	if (e->quitting) {
 		/* stopping: nothing new starts, whatever was asked before */
-		emit_error(e, cs->cc->name, TC_NONE, "the engine is stopping; not started");
+		refuse = "the engine is stopping; not started";
+	} else if (cs->running) {
+		/* one attempt per component at a time (SPEC section 1) */
+		refuse = "an attempt is already running; not started";
+	} else {
+		/* holds are checked before anything is built or pushed over
+		 * existing tags; the recorder checks again at record time */
+		struct tally_err herr = {0};
+		struct holds *h = read_holds(e, &herr);
+		const struct hold *pin = h ? holds_pin(h, cs->cc->name) : NULL;
+		if (!h) {
+			why_hold = xstrdup(herr.msg);
+			refuse_cls = TC_INPUT;
+		} else if (holds_is_skipped(h, cs->cc->name, p->version)) {
+			why_hold = xasprintf("%s %s is skipped; nothing is built", cs->cc->name, p->version);
+			refuse_cls = TC_HELD;
+		} else if (pin && p->action == RA_SHIP) {
+			why_hold = xasprintf("%s is pinned at %s; nothing is built", cs->cc->name, pin->version);
+			refuse_cls = TC_HELD;
+		} else if (pin && p->action == RA_REBUILD && strcmp(pin->version, p->version) != 0) {
+			why_hold = xasprintf("%s is pinned at %s; only that version may be rebuilt", cs->cc->name,
+					     pin->version);
+			refuse_cls = TC_HELD;
+		}
+		holds_free(h);
+		refuse = why_hold;
+	}
+	if (refuse) {
+		emit_error(e, cs->cc->name, refuse_cls, refuse);
+		if (refuse_cls == TC_INPUT)
+			j->input_error = 1;
+		free(why_hold);
 		j->failed++;
 		job_done_one(e, j);
 		return;
@@ -1089,6 +1130,9 @@ static void cmd_check(struct engine *e, json_t *cmd)
 	job_done_one(e, j);
 }
 
+static void run_dispatch(struct engine *e, struct job *j, struct comp_state **sel, size_t n);
+static void start_sync(struct engine *e, struct job *j, struct comp_state **sel, size_t n);
+
 static void cmd_run(struct engine *e, json_t *cmd)
 {
 	struct comp_state **sel;
@@ -1133,21 +1177,29 @@ static void cmd_run(struct engine *e, json_t *cmd)
 		plan_attempt(e, j, cs, &p);
 		return;
 	}
-	struct tally_err err = {0};
 	struct job *j = job_new(e, cmd);
-	if (!j->dry_run && !j->no_push && recorder_sync(e->root, e->conf, -1, e->cancel[0], &err) < 0) {
-		emit_error(e, NULL, err.cls ? err.cls : TC_RECORD, err.msg);
-		j->failed++;
+	if (!j->dry_run && !j->no_push && e->conf->git_push) {
+		/* fetch, fast-forward, push pending records: network work, so on
+		 * a task; the run goes on when it is done (run_after_sync) */
+		start_sync(e, j, sel, n);
 		free(sel);
-		job_finish(e, j);
 		return;
 	}
+	run_dispatch(e, j, sel, n);
+	free(sel);
+}
+
+/* The rest of a run: check every selected component's upstream. */
+static void run_dispatch(struct engine *e, struct job *j, struct comp_state **sel, size_t n)
+{
+	struct tally_err err = {0};
 	struct holds *h = read_holds(e, &err);
-	j->outstanding = 1;
+	j->outstanding++;
 	for (size_t i = 0; i < n; i++) {
 		struct comp_state *cs = sel[i];
 		if (cs->running) {
-			emit_error(e, cs->cc->name, TC_INTERNAL, "an attempt is already running");
+			emit_error(e, cs->cc->name, TC_NONE, "an attempt is already running; not started");
+			j->failed++;
 			continue;
 		}
 		if (upstream_is_manual(cs->cc) || (h && holds_pin(h, cs->cc->name))) {
@@ -1157,7 +1209,6 @@ static void cmd_run(struct engine *e, json_t *cmd)
 		dispatch_check(e, j, cs);
 	}
 	holds_free(h);
-	free(sel);
 	job_done_one(e, j);
 }
 
@@ -1352,9 +1403,10 @@ static void refresh_unpushed(struct engine *e)
 	char *tracking = xasprintf("refs/remotes/%s/%s", e->conf->remote, branch);
 	git_revwalk *w = NULL;
 	git_oid oid;
-	if (git_revwalk_new(&w, e->repo) == 0 && git_revwalk_push_ref(w, e->refname) == 0) {
-		if (git_reference_name_to_id(&oid, e->repo, tracking) == 0)
-			git_revwalk_hide(w, &oid);
+	/* no remote-tracking ref: nothing was ever fetched or pushed; unknown */
+	if (git_reference_name_to_id(&oid, e->repo, tracking) == 0 && git_revwalk_new(&w, e->repo) == 0 &&
+	    git_revwalk_push_ref(w, e->refname) == 0) {
+		git_revwalk_hide(w, &oid);
 		while (git_revwalk_next(&oid, w) == 0) {
 			git_commit *c = NULL;
 			if (git_commit_lookup(&c, e->repo, &oid) < 0)
@@ -1385,6 +1437,10 @@ struct task {
 	int strict;
 	char *version, *digest, *reason;
 	struct strv problems, warnings;  /* found on the engine thread (verify) */
+	struct comp_state **sel;         /* sync: the run's components */
+	size_t nsel;
+	/* instead of the plain ending: the engine thread goes on with the job */
+	void (*then)(struct engine *e, struct task *t);
 	/* outputs */
 	json_t *events;
 	int failed, input_error, mismatch;
@@ -1436,7 +1492,9 @@ static void on_task_done(struct engine *e, struct task *t)
 	json_array_foreach(t->events, i, ev)
 		emit(e, json_incref(ev));
 	struct job *j = t->job;
-	if (t->failed)
+	if (t->then) {
+		t->then(e, t);
+	} else if (t->failed)
 		j->failed++;
 	else
 		j->ok++;
@@ -1449,8 +1507,44 @@ static void on_task_done(struct engine *e, struct task *t)
 	free(t->reason);
 	strv_free(&t->problems);
 	strv_free(&t->warnings);
+	free(t->sel);
 	free(t);
 	job_done_one(e, j);
+}
+
+static void sync_work(struct task *t)
+{
+	struct tally_err err = {0};
+	if (recorder_sync(t->e->root, t->e->conf, -1, t->e->cancel[0], &err) < 0) {
+		json_array_append_new(t->events, json_pack("{s:s, s:n, s:s, s:s}", "event", "error",
+							   "component", "class",
+							   tally_class_name(err.cls ? err.cls : TC_RECORD),
+							   "message", err.msg));
+		t->failed = 1;
+	}
+}
+
+static void run_after_sync(struct engine *e, struct task *t)
+{
+	if (t->failed) {
+		t->job->failed++;
+		return;
+	}
+	/* the branch may have moved: read the records again */
+	for (size_t i = 0; i < e->n; i++)
+		if (!e->cs[i].running)
+			refresh_record(e, &e->cs[i]);
+	run_dispatch(e, t->job, t->sel, t->nsel);
+}
+
+static void start_sync(struct engine *e, struct job *j, struct comp_state **sel, size_t n)
+{
+	struct task *t = task_new(e, j, &e->cs[0], sync_work);
+	t->sel = xcalloc(n + 1, sizeof *t->sel);
+	memcpy(t->sel, sel, n * sizeof *sel);
+	t->nsel = n;
+	t->then = run_after_sync;
+	task_start(t);
 }
 
 /* ---- holds: skip, unskip, pin, unpin ---------------------------------- */
@@ -1998,7 +2092,8 @@ static int run_no_candidate(struct engine *e, struct job *j, struct comp_state *
 		return 0;   /* a record not made by tally: nothing to compare */
 	int took = 0;
 	char *fp = fingerprint_of(e, cs->cc);
-	if (rc.recipe && strcmp(rc.recipe, fp) != 0 && !(h && holds_pin(h, cs->cc->name))) {
+	if (rc.recipe && strcmp(rc.recipe, fp) != 0 && !(h && holds_pin(h, cs->cc->name)) &&
+	    !(h && holds_is_skipped(h, cs->cc->name, cs->recorded))) {
 		char *v = xstrdup(cs->recorded);
 		struct plan p = {.action = RA_REBUILD, .version = v, .no_resume = 1};
 		plan_attempt(e, j, cs, &p);
@@ -2267,10 +2362,24 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 		goto fail;
 	if (repo_branch_ref(repo, e->conf->branch, &e->refname, err) < 0)
 		goto fail;
+	if (e->conf->branch) {
+		/* records are written to the working tree: it must be that branch */
+		git_reference *head = NULL;
+		int ok = git_reference_lookup(&head, repo, "HEAD") == 0 &&
+			 git_reference_type(head) == GIT_REFERENCE_SYMBOLIC &&
+			 strcmp(git_reference_symbolic_target(head), e->refname) == 0;
+		git_reference_free(head);
+		if (!ok) {
+			tally_err_set(err, TC_INPUT,
+				      "%s: tally.branch is '%s' but another branch is checked out; check out '%s' first",
+				      e->conf_path, e->conf->branch, e->conf->branch);
+			goto fail;
+		}
+	}
 	git_repository_free(repo);
 	repo = NULL;
 	e->state_dir = statedir_path(e->root, o->state_dir, e->conf->state_dir);
-	if (statedir_ensure(e->state_dir, err) < 0)
+	if (statedir_ensure(e->state_dir, e->conf->group, err) < 0)
 		goto fail;
 	char *sock = server_socket_path(e->state_dir);
 	e->socket_path = xstrdup(sock);

@@ -358,10 +358,12 @@ void pipeline_run(struct attempt *a)
 	a->cls = TC_NONE;
 
 	char *dir = xasprintf("%s/logs/%s", a->state_dir, a->cc->name);
-	util_mkdirs(dir, 0700, NULL);
+	/* with tally.group the state dir is setgid: logs are the group's to read */
+	util_mkdirs(dir, a->conf->group ? 02750 : 0700, NULL);
 	a->log_path = xasprintf("%s/%s.log", dir, a->id);
 	free(dir);
-	c.log_fd = open(a->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	c.log_fd = open(a->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			a->conf->group ? 0640 : 0600);
 	logf_(&c, "attempt %s: %s %s %s", a->id, pipeline_action_name(a->action), a->cc->name,
 	      a->version);
 	if (setup(&c) < 0)
@@ -483,6 +485,8 @@ record:
 		}
 		a->recorded = 1;
 		a->commit = xstrdup(rr.commit);
+		if (rr.worktree_error)
+			logf_(&c, "warning: %s", rr.worktree_error);
 		a->previous = xstrdup(rr.previous);
 		a->pushed_remote = rr.pushed;
 		logf_(&c, "recorded %s %s in commit %s", a->cc->name, a->version, rr.commit);
@@ -505,7 +509,8 @@ record:
 			char *ft = NULL;
 			if (template_subst(a->cc->floating.v[i], c.vars, c.nvars, &ft, "floatingTag", &err) < 0 ||
 			    !version_valid(ft)) {
-				fail(&c, TC_INPUT, "component.%s.floatingTag: bad tag", a->cc->name);
+				fail(&c, TC_INPUT, "component.%s.floatingTag: '%s' is not a valid OCI tag%s%s",
+				     a->cc->name, a->cc->floating.v[i], ft ? " once expanded: " : "", ft ? ft : "");
 				free(ft);
 				break;
 			}

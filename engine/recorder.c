@@ -30,8 +30,8 @@ struct edit {
 };
 
 struct change {
-	struct edit edits[16];
-	size_t nedits;
+	struct edit *edits;       /* grows: a component may have many recordAlso files */
+	size_t nedits, capedits;
 	struct sbuf message;
 	char *previous;
 };
@@ -43,6 +43,9 @@ static void change_free(struct change *c)
 		sbuf_free(&c->edits[i].content);
 	}
 	c->nedits = 0;
+	free(c->edits);
+	c->edits = NULL;
+	c->capedits = 0;
 	sbuf_free(&c->message);
 	free(c->previous);
 	c->previous = NULL;
@@ -53,6 +56,10 @@ static struct sbuf *change_edit(struct change *c, const char *path)
 	for (size_t i = 0; i < c->nedits; i++)
 		if (strcmp(c->edits[i].path, path) == 0)
 			return &c->edits[i].content;
+	if (c->nedits == c->capedits) {
+		c->capedits = c->capedits ? c->capedits * 2 : 4;
+		c->edits = xrealloc(c->edits, c->capedits * sizeof *c->edits);
+	}
 	struct edit *e = &c->edits[c->nedits++];
 	e->path = xstrdup(path);
 	sbuf_init(&e->content);
@@ -231,7 +238,11 @@ static int check_clean(git_repository *repo, const struct change *c, struct tall
 		if (r < 0)
 			return tally_err_set(err, TC_RECORD, "%s: cannot read status: %s",
 					     c->edits[i].path, repo_git_error());
-		if (flags & ~(unsigned)GIT_STATUS_IGNORED)
+		if (flags & GIT_STATUS_IGNORED)
+			return tally_err_set(err, TC_RECORD,
+					     "%s is ignored by git, but tally must commit it; remove it from .gitignore (tally never overwrites it)",
+					     c->edits[i].path);
+		if (flags)
 			return tally_err_set(err, TC_RECORD,
 					     "%s has uncommitted changes; commit or restore it, then retry (tally never overwrites them)",
 					     c->edits[i].path);
@@ -243,7 +254,7 @@ static int make_commit(git_repository *repo, git_commit *base, const struct tall
 		       const struct change *c, git_oid *out, struct tally_err *err)
 {
 	git_tree *base_tree = NULL, *tree = NULL;
-	git_tree_update upd[16];
+	git_tree_update *upd = xcalloc(c->nedits + 1, sizeof *upd);
 	git_oid tree_oid;
 	git_signature *sig = NULL;
 	int rc = -1;
@@ -268,6 +279,13 @@ static int make_commit(git_repository *repo, git_commit *base, const struct tall
 		upd[i].action = GIT_TREE_UPDATE_UPSERT;
 		upd[i].filemode = GIT_FILEMODE_BLOB;
 		upd[i].path = c->edits[i].path;
+		/* keep an executable bit the file already had */
+		git_tree_entry *old_ent = NULL;
+		if (git_tree_entry_bypath(&old_ent, base_tree, c->edits[i].path) == 0) {
+			if (git_tree_entry_filemode(old_ent) == GIT_FILEMODE_BLOB_EXECUTABLE)
+				upd[i].filemode = GIT_FILEMODE_BLOB_EXECUTABLE;
+			git_tree_entry_free(old_ent);
+		}
 		if (git_blob_create_from_buffer(&upd[i].id, repo, sbuf_str(&c->edits[i].content),
 						c->edits[i].content.len) < 0) {
 			tally_err_set(err, TC_RECORD, "%s: cannot write blob: %s", c->edits[i].path,
@@ -297,6 +315,7 @@ static int make_commit(git_repository *repo, git_commit *base, const struct tall
 	}
 	rc = 0;
 out:
+	free(upd);
 	git_signature_free(sig);
 	git_tree_free(tree);
 	git_tree_free(base_tree);
@@ -378,8 +397,12 @@ static int run_git(git_repository *repo, char **argv, int log_fd, int cancel_fd,
 	int rc = runner_run(&o, &rr, err);
 	if (rc == 0 && (!rr.exited || rr.status != 0)) {
 		const char *text = sbuf_str(out ? out : &sink);
-		rc = tally_err_set(err, TC_RECORD, "git %s %s: %s%s", argv[1], argv[2],
+		struct sbuf cmd = {0};
+		for (char **p = argv; *p; p++)
+			sbuf_addf(&cmd, "%s%s", p == argv ? "" : " ", *p);
+		rc = tally_err_set(err, TC_RECORD, "%s: %s%s", cmd.buf,
 				   rr.timed_out ? "timed out; " : rr.cancelled ? "cancelled; " : "", text);
+		sbuf_free(&cmd);
 		/* one line is enough in a message */
 		char *nl = strchr(err->msg, '\n');
 		if (nl && nl[1])
@@ -465,6 +488,54 @@ static int checkout_to(git_repository *repo, const git_oid *target, struct tally
 	return rc;
 }
 
+/* Undoes our own unpushed commit (the branch head, which the remote never
+ * saw): the branch goes back to its parent and the files the change wrote
+ * get the parent's content again. Used when re-applying on the remote head
+ * is not possible (a hold or another value arrived from the remote). */
+static int rollback(git_repository *repo, const char *refname, const git_oid *ours,
+		    const struct change *c, struct tally_err *err)
+{
+	git_commit *commit = NULL, *parent = NULL;
+	struct change back = {0};
+	int rc = -1;
+	if (git_commit_lookup(&commit, repo, ours) < 0 || git_commit_parent(&parent, commit, 0) < 0) {
+		tally_err_set(err, TC_RECORD, "cannot undo the unpushed commit: %s", repo_git_error());
+		goto out;
+	}
+	for (size_t i = 0; i < c->nedits; i++) {
+		int exists = 0;
+		struct sbuf content = {0};
+		if (repo_read_at(repo, parent, c->edits[i].path, &content, &exists, err) < 0) {
+			sbuf_free(&content);
+			goto out;
+		}
+		if (exists) {
+			struct sbuf *dst = change_edit(&back, c->edits[i].path);
+			sbuf_add(dst, sbuf_str(&content), content.len);
+		} else {
+			/* it did not exist before our commit */
+			char *wp = repo_workpath(repo, c->edits[i].path);
+			unlink(wp);
+			free(wp);
+			git_index *idx = NULL;
+			if (git_repository_index(&idx, repo) == 0) {
+				git_index_remove_bypath(idx, c->edits[i].path);
+				git_index_write(idx);
+			}
+			git_index_free(idx);
+		}
+		sbuf_free(&content);
+	}
+	if (move_ref(repo, refname, ours, git_commit_id(parent), "tally: undo unpushed record", err) < 0)
+		goto out;
+	rc = back.nedits ? write_worktree(repo, &back, err) : 0;
+out:
+	change_free(&back);
+	git_commit_free(parent);
+	git_commit_free(commit);
+	return rc;
+}
+
 /* Applies compute() on the branch head, commits, moves the ref, writes the
  * working tree, and with gitPush pushes, re-applying on the remote head after
  * a rejection. */
@@ -500,9 +571,11 @@ static int apply_change(const char *repo_dir, const struct tally_conf *conf, com
 	res->previous = xstrdup(c.previous);
 	res->pushed = !conf->git_push;
 	if (write_worktree(repo, &c, err) < 0) {
-		/* The record is committed; the next start repairs the tree. */
-		tally_err_prefix(err, "recorded %s, but", res->commit);
-		goto out;
+		/* The record is committed (the commit point passed); the next
+		 * start repairs the working tree and index. Say so, and go on. */
+		res->worktree_error = xasprintf("recorded %s, but the working tree was not updated (%s); the next start repairs it",
+						res->commit, err->msg);
+		tally_err_clear(err);
 	}
 	rc = 0;
 	if (!conf->git_push)
@@ -545,20 +618,27 @@ static int apply_change(const char *repo_dir, const struct tally_conf *conf, com
 			if (!same_prev) {
 				char rh[GIT_OID_HEXSZ + 1];
 				repo_oid_hex(&rhead, rh);
-				res->push_error = xasprintf(
-					"conflict: the remote (%s at %.12s) records %s=%s, this record moves it from %s; resolve by hand, tally will not overwrite it",
-					conf->remote, rh, cc->key, rval ? rval : "(none)",
-					c.previous ? c.previous : "(none)");
+				tally_err_set(err, TC_RECORD,
+					      "conflict: the remote (%s at %.12s) records %s=%s, this record moves it from %s; nothing recorded, resolve by hand (tally will not overwrite it)",
+					      conf->remote, rh, cc->key, rval ? rval : "(none)",
+					      c.previous ? c.previous : "(none)");
 				free(rval);
 				git_commit_free(rbase);
-				break;
+				goto undo;
 			}
 			free(rval);
 		}
 		struct change c2 = {0};
 		git_oid oid2;
-		if (compute(repo, rbase, arg, &c2, &perr) < 0 ||
-		    make_commit(repo, rbase, conf, &c2, &oid2, &perr) < 0) {
+		if (compute(repo, rbase, arg, &c2, &perr) < 0) {
+			/* e.g. a skip that arrived with the remote head: the change
+			 * no longer applies, so ours must not stand either */
+			*err = perr;
+			change_free(&c2);
+			git_commit_free(rbase);
+			goto undo;
+		}
+		if (make_commit(repo, rbase, conf, &c2, &oid2, &perr) < 0) {
 			res->push_error = xstrdup(perr.msg);
 			change_free(&c2);
 			git_commit_free(rbase);
@@ -577,6 +657,18 @@ static int apply_change(const char *repo_dir, const struct tally_conf *conf, com
 		new_oid = oid2;
 		repo_oid_hex(&new_oid, res->commit);
 		change_free(&c2);
+	}
+	goto out;
+undo: {
+		struct tally_err uerr = {0};
+		if (rollback(repo, refname, &new_oid, &c, &uerr) < 0) {
+			/* could not undo: it stays a local, unpushed record */
+			res->push_error = xasprintf("%s; and undoing the local commit failed: %s", err->msg, uerr.msg);
+			tally_err_clear(err);
+		} else {
+			res->commit[0] = '\0';
+			rc = -1;
+		}
 	}
 out:
 	change_free(&c);
@@ -706,7 +798,8 @@ void recorder_result_free(struct recorder_result *res)
 {
 	free(res->previous);
 	free(res->push_error);
-	res->previous = res->push_error = NULL;
+	free(res->worktree_error);
+	res->previous = res->push_error = res->worktree_error = NULL;
 }
 
 int recorder_read_record(git_repository *repo, const char *refname, const struct comp_conf *cc,

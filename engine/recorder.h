@@ -51,6 +51,7 @@ struct recorder_result {
 	char *previous;            /* record before, NULL when none; caller frees */
 	int pushed;                /* 1 when on the remote (or gitPush off) */
 	char *push_error;          /* why it is not on the remote yet; caller frees */
+	char *worktree_error;      /* recorded, but the working tree lags (repaired at start) */
 };
 
 int recorder_record(const struct recorder_req *req, struct recorder_result *res,

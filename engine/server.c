@@ -452,9 +452,12 @@ int server_start(struct engine *e, const struct server_opts *o, struct server **
 	}
 	/* we hold the repo's lock: a socket file left here is a dead engine's */
 	unlink(s->path);
-	mode_t old = umask(s->have_gid ? 0117 : 0177);
+	/* the state dir (0700, or 2750 with a group) already keeps others out;
+	 * the socket's own mode is set right after bind rather than through
+	 * umask, which is process-wide while other threads create files */
 	int r = bind(s->lfd, (struct sockaddr *)&sa, sizeof sa);
-	umask(old);
+	if (r == 0 && chmod(s->path, s->have_gid ? 0660 : 0600) < 0)
+		r = -1;
 	if (r < 0 || listen(s->lfd, 64) < 0) {
 		tally_err_set(err, TC_INTERNAL, "%s: cannot listen: %s", s->path, strerror(errno));
 		goto fail;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <git2.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -52,12 +53,25 @@ char *statedir_path(const char *repo_root, const char *override, const char *con
 	return xasprintf("%s/.local/state/tally/%s-%s", home, base, hex);
 }
 
-int statedir_ensure(const char *dir, struct tally_err *err)
+int statedir_ensure(const char *dir, const char *group, struct tally_err *err)
 {
-	if (util_mkdirs(dir, 0700, err) < 0)
-		return -1;
+	gid_t gid = (gid_t)-1;
+	if (group) {
+		struct group gr, *res = NULL;
+		char buf[4096];
+		if (getgrnam_r(group, &gr, buf, sizeof buf, &res) != 0 || !res)
+			return tally_err_set(err, TC_INPUT, "tally.group: no group named '%s'", group);
+		gid = gr.gr_gid;
+	}
 	char *logs = xasprintf("%s/logs", dir);
 	int rc = util_mkdirs(logs, 0700, err);
+	const char *dirs[] = {dir, logs};
+	for (int i = 0; rc == 0 && i < 2; i++) {
+		mode_t mode = group ? 02750 : 0700;
+		if ((group && chown(dirs[i], (uid_t)-1, gid) < 0) || chmod(dirs[i], mode) < 0)
+			rc = tally_err_set(err, TC_INPUT, "%s: cannot set its mode or group: %s", dirs[i],
+					   strerror(errno));
+	}
 	free(logs);
 	return rc;
 }

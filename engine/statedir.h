@@ -16,8 +16,10 @@
 
 /* Caller frees. override (may be NULL) wins over everything. */
 char *statedir_path(const char *repo_root, const char *override, const char *conf_value);
-/* Creates dir and logs/ with the right modes. */
-int statedir_ensure(const char *dir, struct tally_err *err);
+/* Creates dir and logs/ with the right modes: 0700, or with group (may be
+ * NULL) 2750 owned by that group, so that what tally creates inside is the
+ * group's to read. */
+int statedir_ensure(const char *dir, const char *group, struct tally_err *err);
 
 struct tally_lock;
 /* Takes the lock without waiting. Returns 0, or -1 with err; *busy is set to 1

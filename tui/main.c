@@ -437,8 +437,14 @@ static struct client *start_engine(const struct opts *o, struct tally_err *err)
 		return NULL;
 	}
 	char *state = statedir_path(loc.root, o->state_dir, conf->state_dir);
+	if (statedir_ensure(state, conf->group, err) < 0) {
+		config_free(conf);
+		free(state);
+		free(conf_path);
+		engine_location_free(&loc);
+		return NULL;
+	}
 	config_free(conf);
-	statedir_ensure(state, NULL);
 	char *logpath = xasprintf("%s/serve.log", state);
 	struct strv argv = {0};
 	strv_push(&argv, "tally");
