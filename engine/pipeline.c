@@ -35,6 +35,9 @@ struct ctx {
 	char last_char;           /* of the output so far: tally's lines start on a new line */
 	char utf8_carry[4];
 	size_t utf8_n;
+	struct sbuf live;         /* output not yet sent live */
+	size_t live_skipped;      /* bytes dropped from the live tail since the last send */
+	double live_at;           /* when live output was last sent */
 	char *image;
 	struct strv tags;
 	char *digestfile;
@@ -43,6 +46,7 @@ struct ctx {
 	struct registry *reg;
 };
 
+static void live_flush(struct ctx *c);
 static void logf_(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct ctx *c, const char *fmt, ...)
 {
@@ -60,6 +64,7 @@ static void logf_(struct ctx *c, const char *fmt, ...)
 		/* the log is best effort; the ledger has the result */
 	}
 	if (c->a->post && c->a->live_logs) {
+		live_flush(c);
 		json_t *ev = json_pack("{s:s, s:s, s:s, s:s%}", "event", "log", "component",
 				       c->a->cc->name, "attempt", c->a->id, "data", sb.buf, sb.len);
 		if (ev)
@@ -68,9 +73,41 @@ static void logf_(struct ctx *c, const char *fmt, ...)
 	sbuf_free(&sb);
 }
 
+/* Live output reaches front ends as a bounded tail (SPEC section 10): at
+ * most LIVE_TAIL bytes every LIVE_EVERY seconds, the newest ones, with a
+ * note of what was skipped. The log file always gets everything. */
+#define LIVE_TAIL (64 * 1024)
+#define LIVE_EVERY 0.05
+
+static void live_flush(struct ctx *c)
+{
+	if (!c->live.len && !c->live_skipped)
+		return;
+	struct sbuf text = {0};
+	if (c->live_skipped)
+		sbuf_addf(&text, "\n[tally: %zu bytes of output not shown live; the log file has them]\n",
+			  c->live_skipped);
+	util_utf8_append(&text, c->live.buf, c->live.len, c->utf8_carry, &c->utf8_n);
+	if (text.len) {
+		json_t *ev = json_pack("{s:s, s:s, s:s, s:s%}", "event", "log", "component", c->a->cc->name,
+				       "attempt", c->a->id, "data", text.buf, text.len);
+		if (ev)
+			c->a->post(c->a->ctx, ev);
+	}
+	sbuf_free(&text);
+	sbuf_reset(&c->live);
+	c->live_skipped = 0;
+	c->live_at = util_monotonic();
+}
+
 static void on_output(void *vc, const char *data, size_t len)
 {
 	struct ctx *c = vc;
+	if (!data) {   /* the runner's tick */
+		if (c->a->post && c->a->live_logs && util_monotonic() - c->live_at >= LIVE_EVERY)
+			live_flush(c);
+		return;
+	}
 	if (len)
 		c->last_char = data[len - 1];
 	/* keep the last 64 KiB for the classifier */
@@ -80,17 +117,21 @@ static void on_output(void *vc, const char *data, size_t len)
 	}
 	sbuf_add(&c->tail, data, len);
 	if (c->a->post && c->a->live_logs) {
-		/* JSON strings are UTF-8; build output may be anything, and a
-		 * read may end inside a character */
-		struct sbuf text = {0};
-		util_utf8_append(&text, data, len, c->utf8_carry, &c->utf8_n);
-		if (text.len) {
-			json_t *ev = json_pack("{s:s, s:s, s:s, s:s%}", "event", "log", "component",
-					       c->a->cc->name, "attempt", c->a->id, "data", text.buf, text.len);
-			if (ev)
-				c->a->post(c->a->ctx, ev);
+		/* keep the newest LIVE_TAIL bytes, cut at a line start so the
+		 * tail reads well (and UTF-8 is cut between characters) */
+		sbuf_add(&c->live, data, len);
+		if (c->live.len > LIVE_TAIL) {
+			size_t cut = c->live.len - LIVE_TAIL;
+			const char *nl = memchr(c->live.buf + cut, '\n', c->live.len - cut);
+			if (nl)
+				cut = (size_t)(nl + 1 - c->live.buf);
+			c->live_skipped += cut;
+			memmove(c->live.buf, c->live.buf + cut, c->live.len - cut);
+			c->live.len -= cut;
+			c->utf8_n = 0;
 		}
-		sbuf_free(&text);
+		if (util_monotonic() - c->live_at >= LIVE_EVERY)
+			live_flush(c);
 	}
 }
 
@@ -189,10 +230,13 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 	struct run_opts o = {
 		.argv = argv, .cwd = cwd, .env_add = env.v, .log_fd = c->log_fd,
 		.timeout_s = a->cc->timeout, .cancel_fd = a->cancel_fd, .on_output = on_output, .ctx = c,
+		.tick_ms = a->live_logs ? 100 : 0,
 	};
 	struct run_result rr = {0};
 	stage_event(c, stage, "started", 0, -1);
 	int rc = runner_run(&o, &rr, &err);
+	if (a->post && a->live_logs)
+		live_flush(c);
 	free(cwd);
 	strv_free(&env);
 	template_argv_free(argv);
@@ -556,6 +600,7 @@ out:
 			free((char *)c.vars[i].value);
 	strv_free(&c.tags);
 	sbuf_free(&c.tail);
+	sbuf_free(&c.live);
 	registry_free(c.reg);
 }
 

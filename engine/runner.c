@@ -442,6 +442,8 @@ int runner_run(const struct run_opts *opts, struct run_result *res, struct tally
 		int timeout = isinf(next) ? -1 : ms_until(now, next);
 		if (!reaped && pidfd < 0 && (timeout < 0 || timeout > TICK_MS))
 			timeout = TICK_MS;
+		if (opts->tick_ms > 0 && opts->on_output && (timeout < 0 || timeout > opts->tick_ms))
+			timeout = opts->tick_ms;
 
 		struct pollfd pf[3];
 		nfds_t n = 0;
@@ -457,6 +459,8 @@ int runner_run(const struct run_opts *opts, struct run_result *res, struct tally
 		if (!reaped && pidfd >= 0)
 			pf[n++] = (struct pollfd){ .fd = pidfd, .events = POLLIN };
 		int r = poll(pf, n, timeout);
+		if (opts->tick_ms > 0 && opts->on_output)
+			opts->on_output(opts->ctx, NULL, 0);
 		if (r < 0 && errno != EINTR) {
 			tally_err_set(err, TC_INTERNAL, "runner: poll while running %s: %s",
 			              opts->argv[0], strerror(errno));

@@ -24,6 +24,7 @@ struct run_opts {
 	double kill_grace;          /* seconds between SIGTERM and SIGKILL; 0 means 5 */
 	void (*on_output)(void *ctx, const char *data, size_t len);
 	void *ctx;
+	int tick_ms;                /* > 0: also call on_output(ctx, NULL, 0) at least this often */
 };
 
 struct run_result {

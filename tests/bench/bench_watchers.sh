@@ -63,12 +63,12 @@ one_build() {
 		sleep 1
 		for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 		for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-		dropped=$(grep -lE '"event":"dropped"|dropped seen' "$T"/w"$v"-*.ev 2>/dev/null | wc -l)
-		attempts=$(grep -lE "\"event\":\"attempt\".*\"version\":\"$v\"|attempt seen" "$T"/w"$v"-*.ev 2>/dev/null | wc -l)
+		dropped=$({ grep -lE '"event":"dropped"|dropped seen' "$T"/w"$v"-*.ev 2>/dev/null || true; } | wc -l)
+		attempts=$({ grep -lE "\"event\":\"attempt\".*\"version\":\"$v\"|attempt seen" "$T"/w"$v"-*.ev 2>/dev/null || true; } | wc -l)
 		# how late the "build started" stage event reached the watchers
 		local st
 		st=$(jq -r '.started_at' <<<"$r")
-		late=$(grep -h '"stage":"build","result":"started"' "$T"/w"$v"-*.ev 2>/dev/null |
+		late=$({ grep -h '"stage":"build","result":"started"' "$T"/w"$v"-*.ev 2>/dev/null || true; } |
 			awk -v s="$st" '{ d = $1 - s; if (d > m) m = d; t += d; n++ } END { if (n) printf "build-started event reached them %.2f s (mean) / %.2f s (max) after the build started", t / n, m }')
 		got=$(awk '/end reason=/ { for (i = 1; i <= NF; i++) if ($i ~ /^bytes=/) { sub("bytes=", "", $i); s += $i; n++ } }
 			END { if (n) printf "%.1f MB each on average", s / n / 1e6 }' "$T"/w"$v"-*.ev)
