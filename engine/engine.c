@@ -858,6 +858,15 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 		return;
 	}
 	if (dirty_inputs(e, cs->cc, &why)) {
+		/* maybe only the index is stale (a record whose index update
+		 * failed on a held index.lock): mend what tally wrote, look again */
+		struct strv report = {0};
+		free(why);
+		why = NULL;
+		recorder_repair(e->root, e->conf, &report, NULL);
+		strv_free(&report);
+	}
+	if (dirty_inputs(e, cs->cc, &why)) {
 		emit_error(e, cs->cc->name, TC_RECIPE, why);
 		free(why);
 		j->failed++;
