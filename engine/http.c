@@ -365,7 +365,7 @@ char *http_origin(const char *url)
 
 /* ref resolved against base (base NULL: ref must be absolute), without user
  * info or fragment; NULL when it does not parse. Caller frees. */
-static char *url_resolve(const char *base, const char *ref)
+char *http_url_resolve(const char *base, const char *ref)
 {
 	CURLU *u = curl_url();
 	char *s = NULL, *out = NULL;
@@ -391,7 +391,7 @@ out:
  * ASCII replaced, and cut at 300 characters with a mark. Caller frees. */
 static char *url_shown(const char *url)
 {
-	char *clean = url_resolve(NULL, url);
+	char *clean = http_url_resolve(NULL, url);
 	const char *s = clean ? clean : url;
 	struct sbuf sb = {0};
 	for (const char *p = s; *p; p++) {
@@ -412,7 +412,7 @@ static int scheme_is(const char *url, const char *scheme)
 }
 
 /* The target of the rel="next" entry of a Link header, or NULL. Caller frees. */
-static char *link_next(const char *link)
+char *http_link_next(const char *link)
 {
 	const char *p = link;
 	while (p && (p = strchr(p, '<'))) {
@@ -606,7 +606,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 	return 0;
 }
 
-static void slist_free_wiped(struct curl_slist *l)
+void http_slist_free_wiped(struct curl_slist *l)
 {
 	for (struct curl_slist *p = l; p; p = p->next)
 		explicit_bzero(p->data, strlen(p->data));
@@ -684,7 +684,7 @@ static int perform(struct http *h, const char *url, const char *shown, const cha
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	ret = 0;
 out:
-	slist_free_wiped(hdrs);
+	http_slist_free_wiped(hdrs);
 	return ret;
 }
 
@@ -791,7 +791,7 @@ int http_get(struct http *h, const char *url, const char *accept, http_reduce_fn
 					      HTTP_MAX_REDIRS);
 				goto out;
 			}
-			char *next = x.location ? url_resolve(cur, x.location) : NULL;
+			char *next = x.location ? http_url_resolve(cur, x.location) : NULL;
 			if (!next || !(scheme_is(next, "http") || scheme_is(next, "https"))) {
 				tally_err_set(err, TC_VERIFY, "%s: HTTP %ld redirect to an unusable location",
 					      shown, status);
@@ -866,9 +866,9 @@ int http_get(struct http *h, const char *url, const char *accept, http_reduce_fn
 			sbuf_add(&resp->body, sbuf_str(&x.body), x.body.len);
 		}
 		if (x.link) {
-			char *n = link_next(x.link);
+			char *n = http_link_next(x.link);
 			if (n) {
-				resp->next = url_resolve(cur, n);
+				resp->next = http_url_resolve(cur, n);
 				if (!resp->next) {
 					tally_err_set(err, TC_VERIFY, "%s: Link header with an unusable next URL",
 						      shown);

@@ -102,4 +102,14 @@ void http_stats_get(struct http_stats *out);
 /* Forget the in-memory cache so the next use reloads the file (tests). */
 void http_cache_forget(void);
 
+/* URL helpers shared with registry.c. Callers free what they return. */
+/* ref resolved against base (base NULL: ref must be absolute), without user
+ * info or fragment; NULL when it does not parse. */
+char *http_url_resolve(const char *base, const char *ref);
+/* The rel="next" target of a Link header, or NULL. */
+char *http_link_next(const char *link);
+/* Frees a header list after wiping it (it may hold credentials). */
+struct curl_slist;
+void http_slist_free_wiped(struct curl_slist *l);
+
 #endif

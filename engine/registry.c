@@ -17,6 +17,8 @@
  * only in this struct, are wiped on free, and never enter a message. */
 #include "registry.h"
 
+#include "http.h"
+
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -606,12 +608,6 @@ struct call {
 	size_t len;
 };
 
-static void slist_free_wiped(struct curl_slist *l)
-{
-	for (struct curl_slist *p = l; p; p = p->next)
-		explicit_bzero(p->data, strlen(p->data));
-	curl_slist_free_all(l);
-}
 
 /* Performs one transfer (no redirects). Transport failures set err. */
 static int perform(struct registry *r, const struct call *c, const char *url, const char *authz,
@@ -679,60 +675,17 @@ static int perform(struct registry *r, const struct call *c, const char *url, co
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rp->status);
 	ret = 0;
 out:
-	slist_free_wiped(hdrs);
+	http_slist_free_wiped(hdrs);
 	return ret;
 }
 
 /* ---- URLs ---- */
 
-/* Resolves ref against base; the result has no user info. Caller frees. */
-static char *url_resolve(const char *base, const char *ref)
-{
-	CURLU *u = curl_url();
-	char *s = NULL, *out = NULL;
-	if (!u)
-		return NULL;
-	if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK)
-		goto out;
-	if (curl_url_set(u, CURLUPART_URL, ref, 0) != CURLUE_OK)
-		goto out;
-	curl_url_set(u, CURLUPART_USER, NULL, 0);
-	curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
-	curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0);
-	if (curl_url_get(u, CURLUPART_URL, &s, 0) != CURLUE_OK)
-		goto out;
-	out = xstrdup(s);
-out:
-	curl_free(s);
-	curl_url_cleanup(u);
-	return out;
-}
 
-/* "scheme://host:port" of a URL (port made explicit), or NULL. Caller frees. */
-static char *url_origin(const char *url)
-{
-	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, *out = NULL;
-	if (!u)
-		return NULL;
-	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
-		out = xasprintf("%s://%s:%s", scheme, host, port);
-		for (char *p = out; *p; p++)
-			*p = (char)tolower((unsigned char)*p);
-	}
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_url_cleanup(u);
-	return out;
-}
 
 static int same_origin(const char *a, const char *b)
 {
-	char *oa = url_origin(a), *ob = url_origin(b);
+	char *oa = http_origin(a), *ob = http_origin(b);
 	int same = oa && ob && !strcmp(oa, ob);
 	free(oa);
 	free(ob);
@@ -957,7 +910,7 @@ static int request(struct registry *r, const struct image *im, const char *path,
 			probing = 0;
 		}
 		if (rp->status >= 300 && rp->status < 400 && rp->status != 304 && rp->location) {
-			char *next = url_resolve(url, rp->location);
+			char *next = http_url_resolve(url, rp->location);
 			if (!next || (!str_starts(next, "http://") && !str_starts(next, "https://"))) {
 				free(next);
 				tally_err_set(err, TC_VERIFY, "%s: %ld with an unusable Location", url,
@@ -1258,26 +1211,6 @@ fail:
 	return ret;
 }
 
-/* The target of the rel="next" entry of a Link header, or NULL. Caller frees. */
-static char *link_next(const char *link)
-{
-	const char *p = link;
-	while (p && (p = strchr(p, '<'))) {
-		const char *end = strchr(p, '>');
-		if (!end)
-			return NULL;
-		const char *params = end + 1;
-		const char *stop = strchr(params, ',');
-		size_t plen = stop ? (size_t)(stop - params) : strlen(params);
-		char *ps = xstrndup(params, plen);
-		int next = strstr(ps, "rel=\"next\"") || strstr(ps, "rel=next");
-		free(ps);
-		if (next)
-			return xstrndup(p + 1, (size_t)(end - p - 1));
-		p = stop;
-	}
-	return NULL;
-}
 
 int registry_tags(struct registry *r, const char *image, struct strv *out, int max_pages,
 		  struct tally_err *err)
@@ -1335,10 +1268,10 @@ int registry_tags(struct registry *r, const char *image, struct strv *out, int m
 			}
 			strv_push(&tags, json_string_value(t));
 		}
-		char *next = rp.link ? link_next(rp.link) : NULL;
+		char *next = rp.link ? http_link_next(rp.link) : NULL;
 		if (!next)
 			break;
-		char *abs = url_resolve(url, next);
+		char *abs = http_url_resolve(url, next);
 		free(next);
 		if (!abs || !same_origin(abs, first)) {
 			tally_err_set(err, TC_VERIFY, "%s: Link to another host refused (%s)", url,
