@@ -782,6 +782,32 @@ void kh_redraw(struct console *c, const struct keydef *k)
 	c->dirty |= D_ALL;
 }
 
+void kh_engine(struct console *c, const struct keydef *k)
+{
+	(void)k;
+	if (!c->gone) {
+		ui_flash(c, 0, "the engine is running");
+		return;
+	}
+	if (!c->o->reconnect) {
+		ui_flash(c, 1, "cannot start an engine from here; restart tally");
+		return;
+	}
+	char *why = NULL;
+	struct client *cl = c->o->reconnect(c->o->reconnect_ctx, &why);
+	if (!cl) {
+		ui_flash(c, 1, "no engine: %s", why ? why : "it did not start");
+		free(why);
+		return;
+	}
+	client_free(c->cl);
+	c->cl = cl;
+	c->gone = 0;
+	ui_flash(c, 0, "attached to a new engine");
+	ui_submit(c, RQ_STATUS, "status", NULL, NULL);
+	c->dirty |= D_ALL;
+}
+
 void kh_quit(struct console *c, const struct keydef *k)
 {
 	(void)k;
@@ -1059,7 +1085,9 @@ static void on_event(struct console *c, json_t *ev)
 		c->dirty |= D_HEADER | D_BODY;
 	} else if (!strcmp(event, "disconnected")) {
 		c->gone = 1;
-		ui_flash(c, 1, "the engine went away; what is shown is no longer live (restart tally)");
+		ui_flash(c, 1, c->o->reconnect && !c->readonly
+				       ? "the engine went away; what is shown is no longer live. E starts a new engine"
+				       : "the engine went away; what is shown is no longer live (restart tally)");
 		c->dirty |= D_HEADER;
 	} else if (!strcmp(event, "dropped")) {
 		ui_flash(c, 0, "live log lines were dropped for this slow console; the log file has them all");
@@ -1415,14 +1443,15 @@ int console_main(struct client *cl, const struct console_opts *o)
 	}
 
 	ui_submit(c, RQ_STATUS, "status", NULL, NULL);
-	int efd = client_fd(cl);
 	double last_clock = 0;
 	while (!c->quit) {
 		if (got_signal)
 			break;   /* the engine outlives the console */
+		/* the client changes when E started a new engine */
+		int efd = client_fd(c->cl);
 		/* apply what arrived; cap a pass so keys stay responsive */
 		for (int n = 0; n < 20000; n++) {
-			json_t *ev = client_next_event(cl, 0);
+			json_t *ev = client_next_event(c->cl, 0);
 			if (!ev)
 				break;
 			on_event(c, ev);
@@ -1465,7 +1494,7 @@ int console_main(struct client *cl, const struct console_opts *o)
 		}
 		if (log_wait && log_wait < timeout)
 			timeout = log_wait;
-		if (client_pending(cl))
+		if (client_pending(c->cl))
 			timeout = 0;
 		struct pollfd pf[2] = {{.fd = STDIN_FILENO, .events = POLLIN}, {.fd = efd, .events = POLLIN}};
 		/* with a frame pending, events may wait; keys and the frame may not */

@@ -11,6 +11,10 @@ struct console_opts {
 	int no_color;          /* --no-color or NO_COLOR */
 	int ascii;             /* --ascii */
 	const char *repo_dir;  /* -C DIR, $TALLY_REPO or "." (for the header) */
+	/* when the engine went away: attach to (or start) a new one; NULL with
+	 * *why (caller frees) when that fails */
+	struct client *(*reconnect)(void *ctx, char **why);
+	void *reconnect_ctx;
 };
 
 /* Runs the console on an attached engine (client.h: client_submit,

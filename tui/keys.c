@@ -57,6 +57,7 @@ const struct keydef key_table[] = {
 	/* the console */
 	{{'?', KEY_F(1), 0}, "?", "help", "this help", 0, V_ALL, 1, H(kh_help)},
 	{{CTRL('l'), 0}, "Ctrl-L", "redraw", "redraw the screen", 0, V_ALL, 0, H(kh_redraw)},
+	{{'E', 0}, "E", "engine", "start a new engine when the attached one went away", 1, V_ALL, 0, H(kh_engine)},
 	{{'q', 0}, "q", "quit", "quit the console (the engine and its builds go on)", 0, V_ALL, 1, H(kh_quit)},
 };
 const size_t key_table_len = sizeof key_table / sizeof key_table[0];

@@ -496,6 +496,18 @@ static struct client *start_engine(const struct opts *o, struct tally_err *err)
 	return c;
 }
 
+static struct client *reconnect(void *ctx, char **why)
+{
+	const struct opts *o = ctx;
+	struct tally_err err = {0};
+	struct client *c = attach(o, 0, &err);
+	if (!c)
+		c = start_engine(o, &err);
+	if (!c)
+		*why = xstrdup(err.msg);
+	return c;
+}
+
 static int run_console(struct opts *o)
 {
 	struct tally_err err = {0};
@@ -516,6 +528,7 @@ static int run_console(struct opts *o)
 		.theme = theme && *theme ? theme : NULL, .readonly = o->readonly,
 		.no_color = o->no_color || (nc && *nc), .ascii = o->ascii,
 		.repo_dir = o->dir ? o->dir : getenv("TALLY_REPO") ? getenv("TALLY_REPO") : ".",
+		.reconnect = o->readonly ? NULL : reconnect, .reconnect_ctx = o,
 	};
 	int rc = console_main(c, &co);
 	client_free(c);
