@@ -1292,6 +1292,14 @@ static void cmd_logs(struct engine *e, json_t *cmd)
 		return;
 	const char *want = jget_s(cmd, "attempt");
 	const char *path = NULL;
+	char *running_log = NULL;
+	struct attempt *ra = sel[0]->running;
+	if (ra && (!want || strcmp(want, ra->id) == 0)) {
+		/* the running attempt is not in the ledger yet; its log's name is
+		 * known from its id */
+		running_log = xasprintf("%s/logs/%s/%s.log", e->state_dir, sel[0]->cc->name, ra->id);
+		path = running_log;
+	}
 	for (size_t i = json_array_size(e->ledger); i-- > 0 && !path;) {
 		json_t *ent = json_array_get(e->ledger, i);
 		if (strcmp(jget_s(ent, "component") ? jget_s(ent, "component") : "", sel[0]->cc->name) != 0)
@@ -1310,6 +1318,7 @@ static void cmd_logs(struct engine *e, json_t *cmd)
 	struct job *j = job_new(e, cmd);
 	emit(e, json_pack("{s:s, s:s, s:s}", "event", "logfile", "component", sel[0]->cc->name, "path",
 			  path));
+	free(running_log);
 	free(sel);
 	j->ok++;
 	job_finish(e, j);

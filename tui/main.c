@@ -90,7 +90,11 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: tally [OPTIONS] [COMMAND [ARGS...]]\n\n"
 		   "tally ships container images and records a version only after its image was\n"
-		   "built, pushed and read back from the registry.\n\ncommands:\n");
+		   "built, pushed and read back from the registry.\n\n"
+		   "  tally                 the operator console (starts 'tally serve' in the\n"
+		   "                        background when no engine runs; needs a terminal)\n"
+		   "  tally watch           the read-only console (same as --readonly)\n"
+		   "\ncommands (batch; also chosen when stdout is not a terminal):\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %-52s %s\n", commands[i].usage, commands[i].help);
 	fprintf(f, "\noptions (before or after the command):\n"
@@ -99,6 +103,8 @@ static void usage(FILE *f)
 		   "  --state-dir DIR   logs, ledger, caches (default: $TALLY_STATE_DIR or tally.stateDir)\n"
 		   "  --no-tui          batch mode (chosen too when stdout is not a terminal)\n"
 		   "  --json            JSON Lines on stdout (schema 1), the last line is the summary\n"
+		   "  --readonly        watch: no action runs\n"
+		   "  --theme NAME, --no-color, --ascii   console looks\n"
 		   "  -y, --yes         do not ask for confirmation\n"
 		   "  -q, -v            less, more output\n"
 		   "  --help, --version\n"
@@ -375,6 +381,32 @@ static int cat_file(const char *path)
 }
 
 static volatile sig_atomic_t interrupted;
+
+/* logs --follow: print the log and what is appended to it until the
+ * attempt's last line ("tally: attempt ID ended: ...") or Ctrl-C. */
+static int follow_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		fprintf(stderr, "tally: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	char line[65536];
+	while (!interrupted) {
+		if (fgets(line, sizeof line, f)) {
+			fputs(line, stdout);
+			if (str_starts(line, "tally: attempt ") && strstr(line, " ended: "))
+				break;
+			continue;
+		}
+		fflush(stdout);
+		clearerr(f);
+		usleep(200000);
+	}
+	fclose(f);
+	fflush(stdout);
+	return 0;
+}
 static void on_signal(int sig)
 {
 	(void)sig;
@@ -639,7 +671,7 @@ static int run_batch(struct opts *o, const struct command *c)
 			break;
 		}
 		if (strcmp(event, "logfile") == 0) {
-			if (cat_file(s_or(ev, "path", "")) < 0)
+			if ((o->follow ? follow_file(s_or(ev, "path", "")) : cat_file(s_or(ev, "path", ""))) < 0)
 				code = EXIT_FAIL;
 		} else if (strcmp(event, "log") == 0 || strcmp(event, "accepted") == 0 ||
 			   strcmp(event, "hello") == 0 || strcmp(event, "dropped") == 0) {
