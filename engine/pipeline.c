@@ -76,8 +76,8 @@ static void logf_(struct ctx *c, const char *fmt, ...)
 /* Live output reaches front ends as a bounded tail (SPEC section 10): at
  * most LIVE_TAIL bytes every LIVE_EVERY seconds, the newest ones, with a
  * note of what was skipped. The log file always gets everything. */
-#define LIVE_TAIL (64 * 1024)
-#define LIVE_EVERY 0.05
+#define LIVE_TAIL (16 * 1024)
+#define LIVE_EVERY 0.1
 
 static void live_flush(struct ctx *c)
 {
@@ -103,7 +103,13 @@ static void live_flush(struct ctx *c)
 static void on_output(void *vc, const char *data, size_t len)
 {
 	struct ctx *c = vc;
-	if (!data) {   /* the runner's tick */
+	if (!data) {   /* the runner's tick, or a count of bytes it skipped */
+		if (len) {
+			c->live_skipped += len;
+			sbuf_reset(&c->live);   /* what was kept is older than the gap */
+			c->utf8_n = 0;
+			return;
+		}
 		if (c->a->post && c->a->live_logs && util_monotonic() - c->live_at >= LIVE_EVERY)
 			live_flush(c);
 		return;
@@ -230,7 +236,7 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 	struct run_opts o = {
 		.argv = argv, .cwd = cwd, .env_add = env.v, .log_fd = c->log_fd,
 		.timeout_s = a->cc->timeout, .cancel_fd = a->cancel_fd, .on_output = on_output, .ctx = c,
-		.tick_ms = a->live_logs ? 100 : 0,
+		.tick_ms = a->live_logs ? 100 : 0, .tail_bytes = LIVE_TAIL,
 	};
 	struct run_result rr = {0};
 	stage_event(c, stage, "started", 0, -1);
@@ -406,7 +412,9 @@ void pipeline_run(struct attempt *a)
 	util_mkdirs(dir, a->conf->group ? 02750 : 0700, NULL);
 	a->log_path = xasprintf("%s/%s.log", dir, a->id);
 	free(dir);
-	c.log_fd = open(a->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	/* not O_APPEND, and readable: the runner splices command output into
+	 * it and reads the live tail back (only this attempt writes it) */
+	c.log_fd = open(a->log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
 			a->conf->group ? 0640 : 0600);
 	logf_(&c, "attempt %s: %s %s %s", a->id, pipeline_action_name(a->action), a->cc->name,
 	      a->version);

@@ -321,6 +321,26 @@ static void close_fd(int *fd)
 	}
 }
 
+/* splice mode: hand on_output the newest tail of what was spliced since
+ * the last report, read back from the log file, and the count of what it
+ * skipped. */
+static void report_tail(const struct run_opts *opts, off_t log_start, size_t *reported,
+			size_t spliced, char *buf, size_t bufsz)
+{
+	if (spliced <= *reported)
+		return;
+	size_t fresh = spliced - *reported;
+	size_t want = fresh < opts->tail_bytes ? fresh : opts->tail_bytes;
+	if (want > bufsz)
+		want = bufsz;
+	if (fresh > want)
+		opts->on_output(opts->ctx, NULL, fresh - want);
+	ssize_t n = pread(opts->log_fd, buf, want, log_start + (off_t)(spliced - want));
+	if (n > 0)
+		opts->on_output(opts->ctx, buf, (size_t)n);
+	*reported = spliced;
+}
+
 int runner_run(const struct run_opts *opts, struct run_result *res, struct tally_err *err)
 {
 	char *path = NULL;
@@ -411,6 +431,14 @@ int runner_run(const struct run_opts *opts, struct run_result *res, struct tally
 	/* big reads: a chatty build costs fewer wake-ups (heap: threads' stacks are small) */
 	size_t bufsz = 256 * 1024;
 	char *buf = xmalloc(bufsz);
+	/* splice mode: output moves pipe -> log file in the kernel */
+	int splicing = opts->tail_bytes > 0 && log_ok &&
+		       !(fcntl(opts->log_fd, F_GETFL) & O_APPEND);
+	off_t log_start = splicing ? lseek(opts->log_fd, 0, SEEK_CUR) : 0;
+	if (log_start < 0)
+		splicing = 0;
+	size_t spliced = 0, reported = 0;
+	double tail_at = 0;
 	fcntl(pfd[0], F_SETPIPE_SZ, 1024 * 1024);
 
 	while (!(eof && reaped)) {
@@ -444,6 +472,8 @@ int runner_run(const struct run_opts *opts, struct run_result *res, struct tally
 			timeout = TICK_MS;
 		if (opts->tick_ms > 0 && opts->on_output && (timeout < 0 || timeout > opts->tick_ms))
 			timeout = opts->tick_ms;
+		if (splicing && spliced > reported && (timeout < 0 || timeout > 50))
+			timeout = 50;
 
 		struct pollfd pf[3];
 		nfds_t n = 0;
@@ -467,7 +497,25 @@ int runner_run(const struct run_opts *opts, struct run_result *res, struct tally
 			free(buf);
 			goto fail;
 		}
-		if (r > 0 && ip >= 0 && pf[ip].revents) {
+		if (r > 0 && ip >= 0 && pf[ip].revents && splicing) {
+			ssize_t got = splice(pfd[0], NULL, opts->log_fd, NULL, 4 * 1024 * 1024,
+					     SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (got > 0) {
+				spliced += (size_t)got;
+			} else if (got == 0) {
+				eof = 1;
+			} else if (errno == EINVAL || errno == EBADF || errno == ESPIPE) {
+				splicing = 0;   /* this fd cannot take it: copy instead */
+			} else if (errno != EINTR && errno != EAGAIN) {
+				res->log_errno = errno;
+				splicing = 0;
+				log_ok = 0;
+			}
+			if (opts->on_output && (eof || !splicing || util_monotonic() - tail_at >= 0.05)) {
+				report_tail(opts, log_start, &reported, spliced, buf, bufsz);
+				tail_at = util_monotonic();
+			}
+		} else if (r > 0 && ip >= 0 && pf[ip].revents) {
 			ssize_t got = read(pfd[0], buf, bufsz);
 			if (got > 0) {
 				if (log_ok && write_all(opts->log_fd, buf, (size_t)got) != 0) {
@@ -479,6 +527,12 @@ int runner_run(const struct run_opts *opts, struct run_result *res, struct tally
 			} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
 				eof = 1;
 			}
+		}
+		/* splice mode: what arrived reaches on_output within ~50 ms, also
+		 * when no more comes */
+		if (splicing && opts->on_output && spliced > reported && util_monotonic() - tail_at >= 0.05) {
+			report_tail(opts, log_start, &reported, spliced, buf, bufsz);
+			tail_at = util_monotonic();
 		}
 		if (r > 0 && ic >= 0 && pf[ic].revents)
 			res->cancelled = 1;   /* readable, hung up or closed: all mean stop */
@@ -500,6 +554,8 @@ int runner_run(const struct run_opts *opts, struct run_result *res, struct tally
 		}
 	}
 
+	if (splicing && opts->on_output)
+		report_tail(opts, log_start, &reported, spliced, buf, bufsz);
 	free(buf);
 
 	/* Now reap it (already a zombie, so this does not block). */

@@ -25,6 +25,13 @@ struct run_opts {
 	void (*on_output)(void *ctx, const char *data, size_t len);
 	void *ctx;
 	int tick_ms;                /* > 0: also call on_output(ctx, NULL, 0) at least this often */
+	/* Output goes to log_fd (a regular file, not O_APPEND) with splice(2),
+	 * never through user space; on_output then gets only the newest
+	 * tail_bytes of what arrived since its last call (read back from the
+	 * file), and on_output(ctx, NULL, n) with n > 0 for the bytes it did
+	 * not get. For chatty builds. Falls back to copying when splice cannot
+	 * be used. */
+	size_t tail_bytes;
 };
 
 struct run_result {

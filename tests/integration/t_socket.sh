@@ -193,7 +193,7 @@ first=$(grep '"event":"log"' "$T/reader.ev" | head -1 | awk -v e="$bend" '{print
 echo "    (reading client: $early log chunks before the build stage ended; first one at ${first:-?} s from its end)"
 touch "$T/resume"
 check "the stopped reader, draining, ends" waitfor 30 ended stopped
-# live output reaches clients as a bounded tail (64 KiB per 50 ms at most),
+# live output reaches clients as a bounded tail (16 KiB per 100 ms at most),
 # so a reader that stopped is never sent the 50 MB; past its buffer it would
 # be told "dropped" or disconnected
 sbytes=$(sed -n 's/^# .* end reason=[a-z]* bytes=\([0-9]*\).*/\1/p' "$T/stopped.ev")

@@ -667,6 +667,54 @@ static void test_signals_reset(void **state)
 	sbuf_free(&out);
 }
 
+
+struct tailcap {
+	struct sbuf got;
+	size_t skipped;
+	int ticks;
+};
+
+static void tail_collect(void *ctx, const char *data, size_t len)
+{
+	struct tailcap *t = ctx;
+	if (!data) {
+		if (len)
+			t->skipped += len;
+		else
+			t->ticks++;
+		return;
+	}
+	sbuf_add(&t->got, data, len);
+}
+
+/* splice mode: everything reaches the log file through the kernel, and the
+ * callback sees only a bounded tail plus the count of what it skipped */
+static void test_splice_tail(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/tally-runner-splice.XXXXXX";
+	int fd = mkostemp(path, O_CLOEXEC);
+	assert_true(fd >= 0);
+	unlink(path);
+	char *argv[] = {"/bin/sh", "-c", "head -c 3000000 /dev/zero | tr '\\0' x; echo; echo last line", NULL};
+	struct tailcap t = {0};
+	struct run_opts o = {.argv = argv, .log_fd = fd, .cancel_fd = -1, .on_output = tail_collect,
+			     .ctx = &t, .tick_ms = 100, .tail_bytes = 4096};
+	struct run_result rr;
+	struct tally_err err = {0};
+	assert_int_equal(runner_run(&o, &rr, &err), 0);
+	assert_true(rr.exited && rr.status == 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 3000000 + 1 + 10);      /* the whole output, in the file */
+	assert_true(t.got.len + t.skipped == 3000011);        /* every byte: shown or counted */
+	assert_true(t.skipped > 0);                          /* most of it was not handed over */
+	assert_true(t.got.len <= 64 * 4096);                  /* bounded */
+	assert_true(str_ends(sbuf_str(&t.got), "last line\n")); /* the newest bytes arrive */
+	sbuf_free(&t.got);
+	close(fd);
+}
+
 int main(void)
 {
 	/* Orphaned grandchildren come to us, so tests can reap and check them
@@ -692,6 +740,7 @@ int main(void)
 		cmocka_unit_test(test_cancel_during),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_signals_reset),
+		cmocka_unit_test(test_splice_tail),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
