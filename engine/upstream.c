@@ -211,25 +211,35 @@ static int valid_gh_repo(const char *s)
 	return strcmp(slash + 1, ".") && strcmp(slash + 1, "..");
 }
 
+/* The answer as a JSON array, or a protocol error naming what it is. */
+static json_t *load_array(const char *body, size_t len, const char *what, struct tally_err *err)
+{
+	json_error_t je;
+	json_t *root = json_loadb(body, len, 0, &je);
+	if (!root) {
+		tally_err_set(err, TC_VERIFY, "answer is not JSON (line %d, column %d)", je.line,
+			      je.column);
+		return NULL;
+	}
+	if (!json_is_array(root)) {
+		tally_err_set(err, TC_VERIFY, "answer is a JSON %s, not an array of %s",
+			      json_is_object(root) ? "object" : "value", what);
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
 /* Reduces a releases page to [{"tag_name","draft","prerelease"}]: all that
  * is cached and parsed. Wrong types are a protocol error, not skipped. */
 static int reduce_releases(const char *body, size_t len, struct sbuf *out, void *ctx,
 			   struct tally_err *err)
 {
 	(void)ctx;
-	json_error_t je;
-	json_t *root = json_loadb(body, len, 0, &je), *list = json_array();
+	json_t *root = load_array(body, len, "releases", err), *list = json_array();
 	int ret = -1;
-	if (!root) {
-		tally_err_set(err, TC_VERIFY, "answer is not JSON (line %d, column %d)", je.line,
-			      je.column);
+	if (!root)
 		goto out;
-	}
-	if (!json_is_array(root)) {
-		tally_err_set(err, TC_VERIFY, "answer is a JSON %s, not an array of releases",
-			      json_is_object(root) ? "object" : "value");
-		goto out;
-	}
 	size_t i;
 	json_t *r;
 	json_array_foreach(root, i, r) {
@@ -267,19 +277,10 @@ static int reduce_tags(const char *body, size_t len, struct sbuf *out, void *ctx
 		       struct tally_err *err)
 {
 	(void)ctx;
-	json_error_t je;
-	json_t *root = json_loadb(body, len, 0, &je), *list = json_array();
+	json_t *root = load_array(body, len, "tags", err), *list = json_array();
 	int ret = -1;
-	if (!root) {
-		tally_err_set(err, TC_VERIFY, "answer is not JSON (line %d, column %d)", je.line,
-			      je.column);
+	if (!root)
 		goto out;
-	}
-	if (!json_is_array(root)) {
-		tally_err_set(err, TC_VERIFY, "answer is a JSON %s, not an array of tags",
-			      json_is_object(root) ? "object" : "value");
-		goto out;
-	}
 	size_t i;
 	json_t *t;
 	json_array_foreach(root, i, t) {
