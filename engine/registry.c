@@ -1035,27 +1035,41 @@ static int check_ref(const char *ref, struct tally_err *err)
 	return 0;
 }
 
+/* GET or HEAD of a manifest that must answer 200. *rp and *url (caller
+ * frees both, also on failure) hold the answer and the URL asked. */
+static int manifest_fetch(struct registry *r, const char *image, const char *ref,
+			  const char *method, struct resp *rp, char **url, struct tally_err *err)
+{
+	struct image im = {0};
+	struct call c = {.method = method, .accept = MANIFEST_ACCEPT};
+	int ret = -1;
+	if (check_ref(ref, err) < 0 || image_parse(image, &im, err) < 0)
+		return -1;
+	char *path = xasprintf("/v2/%s/manifests/%s", im.name, ref);
+	char *scope = xasprintf("repository:%s:pull", im.name);
+	if (request(r, &im, path, scope, &c, rp, url, err) == 0) {
+		if (rp->status == 200)
+			ret = 0;
+		else
+			status_error(*url, rp, TC_MISSING_VERSION, err);
+	}
+	free(path);
+	free(scope);
+	image_free(&im);
+	return ret;
+}
+
 int registry_get_manifest(struct registry *r, const char *image, const char *ref,
 			  struct sbuf *body, char **media_type, char digest[REGISTRY_DIGEST_MAX],
 			  struct tally_err *err)
 {
-	struct image im = {0};
 	struct resp rp = {0};
-	struct call c = {.method = "GET", .accept = MANIFEST_ACCEPT};
-	char *path = NULL, *url = NULL, *scope = NULL, *mt = NULL;
+	char *url = NULL, *mt = NULL;
 	char d[REGISTRY_DIGEST_MAX];
 	int ret = -1;
 
-	if (check_ref(ref, err) < 0 || image_parse(image, &im, err) < 0)
-		return -1;
-	path = xasprintf("/v2/%s/manifests/%s", im.name, ref);
-	scope = xasprintf("repository:%s:pull", im.name);
-	if (request(r, &im, path, scope, &c, &rp, &url, err) < 0)
+	if (manifest_fetch(r, image, ref, "GET", &rp, &url, err) < 0)
 		goto fail;
-	if (rp.status != 200) {
-		status_error(url, &rp, TC_MISSING_VERSION, err);
-		goto fail;
-	}
 	json_error_t je;
 	json_t *root = json_loadb(rp.body.buf ? rp.body.buf : "", rp.body.len, 0, &je);
 	int is_obj = json_is_object(root);
@@ -1087,33 +1101,20 @@ int registry_get_manifest(struct registry *r, const char *image, const char *ref
 	ret = 0;
 fail:
 	free(mt);
-	free(path);
 	free(url);
-	free(scope);
 	resp_free(&rp);
-	image_free(&im);
 	return ret;
 }
 
 int registry_digest(struct registry *r, const char *image, const char *ref,
 		    char digest[REGISTRY_DIGEST_MAX], struct tally_err *err)
 {
-	struct image im = {0};
 	struct resp rp = {0};
-	struct call c = {.method = "HEAD", .accept = MANIFEST_ACCEPT};
-	char *path = NULL, *url = NULL, *scope = NULL;
+	char *url = NULL;
 	int ret = -1;
 
-	if (check_ref(ref, err) < 0 || image_parse(image, &im, err) < 0)
-		return -1;
-	path = xasprintf("/v2/%s/manifests/%s", im.name, ref);
-	scope = xasprintf("repository:%s:pull", im.name);
-	if (request(r, &im, path, scope, &c, &rp, &url, err) < 0)
+	if (manifest_fetch(r, image, ref, "HEAD", &rp, &url, err) < 0)
 		goto fail;
-	if (rp.status != 200) {
-		status_error(url, &rp, TC_MISSING_VERSION, err);
-		goto fail;
-	}
 	if (is_sha256_digest(rp.digest)) {
 		if (str_starts(ref, "sha256:") && strcmp(ref, rp.digest) != 0) {
 			tally_err_set(err, TC_VERIFY, "%s: registry says digest %s", url, rp.digest);
@@ -1130,11 +1131,8 @@ int registry_digest(struct registry *r, const char *image, const char *ref,
 		free(mt);
 	}
 fail:
-	free(path);
 	free(url);
-	free(scope);
 	resp_free(&rp);
-	image_free(&im);
 	return ret;
 }
 
