@@ -1035,10 +1035,12 @@ static int check_ref(const char *ref, struct tally_err *err)
 	return 0;
 }
 
-/* GET or HEAD of a manifest that must answer 200. *rp and *url (caller
- * frees both, also on failure) hold the answer and the URL asked. */
+/* GET, HEAD or DELETE of a manifest that must answer 2xx; access is the
+ * token scope's action ("pull", "delete"). *rp and *url (caller frees both,
+ * also on failure) hold the answer and the URL asked. */
 static int manifest_fetch(struct registry *r, const char *image, const char *ref,
-			  const char *method, struct resp *rp, char **url, struct tally_err *err)
+			  const char *method, const char *access, struct resp *rp, char **url,
+			  struct tally_err *err)
 {
 	struct image im = {0};
 	struct call c = {.method = method, .accept = MANIFEST_ACCEPT};
@@ -1046,9 +1048,9 @@ static int manifest_fetch(struct registry *r, const char *image, const char *ref
 	if (check_ref(ref, err) < 0 || image_parse(image, &im, err) < 0)
 		return -1;
 	char *path = xasprintf("/v2/%s/manifests/%s", im.name, ref);
-	char *scope = xasprintf("repository:%s:pull", im.name);
+	char *scope = xasprintf("repository:%s:%s", im.name, access);
 	if (request(r, &im, path, scope, &c, rp, url, err) == 0) {
-		if (rp->status == 200)
+		if (rp->status >= 200 && rp->status <= 299)
 			ret = 0;
 		else
 			status_error(*url, rp, TC_MISSING_VERSION, err);
@@ -1068,7 +1070,7 @@ int registry_get_manifest(struct registry *r, const char *image, const char *ref
 	char d[REGISTRY_DIGEST_MAX];
 	int ret = -1;
 
-	if (manifest_fetch(r, image, ref, "GET", &rp, &url, err) < 0)
+	if (manifest_fetch(r, image, ref, "GET", "pull", &rp, &url, err) < 0)
 		goto fail;
 	json_error_t je;
 	json_t *root = json_loadb(rp.body.buf ? rp.body.buf : "", rp.body.len, 0, &je);
@@ -1113,7 +1115,7 @@ int registry_digest(struct registry *r, const char *image, const char *ref,
 	char *url = NULL;
 	int ret = -1;
 
-	if (manifest_fetch(r, image, ref, "HEAD", &rp, &url, err) < 0)
+	if (manifest_fetch(r, image, ref, "HEAD", "pull", &rp, &url, err) < 0)
 		goto fail;
 	if (is_sha256_digest(rp.digest)) {
 		if (str_starts(ref, "sha256:") && strcmp(ref, rp.digest) != 0) {
@@ -1181,31 +1183,13 @@ fail:
 int registry_delete_manifest(struct registry *r, const char *image, const char *digest,
 			     struct tally_err *err)
 {
-	struct image im = {0};
 	struct resp rp = {0};
-	struct call c = {.method = "DELETE", .accept = MANIFEST_ACCEPT};
-	char *path = NULL, *url = NULL, *scope = NULL;
-	int ret = -1;
-
+	char *url = NULL;
 	if (!digest || !strchr(digest, ':') || check_ref(digest, err) < 0)
 		return tally_err_set(err, TC_INPUT, "\"%s\" is not a digest", digest ? digest : "(null)");
-	if (image_parse(image, &im, err) < 0)
-		return -1;
-	path = xasprintf("/v2/%s/manifests/%s", im.name, digest);
-	scope = xasprintf("repository:%s:delete", im.name);
-	if (request(r, &im, path, scope, &c, &rp, &url, err) < 0)
-		goto fail;
-	if (rp.status < 200 || rp.status > 299) {
-		status_error(url, &rp, TC_MISSING_VERSION, err);
-		goto fail;
-	}
-	ret = 0;
-fail:
-	free(path);
+	int ret = manifest_fetch(r, image, digest, "DELETE", "delete", &rp, &url, err);
 	free(url);
-	free(scope);
 	resp_free(&rp);
-	image_free(&im);
 	return ret;
 }
 
