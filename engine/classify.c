@@ -16,6 +16,9 @@ static const struct rule {
 } rules[] = {
 	{NULL, "API rate limit exceeded|rate limit(ed)? |HTTP/[0-9.]+ 429|429 Too Many Requests|toomanyrequests", TC_RATE_LIMIT},
 	{NULL, "maximum size exceeded|request entity too large|HTTP/[0-9.]+ 413|413 Payload Too Large|blob upload invalid.*size", TC_TOO_LARGE},
+	/* before network: "TLS handshake timeout" stays network, a refused
+	 * certificate or a plain-http answer to https is tls */
+	{NULL, "x509: |certificate verify failed|certificate signed by unknown authority|server gave HTTP response to HTTPS client|wrong version number|SSL certificate problem|does not speak TLS|tls: failed to verify certificate", TC_TLS},
 	{NULL, "Could not resolve host|could not resolve|Temporary failure in name resolution|connection refused|connection reset|network is unreachable|no route to host|i/o timeout|TLS handshake timeout|dial tcp|Failed to connect", TC_NETWORK},
 	{NULL, "unauthorized|authentication required|denied: requested access|HTTP/[0-9.]+ 401|401 Unauthorized|403 Forbidden", TC_AUTH},
 	{NULL, "Remote branch .* not found|couldn't find remote ref|manifest unknown|404 Not Found|not found in upstream|does not appear to be a git repository|repository .* not found", TC_MISSING_VERSION},
@@ -41,7 +44,8 @@ static const char *const hints[TC_CLASS_COUNT] = {
 	[TC_RATE_LIMIT] = "waits for the reset; set GITHUB_TOKEN",
 	[TC_MISSING_VERSION] = "check that upstream really published it; skip it if not",
 	[TC_TOO_LARGE] = "slim the image",
-	[TC_AUTH] = "check registry credentials",
+	[TC_AUTH] = "check registry credentials (buildah login); the message names the auth file tally read",
+	[TC_TLS] = "trust the registry's CA in /etc/containers/certs.d/HOST/ca.crt, or set registry.insecure for a plain-http registry",
 	[TC_TIMEOUT] = "raise timeout or fix the hang",
 	[TC_VERIFY] = "registry inconsistent; retried",
 	[TC_RECORD] = "fix the repo or remote; the image already shipped, so the retry only records",

@@ -26,7 +26,7 @@ const char *const config_upstream_kinds[] = {
 
 const char *const config_template_vars[] = {
 	"component", "key", "version", "prefix", "image",
-	"tag", "ref", "repo", "tlsverify", "digestfile",
+	"tag", "ref", "repo", "tlsverify", "digestfile", "authfile", "certdir",
 };
 const size_t config_template_nvars = sizeof config_template_vars / sizeof config_template_vars[0];
 
@@ -74,6 +74,7 @@ static const struct keydef keydefs[] = {
 	G("registry", "prefix", K_STR, 0, reg_prefix),
 	G("registry", "insecure", K_BOOL, 0, reg_insecure),
 	G("registry", "authFile", K_STR, 0, reg_auth_file),
+	G("registry", "certDir", K_STR, 0, reg_cert_dir),
 	G("github", "apiUrl", K_STR, 0, gh_api),
 	G("github", "tokenFile", K_STR, 0, gh_token_file),
 	C("file", K_STR, KF_RELPATH, file),
@@ -799,7 +800,7 @@ static int finish(struct loader *ld)
 		if (cc->tags.n == 0)
 			strv_push(&cc->tags, "{version}");
 		if (!cc->push)
-			cc->push = xstrdup(CONFIG_DEFAULT_PUSH);
+			cc->push = xstrdup(c->reg_cert_dir ? CONFIG_DEFAULT_PUSH_CERTDIR : CONFIG_DEFAULT_PUSH);
 	}
 
 	/* Two writers of one key would undo each other's records. */
@@ -1051,6 +1052,7 @@ void config_free(struct tally_conf *c)
 	free(c->theme);
 	free(c->reg_prefix);
 	free(c->reg_auth_file);
+	free(c->reg_cert_dir);
 	free(c->gh_api);
 	free(c->gh_token_file);
 	free(c);

@@ -61,7 +61,8 @@ struct tally_conf {
 	char *theme;            /* default "default" */
 	char *reg_prefix;
 	int reg_insecure;
-	char *reg_auth_file;
+	char *reg_auth_file;    /* NULL: the containers search order (authfile.h) */
+	char *reg_cert_dir;     /* NULL: /etc/containers/certs.d and buildah's other defaults (tls.h) */
 	char *gh_api;           /* default https://api.github.com */
 	char *gh_token_file;
 	struct comp_conf *comps;   /* in the order they appear in the file */
@@ -72,9 +73,14 @@ struct tally_conf {
  * only checks the name against this list to keep parsing independent). */
 extern const char *const config_upstream_kinds[];
 
-/* The default push template. */
+/* The default push template; with registry.certDir set it also passes
+ * --cert-dir, so that buildah trusts what tally trusts (buildah reads only
+ * its default directories otherwise). */
 #define CONFIG_DEFAULT_PUSH \
 	"buildah push --tls-verify={tlsverify} --digestfile {digestfile} {ref} docker://{ref}"
+#define CONFIG_DEFAULT_PUSH_CERTDIR \
+	"buildah push --tls-verify={tlsverify} --cert-dir {certdir} --digestfile {digestfile} " \
+	"{ref} docker://{ref}"
 
 /* Template variable names of SPEC section 4. */
 extern const char *const config_template_vars[];

@@ -1827,7 +1827,7 @@ static void verify_work(struct task *t)
 		strv_push(&t->problems, err.msg);
 		goto report;
 	}
-	r = registry_new(e->conf->reg_auth_file, e->conf->reg_insecure, &err);
+	r = registry_from_conf(e->conf, &err);
 	if (!r) {
 		strv_push(&t->problems, err.msg);
 		goto report;
@@ -2056,7 +2056,7 @@ static void floating_work(struct task *t)
 	struct sbuf body = {0};
 	char *mt = NULL;
 	if (pipeline_refs(e->conf, cc, t->version, e->root, &image, &tags, &floating, &err) < 0 ||
-	    !(r = registry_new(e->conf->reg_auth_file, e->conf->reg_insecure, &err))) {
+	    !(r = registry_from_conf(e->conf, &err))) {
 		task_error(t, TC_INPUT, err.msg);
 		goto out;
 	}

@@ -12,6 +12,7 @@ static const char *const class_names[TC_CLASS_COUNT] = {
 	[TC_MISSING_VERSION] = "missing-version",
 	[TC_TOO_LARGE] = "too-large",
 	[TC_AUTH] = "auth",
+	[TC_TLS] = "tls",
 	[TC_TIMEOUT] = "timeout",
 	[TC_VERIFY] = "verify",
 	[TC_RECORD] = "record",

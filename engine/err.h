@@ -18,6 +18,7 @@ enum tally_class {
 	TC_MISSING_VERSION,
 	TC_TOO_LARGE,
 	TC_AUTH,
+	TC_TLS,
 	TC_TIMEOUT,
 	TC_VERIFY,
 	TC_RECORD,

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "atomicfile.h"
+#include "tls.h"
 
 #define CACHE_FILE "http-cache.json"
 #define CACHE_BODY_MAX ((size_t)1 << 20)     /* larger answers are not cached */
@@ -647,6 +648,8 @@ static int perform(struct http *h, const char *url, const char *shown, const cha
 	if (h->insecure) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else {
+		tls_trust_apply(NULL, c);   /* $SSL_CERT_FILE, $SSL_CERT_DIR */
 	}
 	line = xasprintf("Accept: %s", accept ? accept : "*/*");
 	hdrs = curl_slist_append(hdrs, line);
@@ -677,6 +680,8 @@ static int perform(struct http *h, const char *url, const char *shown, const cha
 		else if (rc == CURLE_OPERATION_TIMEDOUT)
 			tally_err_set(err, TC_TIMEOUT, "%s: no complete answer within %ld s (%s)", shown,
 				      h->timeout, why);
+		else if (tls_curl_error_host(rc, h->errbuf, shown, err) < 0)
+			; /* class tls */
 		else
 			tally_err_set(err, TC_NETWORK, "%s: %s", shown, why);
 		goto out;

@@ -15,7 +15,9 @@
 #include "classify.h"
 #include "crashpoint.h"
 #include "ledger.h"
+#include "authfile.h"
 #include "registry.h"
+#include "tls.h"
 #include "runner.h"
 #include "template.h"
 #include "util.h"
@@ -41,7 +43,8 @@ struct ctx {
 	char *image;
 	struct strv tags;
 	char *digestfile;
-	struct tvar vars[10];
+	char *authfile;           /* {authfile}, $REGISTRY_AUTH_FILE, and what c->reg reads */
+	struct tvar vars[12];
 	size_t nvars;
 	struct registry *reg;
 };
@@ -228,6 +231,8 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 		sbuf_addf(&tags, "%s%s", i ? " " : "", c->tags.v[i]);
 	strv_push_owned(&env, xasprintf("TALLY_TAGS=%s", sbuf_str(&tags)));
 	sbuf_free(&tags);
+	/* the push and tally's own read-back use the same credentials */
+	strv_push_owned(&env, xasprintf("REGISTRY_AUTH_FILE=%s", c->authfile));
 	char *cwd = a->cc->workdir ? (a->cc->workdir[0] == '/' ? xstrdup(a->cc->workdir)
 				     : xasprintf("%s/%s", a->repo_dir, a->cc->workdir))
 				   : xstrdup(a->repo_dir);
@@ -349,6 +354,9 @@ static int setup_refs(struct ctx *c)
 	c->vars[n++] = (struct tvar){"repo", a->repo_dir};
 	c->vars[n++] = (struct tvar){"tlsverify", a->conf->reg_insecure ? "false" : "true"};
 	c->vars[n++] = (struct tvar){"digestfile", c->digestfile};
+	c->authfile = authfile_for_commands(a->conf->reg_auth_file);
+	c->vars[n++] = (struct tvar){"authfile", c->authfile};
+	c->vars[n++] = (struct tvar){"certdir", tls_cert_dir_shown(a->conf->reg_cert_dir)};
 	c->nvars = n;
 	char *ctxname = xasprintf("component.%s.image", cc->name);
 	int rc = template_subst(cc->image, c->vars, c->nvars, &c->image, ctxname, &err);
@@ -389,11 +397,13 @@ static int setup(struct ctx *c)
 	struct tally_err err = {0};
 	if (setup_refs(c) < 0)
 		return -1;
-	c->reg = registry_new(c->a->conf->reg_auth_file, c->a->conf->reg_insecure, &err);
+	c->reg = registry_new(c->authfile, c->a->conf->reg_insecure, &err);
 	if (!c->reg) {
 		fail(c, err.cls ? err.cls : TC_AUTH, "%s", err.msg);
 		return -1;
 	}
+	if (c->a->conf->reg_cert_dir)
+		registry_set_cert_dir(c->reg, c->a->conf->reg_cert_dir);
 	return 0;
 }
 
@@ -602,6 +612,7 @@ out:
 		close(c.log_fd);
 	unlink(c.digestfile ? c.digestfile : "");
 	free(c.digestfile);
+	free(c.authfile);
 	free(c.image);
 	for (size_t i = 0; i < c.nvars; i++)
 		if (strcmp(c.vars[i].name, "ref") == 0)
@@ -665,6 +676,7 @@ int pipeline_refs(const struct tally_conf *conf, const struct comp_conf *cc, con
 	}
 	free(a.message);
 	free(c.digestfile);
+	free(c.authfile);
 	free(c.image);
 	for (size_t i = 0; i < c.nvars; i++)
 		if (strcmp(c.vars[i].name, "ref") == 0)

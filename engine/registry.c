@@ -17,7 +17,10 @@
  * only in this struct, are wiped on free, and never enter a message. */
 #include "registry.h"
 
+#include "authfile.h"
+#include "config.h"
 #include "http.h"
+#include "tls.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -219,8 +222,10 @@ static int header_safe(const char *s)
 /* ---- the struct ---- */
 
 struct cred {
-	char *host;  /* normalised key */
-	char *basic; /* base64(user:pass) */
+	char *key;            /* host "/" name, as looked up */
+	char *basic;          /* base64(user:pass), NULL when none */
+	char *identity_token; /* NULL when none */
+	char *source;         /* auth file or helper, for messages */
 };
 
 struct token {
@@ -232,11 +237,18 @@ struct host_state {
 	char *host;
 	const char *scheme; /* NULL until known */
 	int basic;          /* host asked for Basic auth */
+	int trust_loaded;
+	struct tls_trust trust;
 };
 
 struct registry {
 	CURL *curl;
 	int insecure;
+	struct authfile *auth;
+	char *auth_path;      /* file read, NULL when none was found */
+	char *auth_shown;
+	char *cert_dir;       /* NULL: the containers defaults */
+	int cert_dir_set;
 	long page_size;
 	struct cred *creds;
 	size_t ncreds;
@@ -265,12 +277,53 @@ static char *norm_host(const char *key)
 	return h;
 }
 
-static const struct cred *cred_find(const struct registry *r, const char *host)
+/* Credentials for an image's host and repository, looked up once (a
+ * credential helper runs at most once per host). *out is NULL when there
+ * are none; -1 when a helper failed (TC_AUTH). */
+static int cred_get(struct registry *r, const char *host, const char *name,
+		    const struct cred **out, struct tally_err *err)
 {
+	char *key = xasprintf("%s/%s", host, name ? name : "");
+	*out = NULL;
 	for (size_t i = 0; i < r->ncreds; i++)
-		if (!strcmp(r->creds[i].host, host))
-			return &r->creds[i];
-	return NULL;
+		if (!strcmp(r->creds[i].key, key)) {
+			free(key);
+			*out = r->creds[i].basic || r->creds[i].identity_token ? &r->creds[i] : NULL;
+			return 0;
+		}
+	struct authfile_cred ac = {0};
+	if (authfile_lookup(r->auth, host, name, &ac, err) < 0) {
+		free(key);
+		return -1;
+	}
+	r->creds = xrealloc(r->creds, (r->ncreds + 1) * sizeof *r->creds);
+	struct cred *c = &r->creds[r->ncreds++];
+	memset(c, 0, sizeof *c);
+	c->key = key;
+	if (ac.user) {
+		struct sbuf up = {0}, b = {0};
+		sbuf_addf(&up, "%s:%s", ac.user, ac.pass ? ac.pass : "");
+		base64_encode(&b, (const unsigned char *)up.buf, up.len);
+		explicit_bzero(up.buf, up.len);
+		sbuf_free(&up);
+		c->basic = sbuf_detach(&b);
+	}
+	c->identity_token = xstrdup(ac.identity_token);
+	c->source = xstrdup(ac.source);
+	authfile_cred_clear(&ac);
+	*out = c->basic || c->identity_token ? c : NULL;
+	return 0;
+}
+
+/* The auth file named in messages. */
+static const char *auth_shown(struct registry *r)
+{
+	if (!r->auth_path)
+		return "no auth file";
+	if (!r->auth_shown)
+		r->auth_shown = authfile_exists(r->auth) ? xstrdup(r->auth_path)
+			: xasprintf("%s (it does not exist)", r->auth_path);
+	return r->auth_shown;
 }
 
 static struct host_state *host_state(struct registry *r, const char *host)
@@ -280,9 +333,8 @@ static struct host_state *host_state(struct registry *r, const char *host)
 			return &r->hosts[i];
 	r->hosts = xrealloc(r->hosts, (r->nhosts + 1) * sizeof *r->hosts);
 	struct host_state *hs = &r->hosts[r->nhosts++];
+	memset(hs, 0, sizeof *hs);
 	hs->host = xstrdup(host);
-	hs->scheme = NULL;
-	hs->basic = 0;
 	return hs;
 }
 
@@ -328,76 +380,6 @@ static void token_drop(struct registry *r, const char *host, const char *scope)
 	}
 }
 
-/* A missing file means no credentials (the default paths often do not
- * exist). Parse errors name file:line:column but not jansson's "near"
- * text, which could quote a secret. */
-static int load_auth(struct registry *r, const char *path, struct tally_err *err)
-{
-	struct sbuf sb = {0};
-	json_t *root = NULL;
-	json_error_t je;
-	int ret = -1;
-
-	if (util_read_file(path, &sb, err) < 0) {
-		if (errno == ENOENT) {
-			tally_err_clear(err);
-			ret = 0;
-		}
-		goto out;
-	}
-	root = json_loadb(sb.buf ? sb.buf : "", sb.len, 0, &je);
-	if (!root) {
-		tally_err_set(err, TC_INPUT, "%s:%d:%d: auth file is not valid JSON; fix or remove it",
-			      path, je.line, je.column);
-		goto out;
-	}
-	json_t *auths = json_object_get(root, "auths");
-	if (!auths) {
-		ret = 0;
-		goto out;
-	}
-	if (!json_is_object(auths)) {
-		tally_err_set(err, TC_INPUT, "%s: \"auths\" is not an object", path);
-		goto out;
-	}
-	const char *key;
-	json_t *ent;
-	json_object_foreach(auths, key, ent) {
-		struct sbuf b = {0};
-		json_t *a = json_object_get(ent, "auth");
-		json_t *u = json_object_get(ent, "username");
-		json_t *p = json_object_get(ent, "password");
-		if (json_is_string(a) && json_string_length(a) > 0) {
-			sbuf_adds(&b, json_string_value(a));
-		} else if (json_is_string(u) && json_is_string(p)) {
-			struct sbuf up = {0};
-			sbuf_addf(&up, "%s:%s", json_string_value(u), json_string_value(p));
-			base64_encode(&b, (const unsigned char *)up.buf, up.len);
-			explicit_bzero(up.buf, up.len);
-			sbuf_free(&up);
-		} else {
-			continue;
-		}
-		if (!header_safe(b.buf)) {
-			free_secret(sbuf_detach(&b));
-			tally_err_set(err, TC_INPUT, "%s: entry \"%s\" has an unusable \"auth\" value",
-				      path, key);
-			goto out;
-		}
-		r->creds = xrealloc(r->creds, (r->ncreds + 1) * sizeof *r->creds);
-		r->creds[r->ncreds].host = norm_host(key);
-		r->creds[r->ncreds].basic = sbuf_detach(&b);
-		r->ncreds++;
-	}
-	ret = 0;
-out:
-	json_decref(root);
-	if (sb.buf)
-		explicit_bzero(sb.buf, sb.len);
-	sbuf_free(&sb);
-	return ret;
-}
-
 struct registry *registry_new(const char *auth_file, int insecure, struct tally_err *err)
 {
 	struct registry *r = xcalloc(1, sizeof *r);
@@ -408,8 +390,11 @@ struct registry *registry_new(const char *auth_file, int insecure, struct tally_
 		tally_err_set(err, TC_INTERNAL, "registry: cannot create a libcurl handle");
 		goto fail;
 	}
-	if (auth_file && load_auth(r, auth_file, err) < 0)
-		goto fail;
+	if (auth_file && *auth_file) {
+		r->auth_path = xstrdup(auth_file);
+		if (authfile_load(auth_file, &r->auth, err) < 0)
+			goto fail;
+	}
 	return r;
 fail:
 	registry_free(r);
@@ -423,19 +408,49 @@ void registry_free(struct registry *r)
 	if (r->curl)
 		curl_easy_cleanup(r->curl);
 	for (size_t i = 0; i < r->ncreds; i++) {
-		free(r->creds[i].host);
+		free(r->creds[i].key);
 		free_secret(r->creds[i].basic);
+		free_secret(r->creds[i].identity_token);
+		free(r->creds[i].source);
 	}
+	authfile_free(r->auth);
+	free(r->auth_path);
+	free(r->auth_shown);
+	free(r->cert_dir);
 	free(r->creds);
 	for (size_t i = 0; i < r->ntokens; i++) {
 		free(r->tokens[i].key);
 		free_secret(r->tokens[i].value);
 	}
 	free(r->tokens);
-	for (size_t i = 0; i < r->nhosts; i++)
+	for (size_t i = 0; i < r->nhosts; i++) {
 		free(r->hosts[i].host);
+		tls_trust_free(&r->hosts[i].trust);
+	}
 	free(r->hosts);
 	free(r);
+}
+
+void registry_set_cert_dir(struct registry *r, const char *dir)
+{
+	free(r->cert_dir);
+	r->cert_dir = xstrdup(dir);
+	r->cert_dir_set = 1;
+}
+
+const char *registry_auth_file(const struct registry *r)
+{
+	return r->auth_path;
+}
+
+struct registry *registry_from_conf(const struct tally_conf *conf, struct tally_err *err)
+{
+	char *path = authfile_for_commands(conf->reg_auth_file);
+	struct registry *r = registry_new(path, conf->reg_insecure, err);
+	free(path);
+	if (r && conf->reg_cert_dir)
+		registry_set_cert_dir(r, conf->reg_cert_dir);
+	return r;
 }
 
 void registry_set_page_size(struct registry *r, int n)
@@ -610,8 +625,8 @@ struct call {
 
 
 /* Performs one transfer (no redirects). Transport failures set err. */
-static int perform(struct registry *r, const struct call *c, const char *url, const char *authz,
-		   struct resp *rp, struct tally_err *err)
+static int perform(struct registry *r, const char *host, const struct call *c, const char *url,
+		   const char *authz, struct resp *rp, struct tally_err *err)
 {
 	CURL *h = r->curl;
 	struct curl_slist *hdrs = NULL;
@@ -619,6 +634,14 @@ static int perform(struct registry *r, const struct call *c, const char *url, co
 	int ret = -1;
 
 	resp_clear(rp);
+	/* the registry's own trust (certs.d) also covers its token realm */
+	struct host_state *hs = host_state(r, host);
+	if (!hs->trust_loaded && !r->insecure) {
+		if (tls_trust_load(r->cert_dir_set ? (r->cert_dir ? r->cert_dir : "") : NULL, host,
+				   &hs->trust, err) < 0)
+			return -1;
+		hs->trust_loaded = 1;
+	}
 	curl_easy_reset(h); /* keeps the connection cache */
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -635,9 +658,14 @@ static int perform(struct registry *r, const struct call *c, const char *url, co
 	if (r->insecure) {
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else {
+		tls_trust_apply(&hs->trust, h);
 	}
 	if (!strcmp(c->method, "HEAD")) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (!strcmp(c->method, "POST")) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->data ? c->data : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->len);
 	} else if (!strcmp(c->method, "PUT")) {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
 		curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->data ? c->data : "");
@@ -667,6 +695,9 @@ static int perform(struct registry *r, const struct call *c, const char *url, co
 		if (rp->too_large)
 			tally_err_set(err, TC_TOO_LARGE, "%s: answer larger than %zu MiB refused",
 				      url, BODY_MAX >> 20);
+		else if (tls_curl_error((int)rc, r->errbuf, url, host,
+					r->cert_dir_set ? r->cert_dir : NULL, err) < 0)
+			; /* class tls, message says what to do */
 		else
 			tally_err_set(err, TC_NETWORK, "%s: %s", url,
 				      r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
@@ -754,17 +785,29 @@ static void challenge_parse(const char *s, struct challenge *ch)
 	}
 }
 
+static void form_add(struct registry *r, struct sbuf *f, const char *k, const char *v)
+{
+	char *e = curl_easy_escape(r->curl, v, 0);
+	sbuf_addf(f, "%s%s=%s", f->len ? "&" : "", k, e ? e : "");
+	if (e) {
+		explicit_bzero(e, strlen(e));
+		curl_free(e);
+	}
+}
+
 static int fetch_token(struct registry *r, const struct image *im, const struct challenge *ch,
 		       const char *scope, struct tally_err *err)
 {
-	const struct cred *cr = cred_find(r, im->host);
+	const struct cred *cr = NULL;
 	struct call c = {.method = "GET", .accept = JSON_ACCEPT};
 	struct resp rp = {0};
-	struct sbuf url = {0};
+	struct sbuf url = {0}, form = {0};
 	json_t *root = NULL;
 	char *authz = NULL;
 	int ret = -1;
 
+	if (cred_get(r, im->host, im->name, &cr, err) < 0)
+		goto out;
 	if (!ch->realm || (!str_starts(ch->realm, "https://") && !str_starts(ch->realm, "http://"))) {
 		tally_err_set(err, TC_AUTH, "%s: bearer challenge without an http(s) realm", im->host);
 		goto out;
@@ -775,28 +818,51 @@ static int fetch_token(struct registry *r, const struct image *im, const struct 
 			      im->host, ch->realm);
 		goto out;
 	}
-	sbuf_adds(&url, ch->realm);
-	char sep = strchr(ch->realm, '?') ? '&' : '?';
-	if (ch->service) {
-		char *e = curl_easy_escape(r->curl, ch->service, 0);
-		sbuf_addf(&url, "%cservice=%s", sep, e ? e : "");
-		curl_free(e);
-		sep = '&';
-	}
 	const char *want = ch->scope && *ch->scope ? ch->scope : scope;
-	if (want && *want) {
-		char *e = curl_easy_escape(r->curl, want, 0);
-		sbuf_addf(&url, "%cscope=%s", sep, e ? e : "");
-		curl_free(e);
+	sbuf_adds(&url, ch->realm);
+	if (cr && cr->identity_token) {
+		/* an identity token is an OAuth2 refresh token: POST it to the
+		 * realm (as docker and containers/image do) */
+		form_add(r, &form, "grant_type", "refresh_token");
+		form_add(r, &form, "client_id", "tally");
+		if (ch->service)
+			form_add(r, &form, "service", ch->service);
+		if (want && *want)
+			form_add(r, &form, "scope", want);
+		form_add(r, &form, "refresh_token", cr->identity_token);
+		c.method = "POST";
+		c.content_type = "application/x-www-form-urlencoded";
+		c.data = form.buf;
+		c.len = form.len;
+	} else {
+		char sep = strchr(ch->realm, '?') ? '&' : '?';
+		if (ch->service) {
+			char *e = curl_easy_escape(r->curl, ch->service, 0);
+			sbuf_addf(&url, "%cservice=%s", sep, e ? e : "");
+			curl_free(e);
+			sep = '&';
+		}
+		if (want && *want) {
+			char *e = curl_easy_escape(r->curl, want, 0);
+			sbuf_addf(&url, "%cscope=%s", sep, e ? e : "");
+			curl_free(e);
+		}
+		if (cr && cr->basic)
+			authz = xasprintf("Basic %s", cr->basic);
 	}
-	if (cr)
-		authz = xasprintf("Basic %s", cr->basic);
-	if (perform(r, &c, url.buf, authz, &rp, err) < 0)
+	if (perform(r, im->host, &c, url.buf, authz, &rp, err) < 0)
 		goto out;
 	if (rp.status != 200) {
-		tally_err_set(err, TC_AUTH, "%s: %ld fetching a registry token%s", url.buf, rp.status,
-			      cr ? "; check the credentials in the auth file" :
-				   "; no credentials for this registry in the auth file");
+		if (cr)
+			tally_err_set(err, TC_AUTH,
+				      "%s: %ld fetching a registry token; check the credentials for %s "
+				      "in %s (buildah login %s)", url.buf, rp.status, im->host,
+				      cr->source ? cr->source : auth_shown(r), im->host);
+		else
+			tally_err_set(err, TC_AUTH,
+				      "%s: %ld fetching a registry token; no credentials for %s in %s "
+				      "(buildah login %s, or set registry.authFile)", url.buf, rp.status,
+				      im->host, auth_shown(r), im->host);
 		goto out;
 	}
 	json_error_t je;
@@ -818,6 +884,9 @@ out:
 		explicit_bzero(rp.body.buf, rp.body.len);
 	resp_free(&rp);
 	sbuf_free(&url);
+	if (form.buf)
+		explicit_bzero(form.buf, form.len);
+	sbuf_free(&form);
 	free_secret(authz);
 	return ret;
 }
@@ -831,10 +900,14 @@ static int answer_challenge(struct registry *r, const struct image *im, const ch
 		return tally_err_set(err, TC_AUTH, "%s: 401 unauthorized without a challenge", url);
 	challenge_parse(rp->www_auth, &ch);
 	if (!strcasecmp(ch.scheme, "Basic")) {
-		if (!cred_find(r, im->host)) {
+		const struct cred *cr = NULL;
+		if (cred_get(r, im->host, im->name, &cr, err) < 0)
+			goto out;
+		if (!cr || !cr->basic) {
 			tally_err_set(err, TC_AUTH,
-				      "%s: 401 unauthorized; no credentials for %s in the auth file "
-				      "(log in, or set registry.authFile)", url, im->host);
+				      "%s: 401 unauthorized; no credentials for %s in %s "
+				      "(buildah login %s, or set registry.authFile)", url, im->host,
+				      auth_shown(r), im->host);
 			goto out;
 		}
 		host_state(r, im->host)->basic = 1;
@@ -885,15 +958,17 @@ static int request(struct registry *r, const struct image *im, const char *path,
 	for (;;) {
 		hs = host_state(r, im->host);
 		const char *tok = token_find(r, im->host, scope);
-		const struct cred *cr = cred_find(r, im->host);
+		const struct cred *cr = NULL;
+		if (!tok && hs->basic && cred_get(r, im->host, im->name, &cr, err) < 0)
+			goto out;
 		free_secret(authz);
-		authz = tok ? xstrdup(tok) : (hs->basic && cr) ? xasprintf("Basic %s", cr->basic) : NULL;
+		authz = tok ? xstrdup(tok) : (cr && cr->basic) ? xasprintf("Basic %s", cr->basic) : NULL;
 		if (offsite) {
 			/* redirected away from the registry: its secrets stay home */
 			free_secret(authz);
 			authz = NULL;
 		}
-		if (perform(r, c, url, authz, rp, err) < 0) {
+		if (perform(r, im->host, c, url, authz, rp, err) < 0) {
 			if (!probing || rp->too_large || !str_starts(url, "https://"))
 				goto out;
 			/* insecure and https failed: fall back to plain http */
@@ -941,6 +1016,17 @@ static int request(struct registry *r, const struct image *im, const char *path,
 			if (answer_challenge(r, im, url, scope, rp, err) < 0)
 				goto out;
 			continue;
+		}
+		if (rp->status == 401 && challenged && authz) {
+			/* the credentials were sent and refused */
+			const struct cred *sent = NULL;
+			struct tally_err e2 = {0};
+			cred_get(r, im->host, im->name, &sent, &e2);
+			tally_err_set(err, TC_AUTH,
+				      "%s: 401 unauthorized with the credentials for %s from %s; check "
+				      "them (buildah login %s)", url, im->host,
+				      sent && sent->source ? sent->source : auth_shown(r), im->host);
+			goto out;
 		}
 		break;
 	}

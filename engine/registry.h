@@ -4,14 +4,16 @@
  * Images are "HOST[:PORT]/NAME" (a first component without '.' or ':' and
  * not "localhost" means Docker Hub: registry-1.docker.io, "library/" added
  * for one-component names). Credentials come from a docker-format auth file
- * ({"auths": {"HOST": {"auth": base64(user:pass)}}}): basic auth is sent
+ * (authfile.h: auths, credHelpers, credsStore): basic auth is sent
  * when the registry answers 401 with a Basic challenge; for a Bearer
  * challenge a token is fetched from the realm (with the credentials when
  * present) and cached per scope. Plain http is used only when insecure is
  * set (then https is tried first, then http; TLS is not verified).
  *
  * Failures set class: TC_MISSING_VERSION for 404 on a manifest, TC_AUTH for
- * 401/403, TC_TOO_LARGE for 413, TC_NETWORK for connection problems and 5xx,
+ * 401/403 (naming the auth file or credential helper), TC_TOO_LARGE for 413,
+ * TC_TLS for an untrusted certificate or a plain-http answer to https,
+ * TC_NETWORK for other connection problems and 5xx,
  * TC_VERIFY for answers that are not what the protocol says. Messages name
  * the URL. Credentials never appear in messages. */
 #ifndef TALLY_REGISTRY_H
@@ -26,9 +28,22 @@
 
 struct registry;
 
-/* auth_file may be NULL (no credentials). Caller frees with registry_free. */
+/* auth_file may be NULL (no credentials): it is read as authfile.h says
+ * (auths, credHelpers, credsStore); a missing file means no credentials.
+ * Caller frees with registry_free. */
 struct registry *registry_new(const char *auth_file, int insecure, struct tally_err *err);
+/* What every client tally makes uses: the auth file commands get
+ * (authfile_for_commands: registry.authFile or the containers search
+ * order) and registry.certDir. */
+struct tally_conf;
+struct registry *registry_from_conf(const struct tally_conf *conf, struct tally_err *err);
 void registry_free(struct registry *r);
+/* Trust DIR/HOST[:PORT]/NAME.crt for a host (tls.h); without this call the
+ * containers defaults (~/.config/containers/certs.d, /etc/containers/certs.d,
+ * /etc/docker/certs.d). */
+void registry_set_cert_dir(struct registry *r, const char *dir);
+/* The auth file read (it may not exist), NULL when none. */
+const char *registry_auth_file(const struct registry *r);
 
 /* Accept header covers OCI manifest + index and Docker v2 manifest + list.
  * On success body holds the manifest, *media_type (caller frees) its type,

@@ -1,6 +1,7 @@
 /* runner.h - runs one command from argv with execve (never a shell).
  *
- * The child gets its own process group, stdin from /dev/null, and stdout and
+ * The child gets its own process group, stdin from /dev/null (or stdin_data),
+ * and stdout and
  * stderr on one pipe; the runner copies everything to log_fd (when >= 0) and
  * hands each chunk to on_output (when set) in the calling thread. A timeout
  * or a cancel sends SIGTERM to the whole group, then SIGKILL after
@@ -32,6 +33,11 @@ struct run_opts {
 	 * not get. For chatty builds. Falls back to copying when splice cannot
 	 * be used. */
 	size_t tail_bytes;
+	/* When set, the child's stdin is a pipe holding these bytes, then EOF
+	 * (at most 64 KiB: written before fork, so it must fit in the pipe;
+	 * for a credential helper's question). */
+	const char *stdin_data;
+	size_t stdin_len;
 };
 
 struct run_result {

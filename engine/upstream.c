@@ -499,7 +499,7 @@ static int fetch_registry_tags(const struct upstream_ctx *ctx, const struct comp
 			       struct strv *raw, struct upstream_result *res)
 {
 	struct tally_err err = {0};
-	struct registry *r = registry_new(ctx->conf->reg_auth_file, ctx->conf->reg_insecure, &err);
+	struct registry *r = registry_from_conf(ctx->conf, &err);
 	if (!r) {
 		fail(res, err.cls ? err.cls : TC_INTERNAL, "%s", err.msg);
 		return -1;
