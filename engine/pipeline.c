@@ -44,6 +44,7 @@ struct ctx {
 	struct strv tags;
 	char *digestfile;
 	char *authfile;           /* {authfile}, $REGISTRY_AUTH_FILE, and what c->reg reads */
+	char *certdir;            /* {certdir}: certDir/HOST of the image */
 	struct tvar vars[12];
 	size_t nvars;
 	struct registry *reg;
@@ -356,7 +357,6 @@ static int setup_refs(struct ctx *c)
 	c->vars[n++] = (struct tvar){"digestfile", c->digestfile};
 	c->authfile = authfile_for_commands(a->conf->reg_auth_file);
 	c->vars[n++] = (struct tvar){"authfile", c->authfile};
-	c->vars[n++] = (struct tvar){"certdir", tls_cert_dir_shown(a->conf->reg_cert_dir)};
 	c->nvars = n;
 	char *ctxname = xasprintf("component.%s.image", cc->name);
 	int rc = template_subst(cc->image, c->vars, c->nvars, &c->image, ctxname, &err);
@@ -386,6 +386,12 @@ static int setup_refs(struct ctx *c)
 		strv_push_owned(&c->tags, t);
 	}
 	c->vars[c->nvars++] = (struct tvar){"image", c->image};
+	/* what buildah's --cert-dir wants: the registry's own directory */
+	char *host = registry_image_host(c->image);
+	c->certdir = xasprintf("%s/%s", tls_cert_dir_shown(a->conf->reg_cert_dir),
+			       host ? host : "unknown-host");
+	free(host);
+	c->vars[c->nvars++] = (struct tvar){"certdir", c->certdir};
 	c->vars[c->nvars++] = (struct tvar){"tag", c->tags.v[0]};
 	char *ref = xasprintf("%s:%s", c->image, c->tags.v[0]);
 	c->vars[c->nvars++] = (struct tvar){"ref", ref};
@@ -613,6 +619,7 @@ out:
 	unlink(c.digestfile ? c.digestfile : "");
 	free(c.digestfile);
 	free(c.authfile);
+	free(c.certdir);
 	free(c.image);
 	for (size_t i = 0; i < c.nvars; i++)
 		if (strcmp(c.vars[i].name, "ref") == 0)
@@ -677,6 +684,7 @@ int pipeline_refs(const struct tally_conf *conf, const struct comp_conf *cc, con
 	free(a.message);
 	free(c.digestfile);
 	free(c.authfile);
+	free(c.certdir);
 	free(c.image);
 	for (size_t i = 0; i < c.nvars; i++)
 		if (strcmp(c.vars[i].name, "ref") == 0)

@@ -517,6 +517,15 @@ bad:
 			     image);
 }
 
+char *registry_image_host(const char *image)
+{
+	struct image im;
+	if (image_parse(image, &im, NULL) < 0)
+		return NULL;
+	free(im.name);
+	return im.host;
+}
+
 static int is_loopback(const char *host)
 {
 	if (!strncmp(host, "[::1]", 5))

@@ -69,6 +69,10 @@ int registry_tags(struct registry *r, const char *image, struct strv *out, int m
 /* Page size asked for by registry_tags (?n=N); default 100. */
 void registry_set_page_size(struct registry *r, int n);
 
+/* HOST[:PORT] of an image reference, normalised (Docker Hub:
+ * registry-1.docker.io); NULL when it does not parse. Caller frees. */
+char *registry_image_host(const char *image);
+
 /* SHA-256 of data as "sha256:<hex>". */
 void registry_sha256_digest(const void *data, size_t len, char digest[REGISTRY_DIGEST_MAX]);
 
