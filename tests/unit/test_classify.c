@@ -114,6 +114,32 @@ static void test_auth(void **state)
 		"denied: requested access to the resource is denied\n"), TC_AUTH);
 }
 
+/* buildah's words for an untrusted CA and for https spoken to plain http */
+static void test_tls(void **state)
+{
+	(void)state;
+	expect_class("x509 at push", cls_of("push", 0,
+		"Copying blob sha256:639e617d92c9b19b192e8d2be35272201f2000e482e3ae40ed387080aa9426e3\n"
+		"Error: pushing image \"127.0.0.1:47055/test/server:v1.1.0\" to \"docker://127.0.0.1:47055/test/server:v1.1.0\": "
+		"trying to reuse blob sha256:639e at destination: pinging container registry 127.0.0.1:47055: "
+		"Get \"https://127.0.0.1:47055/v2/\": x509: certificate signed by unknown authority\n"), TC_TLS);
+	expect_class("plain http registry at push", cls_of("push", 0,
+		"Error: pushing image: pinging container registry 127.0.0.1:5000: Get \"https://127.0.0.1:5000/v2/\": "
+		"http: server gave HTTP response to HTTPS client\n"), TC_TLS);
+	expect_class("curl verify failure at build", cls_of("build", 0,
+		"curl: (60) SSL certificate problem: unable to get local issuer certificate\n"), TC_TLS);
+	expect_class("openssl wrong version number", cls_of("check", 0,
+		"error:0A00010B:SSL routines::wrong version number\n"), TC_TLS);
+	/* a handshake that times out is the network's, not the certificate's */
+	expect_class("TLS handshake timeout", cls_of("push", 0,
+		"Get \"https://registry.example/v2/\": net/http: TLS handshake timeout\n"), TC_NETWORK);
+	assert_non_null(strstr(classify_hint(TC_TLS), "/etc/containers/certs.d/HOST/ca.crt"));
+	assert_non_null(strstr(classify_hint(TC_TLS), "registry.insecure"));
+	assert_false(classify_transient(TC_TLS));
+	assert_string_equal(tally_class_name(TC_TLS), "tls");
+	assert_int_equal(tally_class_from_name("tls"), TC_TLS);
+}
+
 static void test_timeout(void **state)
 {
 	(void)state;
@@ -193,6 +219,7 @@ int main(void)
 		cmocka_unit_test(test_missing_version),
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_stage_defaults),
 		cmocka_unit_test(test_tail_and_length),
