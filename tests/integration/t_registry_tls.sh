@@ -91,11 +91,79 @@ push_tags() {
 CURL_AUTH=(--netrc-file "$T/netrc")
 push_tags "https://$REG" up/server v1.0.0 v1.1.0 latest
 
+# --- registry 2: TLS + bearer tokens (JWTs from a token server here) ------------
+openssl req -newkey rsa:2048 -nodes -keyout "$P/sign.key" -out "$P/sign.csr" \
+	-subj "/CN=tally test token signer" 2>/dev/null
+printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n' >"$P/sign.ext"
+openssl x509 -req -in "$P/sign.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAcreateserial \
+	-out "$P/sign.crt" -days 2 -extfile "$P/sign.ext" 2>/dev/null
+printf '%s' "$PASS" >"$T/token.password"
+IDTOK="idt-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+printf '%s' "$IDTOK" >"$T/token.idtok"
+jq -n --arg p "$P" --arg t "$T" '{port: 0, tls_cert: "\($p)/srv.crt", tls_key: "\($p)/srv.key",
+	sign_cert: "\($p)/sign.crt", sign_key: "\($p)/sign.key", issuer: "tally-test-issuer",
+	service: "tally-test-registry", user: "alice", password_file: "\($t)/token.password",
+	identity_token_file: "\($t)/token.idtok", issued_file: "\($t)/tokens.issued",
+	log_file: "\($t)/token.log"}' >"$T/token.json"
+# Debian's python3 has python3-jwt (scripts/bootstrap); a python3 of its own
+# earlier on PATH may not
+PY=python3
+python3 -c 'import jwt, cryptography' 2>/dev/null || PY=/usr/bin/python3
+"$PY" "$TALLY_SRC/tests/fixtures/registry/jwt_token_server.py" "$T/token.json" >"$T/token.port" 2>"$T/token.err" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$T/token.port" ] && break; sleep 0.1; done
+if [ ! -s "$T/token.port" ]; then
+	cat "$T/token.err" >&2
+	not_ok "the token server did not start"
+	finish
+fi
+TOKEN_URL="https://127.0.0.1:$(head -1 "$T/token.port")/token"
+REG2_PORT=$(free_port)
+REG2="127.0.0.1:$REG2_PORT"
+mkdir -p "$T/registry2"
+cat >"$T/registry2/config.yml" <<CONF
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $T/registry2/data
+  delete:
+    enabled: true
+http:
+  addr: $REG2
+  tls:
+    certificate: $P/srv.crt
+    key: $P/srv.key
+auth:
+  token:
+    realm: $TOKEN_URL
+    service: tally-test-registry
+    issuer: tally-test-issuer
+    rootcertbundle: $P/ca.crt
+CONF
+docker-registry serve "$T/registry2/config.yml" >"$T/registry2/log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do
+	curl -s -o /dev/null --cacert "$P/ca.crt" "https://$REG2/v2/" && break
+	sleep 0.1
+done
+hdr=$(curl -s -D - -o /dev/null --cacert "$P/ca.crt" "https://$REG2/v2/" | tr -d '\r' | sed -n 's/^Www-Authenticate: //Ip')
+check "registry 2 sends a bearer challenge" grep -q "^Bearer realm=\"$TOKEN_URL\"" <<<"$hdr"
+mkdir -p "$CERTS/$REG2"
+cp "$P/ca.crt" "$CERTS/$REG2/ca.crt"
+tok=$(curl -fsS --cacert "$P/ca.crt" --netrc-file "$T/netrc" \
+	"$TOKEN_URL?service=tally-test-registry&scope=repository:up/mongo:pull,push" | jq -r .token)
+CURL_AUTH=(-H "Authorization: Bearer $tok")
+push_tags "https://$REG2" up/mongo 7.0.4 7.0.5 7.2.0 latest
+check "registry 2 took a push with a JWT from the token server" test "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$P/ca.crt" "${CURL_AUTH[@]}" -H 'Accept: application/vnd.oci.image.manifest.v1+json' "https://$REG2/v2/up/mongo/manifests/7.0.5")" = 200
+
 # --- buildah login into the default auth file ---------------------------------
 AUTH="$XDG_RUNTIME_DIR/containers/auth.json"
 unset REGISTRY_AUTH_FILE DOCKER_CONFIG
 printf '%s\n' "$PASS" | buildah login --cert-dir "$CERTS/$REG" -u alice --password-stdin "$REG" >"$T/login.out" 2>&1
 check "buildah login wrote the default auth file" test -s "$AUTH"
+printf '%s\n' "$PASS" | buildah login --cert-dir "$CERTS/$REG2" -u alice --password-stdin "$REG2" >>"$T/login.out" 2>&1
 check "the auth file has an entry for the registry" jq_ok "$AUTH" --arg r "$REG" '.[0].auths[$r].auth'
 
 # --- the versions repo ----------------------------------------------------------
@@ -105,6 +173,7 @@ mkdir -p "$V/dockerfiles"
 echo "payload" >"$V/dockerfiles/payload.txt"
 printf 'FROM scratch\nCOPY payload.txt /payload.txt\n' >"$V/dockerfiles/Containerfile"
 printf 'server=v1.0.0\n' >"$V/server-versions.txt"
+printf 'mongodb=7.0.4\n' >"$V/base-versions.txt"
 cat >"$V/tally.conf" <<CONF
 [registry]
 	prefix = $REG/test
@@ -120,6 +189,14 @@ cat >"$V/tally.conf" <<CONF
 	build = buildah --storage-driver vfs build --isolation chroot -q -t {ref} -f dockerfiles/Containerfile dockerfiles
 	cleanup = env AUTHFILE={authfile} CERTDIR={certdir} true
 	recipe = dockerfiles/Containerfile
+[component "mongodb"]
+	file = base-versions.txt
+	upstream = registry-tags $REG2/up/mongo
+	include = ^7\\\\.0\\\\.[0-9]+\$
+	image = $REG2/test/mongodb
+	tag = {version}-anolis
+	build = buildah --storage-driver vfs build --isolation chroot -q -t {ref} -f dockerfiles/Containerfile dockerfiles
+	recipe = dockerfiles/Containerfile
 CONF
 git -C "$V" add -A
 git -C "$V" commit -q -m seed
@@ -130,13 +207,15 @@ check "check sees v1.1.0" jq_ok "$T/last.out" 'any(.[]; .component == "server" a
 expect_exit "run ships v1.1.0 with registry.insecure = false" 0 tally run --json
 cp "$T/last.out" "$T/run1.json"
 expect_eq "record moved to v1.1.0" "$(record_of server-versions.txt server)" v1.1.0
+expect_eq "bearer registry: record moved to 7.0.5" "$(record_of base-versions.txt mongodb)" 7.0.5
+check "tally's requests got tokens with the login's credentials" test "$(curl -fsS --cacert "$P/ca.crt" "${TOKEN_URL%/token}/stats" | jq .basic)" -gt 2
 log1=$(jq -r -s 'map(select(.event == "attempt" and .component == "server")) | last | .log' "$T/run1.json")
 check "push command got --cert-dir with registry.certDir/HOST" grep -q -- "--cert-dir $CERTS/$REG " "$log1"
 check "cleanup got {authfile} = the default auth file, {certdir}" grep -q "AUTHFILE=$AUTH CERTDIR=$CERTS/$REG true" "$log1"
 check "second tag put and read back through tally's own client" grep -q "verify: $REG/test/server:v1.1.0-anolis" "$log1"
 
 expect_exit "verify exits 0" 0 tally verify
-expect_exit "rebuild exits 0" 0 tally rebuild server -y
+expect_exit "rebuild exits 0" 0 tally rebuild server mongodb -y
 expect_exit "reset to v1.0.0 exits 0 (ships it first)" 0 tally reset server v1.0.0 --no-pin -y
 expect_eq "record back at v1.0.0" "$(record_of server-versions.txt server)" v1.0.0
 expect_exit "verify after reset exits 0" 0 tally verify
@@ -173,10 +252,24 @@ git -C "$V" commit -q -am "CA back"
 
 # --- a wrong password: class auth naming the auth file ---------------------------
 cp "$AUTH" "$T/auth.good"
-jq --arg r "$REG" --arg a "$(printf 'alice:wrong-%s' "$PASS" | base64 -w0)" '.auths[$r].auth = $a' "$T/auth.good" >"$AUTH"
-expect_exit "check with a wrong password exits 1" 1 tally check server --json
-check "wrong password: class auth" jq_ok "$T/last.out" 'any(.[]; .component == "server" and .class == "auth")'
-check "wrong password: message names the auth file" jq_ok "$T/last.out" "any(.[]; .component == \"server\" and .class == \"auth\" and (tostring | contains(\"$AUTH\")))"
+jq --arg r "$REG" --arg r2 "$REG2" --arg a "$(printf 'alice:wrong-%s' "$PASS" | base64 -w0)" \
+	'.auths[$r].auth = $a | .auths[$r2].auth = $a' "$T/auth.good" >"$AUTH"
+expect_exit "check with a wrong password exits 1" 1 tally check --json
+for c in server mongodb; do
+	check "wrong password ($c): class auth" jq_ok "$T/last.out" "any(.[]; .component == \"$c\" and .class == \"auth\")"
+	check "wrong password ($c): message names the auth file" jq_ok "$T/last.out" "any(.[]; .component == \"$c\" and .class == \"auth\" and (tostring | contains(\"$AUTH\")))"
+done
+cp "$T/auth.good" "$AUTH"
+
+# --- an identity token (OAuth2 refresh token) for the bearer registry ----------
+jq --arg r2 "$REG2" --arg it "$IDTOK" '.auths[$r2] = {auth: ("<token>:" | @base64), identitytoken: $it}' \
+	"$T/auth.good" >"$AUTH"
+r0=$(curl -fsS --cacert "$P/ca.crt" "${TOKEN_URL%/token}/stats" | jq .refresh)
+expect_exit "check with an identity token exits 0" 0 tally check mongodb
+expect_exit "rebuild with an identity token (buildah and tally) exits 0" 0 tally rebuild mongodb -y
+r1=$(curl -fsS --cacert "$P/ca.crt" "${TOKEN_URL%/token}/stats" | jq .refresh)
+check "the identity token was exchanged at the realm (POST refresh_token)" test "$r1" -gt "$r0"
+check "tally's own client posted it too" grep -q "POST grant=refresh_token.*client=tally" "$T/token.log"
 cp "$T/auth.good" "$AUTH"
 
 # --- credHelpers: docker-credential-test on PATH --------------------------------
@@ -223,6 +316,14 @@ scan() { # WHAT SECRET: no file under the state dir, no log, no git object has i
 	expect_eq "$1 appears nowhere tally writes" "$hits" ""
 }
 scan "the password" "$PASS"
+scan "the identity token" "$IDTOK"
+ntok=0
+while read -r t; do
+	ntok=$((ntok + 1))
+	hits=$(grep -rlF -- "$t" "$(state_dir)" 2>/dev/null || true; git -C "$V" log -p --all | grep -F -- "$t" || true)
+	[ -z "$hits" ] || not_ok "an issued token is stored: $hits"
+done <"$T/tokens.issued"
+check "tokens were issued (and none is stored)" test "$ntok" -gt 0
 scan "the password in base64" "$(printf 'alice:%s' "$PASS" | base64 -w0)"
 
 finish
