@@ -28,6 +28,12 @@ printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage
 openssl x509 -req -in "$P/srv.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAcreateserial \
 	-out "$P/srv.crt" -days 2 -extfile "$P/ext" 2>/dev/null
 check "server certificate verifies against the CA" openssl verify -CAfile "$P/ca.crt" "$P/srv.crt"
+# registry 1 also wants a client certificate (certs.d's NAME.cert + NAME.key)
+openssl req -newkey rsa:2048 -nodes -keyout "$P/client.key" -out "$P/client.csr" \
+	-subj "/CN=tally test client" 2>/dev/null
+printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' >"$P/client.ext"
+openssl x509 -req -in "$P/client.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAcreateserial \
+	-out "$P/client.cert" -days 2 -extfile "$P/client.ext" 2>/dev/null
 
 # --- registry 1: TLS + htpasswd ----------------------------------------------
 REG_PORT=$(free_port)
@@ -48,6 +54,8 @@ http:
   tls:
     certificate: $P/srv.crt
     key: $P/srv.key
+    clientcas:
+      - $P/ca.crt
 auth:
   htpasswd:
     realm: tally-test
@@ -55,16 +63,20 @@ auth:
 CONF
 docker-registry serve "$T/registry/config.yml" >"$T/registry/log" 2>&1 &
 PIDS+=($!)
+CLIENT=(--cert "$P/client.cert" --key "$P/client.key")
 for _ in $(seq 100); do
-	curl -s -o /dev/null --cacert "$P/ca.crt" "https://$REG/v2/" && break
+	curl -s -o /dev/null --cacert "$P/ca.crt" "${CLIENT[@]}" "https://$REG/v2/" && break
 	sleep 0.1
 done
 expect_eq "registry wants credentials" \
-	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$P/ca.crt" "https://$REG/v2/")" 401
+	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$P/ca.crt" "${CLIENT[@]}" "https://$REG/v2/")" 401
+expect_eq "registry wants a client certificate" \
+	"$(curl -s -o /dev/null -w '%{http_code}' --cacert "$P/ca.crt" "https://$REG/v2/")" 000
 
 CERTS="$T/certs.d"
 mkdir -p "$CERTS/$REG" "$T/no-certs.d"
 cp "$P/ca.crt" "$CERTS/$REG/ca.crt"
+cp "$P/client.cert" "$P/client.key" "$CERTS/$REG/"
 
 # credentials for curl in a file, not in argv
 printf 'machine 127.0.0.1 login alice password %s\n' "$PASS" >"$T/netrc"
@@ -75,7 +87,7 @@ push_tags() {
 	local base=$1 repo=$2; shift 2
 	local cfg='{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'
 	local cd; cd="sha256:$(printf '%s' "$cfg" | sha256sum | cut -d' ' -f1)"
-	local c=(curl -fsS --cacert "$P/ca.crt" "${CURL_AUTH[@]}")
+	local c=(curl -fsS --cacert "$P/ca.crt" "${CLIENT[@]}" "${CURL_AUTH[@]}")
 	local loc
 	loc=$("${c[@]}" -X POST -D - -o /dev/null "$base/v2/$repo/blobs/uploads/" | tr -d '\r' | sed -n 's/^Location: //Ip')
 	case $loc in /*) loc="$base$loc" ;; esac
