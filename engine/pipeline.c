@@ -232,8 +232,11 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 		sbuf_addf(&tags, "%s%s", i ? " " : "", c->tags.v[i]);
 	strv_push_owned(&env, xasprintf("TALLY_TAGS=%s", sbuf_str(&tags)));
 	sbuf_free(&tags);
-	/* the push and tally's own read-back use the same credentials */
-	strv_push_owned(&env, xasprintf("REGISTRY_AUTH_FILE=%s", c->authfile));
+	/* the push and tally's own read-back use the same credentials (buildah
+	 * refuses a $REGISTRY_AUTH_FILE that does not exist: then neither side
+	 * has a file) */
+	if (c->authfile && access(c->authfile, F_OK) == 0)
+		strv_push_owned(&env, xasprintf("REGISTRY_AUTH_FILE=%s", c->authfile));
 	char *cwd = a->cc->workdir ? (a->cc->workdir[0] == '/' ? xstrdup(a->cc->workdir)
 				     : xasprintf("%s/%s", a->repo_dir, a->cc->workdir))
 				   : xstrdup(a->repo_dir);

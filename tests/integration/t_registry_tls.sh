@@ -199,7 +199,7 @@ cat >"$V/tally.conf" <<CONF
 	tag = {version}-anolis
 	floatingTag = latest
 	build = buildah --storage-driver vfs build --isolation chroot -q -t {ref} -f dockerfiles/Containerfile dockerfiles
-	cleanup = env AUTHFILE={authfile} CERTDIR={certdir} true
+	cleanup = env AUTHFILE={authfile} CERTDIR={certdir} printenv REGISTRY_AUTH_FILE
 	recipe = dockerfiles/Containerfile
 [component "mongodb"]
 	file = base-versions.txt
@@ -223,7 +223,8 @@ expect_eq "bearer registry: record moved to 7.0.5" "$(record_of base-versions.tx
 check "tally's requests got tokens with the login's credentials" test "$(curl -fsS --cacert "$P/ca.crt" "${TOKEN_URL%/token}/stats" | jq .basic)" -gt 2
 log1=$(jq -r -s 'map(select(.event == "attempt" and .component == "server")) | last | .log' "$T/run1.json")
 check "push command got --cert-dir with registry.certDir/HOST" grep -q -- "--cert-dir $CERTS/$REG " "$log1"
-check "cleanup got {authfile} = the default auth file, {certdir}" grep -q "AUTHFILE=$AUTH CERTDIR=$CERTS/$REG true" "$log1"
+check "cleanup got {authfile} = the default auth file, {certdir}" grep -q "AUTHFILE=$AUTH CERTDIR=$CERTS/$REG printenv" "$log1"
+check "cleanup got \$REGISTRY_AUTH_FILE = the default auth file" grep -qx "$AUTH" "$log1"
 check "second tag put and read back through tally's own client" grep -q "verify: $REG/test/server:v1.1.0-anolis" "$log1"
 
 expect_exit "verify exits 0" 0 tally verify
