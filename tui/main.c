@@ -84,6 +84,9 @@ static const struct command {
 	 F_NOW},
 	{"pause", "pause", "stop the schedule (lasts across engine restarts)", 0, 0, 0},
 	{"resume", "resume", "restart the schedule", 0, 0, 0},
+	{"health", "health",
+	 "for monitoring: exit 0 when an engine runs the schedule and its runs are on time; no network",
+	 0, 0, 0},
 };
 
 static void usage(FILE *f)
@@ -302,6 +305,14 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			printf("  problem: %s\n", json_string_value(x));
 		json_array_foreach(json_object_get(ev, "warnings"), i, x)
 			printf("  warning: %s\n", json_string_value(x));
+	} else if (strcmp(event, "health") == 0) {
+		if (json_is_true(json_object_get(ev, "ok"))) {
+			printf("healthy: engine %lld runs the schedule; last run %s; next run %s\n",
+			       (long long)json_integer_value(json_object_get(ev, "engine")),
+			       s_or(ev, "last_run", "none yet"), s_or(ev, "next_run", "none"));
+		} else {
+			printf("unhealthy: %s\n", s_or(ev, "reason", "unknown"));
+		}
 	} else if (strcmp(event, "engine") == 0) {
 		printf("schedule %s\n", json_is_true(json_object_get(ev, "paused")) ? "paused" : "running");
 	} else if (strcmp(event, "shipped") == 0) {
@@ -356,7 +367,8 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 		fprintf(stderr, "tally: %s%s%s\n", comp ? comp : "", comp ? ": " : "", s_or(ev, "message", ""));
 	} else if (strcmp(event, "summary") == 0) {
 		static const char *const quiet_summary[] = {"status", "history", "logs", "attempts",
-							    "pause", "resume", "skip", "unskip", "pin", "unpin"};
+							    "pause", "resume", "skip", "unskip", "pin", "unpin",
+							    "health"};
 		int show = !o->quiet;
 		for (size_t i = 0; i < sizeof quiet_summary / sizeof quiet_summary[0]; i++)
 			if (strcmp(o->command, quiet_summary[i]) == 0)
@@ -631,6 +643,11 @@ static int run_batch(struct opts *o, const struct command *c)
 		json_object_set_new(cmd, "attempt", json_string(o->attempt));
 	if (o->limit)
 		json_object_set_new(cmd, "limit", json_integer(o->limit));
+#ifdef TALLY_TESTING
+	/* tests judge health with a clock they set */
+	if (strcmp(c->name, "health") == 0 && getenv("TALLY_NOW"))
+		json_object_set_new(cmd, "now", json_integer(atoll(getenv("TALLY_NOW"))));
+#endif
 	long long job = client_submit(cl, cmd, &err);
 	int code = EXIT_FAIL, header = 0, cancelled = 0;
 	if (job < 0) {
@@ -809,6 +826,49 @@ static int run_serve(struct opts *o)
 	return EXIT_OK;
 }
 
+/* health: only a running engine can be healthy, so none is started; with
+ * one running, the command goes to it like any batch command. */
+static int run_health(struct opts *o, const struct command *c)
+{
+	struct engine_opts eo = engine_opts_of(o);
+	struct engine_location loc;
+	struct tally_err err = {0};
+	if (engine_locate(&eo, &loc, &err) < 0) {
+		fprintf(stderr, "tally: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	struct tally_lock *lk = NULL;
+	int busy = 0;
+	char *reason = NULL;
+	if (statedir_lock(loc.git_dir, NULL, &lk, &busy, NULL) < 0) {
+		struct client *cl = attach(o, 1, &err);
+		if (cl) {
+			client_free(cl);
+			engine_location_free(&loc);
+			return run_batch(o, c);
+		}
+		reason = xasprintf("engine %ld holds %s but does not answer on its socket, so it is not "
+				   "the schedule's engine ('tally serve'): %s", loc.pid, loc.root, err.msg);
+	} else {
+		statedir_unlock(lk);
+		reason = xasprintf("no engine runs %s; start it with 'tally serve'", loc.root);
+	}
+	engine_location_free(&loc);
+	if (o->json) {
+		json_t *ev = json_pack("{s:i, s:s, s:b, s:s, s:n, s:b, s:n, s:n}", "schema", 1, "event", "health",
+				       "ok", 0, "reason", reason, "engine", "paused", 0, "last_run", "next_run");
+		char *s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		puts(s);
+		free(s);
+		json_decref(ev);
+		printf("{\"schema\":1,\"event\":\"summary\",\"ok\":0,\"failed\":1,\"exit\":1}\n");
+	} else {
+		printf("unhealthy: %s\n", reason);
+	}
+	free(reason);
+	return EXIT_FAIL;
+}
+
 /* stop: ask the engine over its socket (or with a signal) and wait until it
  * lets go of the repo's lock. */
 static int run_stop(struct opts *o)
@@ -897,6 +957,8 @@ static int tally_main(int argc, char **argv, struct opts *o)
 		rc = run_serve(o);
 	else if (strcmp(c->name, "stop") == 0)
 		rc = run_stop(o);
+	else if (strcmp(c->name, "health") == 0)
+		rc = run_health(o, c);
 	else
 		rc = run_batch(o, c);
 	return rc;
