@@ -1510,6 +1510,8 @@ int console_main(struct client *cl, const struct console_opts *o)
 	endwin();
 	if (c->theme_error)
 		fprintf(stderr, "tally: %s\n", c->theme_error);
+	client_free(c->cl);
+	c->cl = NULL;
 	console_free(c);
 	return 0;
 }

@@ -574,9 +574,7 @@ static int run_console(struct opts *o)
 		.repo_dir = o->dir ? o->dir : getenv("TALLY_REPO") ? getenv("TALLY_REPO") : ".",
 		.reconnect = o->readonly ? NULL : reconnect, .reconnect_ctx = o,
 	};
-	int rc = console_main(c, &co);
-	client_free(c);
-	return rc;
+	return console_main(c, &co); /* it frees the client */
 }
 
 static int run_batch(struct opts *o, const struct command *c)
