@@ -75,6 +75,8 @@ static const struct command {
 	{"verify", "verify [COMP...] [--strict]",
 	 "check every record against the registry and the working tree (exit 4 on a mismatch)", 0, -1,
 	 F_STRICT},
+	{"adopt", "adopt COMP...|--all",
+	 "give records made before tally their evidence (tags read back; no build)", 0, -1, F_ALL},
 	{"history", "history [COMP] [--limit N]", "record and hold commits with their trailers", 0, 1, F_LIMIT},
 	{"attempts", "attempts [COMP] [--limit N]", "recent attempts from the ledger", 0, 1, F_LIMIT},
 	{"logs", "logs COMP [--attempt ID]", "print an attempt's log (the last one by default)", 1, 1,
@@ -341,6 +343,9 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 		} else if (strcmp(event, "hold") == 0) {
 			printf("%s %s %s: committed in %.12s\n", s_or(ev, "action", "?"), s_or(ev, "component", "?"),
 			       s_or(ev, "version", "?"), s_or(ev, "commit", ""));
+		} else if (strcmp(s_or(ev, "action", ""), "adopt") == 0) {
+			printf("%s %s: adopted in %.12s (%s)\n", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
+			       s_or(ev, "commit", ""), s_or(ev, "digest", ""));
 		} else {
 			const char *prev = s_or(ev, "previous", NULL);
 			printf("%s %s: recorded in %.12s", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
@@ -349,6 +354,9 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 				printf(" (was %s)", prev);
 			printf("\n");
 		}
+	} else if (strcmp(event, "note") == 0) {
+		if (!o->quiet)
+			printf("%s\n", s_or(ev, "message", ""));
 	} else if (strcmp(event, "error") == 0) {
 		const char *comp = s_or(ev, "component", NULL);
 		if (o->quiet && json_is_true(json_object_get(ev, "warning")))
