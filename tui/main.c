@@ -13,6 +13,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "confref.h"
 #include "console.h"
 #include "engine.h"
 #include "repo.h"
@@ -26,6 +27,7 @@ struct opts {
 	const char *dir, *config, *state_dir, *theme;
 	int no_tui, json, readonly, no_color, ascii, yes, quiet, verbose;
 	int dry_run, no_push, follow, all, no_build, no_pin, strict, now;
+	int help_config, man, write;
 	const char *reason;
 	const char *version, *attempt;
 	long limit;
@@ -48,6 +50,8 @@ struct opts {
 #define F_POSVER 2048u   /* the last positional argument is VERSION */
 #define F_CONFIRM 4096u  /* asks on a terminal unless -y */
 #define F_NOW 8192u
+#define F_MAN 16384u
+#define F_WRITE 32768u
 static const struct command {
 	const char *name;
 	const char *usage;
@@ -81,6 +85,8 @@ static const struct command {
 	{"attempts", "attempts [COMP] [--limit N]", "recent attempts from the ledger", 0, 1, F_LIMIT},
 	{"logs", "logs COMP [--attempt ID]", "print an attempt's log (the last one by default)", 1, 1,
 	 F_ATTEMPT | F_FOLLOW},
+	{"help", "help [COMMAND|config] [--man]",
+	 "help for one command, or the tally.conf reference (--man: as troff)", 0, 1, F_MAN},
 	{"serve", "serve", "run the engine and the schedule with no screen (for systemd)", 0, 0, 0},
 	{"stop", "stop [--now]", "end the running engine (after running attempts, or cancelling them)", 0, 0,
 	 F_NOW},
@@ -98,18 +104,22 @@ static void usage(FILE *f)
 		   "  tally watch           the read-only console (same as --readonly)\n"
 		   "\ncommands (batch; also chosen when stdout is not a terminal):\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  %-52s %s\n", commands[i].usage, commands[i].help);
+	{
+		fprintf(f, "  %s\n", commands[i].usage);
+		confref_wrap(f, 6, commands[i].help);
+	}
 	fprintf(f, "\noptions (before or after the command):\n"
-		   "  -C DIR            versions repo (default: $TALLY_REPO, else the current directory)\n"
+		   "  -C DIR            versions repo (default: $TALLY_REPO, else the current dir)\n"
 		   "  --config FILE     pipeline definition (default: tally.conf in the repo)\n"
-		   "  --state-dir DIR   logs, ledger, caches (default: $TALLY_STATE_DIR or tally.stateDir)\n"
+		   "  --state-dir DIR   logs, ledger, caches ($TALLY_STATE_DIR, tally.stateDir)\n"
 		   "  --no-tui          batch mode (chosen too when stdout is not a terminal)\n"
-		   "  --json            JSON Lines on stdout (schema 1), the last line is the summary\n"
+		   "  --json            JSON Lines on stdout (schema 1); the last line: summary\n"
 		   "  --readonly        watch: no action runs\n"
 		   "  --theme NAME, --no-color, --ascii   console looks\n"
 		   "  -y, --yes         do not ask for confirmation\n"
 		   "  -q, -v            less, more output\n"
 		   "  --help, --version\n"
+		   "  --help-config     the tally.conf reference (also: tally help config)\n"
 		   "\nexit status: 0 success or nothing to do; 1 an attempt or a check failed;\n"
 		   "2 usage, configuration or input error; 3 another engine controls this repo;\n"
 		   "4 verify found a mismatch.\n");
@@ -175,6 +185,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			exit(EXIT_OK);
+		} else if (strcmp(a, "--help-config") == 0) {
+			o->help_config = 1;
+		} else if (strcmp(a, "--man") == 0) {
+			o->man = 1;
+		} else if (strcmp(a, "--write") == 0) {
+			o->write = 1;
 		} else if (strcmp(a, "--version") == 0) {
 			/* after run or rebuild it is that command's option */
 			if (o->command && (strcmp(o->command, "run") == 0 || strcmp(o->command, "rebuild") == 0)) {
@@ -242,6 +258,7 @@ static int check_command_args(const struct opts *o, const struct command *c)
 		{o->all, F_ALL, "--all"}, {o->no_build, F_NOBUILD, "--no-build"},
 		{o->no_pin, F_NOPIN, "--no-pin"}, {o->reason != NULL, F_REASON, "--reason"},
 		{o->strict, F_STRICT, "--strict"}, {o->now, F_NOW, "--now"},
+		{o->man, F_MAN, "--man"}, {o->write, F_WRITE, "--write"},
 	};
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
 		if (checks[i].set && !(c->flags & checks[i].flag)) {
@@ -864,10 +881,42 @@ static int run_stop(struct opts *o)
 	return EXIT_FAIL;
 }
 
+/* help [COMMAND|config] [--man] */
+static int run_help(const struct opts *o)
+{
+	const char *what = o->args.n ? o->args.v[0] : NULL;
+	if (what && strcmp(what, "config") == 0) {
+		if (o->man)
+			confref_man(stdout);
+		else
+			confref_text(stdout);
+		return EXIT_OK;
+	}
+	if (o->man) {
+		fprintf(stderr, "tally: --man goes with 'help config'\n");
+		return EXIT_USAGE;
+	}
+	if (!what) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	const struct command *c = find_command(what);
+	if (!c) {
+		fprintf(stderr, "tally: no help for '%s' (try 'tally help' or 'tally help config')\n", what);
+		return EXIT_USAGE;
+	}
+	printf("usage: tally %s\n  %s\n", c->usage, c->help);
+	return EXIT_OK;
+}
+
 static int tally_main(int argc, char **argv, struct opts *o)
 {
 	if (parse_args(argc, argv, o) < 0)
 		return EXIT_USAGE;
+	if (o->help_config && !o->command) {
+		confref_text(stdout);
+		return EXIT_OK;
+	}
 	if (o->command && strcmp(o->command, "watch") == 0) {
 		o->readonly = 1;
 		o->command = NULL;
@@ -901,7 +950,9 @@ static int tally_main(int argc, char **argv, struct opts *o)
 		}
 	}
 	int rc;
-	if (strcmp(c->name, "serve") == 0)
+	if (strcmp(c->name, "help") == 0)
+		rc = run_help(o);
+	else if (strcmp(c->name, "serve") == 0)
 		rc = run_serve(o);
 	else if (strcmp(c->name, "stop") == 0)
 		rc = run_stop(o);
