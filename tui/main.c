@@ -15,6 +15,7 @@
 #include "config.h"
 #include "confref.h"
 #include "console.h"
+#include "confgen.h"
 #include "engine.h"
 #include "repo.h"
 #include "server.h"
@@ -85,6 +86,9 @@ static const struct command {
 	{"attempts", "attempts [COMP] [--limit N]", "recent attempts from the ledger", 0, 1, F_LIMIT},
 	{"logs", "logs COMP [--attempt ID]", "print an attempt's log (the last one by default)", 1, 1,
 	 F_ATTEMPT | F_FOLLOW},
+	{"init", "init [--write]",
+	 "print a starter tally.conf guessed from this repo (--write: write it; commits nothing)", 0, 0,
+	 F_WRITE},
 	{"help", "help [COMMAND|config] [--man]",
 	 "help for one command, or the tally.conf reference (--man: as troff)", 0, 1, F_MAN},
 	{"serve", "serve", "run the engine and the schedule with no screen (for systemd)", 0, 0, 0},
@@ -881,6 +885,62 @@ static int run_stop(struct opts *o)
 	return EXIT_FAIL;
 }
 
+/* init [--write]: no engine, no lock, no commit. */
+static int run_init(const struct opts *o)
+{
+	struct engine_opts eo = engine_opts_of(o);
+	struct engine_location loc;
+	struct tally_err err = {0};
+	if (engine_locate(&eo, &loc, &err) < 0) {
+		fprintf(stderr, "tally: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	struct sbuf conf = {0};
+	int rc = EXIT_OK;
+	if (confgen_starter(loc.root, &conf, &err) < 0) {
+		fprintf(stderr, "tally: %s\n", err.msg);
+		rc = err.cls == TC_INPUT ? EXIT_USAGE : EXIT_FAIL;
+		goto out;
+	}
+	if (!o->write) {
+		fwrite(sbuf_str(&conf), 1, conf.len, stdout);
+		goto out;
+	}
+	char *path = o->config ? xstrdup(o->config) : xasprintf("%s/tally.conf", loc.root);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			fprintf(stderr, "tally: %s exists; init never overwrites it (tally init prints the "
+					"starter without --write)\n", path);
+		else
+			fprintf(stderr, "tally: cannot create %s: %s\n", path, strerror(errno));
+		rc = EXIT_USAGE;
+	} else {
+		size_t off = 0;
+		while (off < conf.len) {
+			ssize_t n = write(fd, conf.buf + off, conf.len - off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				break;
+			off += (size_t)n;
+		}
+		if (close(fd) < 0 || off < conf.len) {
+			fprintf(stderr, "tally: cannot write %s: %s\n", path, strerror(errno));
+			unlink(path);
+			rc = EXIT_FAIL;
+		} else if (!o->quiet) {
+			printf("wrote %s (not committed): check the lines marked \"check this\", then commit it\n",
+			       path);
+		}
+	}
+	free(path);
+out:
+	sbuf_free(&conf);
+	engine_location_free(&loc);
+	return rc;
+}
+
 /* help [COMMAND|config] [--man] */
 static int run_help(const struct opts *o)
 {
@@ -952,6 +1012,8 @@ static int tally_main(int argc, char **argv, struct opts *o)
 	int rc;
 	if (strcmp(c->name, "help") == 0)
 		rc = run_help(o);
+	else if (strcmp(c->name, "init") == 0)
+		rc = run_init(o);
 	else if (strcmp(c->name, "serve") == 0)
 		rc = run_serve(o);
 	else if (strcmp(c->name, "stop") == 0)
