@@ -33,6 +33,7 @@ struct comp {
 	char *name, *key, *file, *value;
 	struct strv recipes;
 	char *build_arg;
+	char *context;             /* build context directory */
 	char *upstream, *up_note;
 	char *match;
 	char *image;               /* name under the prefix, NULL: default */
@@ -281,6 +282,77 @@ static int name_has_part(const char *name, const char *key)
 	return mentions(name, key);
 }
 
+static int in_tree(struct gen *g, const char *path)
+{
+	git_tree *tree = NULL;
+	git_tree_entry *ent = NULL;
+	int found = git_commit_tree(&tree, g->head) == 0 && git_tree_entry_bypath(&ent, tree, path) == 0;
+	git_tree_entry_free(ent);
+	git_tree_free(tree);
+	return found;
+}
+
+/* The build context: the repository root when the recipe's COPY/ADD
+ * sources are found from there, else the recipe's own directory (also when
+ * it copies nothing). Caller frees. */
+static char *context_of(struct gen *g, const char *recipe, const char *text)
+{
+	char *dir = xstrdup(recipe);
+	char *slash = strrchr(dir, '/');
+	if (!slash) {
+		free(dir);
+		return xstrdup(".");
+	}
+	*slash = '\0';
+	int copies = 0, at_root = 0, at_dir = 0;
+	for (const char *line = text; *line;) {
+		size_t len = strcspn(line, "\n");
+		const char *p = line;
+		while (p < line + len && isspace((unsigned char)*p))
+			p++;
+		if ((strncasecmp(p, "COPY", 4) == 0 || strncasecmp(p, "ADD", 3) == 0) &&
+		    isspace((unsigned char)p[toupper((unsigned char)*p) == 'C' ? 4 : 3])) {
+			p += toupper((unsigned char)*p) == 'C' ? 4 : 3;
+			int from = 0;
+			/* the first source word after the options */
+			for (;;) {
+				while (p < line + len && isspace((unsigned char)*p))
+					p++;
+				if (p + 2 < line + len && p[0] == '-' && p[1] == '-') {
+					from |= strncmp(p, "--from", 6) == 0;
+					while (p < line + len && !isspace((unsigned char)*p))
+						p++;
+					continue;
+				}
+				break;
+			}
+			size_t n = 0;
+			while (p + n < line + len && !isspace((unsigned char)p[n]))
+				n++;
+			char *src = n && !from ? xstrndup(p, n) : NULL;
+			if (src && !strpbrk(src, "*?[$") && !strstr(src, "://")) {
+				while (strlen(src) > 1 && src[strlen(src) - 1] == '/')
+					src[strlen(src) - 1] = '\0';
+				const char *rel = str_starts(src, "./") ? src + 2 : src;
+				char *under = xasprintf("%s/%s", dir, rel);
+				copies++;
+				at_root += in_tree(g, rel);
+				at_dir += in_tree(g, under);
+				free(under);
+			}
+			free(src);
+		}
+		line += len;
+		if (*line)
+			line++;
+	}
+	if (copies && (at_root > at_dir || !at_dir)) {
+		free(dir);
+		return xstrdup(".");
+	}
+	return dir;
+}
+
 static void find_recipes(struct gen *g)
 {
 	for (size_t c = 0; c < g->ncomps; c++) {
@@ -299,8 +371,10 @@ static void find_recipes(struct gen *g)
 			}
 		}
 		for (size_t i = 0; i < g->nfiles && cp->recipes.n && !cp->build_arg; i++)
-			if (strcmp(g->files[i].path, cp->recipes.v[0]) == 0)
+			if (strcmp(g->files[i].path, cp->recipes.v[0]) == 0) {
 				cp->build_arg = version_arg(sbuf_str(&g->files[i].text), cp->key);
+				cp->context = context_of(g, cp->recipes.v[0], sbuf_str(&g->files[i].text));
+			}
 	}
 }
 
@@ -611,7 +685,7 @@ static void emit(struct gen *g, struct sbuf *out)
 		sbuf_adds(&build, " -t {ref}");
 		if (cp->recipes.n)
 			sbuf_addf(&build, " -f %s", cp->recipes.v[0]);
-		sbuf_adds(&build, " .");
+		sbuf_addf(&build, " %s", cp->context ? cp->context : ".");
 		put_key(out, "build", sbuf_str(&build),
 			cp->recipes.n ? (cp->build_arg ? "the build context" : "no ARG with VERSION in the recipe")
 				      : "no Dockerfile mentions the key");
@@ -638,6 +712,7 @@ static void gen_free(struct gen *g)
 		free(cp->value);
 		strv_free(&cp->recipes);
 		free(cp->build_arg);
+		free(cp->context);
 		free(cp->upstream);
 		free(cp->up_note);
 		free(cp->match);

@@ -965,7 +965,8 @@ static int run_help(const struct opts *o)
 		fprintf(stderr, "tally: no help for '%s' (try 'tally help' or 'tally help config')\n", what);
 		return EXIT_USAGE;
 	}
-	printf("usage: tally %s\n  %s\n", c->usage, c->help);
+	printf("usage: tally %s\n", c->usage);
+	confref_wrap(stdout, 2, c->help);
 	return EXIT_OK;
 }
 

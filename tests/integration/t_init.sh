@@ -31,6 +31,7 @@ ENV
 cat >"$V/dockerfiles/anolis/Dockerfile.openim-server" <<'DF'
 FROM registry.cn-hangzhou.aliyuncs.com/openim/anolis:8.8
 ARG OPENIM_VERSION
+COPY --chown=0:0 scripts/start.sh /start.sh
 RUN wget -q https://github.com/openimsdk/open-im-server/archive/${OPENIM_VERSION}.tar.gz
 DF
 cat >"$V/dockerfiles/anolis/Dockerfile.openim-chat" <<'DF'
@@ -42,12 +43,16 @@ DF
 cat >"$V/dockerfiles/anolis/Dockerfile.mongodb" <<'DF'
 FROM registry.cn-hangzhou.aliyuncs.com/openim/anolis:8.8
 ARG MONGO_VERSION=7.0.4
+COPY mongod.conf /etc/mongod.conf
 RUN echo mongodb ${MONGO_VERSION}
 DF
 cat >"$V/dockerfiles/anolis/Dockerfile.redis" <<'DF'
 FROM registry.cn-hangzhou.aliyuncs.com/openim/anolis:8.8
 ARG REDIS_VERSION=7.2.4
 DF
+mkdir -p "$V/scripts"
+echo 'exec openim-server' >"$V/scripts/start.sh"
+echo 'net: {}' >"$V/dockerfiles/anolis/mongod.conf"
 cat >"$V/.github/workflows/check-versions.yml" <<YML
 name: check versions
 on:
@@ -99,6 +104,9 @@ expect_eq "  server: recipe" "$(cfg component.server.recipe)" dockerfiles/anolis
 expect_eq "  chat: recipe" "$(cfg component.chat.recipe)" dockerfiles/anolis/Dockerfile.openim-chat
 expect_eq "  mongodb: recipe" "$(cfg component.mongodb.recipe)" dockerfiles/anolis/Dockerfile.mongodb
 check "  server: build passes the ARG" grep -q 'build = buildah build --build-arg OPENIM_VERSION={version} -t {ref} -f dockerfiles/anolis/Dockerfile.openim-server' "$T/init.conf"
+check "  server: the build context is the root (its COPY source is there)" grep -q 'Dockerfile.openim-server \. ' "$T/init.conf"
+check "  mongodb: the build context is the recipe's directory (its COPY source is there)" \
+	grep -q 'Dockerfile.mongodb dockerfiles/anolis ' "$T/init.conf"
 check "  chat: build passes the chat ARG (not BUILD_DATE)" grep -q 'build-arg OPENIM_CHAT_VERSION={version}' "$T/init.conf"
 expect_eq "  server: recordAlso into .env" "$(cfg component.server.recordAlso)" ".env:OPENIM_SERVER_VERSION={version}-anolis"
 expect_eq "  chat: recordAlso keeps the image and suffix" "$(cfg component.chat.recordAlso)" \
