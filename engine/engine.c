@@ -1903,8 +1903,8 @@ static void cmd_verify(struct engine *e, json_t *cmd)
 				t->digest = xstrdup(rc.digest);
 			else
 				strv_push_owned(&t->warnings,
-						xasprintf("the record %s=%s was not made by tally (no trailers); only the tags' agreement is checked",
-							  cs->cc->key, cs->recorded));
+						xasprintf("the record %s=%s was not made by tally (no trailers); only the tags' agreement is checked (tally adopt %s gives it evidence)",
+							  cs->cc->key, cs->recorded, cs->cc->name));
 			record_commit_free(&rc);
 			/* the working tree must say what HEAD says */
 			char *wp = xasprintf("%s/%s", e->root, cs->cc->file);
