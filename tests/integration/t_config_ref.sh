@@ -18,6 +18,7 @@ for page in tally.1 tally.conf.5; do
 	if [ -s "$T/lint.$page" ]; then not_ok "$page lints clean"; cat "$T/lint.$page" >&2; else ok "$page lints clean (groff -ww -man -z)"; fi
 done
 MANWIDTH=80 man -l "$D/tally.conf.5" 2>/dev/null >"$T/conf.txt" || true
+check "man renders tally.conf(5)" grep -q 'TALLY.CONF(5)' "$T/conf.txt"
 expect_eq "tally.conf(5) renders within 80 columns" "$(awk 'length($0) > 80' "$T/conf.txt" | head -3)" ""
 
 expect_exit "tally help config exits 0" 0 "$TALLY_BIN" help config
@@ -42,6 +43,7 @@ check "  the push default is shown" grep -qF 'buildah push --tls-verify={tlsveri
 
 # the page's keys are the ones tally accepts: each one in a config loads
 mkdir -p "$T/r" && git -C "$T/r" init -q
+refused=""
 for k in $(echo "$keys" | grep '^component\.<n>\.' | sed 's/^component\.<n>\.//'); do
 	case $k in file|upstream|build) continue ;; esac
 	printf '[component "a"]\n\tfile = a.txt\n\tupstream = manual\n\tbuild = true\n' >"$T/r/tally.conf"
@@ -52,9 +54,9 @@ for k in $(echo "$keys" | grep '^component\.<n>\.' | sed 's/^component\.<n>\.//'
 	esac
 	git config -f "$T/r/tally.conf" "component.a.$k" "$v"
 	"$TALLY_BIN" -C "$T/r" --no-tui status >/dev/null 2>"$T/r.err" || true
-	if grep -q 'unknown key' "$T/r.err"; then not_ok "component.<n>.$k is accepted"; cat "$T/r.err" >&2; fi
+	if grep -q 'unknown key' "$T/r.err"; then refused="$refused $k"; cat "$T/r.err" >&2; fi
 done
-ok "every component key of the page is accepted by the loader"
+expect_eq "every component key of the page is accepted by the loader" "$refused" ""
 
 # README: links to the pages, never outside the repository
 R=$TALLY_SRC/README.md
