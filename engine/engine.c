@@ -1358,7 +1358,7 @@ static void record_commit_free(struct record_commit *rc)
 	memset(rc, 0, sizeof *rc);
 }
 
-/* Calls fn for each record commit (ship, rebuild, reset) of component on
+/* Calls fn for each record commit (ship, rebuild, reset, adopt) of component on
  * the branch, newest first, until fn returns non-zero. */
 static void walk_records(struct engine *e, const char *component,
 			 int (*fn)(void *ctx, const struct record_commit *rc), void *ctx)
@@ -1379,7 +1379,8 @@ static void walk_records(struct engine *e, const char *component,
 		rc.action = repo_trailer(msg, "Tally-Action");
 		int stop = 0;
 		if (comp && rc.action && strcmp(comp, component) == 0 &&
-		    (!strcmp(rc.action, "ship") || !strcmp(rc.action, "rebuild") || !strcmp(rc.action, "reset"))) {
+		    (!strcmp(rc.action, "ship") || !strcmp(rc.action, "rebuild") || !strcmp(rc.action, "reset") ||
+		     !strcmp(rc.action, "adopt"))) {
 			rc.version = repo_trailer(msg, "Tally-Version");
 			rc.digest = repo_trailer(msg, "Tally-Digest");
 			rc.recipe = repo_trailer(msg, "Tally-Recipe");
@@ -1986,8 +1987,8 @@ static void cmd_verify(struct engine *e, json_t *cmd)
 				t->digest = xstrdup(rc.digest);
 			else
 				strv_push_owned(&t->warnings,
-						xasprintf("the record %s=%s was not made by tally (no trailers); only the tags' agreement is checked",
-							  cs->cc->key, cs->recorded));
+						xasprintf("the record %s=%s was not made by tally (no trailers); only the tags' agreement is checked (tally adopt %s gives it evidence)",
+							  cs->cc->key, cs->recorded, cs->cc->name));
 			record_commit_free(&rc);
 			/* the working tree must say what HEAD says */
 			char *wp = xasprintf("%s/%s", e->root, cs->cc->file);
@@ -2012,6 +2013,162 @@ static void cmd_verify(struct engine *e, json_t *cmd)
 		task_start(t);
 	}
 	git_commit_free(head);
+	free(sel);
+	job_done_one(e, j);
+}
+
+/* ---- adopt ------------------------------------------------------------- */
+
+/* A record made before tally gets its evidence: every version tag is read
+ * back, and when they agree on one digest the recorder makes a commit with
+ * no file change that carries it. Nothing is written otherwise. */
+static void adopt_work(struct task *t)
+{
+	struct engine *e = t->e;
+	const struct comp_conf *cc = t->cs->cc;
+	struct tally_err err = {0};
+	char *image = NULL;
+	struct strv tags = {0}, floating = {0}, images = {0}, problems = {0};
+	struct registry *r = NULL;
+	struct recorder_result res = {0};
+	enum tally_class cls = TC_VERIFY;
+	if (pipeline_refs(e->conf, cc, t->version, e->root, &image, &tags, &floating, &err) < 0) {
+		task_error(t, TC_INPUT, err.msg);
+		goto out;
+	}
+	r = registry_new(e->conf->reg_auth_file, e->conf->reg_insecure, &err);
+	if (!r) {
+		task_error(t, err.cls ? err.cls : TC_INPUT, err.msg);
+		goto out;
+	}
+	char first[REGISTRY_DIGEST_MAX] = "";
+	for (size_t i = 0; i < tags.n; i++) {
+		char d[REGISTRY_DIGEST_MAX];
+		if (registry_digest(r, image, tags.v[i], d, &err) < 0) {
+			strv_push_owned(&problems, xasprintf("%s:%s: %s", image, tags.v[i], err.msg));
+			if (err.cls && err.cls != TC_INPUT)
+				cls = err.cls;
+			continue;
+		}
+		strv_push_owned(&images, xasprintf("%s:%s", image, tags.v[i]));
+		if (!first[0])
+			snprintf(first, sizeof first, "%s", d);
+		else if (strcmp(first, d) != 0)
+			strv_push_owned(&problems, xasprintf("%s:%s reads back as %s, but %s:%s as %s", image,
+							      tags.v[i], d, image, tags.v[0], first));
+	}
+	if (problems.n || !first[0]) {
+		struct sbuf sb = {0};
+		sbuf_addf(&sb, "%s %s not adopted (nothing written): ", cc->name, t->version);
+		for (size_t i = 0; i < problems.n; i++)
+			sbuf_addf(&sb, "%s%s", i ? "; " : "", problems.v[i]);
+		task_error(t, cls, sbuf_str(&sb));
+		sbuf_free(&sb);
+		goto out;
+	}
+	for (size_t i = 0; i < floating.n; i++) {
+		char d[REGISTRY_DIGEST_MAX];
+		if (registry_digest(r, image, floating.v[i], d, &err) < 0 || strcmp(d, first) != 0) {
+			char *m = xasprintf("%s:%s (floating) does not point at %s; the next run puts it", image,
+					    floating.v[i], first);
+			json_array_append_new(t->events, json_pack("{s:s, s:s, s:n, s:s, s:b}", "event", "error",
+								   "component", cc->name, "class", "message", m,
+								   "warning", 1));
+			free(m);
+		}
+	}
+	struct recorder_evidence ev = {
+		.attempt = NULL, .digest = first, .images = images.v, .nimages = images.n,
+		.fingerprint = t->reason,
+	};
+	struct recorder_req req = {
+		.conf = e->conf, .cc = cc, .repo_dir = e->root, .action = RA_ADOPT, .version = t->version,
+		.ev = &ev, .log_fd = -1, .cancel_fd = e->cancel[0],
+	};
+	if (recorder_record(&req, &res, &err) < 0) {
+		task_error(t, err.cls ? err.cls : TC_RECORD, err.msg);
+		goto out;
+	}
+	json_array_append_new(t->events,
+			      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "event", "record", "component",
+					cc->name, "version", t->version, "previous", t->version, "action", "adopt",
+					"commit", res.commit, "digest", first));
+	if (!res.pushed) {
+		char *m = xasprintf("adopt committed locally in %.12s but not on the remote: %s", res.commit,
+				    res.push_error ? res.push_error : "push failed");
+		task_error(t, TC_RECORD, m);
+		free(m);
+	}
+out:
+	recorder_result_free(&res);
+	registry_free(r);
+	free(image);
+	strv_free(&tags);
+	strv_free(&floating);
+	strv_free(&images);
+	strv_free(&problems);
+}
+
+static void emit_note(struct engine *e, const char *component, const char *msg)
+{
+	emit(e, json_pack("{s:s, s:s, s:s}", "event", "note", "component", component, "message", msg));
+}
+
+static void cmd_adopt(struct engine *e, json_t *cmd)
+{
+	struct comp_state **sel;
+	size_t n;
+	int all = json_is_true(json_object_get(cmd, "all"));
+	if (!all && !json_array_size(json_object_get(cmd, "components"))) {
+		usage_error(e, cmd, "adopt needs COMP... or --all");
+		return;
+	}
+	if (select_comps(e, cmd, &sel, &n) < 0)
+		return;
+	char *msg = NULL;
+	for (size_t i = 0; i < n && !msg; i++) {
+		refresh_record(e, sel[i]);
+		if (sel[i]->running)
+			msg = xasprintf("%s: an attempt is running; adopt after it ends", sel[i]->cc->name);
+		else if (sel[i]->record_error)
+			msg = xstrdup(sel[i]->record_msg);
+		else if (!sel[i]->recorded && !all)
+			msg = xasprintf("%s has no record to adopt (adopt gives evidence to an existing record; use run)",
+					sel[i]->cc->name);
+	}
+	if (msg) {
+		free(sel);
+		usage_error(e, cmd, msg);
+		free(msg);
+		return;
+	}
+	struct job *j = job_new(e, cmd);
+	j->outstanding = 1;
+	for (size_t i = 0; i < n; i++) {
+		struct comp_state *cs = sel[i];
+		struct record_commit rc = {0};
+		if (!cs->recorded) {
+			char *m = xasprintf("%s has no record; nothing to adopt", cs->cc->name);
+			emit_note(e, cs->cc->name, m);
+			free(m);
+			j->ok++;
+		} else if (find_record_commit(e, cs->cc->name, cs->recorded, &rc)) {
+			char *m = !strcmp(rc.action, "adopt")
+					  ? xasprintf("%s %s is already adopted (commit %.12s); nothing to do",
+						      cs->cc->name, cs->recorded, rc.commit)
+					  : xasprintf("%s %s was recorded by tally (%s, commit %.12s); nothing to adopt",
+						      cs->cc->name, cs->recorded, rc.action, rc.commit);
+			emit_note(e, cs->cc->name, m);
+			free(m);
+			j->ok++;
+		} else {
+			struct task *t = task_new(e, j, cs, adopt_work);
+			t->version = xstrdup(cs->recorded);
+			t->reason = fingerprint_of(e, cs->cc);   /* the recipe fingerprint */
+			task_start(t);
+		}
+		record_commit_free(&rc);
+	}
 	free(sel);
 	job_done_one(e, j);
 }
@@ -2283,6 +2440,7 @@ static const struct command commands[] = {
 	{"pin", cmd_pin, 1},
 	{"unpin", cmd_unpin, 1},
 	{"verify", cmd_verify, 1},
+	{"adopt", cmd_adopt, 1},
 	{"attempts", cmd_attempts, 0},
 	{"shipped", cmd_shipped, 0},
 	{"pause", cmd_pause, 1},

@@ -21,7 +21,7 @@
 #include "util.h"
 #include "version.h"
 
-static const char *const action_names[] = {"ship", "rebuild", "reset"};
+static const char *const action_names[] = {"ship", "rebuild", "reset", "adopt"};
 
 const char *pipeline_action_name(enum recorder_action a)
 {

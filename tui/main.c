@@ -13,7 +13,9 @@
 
 #include "client.h"
 #include "config.h"
+#include "confref.h"
 #include "console.h"
+#include "confgen.h"
 #include "engine.h"
 #include "repo.h"
 #include "server.h"
@@ -26,6 +28,7 @@ struct opts {
 	const char *dir, *config, *state_dir, *theme;
 	int no_tui, json, readonly, no_color, ascii, yes, quiet, verbose;
 	int dry_run, no_push, follow, all, no_build, no_pin, strict, now;
+	int help_config, man, write;
 	const char *reason;
 	const char *version, *attempt;
 	long limit;
@@ -48,6 +51,8 @@ struct opts {
 #define F_POSVER 2048u   /* the last positional argument is VERSION */
 #define F_CONFIRM 4096u  /* asks on a terminal unless -y */
 #define F_NOW 8192u
+#define F_MAN 16384u
+#define F_WRITE 32768u
 static const struct command {
 	const char *name;
 	const char *usage;
@@ -75,10 +80,17 @@ static const struct command {
 	{"verify", "verify [COMP...] [--strict]",
 	 "check every record against the registry and the working tree (exit 4 on a mismatch)", 0, -1,
 	 F_STRICT},
+	{"adopt", "adopt COMP...|--all",
+	 "give records made before tally their evidence (tags read back; no build)", 0, -1, F_ALL},
 	{"history", "history [COMP] [--limit N]", "record and hold commits with their trailers", 0, 1, F_LIMIT},
 	{"attempts", "attempts [COMP] [--limit N]", "recent attempts from the ledger", 0, 1, F_LIMIT},
 	{"logs", "logs COMP [--attempt ID]", "print an attempt's log (the last one by default)", 1, 1,
 	 F_ATTEMPT | F_FOLLOW},
+	{"init", "init [--write]",
+	 "print a starter tally.conf guessed from this repo (--write: write it; commits nothing)", 0, 0,
+	 F_WRITE},
+	{"help", "help [COMMAND|config] [--man]",
+	 "help for one command, or the tally.conf reference (--man: as troff)", 0, 1, F_MAN},
 	{"serve", "serve", "run the engine and the schedule with no screen (for systemd)", 0, 0, 0},
 	{"stop", "stop [--now]", "end the running engine (after running attempts, or cancelling them)", 0, 0,
 	 F_NOW},
@@ -99,18 +111,22 @@ static void usage(FILE *f)
 		   "  tally watch           the read-only console (same as --readonly)\n"
 		   "\ncommands (batch; also chosen when stdout is not a terminal):\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  %-52s %s\n", commands[i].usage, commands[i].help);
+	{
+		fprintf(f, "  %s\n", commands[i].usage);
+		confref_wrap(f, 6, commands[i].help);
+	}
 	fprintf(f, "\noptions (before or after the command):\n"
-		   "  -C DIR            versions repo (default: $TALLY_REPO, else the current directory)\n"
+		   "  -C DIR            versions repo (default: $TALLY_REPO, else the current dir)\n"
 		   "  --config FILE     pipeline definition (default: tally.conf in the repo)\n"
-		   "  --state-dir DIR   logs, ledger, caches (default: $TALLY_STATE_DIR or tally.stateDir)\n"
+		   "  --state-dir DIR   logs, ledger, caches ($TALLY_STATE_DIR, tally.stateDir)\n"
 		   "  --no-tui          batch mode (chosen too when stdout is not a terminal)\n"
-		   "  --json            JSON Lines on stdout (schema 1), the last line is the summary\n"
+		   "  --json            JSON Lines on stdout (schema 1); the last line: summary\n"
 		   "  --readonly        watch: no action runs\n"
 		   "  --theme NAME, --no-color, --ascii   console looks\n"
 		   "  -y, --yes         do not ask for confirmation\n"
 		   "  -q, -v            less, more output\n"
 		   "  --help, --version\n"
+		   "  --help-config     the tally.conf reference (also: tally help config)\n"
 		   "\nexit status: 0 success or nothing to do; 1 an attempt or a check failed;\n"
 		   "2 usage, configuration or input error; 3 another engine controls this repo;\n"
 		   "4 verify found a mismatch.\n");
@@ -176,6 +192,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			exit(EXIT_OK);
+		} else if (strcmp(a, "--help-config") == 0) {
+			o->help_config = 1;
+		} else if (strcmp(a, "--man") == 0) {
+			o->man = 1;
+		} else if (strcmp(a, "--write") == 0) {
+			o->write = 1;
 		} else if (strcmp(a, "--version") == 0) {
 			/* after run or rebuild it is that command's option */
 			if (o->command && (strcmp(o->command, "run") == 0 || strcmp(o->command, "rebuild") == 0)) {
@@ -243,6 +265,7 @@ static int check_command_args(const struct opts *o, const struct command *c)
 		{o->all, F_ALL, "--all"}, {o->no_build, F_NOBUILD, "--no-build"},
 		{o->no_pin, F_NOPIN, "--no-pin"}, {o->reason != NULL, F_REASON, "--reason"},
 		{o->strict, F_STRICT, "--strict"}, {o->now, F_NOW, "--now"},
+		{o->man, F_MAN, "--man"}, {o->write, F_WRITE, "--write"},
 	};
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
 		if (checks[i].set && !(c->flags & checks[i].flag)) {
@@ -352,6 +375,9 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 		} else if (strcmp(event, "hold") == 0) {
 			printf("%s %s %s: committed in %.12s\n", s_or(ev, "action", "?"), s_or(ev, "component", "?"),
 			       s_or(ev, "version", "?"), s_or(ev, "commit", ""));
+		} else if (strcmp(s_or(ev, "action", ""), "adopt") == 0) {
+			printf("%s %s: adopted in %.12s (%s)\n", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
+			       s_or(ev, "commit", ""), s_or(ev, "digest", ""));
 		} else {
 			const char *prev = s_or(ev, "previous", NULL);
 			printf("%s %s: recorded in %.12s", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
@@ -360,6 +386,9 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 				printf(" (was %s)", prev);
 			printf("\n");
 		}
+	} else if (strcmp(event, "note") == 0) {
+		if (!o->quiet)
+			printf("%s\n", s_or(ev, "message", ""));
 	} else if (strcmp(event, "error") == 0) {
 		const char *comp = s_or(ev, "component", NULL);
 		if (o->quiet && json_is_true(json_object_get(ev, "warning")))
@@ -914,10 +943,99 @@ static int run_stop(struct opts *o)
 	return EXIT_FAIL;
 }
 
+/* init [--write]: no engine, no lock, no commit. */
+static int run_init(const struct opts *o)
+{
+	struct engine_opts eo = engine_opts_of(o);
+	struct engine_location loc;
+	struct tally_err err = {0};
+	if (engine_locate(&eo, &loc, &err) < 0) {
+		fprintf(stderr, "tally: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	struct sbuf conf = {0};
+	int rc = EXIT_OK;
+	if (confgen_starter(loc.root, &conf, &err) < 0) {
+		fprintf(stderr, "tally: %s\n", err.msg);
+		rc = err.cls == TC_INPUT ? EXIT_USAGE : EXIT_FAIL;
+		goto out;
+	}
+	if (!o->write) {
+		fwrite(sbuf_str(&conf), 1, conf.len, stdout);
+		goto out;
+	}
+	char *path = o->config ? xstrdup(o->config) : xasprintf("%s/tally.conf", loc.root);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			fprintf(stderr, "tally: %s exists; init never overwrites it (tally init prints the "
+					"starter without --write)\n", path);
+		else
+			fprintf(stderr, "tally: cannot create %s: %s\n", path, strerror(errno));
+		rc = EXIT_USAGE;
+	} else {
+		size_t off = 0;
+		while (off < conf.len) {
+			ssize_t n = write(fd, conf.buf + off, conf.len - off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				break;
+			off += (size_t)n;
+		}
+		if (close(fd) < 0 || off < conf.len) {
+			fprintf(stderr, "tally: cannot write %s: %s\n", path, strerror(errno));
+			unlink(path);
+			rc = EXIT_FAIL;
+		} else if (!o->quiet) {
+			printf("wrote %s (not committed): check the lines marked \"check this\", then commit it\n",
+			       path);
+		}
+	}
+	free(path);
+out:
+	sbuf_free(&conf);
+	engine_location_free(&loc);
+	return rc;
+}
+
+/* help [COMMAND|config] [--man] */
+static int run_help(const struct opts *o)
+{
+	const char *what = o->args.n ? o->args.v[0] : NULL;
+	if (what && strcmp(what, "config") == 0) {
+		if (o->man)
+			confref_man(stdout);
+		else
+			confref_text(stdout);
+		return EXIT_OK;
+	}
+	if (o->man) {
+		fprintf(stderr, "tally: --man goes with 'help config'\n");
+		return EXIT_USAGE;
+	}
+	if (!what) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	const struct command *c = find_command(what);
+	if (!c) {
+		fprintf(stderr, "tally: no help for '%s' (try 'tally help' or 'tally help config')\n", what);
+		return EXIT_USAGE;
+	}
+	printf("usage: tally %s\n", c->usage);
+	confref_wrap(stdout, 2, c->help);
+	return EXIT_OK;
+}
+
 static int tally_main(int argc, char **argv, struct opts *o)
 {
 	if (parse_args(argc, argv, o) < 0)
 		return EXIT_USAGE;
+	if (o->help_config && !o->command) {
+		confref_text(stdout);
+		return EXIT_OK;
+	}
 	if (o->command && strcmp(o->command, "watch") == 0) {
 		o->readonly = 1;
 		o->command = NULL;
@@ -951,7 +1069,11 @@ static int tally_main(int argc, char **argv, struct opts *o)
 		}
 	}
 	int rc;
-	if (strcmp(c->name, "serve") == 0)
+	if (strcmp(c->name, "help") == 0)
+		rc = run_help(o);
+	else if (strcmp(c->name, "init") == 0)
+		rc = run_init(o);
+	else if (strcmp(c->name, "serve") == 0)
 		rc = run_serve(o);
 	else if (strcmp(c->name, "stop") == 0)
 		rc = run_stop(o);
