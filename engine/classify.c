@@ -22,6 +22,9 @@ static const struct rule {
 	{NULL, "Could not resolve host|could not resolve|Temporary failure in name resolution|connection refused|connection reset|network is unreachable|no route to host|i/o timeout|TLS handshake timeout|dial tcp|Failed to connect", TC_NETWORK},
 	{NULL, "unauthorized|authentication required|denied: requested access|HTTP/[0-9.]+ 401|401 Unauthorized|403 Forbidden", TC_AUTH},
 	{NULL, "Remote branch .* not found|couldn't find remote ref|manifest unknown|404 Not Found|not found in upstream|does not appear to be a git repository|repository .* not found", TC_MISSING_VERSION},
+	/* what a recipe usually says when it breaks, so that the decisive
+	 * line is the cause rather than the build tool's closing words */
+	{"build", "command not found|: not found$|No such file or directory|returned a non-zero code|^E: |^ERROR: ", TC_RECIPE},
 };
 
 /* What a failure with no matching pattern means, by stage. */
@@ -104,4 +107,73 @@ int classify_transient(enum tally_class cls)
 {
 	return cls == TC_NETWORK || cls == TC_RATE_LIMIT || cls == TC_TIMEOUT || cls == TC_VERIFY ||
 	       cls == TC_RECORD;
+}
+
+#define LINE_MAX_BYTES 200
+
+static char *clean_line(const char *p, size_t n)
+{
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+		n--;
+	while (n && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	if (n > LINE_MAX_BYTES) {
+		n = LINE_MAX_BYTES;
+		while (n && ((unsigned char)p[n] & 0xC0) == 0x80)
+			n--; /* never cut a character in half */
+	}
+	char *out = xstrndup(p, n);
+	for (char *q = out; *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = ' ';
+	return out;
+}
+
+char *classify_line(const char *stage, const char *log, size_t len)
+{
+	if (!log || !len)
+		return NULL;
+	pthread_once(&once, compile_rules);
+	const size_t tail = 64 * 1024;
+	size_t off = len > tail ? len - tail : 0;
+	char *text = xstrndup(log + off, len - off);
+	/* lines, newest last; a NUL in the output ends the text early, which
+	 * is what regexec would see anyway */
+	struct strv lines = {0};
+	for (char *p = text; *p;) {
+		char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		/* a progress bar redraws with \r: the last redraw is what shows */
+		char *cr = memrchr(p, '\r', n);
+		if (cr && cr + 1 < p + n) {
+			n -= (size_t)(cr + 1 - p);
+			p = cr + 1;
+		}
+		strv_push_owned(&lines, xstrndup(p, n));
+		p += n;
+		if (*p == '\n')
+			p++;
+		else if (*p == '\r')
+			p++;
+	}
+	free(text);
+	char *found = NULL;
+	for (size_t i = 0; i < NRULES && !found; i++) {
+		if (rules[i].stage && (!stage || strcmp(stage, rules[i].stage) != 0))
+			continue;
+		for (size_t k = lines.n; k-- > 0;)
+			if (regexec(&compiled[i], lines.v[k], 0, NULL, 0) == 0) {
+				found = clean_line(lines.v[k], strlen(lines.v[k]));
+				break;
+			}
+	}
+	for (size_t k = lines.n; !found && k-- > 0;) {
+		const char *l = lines.v[k];
+		if (l[strspn(l, " \t\r")])
+			found = clean_line(l, strlen(l));
+	}
+	strv_free(&lines);
+	return found;
 }

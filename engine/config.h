@@ -86,6 +86,22 @@ extern const char *const config_upstream_kinds[];
 extern const char *const config_template_vars[];
 extern const size_t config_template_nvars;
 
+/* The key table, for the configuration reference (tally.conf(5), `tally
+ * help config`). Strings are static. */
+struct config_keydoc {
+	const char *section;   /* "tally", "registry", "github", "component" */
+	const char *key;       /* as spelled in tally.conf, e.g. "floatingTag" */
+	const char *dflt;      /* shown default; "required"; NULL: none */
+	const char *help;
+	int multi;             /* multi-valued */
+	int required;
+};
+size_t config_key_count(void);
+int config_key_doc(size_t i, struct config_keydoc *out);
+/* What a template variable (config_template_vars) stands for; NULL when
+ * it has no entry (a unit test fails then). */
+const char *config_var_help(const char *name);
+
 int config_load(const char *path, struct tally_conf **out, struct tally_err *err);
 /* Same, from a buffer (written to a temporary file for libgit2); name is
  * used in messages. */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +28,8 @@
 #include "cron.h"
 #include "holds.h"
 #include "ledger.h"
+#include "health.h"
+#include "notify.h"
 #include "pipeline.h"
 #include "recorder.h"
 #include "registry.h"
@@ -195,6 +198,7 @@ struct engine {
 	struct queue inbox, outbox;
 	pthread_t thread;
 	int started;
+	long long started_at;       /* epoch seconds, for health */
 	struct job *jobs;
 	struct attempt **waiting;   /* planned attempts waiting for a slot */
 	size_t nwaiting, capwaiting;
@@ -213,6 +217,7 @@ struct engine {
 
 static void refresh_unpushed(struct engine *e);
 static void on_task_done(struct engine *e, struct task *t);
+static void notify_start(struct engine *e, struct job *j, struct comp_state *cs, json_t *fields);
 
 static void emit(struct engine *e, json_t *ev)
 {
@@ -1093,6 +1098,17 @@ static void on_attempt_done(struct engine *e, struct attempt_task *t)
 		j->ok++;
 	else
 		j->failed++;
+	/* a failed attempt leaves the record where it was: that is its "previous" */
+	const char *prev = a->previous ? a->previous : a->recorded ? NULL : cs->recorded;
+	notify_start(e, j, cs,
+		     json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o}",
+			       "event", "attempt", "result", a->result, "component", a->cc->name, "version",
+			       a->version, "previous", jstr(prev), "action",
+			       pipeline_action_name(a->action), "class",
+			       a->cls ? json_string(tally_class_name(a->cls)) : json_null(), "hint",
+			       a->cls ? json_string(classify_hint(a->cls)) : json_null(), "evidence",
+			       jstr(a->evidence), "message", jstr(a->message), "log", a->log_path,
+			       "attempt", a->id, "digest", jstr(a->digest), "commit", jstr(a->commit)));
 	attempt_free(a);
 	free(t);
 	pump_attempts(e);
@@ -1342,7 +1358,7 @@ static void record_commit_free(struct record_commit *rc)
 	memset(rc, 0, sizeof *rc);
 }
 
-/* Calls fn for each record commit (ship, rebuild, reset) of component on
+/* Calls fn for each record commit (ship, rebuild, reset, adopt) of component on
  * the branch, newest first, until fn returns non-zero. */
 static void walk_records(struct engine *e, const char *component,
 			 int (*fn)(void *ctx, const struct record_commit *rc), void *ctx)
@@ -1363,7 +1379,8 @@ static void walk_records(struct engine *e, const char *component,
 		rc.action = repo_trailer(msg, "Tally-Action");
 		int stop = 0;
 		if (comp && rc.action && strcmp(comp, component) == 0 &&
-		    (!strcmp(rc.action, "ship") || !strcmp(rc.action, "rebuild") || !strcmp(rc.action, "reset"))) {
+		    (!strcmp(rc.action, "ship") || !strcmp(rc.action, "rebuild") || !strcmp(rc.action, "reset") ||
+		     !strcmp(rc.action, "adopt"))) {
 			rc.version = repo_trailer(msg, "Tally-Version");
 			rc.digest = repo_trailer(msg, "Tally-Digest");
 			rc.recipe = repo_trailer(msg, "Tally-Recipe");
@@ -1457,6 +1474,7 @@ struct task {
 	struct strv problems, warnings;  /* found on the engine thread (verify) */
 	struct comp_state **sel;         /* sync: the run's components */
 	size_t nsel;
+	json_t *nev;                     /* notify: the event's fields */
 	/* instead of the plain ending: the engine thread goes on with the job */
 	void (*then)(struct engine *e, struct task *t);
 	/* outputs */
@@ -1501,6 +1519,50 @@ static void task_error(struct task *t, enum tally_class cls, const char *msg)
 	t->failed = 1;
 }
 
+/* ---- notifications (tally.notify) ------------------------------------ */
+
+/* Runs on a worker thread: the engine never waits for the command, and a
+ * job ends only after its notifications did (at most NOTIFY_TIMEOUT_S), so
+ * a batch command still shows a notification that failed. */
+static void notify_work(struct task *t)
+{
+	json_t *o = t->nev;
+	struct notify_event ev = {
+		.event = jget_s(o, "event"), .result = jget_s(o, "result"),
+		.component = jget_s(o, "component"), .version = jget_s(o, "version"),
+		.previous = jget_s(o, "previous"), .action = jget_s(o, "action"),
+		.cls = jget_s(o, "class"), .hint = jget_s(o, "hint"), .evidence = jget_s(o, "evidence"),
+		.message = jget_s(o, "message"), .log = jget_s(o, "log"), .attempt = jget_s(o, "attempt"),
+		.digest = jget_s(o, "digest"), .commit = jget_s(o, "commit"),
+	};
+	struct tally_err err = {0};
+	if (notify_run(t->e->conf->notify, t->e->root, t->e->state_dir, &ev, t->e->cancel[0], &err) < 0)
+		json_array_append_new(t->events,
+				      json_pack("{s:s, s:s, s:s, s:s, s:b}", "event", "error", "component",
+						t->cs->cc->name, "class", "internal", "message", err.msg,
+						"warning", 1));
+}
+
+/* A notification counts neither as a success nor as a failure of the job. */
+static void notify_then(struct engine *e, struct task *t)
+{
+	(void)e;
+	(void)t;
+}
+
+/* Takes fields (an object of strings or nulls, named as in notify_work). */
+static void notify_start(struct engine *e, struct job *j, struct comp_state *cs, json_t *fields)
+{
+	if (!e->conf->notify || !*e->conf->notify) {
+		json_decref(fields);
+		return;
+	}
+	struct task *t = task_new(e, j, cs, notify_work);
+	t->nev = fields;
+	t->then = notify_then;
+	task_start(t);
+}
+
 static void on_task_done(struct engine *e, struct task *t)
 {
 	e->cur_job = t->job->id;
@@ -1520,6 +1582,7 @@ static void on_task_done(struct engine *e, struct task *t)
 	j->mismatch |= t->mismatch;
 	refresh_record(e, t->cs);
 	json_decref(t->events);
+	json_decref(t->nev);
 	free(t->version);
 	free(t->digest);
 	free(t->reason);
@@ -1596,6 +1659,27 @@ static void hold_work(struct task *t)
 	recorder_result_free(&res);
 }
 
+/* A hold commit that landed (even if only locally) is notified. */
+static void hold_then(struct engine *e, struct task *t)
+{
+	if (t->failed)
+		t->job->failed++;
+	else
+		t->job->ok++;
+	size_t i;
+	json_t *ev;
+	json_array_foreach(t->events, i, ev) {
+		const char *name = jget_s(ev, "event");
+		if (!name || strcmp(name, "hold") != 0)
+			continue;
+		notify_start(e, t->job, t->cs,
+			     json_pack("{s:s, s:s, s:s, s:O, s:s, s:s, s:O}", "event", "hold", "result",
+				       hold_words[t->op], "component", t->cs->cc->name, "version",
+				       json_object_get(ev, "version"), "action", hold_words[t->op], "message",
+				       t->reason ? t->reason : "", "commit", json_object_get(ev, "commit")));
+	}
+}
+
 static void cmd_hold(struct engine *e, json_t *cmd, int op)
 {
 	json_t *names = json_object_get(cmd, "components");
@@ -1618,6 +1702,7 @@ static void cmd_hold(struct engine *e, json_t *cmd, int op)
 	struct job *j = job_new(e, cmd);
 	j->outstanding = 1;
 	struct task *t = task_new(e, j, cs, hold_work);
+	t->then = hold_then;
 	t->op = op;
 	t->version = xstrdup(version);
 	t->reason = xstrdup(jget_s(cmd, "reason"));
@@ -1902,8 +1987,8 @@ static void cmd_verify(struct engine *e, json_t *cmd)
 				t->digest = xstrdup(rc.digest);
 			else
 				strv_push_owned(&t->warnings,
-						xasprintf("the record %s=%s was not made by tally (no trailers); only the tags' agreement is checked",
-							  cs->cc->key, cs->recorded));
+						xasprintf("the record %s=%s was not made by tally (no trailers); only the tags' agreement is checked (tally adopt %s gives it evidence)",
+							  cs->cc->key, cs->recorded, cs->cc->name));
 			record_commit_free(&rc);
 			/* the working tree must say what HEAD says */
 			char *wp = xasprintf("%s/%s", e->root, cs->cc->file);
@@ -1928,6 +2013,162 @@ static void cmd_verify(struct engine *e, json_t *cmd)
 		task_start(t);
 	}
 	git_commit_free(head);
+	free(sel);
+	job_done_one(e, j);
+}
+
+/* ---- adopt ------------------------------------------------------------- */
+
+/* A record made before tally gets its evidence: every version tag is read
+ * back, and when they agree on one digest the recorder makes a commit with
+ * no file change that carries it. Nothing is written otherwise. */
+static void adopt_work(struct task *t)
+{
+	struct engine *e = t->e;
+	const struct comp_conf *cc = t->cs->cc;
+	struct tally_err err = {0};
+	char *image = NULL;
+	struct strv tags = {0}, floating = {0}, images = {0}, problems = {0};
+	struct registry *r = NULL;
+	struct recorder_result res = {0};
+	enum tally_class cls = TC_VERIFY;
+	if (pipeline_refs(e->conf, cc, t->version, e->root, &image, &tags, &floating, &err) < 0) {
+		task_error(t, TC_INPUT, err.msg);
+		goto out;
+	}
+	r = registry_new(e->conf->reg_auth_file, e->conf->reg_insecure, &err);
+	if (!r) {
+		task_error(t, err.cls ? err.cls : TC_INPUT, err.msg);
+		goto out;
+	}
+	char first[REGISTRY_DIGEST_MAX] = "";
+	for (size_t i = 0; i < tags.n; i++) {
+		char d[REGISTRY_DIGEST_MAX];
+		if (registry_digest(r, image, tags.v[i], d, &err) < 0) {
+			strv_push_owned(&problems, xasprintf("%s:%s: %s", image, tags.v[i], err.msg));
+			if (err.cls && err.cls != TC_INPUT)
+				cls = err.cls;
+			continue;
+		}
+		strv_push_owned(&images, xasprintf("%s:%s", image, tags.v[i]));
+		if (!first[0])
+			snprintf(first, sizeof first, "%s", d);
+		else if (strcmp(first, d) != 0)
+			strv_push_owned(&problems, xasprintf("%s:%s reads back as %s, but %s:%s as %s", image,
+							      tags.v[i], d, image, tags.v[0], first));
+	}
+	if (problems.n || !first[0]) {
+		struct sbuf sb = {0};
+		sbuf_addf(&sb, "%s %s not adopted (nothing written): ", cc->name, t->version);
+		for (size_t i = 0; i < problems.n; i++)
+			sbuf_addf(&sb, "%s%s", i ? "; " : "", problems.v[i]);
+		task_error(t, cls, sbuf_str(&sb));
+		sbuf_free(&sb);
+		goto out;
+	}
+	for (size_t i = 0; i < floating.n; i++) {
+		char d[REGISTRY_DIGEST_MAX];
+		if (registry_digest(r, image, floating.v[i], d, &err) < 0 || strcmp(d, first) != 0) {
+			char *m = xasprintf("%s:%s (floating) does not point at %s; the next run puts it", image,
+					    floating.v[i], first);
+			json_array_append_new(t->events, json_pack("{s:s, s:s, s:n, s:s, s:b}", "event", "error",
+								   "component", cc->name, "class", "message", m,
+								   "warning", 1));
+			free(m);
+		}
+	}
+	struct recorder_evidence ev = {
+		.attempt = NULL, .digest = first, .images = images.v, .nimages = images.n,
+		.fingerprint = t->reason,
+	};
+	struct recorder_req req = {
+		.conf = e->conf, .cc = cc, .repo_dir = e->root, .action = RA_ADOPT, .version = t->version,
+		.ev = &ev, .log_fd = -1, .cancel_fd = e->cancel[0],
+	};
+	if (recorder_record(&req, &res, &err) < 0) {
+		task_error(t, err.cls ? err.cls : TC_RECORD, err.msg);
+		goto out;
+	}
+	json_array_append_new(t->events,
+			      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "event", "record", "component",
+					cc->name, "version", t->version, "previous", t->version, "action", "adopt",
+					"commit", res.commit, "digest", first));
+	if (!res.pushed) {
+		char *m = xasprintf("adopt committed locally in %.12s but not on the remote: %s", res.commit,
+				    res.push_error ? res.push_error : "push failed");
+		task_error(t, TC_RECORD, m);
+		free(m);
+	}
+out:
+	recorder_result_free(&res);
+	registry_free(r);
+	free(image);
+	strv_free(&tags);
+	strv_free(&floating);
+	strv_free(&images);
+	strv_free(&problems);
+}
+
+static void emit_note(struct engine *e, const char *component, const char *msg)
+{
+	emit(e, json_pack("{s:s, s:s, s:s}", "event", "note", "component", component, "message", msg));
+}
+
+static void cmd_adopt(struct engine *e, json_t *cmd)
+{
+	struct comp_state **sel;
+	size_t n;
+	int all = json_is_true(json_object_get(cmd, "all"));
+	if (!all && !json_array_size(json_object_get(cmd, "components"))) {
+		usage_error(e, cmd, "adopt needs COMP... or --all");
+		return;
+	}
+	if (select_comps(e, cmd, &sel, &n) < 0)
+		return;
+	char *msg = NULL;
+	for (size_t i = 0; i < n && !msg; i++) {
+		refresh_record(e, sel[i]);
+		if (sel[i]->running)
+			msg = xasprintf("%s: an attempt is running; adopt after it ends", sel[i]->cc->name);
+		else if (sel[i]->record_error)
+			msg = xstrdup(sel[i]->record_msg);
+		else if (!sel[i]->recorded && !all)
+			msg = xasprintf("%s has no record to adopt (adopt gives evidence to an existing record; use run)",
+					sel[i]->cc->name);
+	}
+	if (msg) {
+		free(sel);
+		usage_error(e, cmd, msg);
+		free(msg);
+		return;
+	}
+	struct job *j = job_new(e, cmd);
+	j->outstanding = 1;
+	for (size_t i = 0; i < n; i++) {
+		struct comp_state *cs = sel[i];
+		struct record_commit rc = {0};
+		if (!cs->recorded) {
+			char *m = xasprintf("%s has no record; nothing to adopt", cs->cc->name);
+			emit_note(e, cs->cc->name, m);
+			free(m);
+			j->ok++;
+		} else if (find_record_commit(e, cs->cc->name, cs->recorded, &rc)) {
+			char *m = !strcmp(rc.action, "adopt")
+					  ? xasprintf("%s %s is already adopted (commit %.12s); nothing to do",
+						      cs->cc->name, cs->recorded, rc.commit)
+					  : xasprintf("%s %s was recorded by tally (%s, commit %.12s); nothing to adopt",
+						      cs->cc->name, cs->recorded, rc.action, rc.commit);
+			emit_note(e, cs->cc->name, m);
+			free(m);
+			j->ok++;
+		} else {
+			struct task *t = task_new(e, j, cs, adopt_work);
+			t->version = xstrdup(cs->recorded);
+			t->reason = fingerprint_of(e, cs->cc);   /* the recipe fingerprint */
+			task_start(t);
+		}
+		record_commit_free(&rc);
+	}
 	free(sel);
 	job_done_one(e, j);
 }
@@ -2136,6 +2377,50 @@ static const struct command {
 	int writes;     /* changes something: refused on watch connections */
 } commands[];
 
+/* ---- health (for monitoring) ------------------------------------------ */
+
+static void cmd_health(struct engine *e, json_t *cmd)
+{
+	struct job *j = job_new(e, cmd);
+	long long now = now_s();
+#ifdef TALLY_TESTING
+	/* tests judge a long-idle engine with a clock they set */
+	if (json_is_integer(json_object_get(cmd, "now")))
+		now = json_integer_value(json_object_get(cmd, "now"));
+#endif
+	struct holds *h = read_holds(e, NULL);
+	struct health_comp *hc = xcalloc(e->n + 1, sizeof *hc);
+	for (size_t i = 0; i < e->n; i++) {
+		struct comp_state *cs = &e->cs[i];
+		hc[i].name = cs->cc->name;
+		hc[i].cron = cs->cron;
+		hc[i].scheduled = !(h && holds_pin(h, cs->cc->name)) && !upstream_is_manual(cs->cc);
+		hc[i].last_sched = cs->last_sched;
+		hc[i].limited_until = cs->up_cls == TC_RATE_LIMIT ? cs->retry_at : 0;
+	}
+	holds_free(h);
+	struct health_in in = {
+		.now = now, .started = e->started_at, .pid = (long)getpid(), .serving = e->serving,
+		.paused = engine_paused(e), .comps = hc, .n = e->n,
+	};
+	char *pp = paused_path(e);
+	struct stat st;
+	if (in.paused && stat(pp, &st) == 0)
+		in.paused_since = (long long)st.st_mtime;
+	free(pp);
+	struct health_out out;
+	health_judge(&in, &out);
+	free(hc);
+	emit(e, json_pack("{s:s, s:b, s:o, s:I, s:b, s:o, s:o}", "event", "health", "ok", out.ok, "reason",
+			  out.ok ? json_null() : json_string(out.reason), "engine", (json_int_t)in.pid,
+			  "paused", in.paused, "last_run", jtime(out.last_run), "next_run", jtime(out.next_run)));
+	if (out.ok)
+		j->ok++;
+	else
+		j->failed++;
+	job_finish(e, j);
+}
+
 static void cmd_status_h(struct engine *e, json_t *cmd)
 {
 	cmd_status(e, cmd, "status");
@@ -2155,10 +2440,12 @@ static const struct command commands[] = {
 	{"pin", cmd_pin, 1},
 	{"unpin", cmd_unpin, 1},
 	{"verify", cmd_verify, 1},
+	{"adopt", cmd_adopt, 1},
 	{"attempts", cmd_attempts, 0},
 	{"shipped", cmd_shipped, 0},
 	{"pause", cmd_pause, 1},
 	{"resume", cmd_resume, 1},
+	{"health", cmd_health, 0},
 };
 
 int engine_command_reads_only(const char *name)
@@ -2492,6 +2779,7 @@ int engine_start(struct engine *e)
 	if (rc != 0)
 		return -1;
 	e->started = 1;
+	e->started_at = now_s();
 	return 0;
 }
 

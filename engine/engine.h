@@ -12,6 +12,9 @@
  *     unskip   version
  *     pin      reason / unpin
  *     verify   strict                 "verify" events; exit 4 on a mismatch
+ *     adopt    all                    give records made before tally their
+ *                                     evidence ("record" action adopt, or a
+ *                                     "note" when there is nothing to do)
  *     history  limit                  "record"/"hold" events from git log
  *     attempts limit                  "attempt" events from the ledger
  *     logs     attempt                a "logfile" event with the path

@@ -23,7 +23,7 @@
 #include "util.h"
 #include "version.h"
 
-static const char *const action_names[] = {"ship", "rebuild", "reset"};
+static const char *const action_names[] = {"ship", "rebuild", "reset", "adopt"};
 
 const char *pipeline_action_name(enum recorder_action a)
 {
@@ -269,6 +269,8 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 	if (rr.timed_out || !rr.exited || rr.status != 0) {
 		stage_event(c, stage, "failed", rr.seconds, code);
 		enum tally_class cls = classify(stage, rr.timed_out, c->tail.buf, c->tail.len);
+		free(a->evidence);
+		a->evidence = classify_line(stage, c->tail.buf, c->tail.len);
 		if (rr.timed_out)
 			fail(c, cls, "%s timed out after %d s", stage, a->cc->timeout);
 		else
@@ -645,6 +647,7 @@ void attempt_free(struct attempt *a)
 	free(a->resume_digest);
 	free(a->pin_reason);
 	free(a->message);
+	free(a->evidence);
 	free(a->digest);
 	free(a->commit);
 	free(a->previous);

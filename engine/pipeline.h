@@ -39,6 +39,7 @@ struct attempt {
 	int recorded;
 	enum tally_class cls;
 	char *message;
+	char *evidence;           /* failed command: the decisive log line (SPEC section 6) */
 	char *digest;
 	char *commit;
 	char *previous;

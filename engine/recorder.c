@@ -69,8 +69,8 @@ static struct sbuf *change_edit(struct change *c, const char *path)
 typedef int (*compute_fn)(git_repository *repo, git_commit *base, const void *arg,
 			  struct change *c, struct tally_err *err);
 
-static const char *const action_names[] = {"ship", "rebuild", "reset"};
-static const char *const action_verbs[] = {"record", "rebuild", "reset"};
+static const char *const action_names[] = {"ship", "rebuild", "reset", "adopt"};
+static const char *const action_verbs[] = {"record", "rebuild", "reset", "adopt"};
 
 static int digest_valid(const char *d)
 {
@@ -128,7 +128,8 @@ static int compute_record(git_repository *repo, git_commit *base, const void *ar
 
 	if (load_holds(repo, base, req->conf, &holds, &holds_raw, err) < 0)
 		goto out;
-	if (holds_is_skipped(holds, cc->name, req->version)) {
+	/* adopt builds nothing and never moves the record: holds do not apply */
+	if (req->action != RA_ADOPT && holds_is_skipped(holds, cc->name, req->version)) {
 		tally_err_set(err, TC_HELD, "%s %s was skipped while the attempt ran; nothing recorded",
 			      cc->name, req->version);
 		goto out;
@@ -166,6 +167,13 @@ static int compute_record(git_repository *repo, git_commit *base, const void *ar
 			      cc->name, req->version, prev);
 		goto out;
 	}
+	if (req->action == RA_ADOPT && (!prev || strcmp(prev, req->version) != 0)) {
+		tally_err_set(err, TC_INPUT, "%s: refusing to adopt %s: the record is %s now; adopt never moves a record",
+			      cc->name, req->version, prev ? prev : "(none)");
+		goto out;
+	}
+	if (req->action == RA_ADOPT)
+		goto message;   /* a commit with no file change */
 	if (!prev || strcmp(prev, req->version) != 0) {
 		if (versionfile_set(vf, cc->key, req->version, change_edit(c, cc->file), err) < 0)
 			goto out;
@@ -206,18 +214,20 @@ static int compute_record(git_repository *repo, git_commit *base, const void *ar
 		}
 	}
 
+message:;
 	struct sbuf *m = &c->message;
 	sbuf_addf(m, "%s %s %s\n\n", action_verbs[req->action], cc->name, req->version);
 	sbuf_addf(m, "Tally-Action: %s\n", action_names[req->action]);
 	sbuf_addf(m, "Tally-Component: %s\n", cc->name);
 	sbuf_addf(m, "Tally-Version: %s\n", req->version);
-	if (prev)
+	if (prev && req->action != RA_ADOPT)
 		sbuf_addf(m, "Tally-Previous: %s\n", prev);
 	for (size_t i = 0; i < req->ev->nimages; i++)
 		sbuf_addf(m, "Tally-Image: %s\n", req->ev->images[i]);
 	sbuf_addf(m, "Tally-Digest: %s\n", req->ev->digest);
 	sbuf_addf(m, "Tally-Recipe: %s\n", req->ev->fingerprint);
-	sbuf_addf(m, "Tally-Attempt: %s\n", req->ev->attempt);
+	if (req->ev->attempt)
+		sbuf_addf(m, "Tally-Attempt: %s\n", req->ev->attempt);
 	rc = 0;
 out:
 	versionfile_free(vf);
@@ -684,7 +694,8 @@ int recorder_record(const struct recorder_req *req, struct recorder_result *res,
 	memset(res, 0, sizeof *res);
 	const struct recorder_evidence *ev = req->ev;
 	/* No evidence, no record. */
-	if (!ev || !ev->attempt || !*ev->attempt || !digest_valid(ev->digest) || ev->nimages == 0 ||
+	int attempt_ok = ev && ((ev->attempt && *ev->attempt) || (!ev->attempt && req->action == RA_ADOPT));
+	if (!ev || !attempt_ok || !digest_valid(ev->digest) || ev->nimages == 0 ||
 	    !ev->images || !ev->fingerprint || !*ev->fingerprint)
 		return tally_err_set(err, TC_INTERNAL,
 				     "%s: refusing to record without evidence (attempt id, pushed digest, tags read back)",

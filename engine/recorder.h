@@ -21,9 +21,12 @@
 #include "err.h"
 #include "util.h"
 
-enum recorder_action { RA_SHIP = 0, RA_REBUILD, RA_RESET };
+/* RA_ADOPT gives a record made before tally its evidence: a commit with no
+ * file change, only for the version already recorded (SPEC section 7). */
+enum recorder_action { RA_SHIP = 0, RA_REBUILD, RA_RESET, RA_ADOPT };
 
-/* What a shipped attempt proves. All fields required. */
+/* What a shipped attempt proves. All fields required (adopt: attempt may
+ * be NULL, it read the tags back without an attempt). */
 struct recorder_evidence {
 	const char *attempt;       /* attempt id */
 	const char *digest;        /* pushed digest, sha256:<64 hex> */

@@ -1418,6 +1418,9 @@ int console_main(struct client *cl, const struct console_opts *o)
 
 	if (!initscr()) {
 		fprintf(stderr, "tally: cannot start the console on this terminal\n");
+		client_free(c->cl);
+		c->cl = NULL;
+		console_free(c);
 		return 2;
 	}
 	cbreak();
@@ -1510,6 +1513,8 @@ int console_main(struct client *cl, const struct console_opts *o)
 	endwin();
 	if (c->theme_error)
 		fprintf(stderr, "tally: %s\n", c->theme_error);
+	client_free(c->cl);
+	c->cl = NULL;
 	console_free(c);
 	return 0;
 }

@@ -19,7 +19,8 @@ struct console_opts {
 
 /* Runs the console on an attached engine (client.h: client_submit,
  * client_next_event, client_fd, client_pending) until the operator quits.
- * Returns the process exit status. */
+ * Takes c: the console frees it, or the client that replaced it after the
+ * engine went away, before it returns. Returns the process exit status. */
 int console_main(struct client *c, const struct console_opts *o);
 
 #endif

@@ -13,7 +13,9 @@
 
 #include "client.h"
 #include "config.h"
+#include "confref.h"
 #include "console.h"
+#include "confgen.h"
 #include "engine.h"
 #include "repo.h"
 #include "server.h"
@@ -26,6 +28,7 @@ struct opts {
 	const char *dir, *config, *state_dir, *theme;
 	int no_tui, json, readonly, no_color, ascii, yes, quiet, verbose;
 	int dry_run, no_push, follow, all, no_build, no_pin, strict, now;
+	int help_config, man, write;
 	const char *reason;
 	const char *version, *attempt;
 	long limit;
@@ -48,6 +51,8 @@ struct opts {
 #define F_POSVER 2048u   /* the last positional argument is VERSION */
 #define F_CONFIRM 4096u  /* asks on a terminal unless -y */
 #define F_NOW 8192u
+#define F_MAN 16384u
+#define F_WRITE 32768u
 static const struct command {
 	const char *name;
 	const char *usage;
@@ -75,15 +80,25 @@ static const struct command {
 	{"verify", "verify [COMP...] [--strict]",
 	 "check every record against the registry and the working tree (exit 4 on a mismatch)", 0, -1,
 	 F_STRICT},
+	{"adopt", "adopt COMP...|--all",
+	 "give records made before tally their evidence (tags read back; no build)", 0, -1, F_ALL},
 	{"history", "history [COMP] [--limit N]", "record and hold commits with their trailers", 0, 1, F_LIMIT},
 	{"attempts", "attempts [COMP] [--limit N]", "recent attempts from the ledger", 0, 1, F_LIMIT},
 	{"logs", "logs COMP [--attempt ID]", "print an attempt's log (the last one by default)", 1, 1,
 	 F_ATTEMPT | F_FOLLOW},
+	{"init", "init [--write]",
+	 "print a starter tally.conf guessed from this repo (--write: write it; commits nothing)", 0, 0,
+	 F_WRITE},
+	{"help", "help [COMMAND|config] [--man]",
+	 "help for one command, or the tally.conf reference (--man: as troff)", 0, 1, F_MAN},
 	{"serve", "serve", "run the engine and the schedule with no screen (for systemd)", 0, 0, 0},
 	{"stop", "stop [--now]", "end the running engine (after running attempts, or cancelling them)", 0, 0,
 	 F_NOW},
 	{"pause", "pause", "stop the schedule (lasts across engine restarts)", 0, 0, 0},
 	{"resume", "resume", "restart the schedule", 0, 0, 0},
+	{"health", "health",
+	 "for monitoring: exit 0 when an engine runs the schedule and its runs are on time; no network",
+	 0, 0, 0},
 };
 
 static void usage(FILE *f)
@@ -96,18 +111,22 @@ static void usage(FILE *f)
 		   "  tally watch           the read-only console (same as --readonly)\n"
 		   "\ncommands (batch; also chosen when stdout is not a terminal):\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  %-52s %s\n", commands[i].usage, commands[i].help);
+	{
+		fprintf(f, "  %s\n", commands[i].usage);
+		confref_wrap(f, 6, commands[i].help);
+	}
 	fprintf(f, "\noptions (before or after the command):\n"
-		   "  -C DIR            versions repo (default: $TALLY_REPO, else the current directory)\n"
+		   "  -C DIR            versions repo (default: $TALLY_REPO, else the current dir)\n"
 		   "  --config FILE     pipeline definition (default: tally.conf in the repo)\n"
-		   "  --state-dir DIR   logs, ledger, caches (default: $TALLY_STATE_DIR or tally.stateDir)\n"
+		   "  --state-dir DIR   logs, ledger, caches ($TALLY_STATE_DIR, tally.stateDir)\n"
 		   "  --no-tui          batch mode (chosen too when stdout is not a terminal)\n"
-		   "  --json            JSON Lines on stdout (schema 1), the last line is the summary\n"
+		   "  --json            JSON Lines on stdout (schema 1); the last line: summary\n"
 		   "  --readonly        watch: no action runs\n"
 		   "  --theme NAME, --no-color, --ascii   console looks\n"
 		   "  -y, --yes         do not ask for confirmation\n"
 		   "  -q, -v            less, more output\n"
 		   "  --help, --version\n"
+		   "  --help-config     the tally.conf reference (also: tally help config)\n"
 		   "\nexit status: 0 success or nothing to do; 1 an attempt or a check failed;\n"
 		   "2 usage, configuration or input error; 3 another engine controls this repo;\n"
 		   "4 verify found a mismatch.\n");
@@ -173,6 +192,12 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			exit(EXIT_OK);
+		} else if (strcmp(a, "--help-config") == 0) {
+			o->help_config = 1;
+		} else if (strcmp(a, "--man") == 0) {
+			o->man = 1;
+		} else if (strcmp(a, "--write") == 0) {
+			o->write = 1;
 		} else if (strcmp(a, "--version") == 0) {
 			/* after run or rebuild it is that command's option */
 			if (o->command && (strcmp(o->command, "run") == 0 || strcmp(o->command, "rebuild") == 0)) {
@@ -240,6 +265,7 @@ static int check_command_args(const struct opts *o, const struct command *c)
 		{o->all, F_ALL, "--all"}, {o->no_build, F_NOBUILD, "--no-build"},
 		{o->no_pin, F_NOPIN, "--no-pin"}, {o->reason != NULL, F_REASON, "--reason"},
 		{o->strict, F_STRICT, "--strict"}, {o->now, F_NOW, "--now"},
+		{o->man, F_MAN, "--man"}, {o->write, F_WRITE, "--write"},
 	};
 	for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
 		if (checks[i].set && !(c->flags & checks[i].flag)) {
@@ -302,6 +328,14 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			printf("  problem: %s\n", json_string_value(x));
 		json_array_foreach(json_object_get(ev, "warnings"), i, x)
 			printf("  warning: %s\n", json_string_value(x));
+	} else if (strcmp(event, "health") == 0) {
+		if (json_is_true(json_object_get(ev, "ok"))) {
+			printf("healthy: engine %lld runs the schedule; last run %s; next run %s\n",
+			       (long long)json_integer_value(json_object_get(ev, "engine")),
+			       s_or(ev, "last_run", "none yet"), s_or(ev, "next_run", "none"));
+		} else {
+			printf("unhealthy: %s\n", s_or(ev, "reason", "unknown"));
+		}
 	} else if (strcmp(event, "engine") == 0) {
 		printf("schedule %s\n", json_is_true(json_object_get(ev, "paused")) ? "paused" : "running");
 	} else if (strcmp(event, "shipped") == 0) {
@@ -341,6 +375,9 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 		} else if (strcmp(event, "hold") == 0) {
 			printf("%s %s %s: committed in %.12s\n", s_or(ev, "action", "?"), s_or(ev, "component", "?"),
 			       s_or(ev, "version", "?"), s_or(ev, "commit", ""));
+		} else if (strcmp(s_or(ev, "action", ""), "adopt") == 0) {
+			printf("%s %s: adopted in %.12s (%s)\n", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
+			       s_or(ev, "commit", ""), s_or(ev, "digest", ""));
 		} else {
 			const char *prev = s_or(ev, "previous", NULL);
 			printf("%s %s: recorded in %.12s", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
@@ -349,6 +386,9 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 				printf(" (was %s)", prev);
 			printf("\n");
 		}
+	} else if (strcmp(event, "note") == 0) {
+		if (!o->quiet)
+			printf("%s\n", s_or(ev, "message", ""));
 	} else if (strcmp(event, "error") == 0) {
 		const char *comp = s_or(ev, "component", NULL);
 		if (o->quiet && json_is_true(json_object_get(ev, "warning")))
@@ -356,7 +396,8 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 		fprintf(stderr, "tally: %s%s%s\n", comp ? comp : "", comp ? ": " : "", s_or(ev, "message", ""));
 	} else if (strcmp(event, "summary") == 0) {
 		static const char *const quiet_summary[] = {"status", "history", "logs", "attempts",
-							    "pause", "resume", "skip", "unskip", "pin", "unpin"};
+							    "pause", "resume", "skip", "unskip", "pin", "unpin",
+							    "health"};
 		int show = !o->quiet;
 		for (size_t i = 0; i < sizeof quiet_summary / sizeof quiet_summary[0]; i++)
 			if (strcmp(o->command, quiet_summary[i]) == 0)
@@ -562,9 +603,7 @@ static int run_console(struct opts *o)
 		.repo_dir = o->dir ? o->dir : getenv("TALLY_REPO") ? getenv("TALLY_REPO") : ".",
 		.reconnect = o->readonly ? NULL : reconnect, .reconnect_ctx = o,
 	};
-	int rc = console_main(c, &co);
-	client_free(c);
-	return rc;
+	return console_main(c, &co); /* it frees the client */
 }
 
 static int run_batch(struct opts *o, const struct command *c)
@@ -631,6 +670,11 @@ static int run_batch(struct opts *o, const struct command *c)
 		json_object_set_new(cmd, "attempt", json_string(o->attempt));
 	if (o->limit)
 		json_object_set_new(cmd, "limit", json_integer(o->limit));
+#ifdef TALLY_TESTING
+	/* tests judge health with a clock they set */
+	if (strcmp(c->name, "health") == 0 && getenv("TALLY_NOW"))
+		json_object_set_new(cmd, "now", json_integer(atoll(getenv("TALLY_NOW"))));
+#endif
 	long long job = client_submit(cl, cmd, &err);
 	int code = EXIT_FAIL, header = 0, cancelled = 0;
 	if (job < 0) {
@@ -809,6 +853,49 @@ static int run_serve(struct opts *o)
 	return EXIT_OK;
 }
 
+/* health: only a running engine can be healthy, so none is started; with
+ * one running, the command goes to it like any batch command. */
+static int run_health(struct opts *o, const struct command *c)
+{
+	struct engine_opts eo = engine_opts_of(o);
+	struct engine_location loc;
+	struct tally_err err = {0};
+	if (engine_locate(&eo, &loc, &err) < 0) {
+		fprintf(stderr, "tally: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	struct tally_lock *lk = NULL;
+	int busy = 0;
+	char *reason = NULL;
+	if (statedir_lock(loc.git_dir, NULL, &lk, &busy, NULL) < 0) {
+		struct client *cl = attach(o, 1, &err);
+		if (cl) {
+			client_free(cl);
+			engine_location_free(&loc);
+			return run_batch(o, c);
+		}
+		reason = xasprintf("engine %ld holds %s but does not answer on its socket, so it is not "
+				   "the schedule's engine ('tally serve'): %s", loc.pid, loc.root, err.msg);
+	} else {
+		statedir_unlock(lk);
+		reason = xasprintf("no engine runs %s; start it with 'tally serve'", loc.root);
+	}
+	engine_location_free(&loc);
+	if (o->json) {
+		json_t *ev = json_pack("{s:i, s:s, s:b, s:s, s:n, s:b, s:n, s:n}", "schema", 1, "event", "health",
+				       "ok", 0, "reason", reason, "engine", "paused", 0, "last_run", "next_run");
+		char *s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		puts(s);
+		free(s);
+		json_decref(ev);
+		printf("{\"schema\":1,\"event\":\"summary\",\"ok\":0,\"failed\":1,\"exit\":1}\n");
+	} else {
+		printf("unhealthy: %s\n", reason);
+	}
+	free(reason);
+	return EXIT_FAIL;
+}
+
 /* stop: ask the engine over its socket (or with a signal) and wait until it
  * lets go of the repo's lock. */
 static int run_stop(struct opts *o)
@@ -856,10 +943,99 @@ static int run_stop(struct opts *o)
 	return EXIT_FAIL;
 }
 
+/* init [--write]: no engine, no lock, no commit. */
+static int run_init(const struct opts *o)
+{
+	struct engine_opts eo = engine_opts_of(o);
+	struct engine_location loc;
+	struct tally_err err = {0};
+	if (engine_locate(&eo, &loc, &err) < 0) {
+		fprintf(stderr, "tally: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	struct sbuf conf = {0};
+	int rc = EXIT_OK;
+	if (confgen_starter(loc.root, &conf, &err) < 0) {
+		fprintf(stderr, "tally: %s\n", err.msg);
+		rc = err.cls == TC_INPUT ? EXIT_USAGE : EXIT_FAIL;
+		goto out;
+	}
+	if (!o->write) {
+		fwrite(sbuf_str(&conf), 1, conf.len, stdout);
+		goto out;
+	}
+	char *path = o->config ? xstrdup(o->config) : xasprintf("%s/tally.conf", loc.root);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			fprintf(stderr, "tally: %s exists; init never overwrites it (tally init prints the "
+					"starter without --write)\n", path);
+		else
+			fprintf(stderr, "tally: cannot create %s: %s\n", path, strerror(errno));
+		rc = EXIT_USAGE;
+	} else {
+		size_t off = 0;
+		while (off < conf.len) {
+			ssize_t n = write(fd, conf.buf + off, conf.len - off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				break;
+			off += (size_t)n;
+		}
+		if (close(fd) < 0 || off < conf.len) {
+			fprintf(stderr, "tally: cannot write %s: %s\n", path, strerror(errno));
+			unlink(path);
+			rc = EXIT_FAIL;
+		} else if (!o->quiet) {
+			printf("wrote %s (not committed): check the lines marked \"check this\", then commit it\n",
+			       path);
+		}
+	}
+	free(path);
+out:
+	sbuf_free(&conf);
+	engine_location_free(&loc);
+	return rc;
+}
+
+/* help [COMMAND|config] [--man] */
+static int run_help(const struct opts *o)
+{
+	const char *what = o->args.n ? o->args.v[0] : NULL;
+	if (what && strcmp(what, "config") == 0) {
+		if (o->man)
+			confref_man(stdout);
+		else
+			confref_text(stdout);
+		return EXIT_OK;
+	}
+	if (o->man) {
+		fprintf(stderr, "tally: --man goes with 'help config'\n");
+		return EXIT_USAGE;
+	}
+	if (!what) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	const struct command *c = find_command(what);
+	if (!c) {
+		fprintf(stderr, "tally: no help for '%s' (try 'tally help' or 'tally help config')\n", what);
+		return EXIT_USAGE;
+	}
+	printf("usage: tally %s\n", c->usage);
+	confref_wrap(stdout, 2, c->help);
+	return EXIT_OK;
+}
+
 static int tally_main(int argc, char **argv, struct opts *o)
 {
 	if (parse_args(argc, argv, o) < 0)
 		return EXIT_USAGE;
+	if (o->help_config && !o->command) {
+		confref_text(stdout);
+		return EXIT_OK;
+	}
 	if (o->command && strcmp(o->command, "watch") == 0) {
 		o->readonly = 1;
 		o->command = NULL;
@@ -893,10 +1069,16 @@ static int tally_main(int argc, char **argv, struct opts *o)
 		}
 	}
 	int rc;
-	if (strcmp(c->name, "serve") == 0)
+	if (strcmp(c->name, "help") == 0)
+		rc = run_help(o);
+	else if (strcmp(c->name, "init") == 0)
+		rc = run_init(o);
+	else if (strcmp(c->name, "serve") == 0)
 		rc = run_serve(o);
 	else if (strcmp(c->name, "stop") == 0)
 		rc = run_stop(o);
+	else if (strcmp(c->name, "health") == 0)
+		rc = run_health(o, c);
 	else
 		rc = run_batch(o, c);
 	return rc;

@@ -41,5 +41,12 @@ check "a new engine holds the lock" kill -0 "${pid2:-0}"
 check "  and it is another process" test "${pid2:-0}" != "$pid1"
 keys c
 expect_screen "the new engine takes commands" 'check server: done' 15
+# q after E frees the console's client once (it used to be freed twice:
+# glibc or ASan aborted the console on its way out)
+keys q
+for _ in $(seq 50); do console_dead && break; sleep 0.1; done
+check "q after E quits the console" console_dead
+expect_eq "  with exit status 0 (no signal)" "$(tmux -S "$TMUX_SOCK" display -p -t t '#{pane_dead_status}/#{pane_dead_signal}')" 0/
+check "  and the new engine keeps running" kill -0 "${pid2:-0}"
 console_stop
 finish

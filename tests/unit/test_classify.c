@@ -210,6 +210,54 @@ static void test_transient(void **state)
 	}
 }
 
+static void expect_line(const char *stage, const char *log, const char *want)
+{
+	char *got = classify_line(stage, log, log ? strlen(log) : 0);
+	if (!want) {
+		if (got)
+			fail_msg("classify_line(%s) = '%s', want NULL", stage, got);
+		return;
+	}
+	if (!got || strcmp(got, want) != 0)
+		fail_msg("classify_line(%s) = '%s', want '%s'", stage, got ? got : "(null)", want);
+	free(got);
+}
+
+static void test_decisive_line(void **state)
+{
+	(void)state;
+	/* the line the class pattern matched wins over the closing words */
+	expect_line("build",
+		    "STEP 2/4: RUN wget -q https://example.invalid/x.tar.gz\n"
+		    "/bin/sh: 1: wget: command not found\n"
+		    "error building at STEP \"RUN wget\": exit status 127\n",
+		    "/bin/sh: 1: wget: command not found");
+	expect_line("push",
+		    "Getting image source signatures\n"
+		    "Error: pinging container registry 127.0.0.1:5000: Get \"https://127.0.0.1:5000/v2/\": dial tcp 127.0.0.1:5000: connect: connection refused\n"
+		    "done\n",
+		    "Error: pinging container registry 127.0.0.1:5000: Get \"https://127.0.0.1:5000/v2/\": dial tcp 127.0.0.1:5000: connect: connection refused");
+	/* of several matching lines, the newest */
+	expect_line("build", "a: command not found\nb: command not found\nclosing\n", "b: command not found");
+	/* nothing matches: the last non-empty line, trimmed */
+	expect_line("build", "step one\n  something odd happened  \n\n   \n", "something odd happened");
+	/* a progress bar's carriage returns: the last redraw */
+	expect_line("push", "Copying blob 10%\rCopying blob 50%\rCopying blob failed\n", "Copying blob failed");
+	/* control characters cannot reach a terminal or a mail header */
+	expect_line("build", "bad \033[31mred\033[0m\tline\n", "bad  [31mred [0m line");
+	expect_line("build", "", NULL);
+	expect_line("build", "\n\n  \n", NULL);
+	expect_line("build", NULL, NULL);
+	/* at most 200 bytes, never half a character */
+	char big[600];
+	memset(big, 'x', 199);
+	strcpy(big + 199, "\xe4\xb8\xad\xe6\x96\x87 tail\n"); /* 中 starts at byte 199 */
+	char *got = classify_line("build", big, strlen(big));
+	assert_non_null(got);
+	assert_int_equal(strlen(got), 199);
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_tail_and_length),
 		cmocka_unit_test(test_hints),
 		cmocka_unit_test(test_transient),
+		cmocka_unit_test(test_decisive_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -580,6 +580,88 @@ static void test_line_tracking(void **state)
 	config_free(c);
 }
 
+/* The reference (tally.conf(5), tally help config) is made from the key
+ * table: every key and every template variable needs its help text. */
+static void test_key_help(void **state)
+{
+	(void)state;
+	assert_true(config_key_count() > 30);
+	for (size_t i = 0; i < config_key_count(); i++) {
+		struct config_keydoc d;
+		assert_int_equal(config_key_doc(i, &d), 0);
+		if (!d.help || strlen(d.help) < 10 || d.help[strlen(d.help) - 1] != '.')
+			fail_msg("%s.%s has no help text (a sentence ending in '.') in config.c's keydefs[]",
+				 d.section, d.key);
+		for (const char *p = d.help; *p; p++)
+			if ((unsigned char)*p < 0x20)
+				fail_msg("%s.%s: help has a control character", d.section, d.key);
+	}
+	struct config_keydoc d;
+	assert_int_equal(config_key_doc(config_key_count(), &d), -1);
+	for (size_t i = 0; i < config_template_nvars; i++)
+		if (!config_var_help(config_template_vars[i]))
+			fail_msg("template variable {%s} has no help in config.c's var_docs[]",
+				 config_template_vars[i]);
+	assert_null(config_var_help("nosuchvar"));
+}
+
+/* The defaults the reference shows are the ones the loader applies. */
+static void test_key_defaults_shown(void **state)
+{
+	(void)state;
+	struct tally_conf *c = load_ok(COMP_A);
+	const struct comp_conf *a = &c->comps[0];
+	char num[32];
+	for (size_t i = 0; i < config_key_count(); i++) {
+		struct config_keydoc d;
+		config_key_doc(i, &d);
+		const char *want = NULL;
+		char *got = NULL;
+		if (!strcmp(d.key, "parallelBuilds"))
+			snprintf(num, sizeof num, "%d", c->parallel), got = num;
+		else if (!strcmp(d.key, "logKeep"))
+			snprintf(num, sizeof num, "%d", c->log_keep), got = num;
+		else if (!strcmp(d.key, "timeout"))
+			snprintf(num, sizeof num, "%d", a->timeout), got = num;
+		else if (!strcmp(d.key, "gitPush"))
+			got = c->git_push ? "true" : "false";
+		else if (!strcmp(d.key, "insecure"))
+			got = c->reg_insecure ? "true" : "false";
+		else if (!strcmp(d.key, "prerelease"))
+			got = a->prerelease ? "true" : "false";
+		else if (!strcmp(d.key, "remote"))
+			got = c->remote;
+		else if (!strcmp(d.key, "holdsFile"))
+			got = c->holds_file;
+		else if (!strcmp(d.section, "tally") && !strcmp(d.key, "schedule"))
+			got = c->schedule;
+		else if (!strcmp(d.key, "authorName"))
+			got = c->author_name;
+		else if (!strcmp(d.key, "theme"))
+			got = c->theme;
+		else if (!strcmp(d.key, "apiUrl") && !getenv("TALLY_GITHUB_API"))
+			got = c->gh_api;
+		else if (!strcmp(d.key, "push"))
+			got = a->push;
+		else if (!strcmp(d.key, "tag"))
+			got = a->tags.v[0];
+		else if (!strcmp(d.key, "image"))
+			got = a->image, want = "{prefix}/a";
+		else if (!strcmp(d.key, "key"))
+			got = a->key, want = "a";
+		else if (!strcmp(d.key, "order"))
+			got = a->order == ORDER_VERSION ? "version" : "semver";
+		if (!got)
+			continue;
+		if (!want)
+			want = d.dflt;
+		if (!want || strcmp(want, got) != 0)
+			fail_msg("%s.%s: the reference says the default is '%s', the loader gives '%s'",
+				 d.section, d.key, want ? want : "(none)", got);
+	}
+	config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -602,6 +684,8 @@ int main(void)
 		cmocka_unit_test(test_bad_component_names),
 		cmocka_unit_test(test_duplicate_version_key),
 		cmocka_unit_test(test_line_tracking),
+		cmocka_unit_test(test_key_help),
+		cmocka_unit_test(test_key_defaults_shown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
