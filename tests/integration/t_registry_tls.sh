@@ -319,6 +319,19 @@ expect_exit "check with a failing helper exits 1" 1 tally check server --json
 check "failing helper: class auth naming the helper" jq_ok "$T/last.out" 'any(.[]; .component == "server" and .class == "auth" and (tostring | contains("docker-credential-broken")))'
 cp "$T/auth.good" "$AUTH"
 
+# --- a custom registry.authFile reaches the push too ----------------------------
+mv "$AUTH" "$T/custom-auth.json"
+git config -f "$V/tally.conf" registry.authFile "$T/custom-auth.json"
+git -C "$V" commit -q -am "custom auth file"
+expect_exit "rebuild with a custom registry.authFile (no default file) exits 0" 0 tally rebuild server --json -y
+logc=$(jq -r -s 'map(select(.event == "attempt" and .component == "server")) | last | .log' "$T/last.out")
+check "the push and cleanup got \$REGISTRY_AUTH_FILE = registry.authFile" grep -qx "$T/custom-auth.json" "$logc"
+mv "$T/custom-auth.json" "$AUTH"
+expect_exit "with registry.authFile pointing at a missing file, check fails" 1 tally check server --json
+check "  class auth, naming the missing file" jq_ok "$T/last.out" "any(.[]; .component == \"server\" and .class == \"auth\" and (tostring | contains(\"$T/custom-auth.json (it does not exist)\")))"
+git config -f "$V/tally.conf" --unset registry.authFile
+git -C "$V" commit -q -am "default auth file again"
+
 # --- secrets never stored --------------------------------------------------------
 SD=$(state_dir)
 check "state dir exists" test -d "$SD"
