@@ -1923,7 +1923,8 @@ static void verify_work(struct task *t)
 		const char *tag = is_float ? floating.v[i - tags.n] : tags.v[i];
 		char d[REGISTRY_DIGEST_MAX];
 		if (registry_digest(r, image, tag, d, &err) < 0) {
-			if (err.cls == TC_NETWORK)
+			/* unreadable is not a mismatch: an untrusted certificate neither */
+			if (err.cls == TC_NETWORK || err.cls == TC_TLS)
 				unreachable = 1;
 			strv_push_owned(&t->problems, xasprintf("%s:%s: %s", image, tag, err.msg));
 			continue;

@@ -251,6 +251,8 @@ git -C "$V" commit -q -am "no CA"
 expect_exit "check without the CA exits 1" 1 tally check server --json
 check "check: class tls" jq_ok "$T/last.out" 'any(.[]; .component == "server" and .class == "tls")'
 check "check: readable message naming the CA place" jq_ok "$T/last.out" "any(.[]; .component == \"server\" and (tostring | test(\"not trusted.*no-certs.d/$REG/ca.crt\")))"
+expect_exit "verify without the CA exits 1 (unreadable, not a mismatch)" 1 tally verify server
+check "  verify says the certificate is not trusted" grep -q "not trusted" "$T/last.out" "$T/last.err"
 expect_exit "run chat without the CA exits 1" 1 tally run chat --version v2.0.0 --json
 cp "$T/last.out" "$T/runchat.json"
 check "run: push failed" jq_ok "$T/last.out" 'any(.[]; .event == "stage" and .component == "chat" and .stage == "push" and .result == "failed")'
