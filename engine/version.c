@@ -1,7 +1,5 @@
 #include "version.h"
 
-#include <ctype.h>
-
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -196,26 +194,35 @@ int version_compare(const char *a, const char *b, enum version_order order)
 	return strverscmp(a, b);
 }
 
+int version_is_alias(const char *s)
+{
+	return !s || !strpbrk(s, "0123456789");
+}
+
 int version_is_prerelease(const char *s)
 {
-	static const char *const words[] = {"alpha", "beta", "rc", "pre", "dev"};
+	/* Every spelling seen in real tag lists: "v1.3.0.rc.0", "8.0-rc-jammy",
+	 * "v2.0.0-rc1", "1.0_beta2", "2.0+nightly". A part that is one of the
+	 * words, alone or followed by digits only, makes the version a
+	 * pre-release; flavours ("-jammy", "-anolis") and patch levels
+	 * ("-patch.9") are not words of this list. */
+	static const char *const words[] = {"alpha", "beta",     "rc",      "pre",   "preview",
+					    "dev",   "snapshot", "nightly", "canary"};
 	if (!s)
 		return 0;
-	/* Only the conventional words: a SemVer pre-release part such as
-	 * "-anolis" or "-jammy" is a build flavour, not a pre-release. */
-	for (const char *dash = strchr(s, '-'); dash; dash = strchr(dash + 1, '-')) {
-		for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
-			size_t n = strlen(words[i]);
-			if (strncasecmp(dash + 1, words[i], n) != 0)
-				continue;
-			const char *t = dash + 1 + n;
-			if (*t != '\0' && *t != '.' && *t != '+' && !is_digit((unsigned char)*t))
-				continue;
-			while (isalnum((unsigned char)*t) || *t == '.')
-				t++;
-			if (*t == '\0' || *t == '-' || *t == '+')
-				return 1;
-		}
+	for (const char *p = s; *p;) {
+		size_t n = strcspn(p, ".-_+");
+		size_t w = 0;
+		while (w < n && !is_digit((unsigned char)p[w]))
+			w++;
+		/* p[0..w) letters (or anything but digits), p[w..n) must be digits */
+		if (w > 0 && all_digits(p + w, n - w))
+			for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+				if (strlen(words[i]) == w && strncasecmp(p, words[i], w) == 0)
+					return 1;
+		p += n;
+		if (*p)
+			p++;
 	}
 	return 0;
 }
@@ -268,7 +275,7 @@ int vfilter_init(struct vfilter *f, const char *include, const char *exclude, in
 
 int vfilter_accept(const struct vfilter *f, const char *v)
 {
-	if (!version_valid(v))
+	if (!version_valid(v) || version_is_alias(v))
 		return 0;
 	if (f->has_include && regexec(&f->include, v, 0, NULL, 0) != 0)
 		return 0;
