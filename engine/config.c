@@ -44,6 +44,7 @@ enum kflag {
 	KF_MATCH = 1 << 4,    /* regex with a capture group */
 	KF_SPLIT = 1 << 5,    /* quoting checked only (notify: no template variables) */
 	KF_VARNAME = 1 << 6,  /* a key in a version file */
+	KF_EMPTY = 1 << 7,    /* an empty value is allowed (it turns the feature off) */
 };
 
 struct keydef {
@@ -95,6 +96,7 @@ static const struct keydef keydefs[] = {
 	C("schedule", K_STR, 0, schedule),
 	C("recipe", K_LIST, KF_RELPATH, recipes),
 	C("recordAlso", K_RECORD_ALSO, 0, record_also),
+	C("versionLabel", K_STR, KF_EMPTY, version_label),
 };
 
 #undef G
@@ -702,7 +704,7 @@ static int apply_entry(struct loader *ld, const git_config_entry *e)
 			fail_at(ld, line, key, "missing value; write %s = VALUE", kd->key);
 			goto out;
 		}
-		if (!*value) {
+		if (!*value && !(kd->flags & KF_EMPTY)) {
 			fail_at(ld, line, key, "empty value");
 			goto out;
 		}
@@ -800,6 +802,8 @@ static int finish(struct loader *ld)
 			strv_push(&cc->tags, "{version}");
 		if (!cc->push)
 			cc->push = xstrdup(CONFIG_DEFAULT_PUSH);
+		if (!cc->version_label)
+			cc->version_label = xstrdup(CONFIG_DEFAULT_VERSION_LABEL);
 	}
 
 	/* Two writers of one key would undo each other's records. */
@@ -1020,6 +1024,7 @@ static void comp_free(struct comp_conf *cc)
 	free(cc->build);
 	free(cc->push);
 	free(cc->cleanup);
+	free(cc->version_label);
 	free(cc->workdir);
 	free(cc->schedule);
 	strv_free(&cc->recipes);
