@@ -23,7 +23,10 @@ int version_is_alias(const char *s);
  * not pre-releases. */
 int version_is_prerelease(const char *s);
 
-/* <0, 0, >0 like strcmp. ORDER_VERSION uses strverscmp (GNU version sort).
+/* <0, 0, >0 like strcmp. ORDER_VERSION uses strverscmp (GNU version sort),
+ * except that a pre-release sorts below its own release (v3.9.0-rc.1 <
+ * v3.9.0; v1.3.0.rc.0 < v1.3.0; a flavour such as v3.9.0-patch.1 still
+ * sorts above v3.9.0).
  * ORDER_SEMVER uses SemVer 2.0 precedence with one leading 'v' ignored and
  * build metadata ignored; strings that are not SemVer sort before every
  * SemVer string and among themselves by strverscmp. */

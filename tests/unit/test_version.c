@@ -203,16 +203,40 @@ static void test_version_order(void **state)
 	assert_true(version_compare("v3.8.1", "v3.8.10", ORDER_SEMVER) < 0);
 	assert_true(version_compare("v3.10.0", "v3.9.9", ORDER_VERSION) > 0);
 	assert_true(version_compare("v3.10.0", "v3.9.9", ORDER_SEMVER) > 0);
-	/* ORDER_VERSION is plain strverscmp */
+	/* ORDER_VERSION is strverscmp where no pre-release is involved */
 	static const char *const pairs[][2] = {
-		{"1.0", "1.0.1"}, {"7.0.5", "7.0.14"}, {"a", "b"}, {"1.0.0-rc1", "1.0.0"},
-		{"000", "00"}, {"1.2", "1.2"}, {"4.4.29", "5.0.0"},
+		{"1.0", "1.0.1"}, {"7.0.5", "7.0.14"}, {"a", "b"}, {"v3.8.3-patch.9", "v3.8.3"},
+		{"000", "00"}, {"1.2", "1.2"}, {"4.4.29", "5.0.0"}, {"7.0.12-jammy", "7.0.12"},
+		{"v3.8.3-patch.10", "v3.8.3-patch.9"}, {"1.0.0-rc1", "1.0.0-rc2"},
 	};
 	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
 		int want = sign(strverscmp(pairs[i][0], pairs[i][1]));
 		assert_int_equal(sign(version_compare(pairs[i][0], pairs[i][1], ORDER_VERSION)),
 				 want);
 	}
+}
+
+/* a pre-release sorts below its own release, whatever the spelling */
+static void test_version_order_prerelease(void **state)
+{
+	(void)state;
+	static const char *const chain[] = {
+		"v3.8.3", "v3.8.3-patch.1", "v3.8.3-patch.9", "v3.8.3-patch.10", "v3.9.0-alpha.1",
+		"v3.9.0-beta.2", "v3.9.0-rc.1", "v3.9.0-rc.2", "v3.9.0", "v3.9.0-patch.1", "v3.9.1",
+	};
+	check_chain(chain, sizeof chain / sizeof chain[0], ORDER_VERSION);
+	static const char *const chat[] = {
+		"v1.2.9", "v1.3.0.beta.1", "v1.3.0.rc.0", "v1.3.0", "v1.3.1.beta.1", "v1.3.1",
+	};
+	check_chain(chat, sizeof chat / sizeof chat[0], ORDER_VERSION);
+	static const char *const hub[] = {
+		"7.0.12", "8.0-rc", "8.0.0-rc1", "8.0.0-rc3", "8.0.0",
+	};
+	check_chain(hub, sizeof hub / sizeof hub[0], ORDER_VERSION);
+	assert_true(version_compare("1.0.0-rc1", "1.0.0", ORDER_VERSION) < 0);
+	assert_true(version_compare("8.0-rc-jammy", "8.0", ORDER_VERSION) < 0);
+	assert_int_equal(version_compare("v2.0.0-rc1", "v2.0.0-rc1", ORDER_VERSION), 0);
+	assert_true(version_compare("rc1", "1.0", ORDER_VERSION) != 0);
 }
 
 static void test_prerelease(void **state)
@@ -367,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_semver_equal),
 		cmocka_unit_test(test_semver_nonsemver_first),
 		cmocka_unit_test(test_version_order),
+		cmocka_unit_test(test_version_order_prerelease),
 		cmocka_unit_test(test_prerelease),
 		cmocka_unit_test(test_alias),
 		cmocka_unit_test(test_order_parse),
