@@ -700,8 +700,10 @@ void pipeline_run(struct attempt *a)
 		 * what the other tags are put with. */
 		if (vrc == 0)
 			vrc = fetch_pushed(&c, digest, &mbody, &mt);
-		if (vrc == 0)
-			vrc = check_label(&c, digest, &mbody, mt);
+		if (vrc == 0 && (vrc = check_label(&c, digest, &mbody, mt)) < 0 && a->cls == TC_RECIPE)
+			logf_(&c, "verify: %s:%s, written by the push, holds the rejected image; no other "
+			      "tag was put and nothing is recorded, so no record claims it (the next "
+			      "attempt of %s overwrites it)", c.image, c.tags.v[0], a->version);
 		for (size_t i = 1; vrc == 0 && i < c.tags.n; i++)
 			vrc = put_tag(&c, digest, c.tags.v[i], "verify", &mbody, mt);
 		if (vrc == 0)
