@@ -806,8 +806,22 @@ record:
 				break;
 			}
 			char got[REGISTRY_DIGEST_MAX];
-			if (put_tag(&c, digest, ft, "floating", NULL, NULL) < 0 ||
-			    registry_digest(c.reg, c.image, ft, got, &err) < 0 || strcmp(got, digest) != 0) {
+			int frc = put_tag(&c, digest, ft, "floating", NULL, NULL);
+			if (frc == 0) {
+				/* tally just put it: a 404 is re-read like a version tag */
+				struct lag l = {0};
+				char *what = xasprintf("%s:%s", c.image, ft);
+				int again = 1;
+				while ((frc = registry_digest(c.reg, c.image, ft, got, &err)) < 0 &&
+				       (again = lag_retry(&c, &l, what, &err)) > 0)
+					;
+				free(what);
+				if (again < 0) {
+					free(ft);
+					break;
+				}
+			}
+			if (frc < 0 || strcmp(got, digest) != 0) {
 				if (!a->message)
 					fail(&c, TC_VERIFY, "floating: %s:%s does not read back as %s", c.image, ft, digest);
 				a->cls = TC_VERIFY;
