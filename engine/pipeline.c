@@ -287,9 +287,15 @@ static int read_digestfile(struct ctx *c, char digest[REGISTRY_DIGEST_MAX])
 	return ok ? 0 : -1;
 }
 
+/* A registry failure on tally's own images. A 404 there is never
+ * missing-version (whose hint says to skip the version): the version
+ * exists, tally pushed it; the registry lags or lost it (SPEC section 6). */
 static int regerr(struct ctx *c, const char *stage, struct tally_err *err)
 {
-	fail(c, err->cls && err->cls != TC_INPUT ? err->cls : TC_VERIFY, "%s: %s", stage, err->msg);
+	enum tally_class cls = err->cls;
+	if (!cls || cls == TC_INPUT || cls == TC_MISSING_VERSION)
+		cls = TC_VERIFY;
+	fail(c, cls, "%s: %s", stage, err->msg);
 	return -1;
 }
 
@@ -358,8 +364,7 @@ static int verify_tags(struct ctx *c, const char *digest, int fresh)
 		char got[REGISTRY_DIGEST_MAX];
 		struct lag l = {0};
 		char *what = xasprintf("%s:%s", c->image, c->tags.v[i]);
-		int rc;
-		while ((rc = registry_digest(c->reg, c->image, c->tags.v[i], got, &err)) < 0) {
+		while (registry_digest(c->reg, c->image, c->tags.v[i], got, &err) < 0) {
 			int again = fresh ? lag_retry(c, &l, what, &err) : 0;
 			if (again > 0)
 				continue;
