@@ -1162,6 +1162,8 @@ static void cmd_run(struct engine *e, json_t *cmd)
 			msg = xstrdup("--version needs exactly one component");
 		else if (!version_valid(version))
 			msg = xasprintf("'%s' is not a valid version (OCI tag grammar)", version);
+		else if (version_is_alias(version))
+			msg = xasprintf("'%s' has no digit: an alias, never a version", version);
 		else if (!h)
 			msg = xstrdup(err.msg);
 		else if (holds_pin(h, cs->cc->name))
@@ -1734,6 +1736,8 @@ static void cmd_rebuild(struct engine *e, json_t *cmd)
 		msg = xstrdup("--version needs exactly one component");
 	else if (version && !version_valid(version))
 		msg = xasprintf("'%s' is not a valid version (OCI tag grammar)", version);
+	else if (version && version_is_alias(version))
+		msg = xasprintf("'%s' has no digit: an alias, never a version", version);
 	for (size_t i = 0; i < n && !msg; i++) {
 		refresh_record(e, sel[i]);
 		if (sel[i]->running)

@@ -129,6 +129,12 @@ expect_eq "mongodb: both version tags read back the recorded digest" \
 expect_eq "mongodb: 7.0.5-anolis too" "$(manifest_digest test/mongodb 7.0.5-anolis)" "$(commit_trailer HEAD Tally-Digest)"
 expect_exit "verify mongodb exits 0" 0 tally verify mongodb
 
+# an alias is never a version, not even from an operator
+expect_exit "run --version latest exits 2" 2 tally run mongodb --version latest
+check "run --version latest: an alias, never a version" grep -qF "'latest' has no digit: an alias, never a version" "$T/last.err"
+expect_exit "rebuild --version xenial exits 2" 2 tally rebuild mongodb --version xenial
+expect_eq "aliases: record unchanged" "$(record_of base-versions.txt mongodb)" 7.0.5
+
 # web=null: refused with file and line, nothing written
 printf '# web front end\nweb=null\n' >"$V/web-versions.txt"
 cat >>"$V/tally.conf" <<'CONF'
