@@ -39,7 +39,7 @@ VERSIONS='server=v3.8.1
 chat=v1.8.4
 chatpre=v1.8.4
 chatsemver=v1.8.4
-serverpre=v3.8.1
+serverpre=v3.9.0-rc.1
 mongodb=7.0.4
 mongojammy=7.0.4-jammy
 mongoloose=7.0.4
@@ -129,6 +129,8 @@ up() { check_field "$1" upstream "$T/check1.json"; }
 # flag are not, drafts never
 expect_eq "server: newest release line is v3.8.3-patch.10 (patch.10 > patch.9)" "$(up server)" v3.8.3-patch.10
 expect_eq "serverpre: prerelease = true takes GitHub's flagged v3.9.0 (above its v3.9.0-rc.1), never the draft v4.0.0" "$(up serverpre)" v3.9.0
+expect_eq "serverpre: recorded at v3.9.0-rc.1, the release v3.9.0 is the candidate" \
+	"$(check_field serverpre candidate "$T/check1.json")/$(check_field serverpre state "$T/check1.json")" v3.9.0/outdated
 # GitHub tags: .rc. and .beta. between dots are pre-releases; "nightly" an alias
 expect_eq "chat: v1.8.4-patch.2, not v1.9.0.rc.0 or v1.9.0.beta.2" "$(up chat)" v1.8.4-patch.2
 expect_eq "chatpre: prerelease = true takes v1.9.0.rc.0" "$(up chatpre)" v1.9.0.rc.0
