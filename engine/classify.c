@@ -8,7 +8,11 @@
 #include "util.h"
 
 /* Patterns are tried in order; the first match wins. stage NULL means any
- * stage. Patterns are POSIX extended, case-insensitive. */
+ * stage, else a space-separated list of stages. Patterns are POSIX
+ * extended, case-insensitive. missing-version is for reading an upstream
+ * (check, and a build that downloads the release): a 404 on what tally
+ * itself pushed is never that (SPEC section 6), so push and the read-back
+ * stages fall to their defaults. */
 static const struct rule {
 	const char *stage;
 	const char *pattern;
@@ -21,7 +25,7 @@ static const struct rule {
 	{NULL, "x509: |certificate verify failed|certificate signed by unknown authority|server gave HTTP response to HTTPS client|wrong version number|SSL certificate problem|does not speak TLS|tls: failed to verify certificate", TC_TLS},
 	{NULL, "Could not resolve host|could not resolve|Temporary failure in name resolution|connection refused|connection reset|network is unreachable|no route to host|i/o timeout|TLS handshake timeout|dial tcp|Failed to connect", TC_NETWORK},
 	{NULL, "unauthorized|authentication required|denied: requested access|HTTP/[0-9.]+ 401|401 Unauthorized|403 Forbidden", TC_AUTH},
-	{NULL, "Remote branch .* not found|couldn't find remote ref|manifest unknown|404 Not Found|not found in upstream|does not appear to be a git repository|repository .* not found", TC_MISSING_VERSION},
+	{"check build", "Remote branch .* not found|couldn't find remote ref|manifest unknown|404 Not Found|not found in upstream|does not appear to be a git repository|repository .* not found", TC_MISSING_VERSION},
 	/* what a recipe usually says when it breaks, so that the decisive
 	 * line is the cause rather than the build tool's closing words */
 	{"build", "command not found|: not found$|No such file or directory|returned a non-zero code|^E: |^ERROR: ", TC_RECIPE},
@@ -68,6 +72,22 @@ static void compile_rules(void)
 			regcomp(&compiled[i], "$^", REG_EXTENDED | REG_NOSUB); /* never matches */
 }
 
+static int stage_in(const char *stage, const char *list)
+{
+	size_t n = stage ? strlen(stage) : 0;
+	if (!n)
+		return 0;
+	for (const char *p = list; *p;) {
+		size_t w = strcspn(p, " ");
+		if (w == n && !strncmp(p, stage, n))
+			return 1;
+		p += w;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
 enum tally_class classify(const char *stage, int timed_out, const char *log, size_t len)
 {
 	if (timed_out)
@@ -82,7 +102,7 @@ enum tally_class classify(const char *stage, int timed_out, const char *log, siz
 	}
 	enum tally_class cls = TC_CLASS_COUNT;
 	for (size_t i = 0; text && i < NRULES && cls == TC_CLASS_COUNT; i++) {
-		if (rules[i].stage && (!stage || strcmp(stage, rules[i].stage) != 0))
+		if (rules[i].stage && !stage_in(stage, rules[i].stage))
 			continue;
 		if (regexec(&compiled[i], text, 0, NULL, 0) == 0)
 			cls = rules[i].cls;
@@ -161,7 +181,7 @@ char *classify_line(const char *stage, const char *log, size_t len)
 	free(text);
 	char *found = NULL;
 	for (size_t i = 0; i < NRULES && !found; i++) {
-		if (rules[i].stage && (!stage || strcmp(stage, rules[i].stage) != 0))
+		if (rules[i].stage && !stage_in(stage, rules[i].stage))
 			continue;
 		for (size_t k = lines.n; k-- > 0;)
 			if (regexec(&compiled[i], lines.v[k], 0, NULL, 0) == 0) {

@@ -202,8 +202,17 @@ static void find_components(struct gen *g)
 		struct vfile *vf = NULL;
 		struct tally_err err = {0};
 		if (versionfile_parse(f->path, sbuf_str(&f->text), f->text.len, 0, &vf, &err) < 0) {
-			strv_push_owned(&g->notes, xasprintf("not a version file, left out: %s", err.msg));
-			continue;
+			/* a record such as web=null makes the strict parse refuse the
+			 * whole file; the other keys are still components (read
+			 * leniently, each value checked below), a file that is no
+			 * key=value file at all is left out */
+			struct tally_err lerr = {0};
+			if (versionfile_parse(f->path, sbuf_str(&f->text), f->text.len, 1, &vf, &lerr) < 0 ||
+			    !versionfile_count(vf)) {
+				versionfile_free(vf);
+				strv_push_owned(&g->notes, xasprintf("not a version file, left out: %s", err.msg));
+				continue;
+			}
 		}
 		for (size_t k = 0; k < versionfile_count(vf); k++) {
 			const char *key = versionfile_key_at(vf, k), *val = versionfile_value_at(vf, k);

@@ -44,6 +44,7 @@ enum kflag {
 	KF_MATCH = 1 << 4,    /* regex with a capture group */
 	KF_SPLIT = 1 << 5,    /* quoting checked only (notify: no template variables) */
 	KF_VARNAME = 1 << 6,  /* a key in a version file */
+	KF_EMPTY = 1 << 7,    /* an empty value is allowed (it turns the feature off) */
 };
 
 struct keydef {
@@ -129,7 +130,9 @@ static const struct keydef keydefs[] = {
 	C("match", K_STR, KF_MATCH, match, NULL,
 	  "For file-regex: a POSIX extended regex whose first capture group is the version."),
 	C("prerelease", K_BOOL, 0, prerelease, "false",
-	  "Accept pre-releases (GitHub's flag; -alpha, -beta, -rc, -pre, -dev suffixes)."),
+	  "Accept pre-releases: GitHub's flag, or a part of the version (split at . - _ +) that is alpha, "
+	  "beta, rc, pre, preview, dev, snapshot, nightly or canary, alone or with digits (v1.3.0.rc.0, "
+	  "8.0-rc-jammy). Flavours and patch levels (-anolis, -patch.9) are not pre-releases."),
 	C("order", K_ORDER, 0, order, "version",
 	  "How versions compare: version (GNU version sort) or semver (SemVer 2.0 precedence, one "
 	  "leading v ignored)."),
@@ -154,6 +157,10 @@ static const struct keydef keydefs[] = {
 	C("recordAlso", K_RECORD_ALSO, 0, record_also, NULL,
 	  "FILE:VAR=TEMPLATE, e.g. .env:OPENIM_SERVER_VERSION={version}-anolis: written in "
 	  "the record's commit; only the value changes."),
+	C("versionLabel", K_STR, KF_EMPTY, version_label, CONFIG_DEFAULT_VERSION_LABEL,
+	  "Image label that must equal the version being shipped: when the pushed image's config "
+	  "carries it with another value, the attempt fails with class recipe (the build ignores "
+	  "{version}) and nothing is recorded; empty turns the check off."),
 };
 
 #undef G
@@ -809,7 +816,7 @@ static int apply_entry(struct loader *ld, const git_config_entry *e)
 			fail_at(ld, line, key, "missing value; write %s = VALUE", kd->key);
 			goto out;
 		}
-		if (!*value) {
+		if (!*value && !(kd->flags & KF_EMPTY)) {
 			fail_at(ld, line, key, "empty value");
 			goto out;
 		}
@@ -907,6 +914,8 @@ static int finish(struct loader *ld)
 			strv_push(&cc->tags, "{version}");
 		if (!cc->push)
 			cc->push = xstrdup(c->reg_cert_dir ? CONFIG_DEFAULT_PUSH_CERTDIR : CONFIG_DEFAULT_PUSH);
+		if (!cc->version_label)
+			cc->version_label = xstrdup(CONFIG_DEFAULT_VERSION_LABEL);
 	}
 
 	/* Two writers of one key would undo each other's records. */
@@ -1127,6 +1136,7 @@ static void comp_free(struct comp_conf *cc)
 	free(cc->build);
 	free(cc->push);
 	free(cc->cleanup);
+	free(cc->version_label);
 	free(cc->workdir);
 	free(cc->schedule);
 	strv_free(&cc->recipes);

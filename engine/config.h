@@ -42,6 +42,7 @@ struct comp_conf {
 	struct strv recipes;
 	struct record_also *record_also;
 	size_t nrecord_also;
+	char *version_label;    /* image config label that must equal the version; "" off */
 };
 
 struct tally_conf {
@@ -81,6 +82,9 @@ extern const char *const config_upstream_kinds[];
 #define CONFIG_DEFAULT_PUSH_CERTDIR \
 	"buildah push --tls-verify={tlsverify} --cert-dir {certdir} --digestfile {digestfile} " \
 	"{ref} docker://{ref}"
+
+/* The default component.<n>.versionLabel. */
+#define CONFIG_DEFAULT_VERSION_LABEL "org.opencontainers.image.version"
 
 /* Template variable names of SPEC section 4. */
 extern const char *const config_template_vars[];

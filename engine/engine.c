@@ -166,6 +166,7 @@ struct comp_state {
 	int checked;
 	enum tally_class up_cls;
 	char *up_msg;
+	size_t up_aliases;          /* tags with no digit the last check passed over */
 	long long checked_at, retry_at;
 	char *built;
 	const char *stage;          /* NULL, or the running attempt's state word */
@@ -953,6 +954,7 @@ static void on_check_done(struct engine *e, struct check_task *t)
 	free(cs->up_msg);
 	cs->up_msg = t->res.message ? xstrdup(t->res.message) : NULL;
 	cs->retry_at = t->res.retry_at;
+	cs->up_aliases = t->res.aliases;
 	if (cs->up_cls == TC_RATE_LIMIT && cs->retry_at > 0)
 		cs->retry_due = cs->retry_at;   /* waits for the reset, not the backoff */
 	cs->checked = 1;
@@ -973,7 +975,9 @@ static void on_check_done(struct engine *e, struct check_task *t)
 			for (size_t k = 0; k < e->n; k++)
 				json_array_append_new(j->ordered, json_null());
 		}
-		json_array_set_new(j->ordered, (size_t)(cs - e->cs), status_json(e, cs, h, "check"));
+		json_t *ev = status_json(e, cs, h, "check");
+		json_object_set_new(ev, "aliases", json_integer((json_int_t)cs->up_aliases));
+		json_array_set_new(j->ordered, (size_t)(cs - e->cs), ev);
 		if (cs->up_cls != TC_NONE || cs->record_error)
 			j->failed++;
 		else
@@ -1174,6 +1178,8 @@ static void cmd_run(struct engine *e, json_t *cmd)
 			msg = xstrdup("--version needs exactly one component");
 		else if (!version_valid(version))
 			msg = xasprintf("'%s' is not a valid version (OCI tag grammar)", version);
+		else if (version_is_alias(version))
+			msg = xasprintf("'%s' has no digit: an alias, never a version", version);
 		else if (!h)
 			msg = xstrdup(err.msg);
 		else if (holds_pin(h, cs->cc->name))
@@ -1815,6 +1821,8 @@ static void cmd_rebuild(struct engine *e, json_t *cmd)
 		msg = xstrdup("--version needs exactly one component");
 	else if (version && !version_valid(version))
 		msg = xasprintf("'%s' is not a valid version (OCI tag grammar)", version);
+	else if (version && version_is_alias(version))
+		msg = xasprintf("'%s' has no digit: an alias, never a version", version);
 	for (size_t i = 0; i < n && !msg; i++) {
 		refresh_record(e, sel[i]);
 		if (sel[i]->running)
@@ -2037,7 +2045,7 @@ static void adopt_work(struct task *t)
 		task_error(t, TC_INPUT, err.msg);
 		goto out;
 	}
-	r = registry_new(e->conf->reg_auth_file, e->conf->reg_insecure, &err);
+	r = registry_from_conf(e->conf, &err);
 	if (!r) {
 		task_error(t, err.cls ? err.cls : TC_INPUT, err.msg);
 		goto out;

@@ -298,20 +298,94 @@ static int read_digestfile(struct ctx *c, char digest[REGISTRY_DIGEST_MAX])
 	return ok ? 0 : -1;
 }
 
+/* A registry failure on tally's own images. A 404 there is never
+ * missing-version (whose hint says to skip the version): the version
+ * exists, tally pushed it; the registry lags or lost it (SPEC section 6). */
 static int regerr(struct ctx *c, const char *stage, struct tally_err *err)
 {
-	fail(c, err->cls && err->cls != TC_INPUT ? err->cls : TC_VERIFY, "%s: %s", stage, err->msg);
+	enum tally_class cls = err->cls;
+	if (!cls || cls == TC_INPUT || cls == TC_MISSING_VERSION)
+		cls = TC_VERIFY;
+	fail(c, cls, "%s: %s", stage, err->msg);
 	return -1;
 }
 
-/* Every version tag must read back as digest. */
-static int verify_tags(struct ctx *c, const char *digest)
+/* A registry behind a CDN may answer 404 for a moment after a push (SPEC
+ * section 6): what tally itself just pushed is read again for up to
+ * READBACK_WINDOW seconds. Only a 404 is re-read; a different digest never
+ * is. Past the window the failure is class verify, never missing-version:
+ * the version exists, the registry lags or lost it. */
+#define READBACK_WINDOW 10.0
+
+struct lag {
+	double deadline, wait;
+	int tries;
+};
+
+/* Waits up to secs; -1 when the attempt is cancelled meanwhile. */
+static int nap(struct ctx *c, double secs)
+{
+	struct pollfd p = {.fd = c->a->cancel_fd, .events = POLLIN};
+	int ms = (int)(secs * 1000);
+	if (c->a->cancel_fd < 0) {
+		poll(NULL, 0, ms);
+		return 0;
+	}
+	return poll(&p, 1, ms) > 0 ? -1 : 0;
+}
+
+/* After a failed read of what: 1 when it slept and the read should be
+ * tried again, 0 to give up (err then has its final class), -1 when the
+ * attempt was cancelled (cancel_attempt already called). */
+static int lag_retry(struct ctx *c, struct lag *l, const char *what, struct tally_err *err)
+{
+	if (err->cls != TC_MISSING_VERSION)
+		return 0;
+	double now = util_monotonic();
+	if (!l->tries && l->deadline == 0) {
+		l->deadline = now + READBACK_WINDOW;
+		l->wait = 0.25;
+		logf_(c, "verify: %s not found right after the push; reading it again for up to "
+		      "%.0f s (registries behind a CDN lag)", what, READBACK_WINDOW);
+	}
+	double left = l->deadline - now;
+	if (left <= 0) {
+		err->cls = TC_VERIFY;
+		size_t n = strlen(err->msg);
+		snprintf(err->msg + n, sizeof err->msg - n,
+			 "; still not found after %d re-reads in %.0f s: the registry lags or lost "
+			 "what tally pushed", l->tries, READBACK_WINDOW);
+		return 0;
+	}
+	l->tries++;
+	if (nap(c, l->wait < left ? l->wait : left) < 0) {
+		cancel_attempt(c, "verify stopped: the engine is stopping");
+		return -1;
+	}
+	l->wait = l->wait * 2 > 2 ? 2 : l->wait * 2;
+	return 1;
+}
+
+/* Every version tag must read back as digest. fresh: tally just pushed
+ * them, so a 404 is re-read (lag_retry) and classed verify. */
+static int verify_tags(struct ctx *c, const char *digest, int fresh)
 {
 	struct tally_err err = {0};
 	for (size_t i = 0; i < c->tags.n; i++) {
 		char got[REGISTRY_DIGEST_MAX];
-		if (registry_digest(c->reg, c->image, c->tags.v[i], got, &err) < 0)
-			return regerr(c, "verify", &err);
+		struct lag l = {0};
+		char *what = xasprintf("%s:%s", c->image, c->tags.v[i]);
+		while (registry_digest(c->reg, c->image, c->tags.v[i], got, &err) < 0) {
+			int again = fresh ? lag_retry(c, &l, what, &err) : 0;
+			if (again > 0)
+				continue;
+			free(what);
+			return again < 0 ? -1 : regerr(c, "verify", &err);
+		}
+		if (l.tries)
+			logf_(c, "verify: %s found after %d re-read%s", what, l.tries,
+			      l.tries == 1 ? "" : "s");
+		free(what);
 		if (strcmp(got, digest) != 0) {
 			fail(c, TC_VERIFY, "verify: %s:%s reads back as %s, expected %s", c->image,
 			     c->tags.v[i], got, digest);
@@ -322,22 +396,168 @@ static int verify_tags(struct ctx *c, const char *digest)
 	return 0;
 }
 
-/* Puts the manifest of digest under tag (same bytes, so same digest). */
-static int put_tag(struct ctx *c, const char *digest, const char *tag, const char *stage)
+/* The manifest tally just pushed, by digest, re-read on a 404 like a tag. */
+static int fetch_pushed(struct ctx *c, const char *ref, struct sbuf *body, char **mt)
+{
+	struct tally_err err = {0};
+	struct lag l = {0};
+	char d[REGISTRY_DIGEST_MAX];
+	char *what = xasprintf("%s@%s", c->image, ref);
+	int again;
+	while (registry_get_manifest(c->reg, c->image, ref, body, mt, d, &err) < 0) {
+		if ((again = lag_retry(c, &l, what, &err)) > 0)
+			continue;
+		free(what);
+		return again < 0 ? -1 : regerr(c, "verify", &err);
+	}
+	free(what);
+	return 0;
+}
+
+/* Puts the manifest of digest under tag (same bytes, so same digest);
+ * body/mt when the caller has the manifest already, else it is fetched. */
+static int put_tag(struct ctx *c, const char *digest, const char *tag, const char *stage,
+		   const struct sbuf *have, const char *have_mt)
 {
 	struct sbuf body = {0};
 	char *mt = NULL;
 	char d[REGISTRY_DIGEST_MAX];
 	struct tally_err err = {0};
-	int rc = registry_get_manifest(c->reg, c->image, digest, &body, &mt, d, &err);
+	int rc = 0;
+	if (!have) {
+		rc = registry_get_manifest(c->reg, c->image, digest, &body, &mt, d, &err);
+		have = &body;
+		have_mt = mt;
+	}
 	if (rc == 0)
-		rc = registry_put_manifest(c->reg, c->image, tag, body.buf, body.len, mt, &err);
+		rc = registry_put_manifest(c->reg, c->image, tag, have->buf, have->len, have_mt, &err);
 	if (rc < 0)
 		regerr(c, stage, &err);
 	else
 		logf_(c, "%s: %s:%s -> %s", stage, c->image, tag, digest);
 	free(mt);
 	sbuf_free(&body);
+	return rc;
+}
+
+/* ---- versionLabel (SPEC section 4) ---- */
+
+static int is_index_type(const char *mt)
+{
+	return mt && (!strcmp(mt, "application/vnd.oci.image.index.v1+json") ||
+		      !strcmp(mt, "application/vnd.docker.distribution.manifest.list.v2+json"));
+}
+
+/* Shown in a message: printable ASCII only, at most 80 characters. */
+static char *shown(const char *s)
+{
+	struct sbuf sb = {0};
+	const char *p = s;
+	for (; *p && sb.len < 80; p++)
+		sbuf_addc(&sb, (*p >= 0x20 && *p < 0x7f) ? *p : '?');
+	if (*p)
+		sbuf_adds(&sb, "...");
+	return sbuf_detach(&sb);
+}
+
+/* The label in the config of one image manifest: 0 when absent or equal
+ * to the version, -1 (attempt failed) otherwise. */
+static int label_one(struct ctx *c, const char *manifest, size_t len, const char *what)
+{
+	const char *label = c->a->cc->version_label;
+	struct tally_err err = {0};
+	json_t *m = json_loadb(manifest, len, 0, NULL), *conf = NULL;
+	struct sbuf blob = {0};
+	int ret = -1;
+	const char *cfg = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
+	if (!cfg) {
+		fail(c, TC_VERIFY, "verify: the manifest of %s names no config blob", what);
+		goto out;
+	}
+	struct lag l = {0};
+	char *bwhat = xasprintf("%s config %s", c->image, cfg);
+	int again;
+	while (registry_get_blob(c->reg, c->image, cfg, &blob, &err) < 0) {
+		if ((again = lag_retry(c, &l, bwhat, &err)) > 0)
+			continue;
+		free(bwhat);
+		if (again == 0)
+			regerr(c, "verify", &err);
+		goto out;
+	}
+	free(bwhat);
+	conf = json_loadb(sbuf_str(&blob), blob.len, 0, NULL);
+	if (!json_is_object(conf)) {
+		fail(c, TC_VERIFY, "verify: the config blob %s of %s is not a JSON object", cfg, what);
+		goto out;
+	}
+	json_t *v = json_object_get(json_object_get(json_object_get(conf, "config"), "Labels"), label);
+	if (!v) {
+		logf_(c, "verify: %s has no %s label; nothing to compare", what, label);
+	} else if (json_is_string(v) && !strcmp(json_string_value(v), c->a->version)) {
+		logf_(c, "verify: %s says %s=%s, the version being shipped", what, label, c->a->version);
+	} else {
+		char *said = shown(json_is_string(v) ? json_string_value(v) : "(not a string)");
+		fail(c, TC_RECIPE,
+		     "the image says %s: the build ignores {version} (label %s of %s is %s, the "
+		     "version being shipped is %s); make the build use the version, or set "
+		     "component.%s.versionLabel = \"\" if the label means something else",
+		     said, label, what, said, c->a->version, c->a->cc->name);
+		free(said);
+		goto out;
+	}
+	ret = 0;
+out:
+	json_decref(m);
+	json_decref(conf);
+	sbuf_free(&blob);
+	return ret;
+}
+
+/* For an index, every child image is checked. */
+static int check_label(struct ctx *c, const char *digest, const struct sbuf *body, const char *mt)
+{
+	if (!c->a->cc->version_label || !*c->a->cc->version_label)
+		return 0;
+	char *what = xasprintf("%s@%s", c->image, digest);
+	if (!is_index_type(mt)) {
+		int rc = label_one(c, body->buf, body->len, what);
+		free(what);
+		return rc;
+	}
+	json_t *idx = json_loadb(body->buf, body->len, 0, NULL);
+	json_t *list = json_object_get(idx, "manifests");
+	int rc = 0;
+	if (!json_is_array(list)) {
+		fail(c, TC_VERIFY, "verify: the index %s has no \"manifests\" list", what);
+		rc = -1;
+	}
+	size_t i;
+	json_t *ch;
+	json_array_foreach(list, i, ch) {
+		const char *cd = json_string_value(json_object_get(ch, "digest"));
+		const char *cmt = json_string_value(json_object_get(ch, "mediaType"));
+		if (!cd) {
+			fail(c, TC_VERIFY, "verify: entry %zu of the index %s has no digest", i, what);
+			rc = -1;
+			break;
+		}
+		if (cmt && is_index_type(cmt))
+			continue;   /* nested indexes are not images */
+		struct sbuf cb = {0};
+		char *cmt2 = NULL;
+		char *cwhat = xasprintf("%s@%s", c->image, cd);
+		rc = fetch_pushed(c, cd, &cb, &cmt2);
+		if (rc == 0)
+			rc = label_one(c, cb.buf, cb.len, cwhat);
+		free(cwhat);
+		free(cmt2);
+		sbuf_free(&cb);
+		if (rc < 0)
+			break;
+	}
+	json_decref(idx);
+	free(what);
 	return rc;
 }
 
@@ -447,7 +667,7 @@ void pipeline_run(struct attempt *a)
 		      a->version, a->resume_digest);
 		double t0 = util_monotonic();
 		stage_event(&c, "verify", "started", 0, -1);
-		if (verify_tags(&c, a->resume_digest) == 0) {
+		if (verify_tags(&c, a->resume_digest, 0) == 0) {
 			snprintf(digest, sizeof digest, "%s", a->resume_digest);
 			stage_event(&c, "verify", "ok", util_monotonic() - t0, -1);
 			goto record;
@@ -480,22 +700,46 @@ void pipeline_run(struct attempt *a)
 
 	double t0 = util_monotonic();
 	stage_event(&c, "verify", "started", 0, -1);
-	if (read_digestfile(&c, digest) < 0) {
-		if (registry_digest(c.reg, c.image, c.tags.v[0], digest, &err) < 0) {
-			regerr(&c, "verify", &err);
+	{
+		struct sbuf mbody = {0};
+		char *mt = NULL;
+		int vrc = 0;
+		if (read_digestfile(&c, digest) < 0) {
+			struct lag l = {0};
+			char *what = xasprintf("%s:%s", c.image, c.tags.v[0]);
+			int again = 0;
+			while (registry_digest(c.reg, c.image, c.tags.v[0], digest, &err) < 0) {
+				if ((again = lag_retry(&c, &l, what, &err)) > 0)
+					continue;
+				if (again == 0)
+					regerr(&c, "verify", &err);
+				vrc = -1;
+				break;
+			}
+			free(what);
+		}
+		if (vrc == 0)
+			logf_(&c, "pushed %s:%s as %s", c.image, c.tags.v[0], digest);
+		/* The pushed manifest, once: its config is checked before any
+		 * other tag is put (a build that ignored the version gets no
+		 * more tags than the one its push wrote), and its bytes are
+		 * what the other tags are put with. */
+		if (vrc == 0)
+			vrc = fetch_pushed(&c, digest, &mbody, &mt);
+		if (vrc == 0 && (vrc = check_label(&c, digest, &mbody, mt)) < 0 && a->cls == TC_RECIPE)
+			logf_(&c, "verify: %s:%s, written by the push, holds the rejected image; no other "
+			      "tag was put and nothing is recorded, so no record claims it (the next "
+			      "attempt of %s overwrites it)", c.image, c.tags.v[0], a->version);
+		for (size_t i = 1; vrc == 0 && i < c.tags.n; i++)
+			vrc = put_tag(&c, digest, c.tags.v[i], "verify", &mbody, mt);
+		if (vrc == 0)
+			vrc = verify_tags(&c, digest, 1);
+		free(mt);
+		sbuf_free(&mbody);
+		if (vrc < 0) {
 			stage_event(&c, "verify", "failed", util_monotonic() - t0, -1);
 			goto out;
 		}
-	}
-	logf_(&c, "pushed %s:%s as %s", c.image, c.tags.v[0], digest);
-	for (size_t i = 1; i < c.tags.n; i++)
-		if (put_tag(&c, digest, c.tags.v[i], "verify") < 0) {
-			stage_event(&c, "verify", "failed", util_monotonic() - t0, -1);
-			goto out;
-		}
-	if (verify_tags(&c, digest) < 0) {
-		stage_event(&c, "verify", "failed", util_monotonic() - t0, -1);
-		goto out;
 	}
 	stage_event(&c, "verify", "ok", util_monotonic() - t0, -1);
 	{
@@ -588,8 +832,22 @@ record:
 				break;
 			}
 			char got[REGISTRY_DIGEST_MAX];
-			if (put_tag(&c, digest, ft, "floating") < 0 ||
-			    registry_digest(c.reg, c.image, ft, got, &err) < 0 || strcmp(got, digest) != 0) {
+			int frc = put_tag(&c, digest, ft, "floating", NULL, NULL);
+			if (frc == 0) {
+				/* tally just put it: a 404 is re-read like a version tag */
+				struct lag l = {0};
+				char *what = xasprintf("%s:%s", c.image, ft);
+				int again = 1;
+				while ((frc = registry_digest(c.reg, c.image, ft, got, &err)) < 0 &&
+				       (again = lag_retry(&c, &l, what, &err)) > 0)
+					;
+				free(what);
+				if (again < 0) {
+					free(ft);
+					break;
+				}
+			}
+			if (frc < 0 || strcmp(got, digest) != 0) {
 				if (!a->message)
 					fail(&c, TC_VERIFY, "floating: %s:%s does not read back as %s", c.image, ft, digest);
 				a->cls = TC_VERIFY;

@@ -62,6 +62,10 @@ int registry_put_manifest(struct registry *r, const char *image, const char *tag
 /* DELETE by digest (needs storage.delete.enabled; used by tests and tools). */
 int registry_delete_manifest(struct registry *r, const char *image, const char *digest,
 			     struct tally_err *err);
+/* GET /v2/NAME/blobs/DIGEST (small blobs such as an image config; at most
+ * 8 MiB), checked against digest. body is reset first. */
+int registry_get_blob(struct registry *r, const char *image, const char *digest,
+		      struct sbuf *body, struct tally_err *err);
 /* GET /v2/NAME/tags/list following Link paging (at most max_pages pages).
  * Appends tags to out. */
 int registry_tags(struct registry *r, const char *image, struct strv *out, int max_pages,

@@ -426,8 +426,8 @@ static int fetch_github_tag(const struct upstream_ctx *ctx, const struct comp_co
 	return gh_paged(ctx, cc, "tags", reduce_tags, page_tags, raw, res);
 }
 
-/* file-regex: the first capture group of the first match of `match`, in a
- * file read over http(s) (through the HTTP layer: cache, limits, caps) or
+/* file-regex: the first capture group of the first match of `match`
+ * (matched per line, REG_NEWLINE), in a file read over http(s) (through the HTTP layer: cache, limits, caps) or
  * file:// (capped at the same size). */
 static int fetch_file_regex(const struct upstream_ctx *ctx, const struct comp_conf *cc,
 			    struct strv *raw, struct upstream_result *res)
@@ -479,14 +479,24 @@ static int fetch_file_regex(const struct upstream_ctx *ctx, const struct comp_co
 		return -1;
 	}
 	regex_t re;
-	if (regcomp(&re, cc->match ? cc->match : "", REG_EXTENDED) != 0) {
+	/* line by line (SPEC section 5): a .env or compose file is read the way
+	 * its author reads it, one line at a time */
+	if (regcomp(&re, cc->match ? cc->match : "", REG_EXTENDED | REG_NEWLINE) != 0) {
 		fail(res, TC_INPUT, "%s: component.%s.match does not compile", url, cc->name);
 		sbuf_free(&body);
 		return -1;
 	}
 	regmatch_t m[2];
 	if (regexec(&re, sbuf_str(&body), 2, m, 0) != 0 || m[1].rm_so < 0) {
-		fail(res, TC_MISSING_VERSION, "%s: no match for '%s'", url, cc->match);
+		size_t lines = 0;
+		for (size_t i = 0; i < body.len; i++)
+			lines += body.buf[i] == '\n';
+		if (body.len && body.buf[body.len - 1] != '\n')
+			lines++;
+		fail(res, TC_MISSING_VERSION,
+		     "%s: no line matches component.%s.match '%s' (%zu line%s read); the regex is "
+		     "matched line by line: ^ and $ anchor at line ends, . never crosses a newline",
+		     url, cc->name, cc->match, lines, lines == 1 ? "" : "s");
 	} else {
 		strv_push_owned(raw, xstrndup(body.buf + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so)));
 	}
@@ -554,17 +564,27 @@ int upstream_check(const struct upstream_ctx *ctx, const struct comp_conf *cc,
 			sbuf_free(&shown);
 			continue;
 		}
+		if (version_is_alias(raw.v[i])) {
+			/* latest, stable, xenial: expected in every tag list, so no
+			 * warning; the check counts them */
+			res->aliases++;
+			continue;
+		}
 		if (vfilter_accept(&f, raw.v[i]) && !strv_contains(&res->versions, raw.v[i]))
 			strv_push(&res->versions, raw.v[i]);
 	}
 	vfilter_free(&f);
+	size_t raw_n = raw.n;
 	strv_free(&raw);
 	if (res->versions.n > 1) {
 		enum version_order order = cc->order;
 		qsort_r(res->versions.v, res->versions.n, sizeof(char *), cmp_desc, &order);
 	}
 	if (!upstream_is_manual(cc) && res->versions.n == 0)
-		fail(res, TC_MISSING_VERSION, "%s: no version passes the component's filters", cc->upstream);
+		fail(res, TC_MISSING_VERSION,
+		     "%s: no version passes the component's filters (%zu tag%s read, %zu of them "
+		     "aliases without a digit)",
+		     cc->upstream, raw_n, raw_n == 1 ? "" : "s", res->aliases);
 	return 0;
 }
 

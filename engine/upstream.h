@@ -22,6 +22,7 @@
 struct upstream_result {
 	struct strv versions;     /* accepted by the filters, newest first */
 	struct strv warnings;
+	size_t aliases;           /* tags with no digit (latest, xenial), passed over */
 	enum tally_class cls;     /* TC_NONE when read */
 	char *message;            /* NULL when read */
 	long long retry_at;       /* rate limits: epoch seconds, else 0 */

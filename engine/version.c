@@ -1,7 +1,5 @@
 #include "version.h"
 
-#include <ctype.h>
-
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -183,10 +181,35 @@ static int semver_cmp(const struct semver *a, const struct semver *b)
 	return cmp_prerelease(a->pre, b->pre);
 }
 
+static size_t release_len(const char *s);
+
+/* GNU version sort, except that a pre-release sorts below its own release
+ * (v3.9.0-rc.1 < v3.9.0, as dpkg's '~' does): strverscmp alone puts the
+ * longer string last, so a record at v3.9.0-rc.1 would never move on to
+ * v3.9.0. The parts before the first pre-release word are compared first. */
+static int cmp_version(const char *a, const char *b)
+{
+	size_t la = release_len(a), lb = release_len(b);
+	size_t na = strlen(a), nb = strlen(b);
+	if ((la == na && lb == nb) || la >= 256 || lb >= 256)
+		return strverscmp(a, b);
+	char ka[256], kb[256];
+	memcpy(ka, a, la);
+	ka[la] = '\0';
+	memcpy(kb, b, lb);
+	kb[lb] = '\0';
+	int c = strverscmp(ka, kb);
+	if (c)
+		return c;
+	if ((la == na) != (lb == nb))
+		return la == na ? 1 : -1;   /* the release outranks its pre-release */
+	return strverscmp(a, b);
+}
+
 int version_compare(const char *a, const char *b, enum version_order order)
 {
 	if (order != ORDER_SEMVER)
-		return strverscmp(a, b);
+		return cmp_version(a, b);
 	struct semver va, vb;
 	int sa = semver_parse(a, &va), sb = semver_parse(b, &vb);
 	if (sa && sb)
@@ -196,26 +219,61 @@ int version_compare(const char *a, const char *b, enum version_order order)
 	return strverscmp(a, b);
 }
 
+int version_is_alias(const char *s)
+{
+	return !s || !strpbrk(s, "0123456789");
+}
+
+/* 1 when the part p[0..n) is a pre-release word, alone or followed by digits. */
+static int is_pre_part(const char *p, size_t n);
+
+/* Length of s before the separator of its first pre-release part, or all
+ * of s when it has none. */
+static size_t release_len(const char *s)
+{
+	for (const char *p = s; *p;) {
+		size_t n = strcspn(p, ".-_+");
+		if (is_pre_part(p, n))
+			return p == s ? 0 : (size_t)(p - 1 - s);
+		p += n;
+		if (*p)
+			p++;
+	}
+	return strlen(s);
+}
+
+static int is_pre_part(const char *p, size_t n)
+{
+	static const char *const words[] = {"alpha", "beta",     "rc",      "pre",   "preview",
+					    "dev",   "snapshot", "nightly", "canary"};
+	size_t w = 0;
+	while (w < n && !is_digit((unsigned char)p[w]))
+		w++;
+	/* p[0..w) the word, p[w..n) digits only */
+	if (w == 0 || !all_digits(p + w, n - w))
+		return 0;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strlen(words[i]) == w && strncasecmp(p, words[i], w) == 0)
+			return 1;
+	return 0;
+}
+
 int version_is_prerelease(const char *s)
 {
-	static const char *const words[] = {"alpha", "beta", "rc", "pre", "dev"};
+	/* Every spelling seen in real tag lists: "v1.3.0.rc.0", "8.0-rc-jammy",
+	 * "v2.0.0-rc1", "1.0_beta2", "2.0+nightly". A part that is one of the
+	 * words, alone or followed by digits only, makes the version a
+	 * pre-release; flavours ("-jammy", "-anolis") and patch levels
+	 * ("-patch.9") are not words of this list. */
 	if (!s)
 		return 0;
-	/* Only the conventional words: a SemVer pre-release part such as
-	 * "-anolis" or "-jammy" is a build flavour, not a pre-release. */
-	for (const char *dash = strchr(s, '-'); dash; dash = strchr(dash + 1, '-')) {
-		for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
-			size_t n = strlen(words[i]);
-			if (strncasecmp(dash + 1, words[i], n) != 0)
-				continue;
-			const char *t = dash + 1 + n;
-			if (*t != '\0' && *t != '.' && *t != '+' && !is_digit((unsigned char)*t))
-				continue;
-			while (isalnum((unsigned char)*t) || *t == '.')
-				t++;
-			if (*t == '\0' || *t == '-' || *t == '+')
-				return 1;
-		}
+	for (const char *p = s; *p;) {
+		size_t n = strcspn(p, ".-_+");
+		if (is_pre_part(p, n))
+			return 1;
+		p += n;
+		if (*p)
+			p++;
 	}
 	return 0;
 }
@@ -268,7 +326,7 @@ int vfilter_init(struct vfilter *f, const char *include, const char *exclude, in
 
 int vfilter_accept(const struct vfilter *f, const char *v)
 {
-	if (!version_valid(v))
+	if (!version_valid(v) || version_is_alias(v))
 		return 0;
 	if (f->has_include && regexec(&f->include, v, 0, NULL, 0) != 0)
 		return 0;

@@ -12,12 +12,21 @@ enum version_order { ORDER_VERSION = 0, ORDER_SEMVER = 1 };
 /* 1 when s matches [A-Za-z0-9_][A-Za-z0-9._-]{0,127}, else 0. NULL is invalid. */
 int version_valid(const char *s);
 
-/* 1 when s looks like a pre-release: a '-alpha', '-beta', '-rc', '-pre' or
- * '-dev' suffix (case-insensitive, optionally followed by digits/dots, e.g.
- * v1.2.0-rc.1, v1.2.0-beta2), or any SemVer pre-release part. */
+/* 1 when s has no digit at all ("latest", "stable", "xenial", "rc-alpine"):
+ * an alias, never a version (SPEC section 5). NULL counts as an alias. */
+int version_is_alias(const char *s);
+
+/* 1 when one of the parts of s, split at '.', '-', '_' and '+', is alpha,
+ * beta, rc, pre, preview, dev, snapshot, nightly or canary (any case),
+ * alone or followed by digits: v1.3.0.rc.0, v1.3.1.beta.1, 8.0-rc-jammy,
+ * v2.0.0-rc1. Flavours and patch levels (-anolis, -jammy, -patch.9) are
+ * not pre-releases. */
 int version_is_prerelease(const char *s);
 
-/* <0, 0, >0 like strcmp. ORDER_VERSION uses strverscmp (GNU version sort).
+/* <0, 0, >0 like strcmp. ORDER_VERSION uses strverscmp (GNU version sort),
+ * except that a pre-release sorts below its own release (v3.9.0-rc.1 <
+ * v3.9.0; v1.3.0.rc.0 < v1.3.0; a flavour such as v3.9.0-patch.1 still
+ * sorts above v3.9.0).
  * ORDER_SEMVER uses SemVer 2.0 precedence with one leading 'v' ignored and
  * build metadata ignored; strings that are not SemVer sort before every
  * SemVer string and among themselves by strverscmp. */
@@ -36,8 +45,8 @@ struct vfilter {
  * the error names what (ctx, e.g. "tally.conf: component.server.include"). */
 int vfilter_init(struct vfilter *f, const char *include, const char *exclude, int prerelease,
 		 const char *ctx, struct tally_err *err);
-/* 1 when v passes: valid grammar, matches include, not exclude, and is not a
- * pre-release unless prerelease is set. */
+/* 1 when v passes: valid grammar, not an alias, matches include, not
+ * exclude, and is not a pre-release unless prerelease is set. */
 int vfilter_accept(const struct vfilter *f, const char *v);
 void vfilter_free(struct vfilter *f);
 

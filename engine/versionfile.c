@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* The file is kept as its original bytes plus, per entry, where the value
  * sits in them: set() then splices one value into an otherwise untouched
@@ -49,6 +50,8 @@ int versionfile_key_valid(const char *key)
 	return 1;
 }
 
+static int splice(const struct vfile *vf, const char *key, const char *value, struct sbuf *out);
+
 /* Length of the key at p (bounded by end), 0 when p does not start one. */
 static size_t key_span(const char *p, const char *end)
 {
@@ -58,6 +61,54 @@ static size_t key_span(const char *p, const char *end)
 	while (q < end && is_key_char(*q))
 		q++;
 	return (size_t)(q - p);
+}
+
+/* What a failed JSON lookup prints (jq's null, JavaScript's undefined,
+ * Python's None): the seed's scripts recorded web=null. Never a version. */
+static int is_null_word(const char *v, size_t n)
+{
+	static const char *const words[] = {"null", "undefined", "none"};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strlen(words[i]) == n && strncasecmp(v, words[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Where the value of a lenient (recordAlso) line sits, dotenv-style: after
+ * blanks, either inside matching quotes ("v1" or 'v1'), or up to an inline
+ * comment (a '#' after a blank) with trailing blanks left out. Only that
+ * span is ever replaced, so quotes, spacing and `# comment` stay. */
+static void lenient_value(const char *v, const char *end, size_t *off, size_t *len)
+{
+	const char *q = v;
+	while (q < end && (*q == ' ' || *q == '\t'))
+		q++;
+	if (q < end && (*q == '"' || *q == '\'')) {
+		char quote = *q;
+		const char *c = q + 1;
+		while (c < end && *c != quote) {
+			if (quote == '"' && *c == '\\' && c + 1 < end)
+				c++;
+			c++;
+		}
+		if (c < end) {
+			*off = (size_t)(q + 1 - v);
+			*len = (size_t)(c - (q + 1));
+			return;
+		}
+		/* no closing quote: taken as it stands, unquoted */
+	}
+	const char *e = q;
+	while (e < end && !(*e == '#' && e > v && (e[-1] == ' ' || e[-1] == '\t')))
+		e++;
+	while (e > q && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		e--;
+	if (e == q) {
+		*off = *len = 0;   /* empty: a value written later goes right after '=' */
+		return;
+	}
+	*off = (size_t)(q - v);
+	*len = (size_t)(e - q);
 }
 
 static const struct ventry *find(const struct vfile *vf, const char *key)
@@ -105,7 +156,11 @@ static int parse_line(struct vfile *vf, size_t off, size_t clen, int line, struc
 	}
 	const char *v = s + klen + 1;
 	size_t vlen = (size_t)(end - v);
-	if (!vf->lenient) {
+	if (vf->lenient) {
+		size_t voff;
+		lenient_value(v, end, &voff, &vlen);
+		v += voff;
+	} else {
 		const char *q = v;
 		while (q < end && is_ws(*q))
 			q++;
@@ -122,6 +177,12 @@ static int parse_line(struct vfile *vf, size_t off, size_t clen, int line, struc
 						     "%s:%d: value for '%.*s' contains whitespace "
 						     "(a value is one word)",
 						     vf->name, line, (int)klen, s);
+		if (is_null_word(v, vlen))
+			return tally_err_set(err, TC_INPUT,
+					     "%s:%d: '%.*s' is not a version for '%.*s' (it is what a "
+					     "failed JSON lookup prints); write the real version or "
+					     "remove the line",
+					     vf->name, line, (int)vlen, v, (int)klen, s);
 	}
 	for (size_t i = 0; i < vf->n; i++)
 		if (strlen(vf->e[i].key) == klen && memcmp(vf->e[i].key, s, klen) == 0)
@@ -203,14 +264,39 @@ int versionfile_set(const struct vfile *vf, const char *key, const char *value,
 	if (strpbrk(value, "\r\n"))
 		return tally_err_set(err, TC_INPUT, "%s: value for '%s' contains a newline",
 				     vf->name, key);
-	if (!vf->lenient)
+	if (!vf->lenient) {
 		for (const char *p = value; *p; p++)
 			if (is_ws(*p))
 				return tally_err_set(err, TC_INPUT,
 						     "%s: value for '%s' contains whitespace "
 						     "(a value is one word)",
 						     vf->name, key);
+		if (is_null_word(value, strlen(value)))
+			return tally_err_set(err, TC_INPUT, "%s: '%s' is not a version for '%s'",
+					     vf->name, value, key);
+	}
+	if (splice(vf, key, value, out) < 0)
+		return -1;
+	/* The new bytes must read back as value: a quote inside a quoted
+	 * value, or " #" in an unquoted one, would change the line's meaning. */
+	struct vfile *back = NULL;
+	struct tally_err perr = {0};
+	const char *got = NULL;
+	int ok = versionfile_parse(vf->name, out->buf, out->len, vf->lenient, &back, &perr) == 0 &&
+		 (got = versionfile_get(back, key)) && strcmp(got, value) == 0;
+	versionfile_free(back);
+	if (!ok) {
+		sbuf_reset(out);
+		return tally_err_set(err, TC_INPUT,
+				     "%s: value '%s' for '%s' would not read back as written on its "
+				     "line (quotes or a '#' in it); change the template",
+				     vf->name, value, key);
+	}
+	return 0;
+}
 
+static int splice(const struct vfile *vf, const char *key, const char *value, struct sbuf *out)
+{
 	const struct ventry *e = find(vf, key);
 	if (e) {
 		sbuf_add(out, vf->data, e->val_off);

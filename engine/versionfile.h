@@ -4,11 +4,16 @@
  * values are non-empty and contain no whitespace. Blank lines and lines whose
  * first non-blank character is '#' are kept byte for byte. Line endings (\n or
  * \r\n) and a missing final newline are preserved. A malformed line, a
- * duplicate key or an empty value is an error naming the file and line.
+ * duplicate key, an empty value or the value null, undefined or None (what
+ * a failed JSON lookup prints) is an error naming the file and line.
  *
  * Lenient mode (for recordAlso files such as .env) keeps every line that is
  * not `KEY=value` byte for byte instead of rejecting it; KEY=value lines are
- * still checked for duplicates. Values there may be anything to end of line. */
+ * still checked for duplicates. There a value is read dotenv-style: blanks
+ * after '=' are skipped, a value in matching "" or '' is what is inside
+ * them, an unquoted one ends before an inline comment (a '#' after a blank)
+ * and trailing blanks. Only that span is ever replaced, so quotes, spacing
+ * and `# comment` survive a set. */
 #ifndef TALLY_VERSIONFILE_H
 #define TALLY_VERSIONFILE_H
 
@@ -30,7 +35,9 @@ int versionfile_line(const struct vfile *vf, const char *key);
 /* Writes into out (reset first) the file's bytes with key's value replaced
  * (every other byte unchanged), or with `key=value` appended when missing
  * (adding a newline to an unterminated last line first). value must be
- * non-empty and contain no newline, else error. vf itself is unchanged. */
+ * non-empty and contain no newline, else error; so is a value that would
+ * not read back as itself from the new bytes (a quote inside a quoted
+ * value, " #" in an unquoted one). vf itself is unchanged. */
 int versionfile_set(const struct vfile *vf, const char *key, const char *value,
 		    struct sbuf *out, struct tally_err *err);
 /* Number of key=value entries; key/value of the i-th, in file order. */

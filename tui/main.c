@@ -302,6 +302,10 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 		       s_or(ev, "state", "?"), s_or(ev, "last_result", "-"));
 		if (json_is_string(json_object_get(ev, "message")))
 			printf("  %s: %s\n", s_or(ev, "class", "error"), s_or(ev, "message", ""));
+		json_int_t aliases = json_integer_value(json_object_get(ev, "aliases"));
+		if (o->verbose && aliases > 0)
+			printf("  %lld alias%s without a digit (latest, ...) passed over\n",
+			       (long long)aliases, aliases == 1 ? "" : "es");
 	} else if (strcmp(event, "stage") == 0) {
 		if (o->quiet)
 			return;

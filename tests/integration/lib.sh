@@ -94,7 +94,10 @@ make_upstream() {
 
 # make_versions_repo: the versions repo in the seed's format with a bare
 # remote; components server (git-tags upstream) and chat (git-tags too).
-# BUILD_EXTRA may add lines to the server Containerfile.
+# BUILD_EXTRA may add lines to the server Containerfile. The Containerfiles
+# carry no org.opencontainers.image.version label: many tests build them
+# without --build-arg, and versionLabel would (rightly) refuse "unset";
+# t_version_label.sh tests the label.
 make_versions_repo() {
 	V="$T/versions"
 	REMOTE="$T/remote.git"
@@ -105,7 +108,6 @@ make_versions_repo() {
 FROM scratch
 ARG OPENIM_VERSION=unset
 COPY payload.txt /payload.txt
-LABEL org.opencontainers.image.version=$OPENIM_VERSION
 CF
 	cp "$V/dockerfiles/Containerfile.server" "$V/dockerfiles/Containerfile.chat"
 	printf '# versions shipped by tally\nserver=%s\n' "${SERVER_START:-v3.8.0}" >"$V/server-versions.txt"

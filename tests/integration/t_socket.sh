@@ -22,7 +22,7 @@ record_is() { [ "$(recorded)" = "$1" ]; }
 # attempt_of VERSION: the last ledger entry of the server attempt for VERSION
 # that has a result
 attempt_of() {
-	jq -c -s --arg v "$1" 'map(select(.component == "server" and .version == $v and .result != null)) | last // empty' \
+	jq -c -s --arg v "$1" 'map(select(.component == "server" and .version == $v and .result != null and .result != "verified")) | last // empty' \
 		"$(state_dir)/ledger.jsonl" 2>/dev/null
 }
 has_result() { [ -n "$(attempt_of "$1")" ]; }

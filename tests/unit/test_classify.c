@@ -86,6 +86,26 @@ static void test_missing_version(void **state)
 		"Error: building at STEP \"RUN git clone ...\": while running runtime: exit status 128\n";
 	expect_class("remote branch not found at build", cls_of("build", 0, log), TC_MISSING_VERSION);
 	expect_class("couldn't find remote ref", cls_of("build", 0, "fatal: couldn't find remote ref refs/tags/v9.9.9\n"), TC_MISSING_VERSION);
+	expect_class("404 downloading the release at build", cls_of("build", 0,
+		"wget: server returned error: HTTP/1.1 404 Not Found\n"), TC_MISSING_VERSION);
+	expect_class("git ls-remote at check", cls_of("check", 0,
+		"fatal: repository 'https://example/x.git/' not found\n"), TC_MISSING_VERSION);
+}
+
+/* SPEC section 6: a 404 on what tally itself pushed is verify (the read-back
+ * stages) and never missing-version, whose hint says "skip it". */
+static void test_own_readback_never_missing_version(void **state)
+{
+	(void)state;
+	const char *log = "Error: reading manifest v7.0.5-anolis in 127.0.0.1:5000/ns/mongodb: "
+			  "manifest unknown: manifest unknown\n404 Not Found\n";
+	expect_class("manifest unknown at verify", cls_of("verify", 0, log), TC_VERIFY);
+	expect_class("manifest unknown at floating", cls_of("floating", 0, log), TC_VERIFY);
+	assert_int_not_equal(cls_of("push", 0, log), TC_MISSING_VERSION);
+	assert_true(classify_transient(TC_VERIFY));
+	assert_string_equal(classify_hint(TC_VERIFY), "registry inconsistent; retried");
+	assert_string_equal(classify_hint(TC_MISSING_VERSION),
+			    "check that upstream really published it; skip it if not");
 }
 
 static void test_too_large(void **state)
@@ -265,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_network),
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_missing_version),
+		cmocka_unit_test(test_own_readback_never_missing_version),
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_auth),
 		cmocka_unit_test(test_tls),

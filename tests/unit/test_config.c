@@ -178,7 +178,29 @@ static void test_defaults(void **state)
 	assert_string_equal(a->push, CONFIG_DEFAULT_PUSH);
 	assert_int_equal(a->timeout, 3600);
 	assert_int_equal(a->order, ORDER_VERSION);
+	assert_string_equal(a->version_label, "org.opencontainers.image.version");
 	config_free(c);
+}
+
+/* versionLabel: default, a custom label, and empty turns it off (the one
+ * key where an empty value means something) */
+static void test_version_label(void **state)
+{
+	(void)state;
+	struct tally_conf *c = load_ok("[component \"a\"]\n\tfile = a.txt\n\tupstream = manual\n"
+				       "\tbuild = make {ref}\n\tversionLabel = com.example.version\n"
+				       "[component \"b\"]\n\tfile = b.txt\n\tupstream = manual\n"
+				       "\tbuild = make {ref}\n\tversionLabel = \"\"\n"
+				       "[component \"c\"]\n\tfile = c.txt\n\tupstream = manual\n"
+				       "\tbuild = make {ref}\n\tVERSIONLABEL =\n");
+	assert_string_equal(c->comps[0].version_label, "com.example.version");
+	assert_string_equal(c->comps[1].version_label, "");
+	assert_string_equal(c->comps[2].version_label, "");
+	config_free(c);
+	/* still an empty value elsewhere */
+	load_bad("[component \"a\"]\n\tfile = a.txt\n\tupstream = manual\n\tbuild = make {ref}\n"
+		 "\timage = \"\"\n",
+		 "tally.conf:5: component.a.image", "empty value");
 }
 
 static void test_github_api_env(void **state)
@@ -667,6 +689,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spec_example),
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_version_label),
 		cmocka_unit_test(test_github_api_env),
 		cmocka_unit_test(test_all_keys),
 		cmocka_unit_test(test_order_and_last_wins),

@@ -203,16 +203,40 @@ static void test_version_order(void **state)
 	assert_true(version_compare("v3.8.1", "v3.8.10", ORDER_SEMVER) < 0);
 	assert_true(version_compare("v3.10.0", "v3.9.9", ORDER_VERSION) > 0);
 	assert_true(version_compare("v3.10.0", "v3.9.9", ORDER_SEMVER) > 0);
-	/* ORDER_VERSION is plain strverscmp */
+	/* ORDER_VERSION is strverscmp where no pre-release is involved */
 	static const char *const pairs[][2] = {
-		{"1.0", "1.0.1"}, {"7.0.5", "7.0.14"}, {"a", "b"}, {"1.0.0-rc1", "1.0.0"},
-		{"000", "00"}, {"1.2", "1.2"}, {"4.4.29", "5.0.0"},
+		{"1.0", "1.0.1"}, {"7.0.5", "7.0.14"}, {"a", "b"}, {"v3.8.3-patch.9", "v3.8.3"},
+		{"000", "00"}, {"1.2", "1.2"}, {"4.4.29", "5.0.0"}, {"7.0.12-jammy", "7.0.12"},
+		{"v3.8.3-patch.10", "v3.8.3-patch.9"}, {"1.0.0-rc1", "1.0.0-rc2"},
 	};
 	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
 		int want = sign(strverscmp(pairs[i][0], pairs[i][1]));
 		assert_int_equal(sign(version_compare(pairs[i][0], pairs[i][1], ORDER_VERSION)),
 				 want);
 	}
+}
+
+/* a pre-release sorts below its own release, whatever the spelling */
+static void test_version_order_prerelease(void **state)
+{
+	(void)state;
+	static const char *const chain[] = {
+		"v3.8.3", "v3.8.3-patch.1", "v3.8.3-patch.9", "v3.8.3-patch.10", "v3.9.0-alpha.1",
+		"v3.9.0-beta.2", "v3.9.0-rc.1", "v3.9.0-rc.2", "v3.9.0", "v3.9.0-patch.1", "v3.9.1",
+	};
+	check_chain(chain, sizeof chain / sizeof chain[0], ORDER_VERSION);
+	static const char *const chat[] = {
+		"v1.2.9", "v1.3.0.beta.1", "v1.3.0.rc.0", "v1.3.0", "v1.3.1.beta.1", "v1.3.1",
+	};
+	check_chain(chat, sizeof chat / sizeof chat[0], ORDER_VERSION);
+	static const char *const hub[] = {
+		"7.0.12", "8.0-rc", "8.0.0-rc1", "8.0.0-rc3", "8.0.0",
+	};
+	check_chain(hub, sizeof hub / sizeof hub[0], ORDER_VERSION);
+	assert_true(version_compare("1.0.0-rc1", "1.0.0", ORDER_VERSION) < 0);
+	assert_true(version_compare("8.0-rc-jammy", "8.0", ORDER_VERSION) < 0);
+	assert_int_equal(version_compare("v2.0.0-rc1", "v2.0.0-rc1", ORDER_VERSION), 0);
+	assert_true(version_compare("rc1", "1.0", ORDER_VERSION) != 0);
 }
 
 static void test_prerelease(void **state)
@@ -222,11 +246,19 @@ static void test_prerelease(void **state)
 		"v1.2.0-rc.1", "v1.2.0-beta2", "1.0-alpha", "1.0-ALPHA", "2.0-RC1", "3.1-pre",
 		"3.1-dev", "3.1-dev.5", "v1-rc", "1.0.0-alpha.beta", "v1.2.0-rc1-anolis",
 		"1.0.0-alpha+build", "foo-beta.1.2",
+		/* spellings from real tag lists (SPEC section 5) */
+		"v1.3.0.rc.0", "v1.3.1.beta.1", "8.0-rc-jammy", "v2.0.0-rc1", "8.0.0-rc3",
+		"7.0-rc-windowsservercore-ltsc2022", "1.0.rc1", "1.0-rc-1", "1.0-alpha-anolis",
+		"1.0-preview", "1.0-preview3", "2.0_beta2", "2.0+nightly", "3.0-snapshot",
+		"3.0-SNAPSHOT", "4.0.0-canary.12", "5.0-nightly.20240101", "rc1", "v3.8.0-rc.1",
+		"7.4-rc2-alpine3.19", "1.0-pre.2",
 	};
 	static const char *const rel[] = {
-		"v1.2.0", "1.0", "v3.8.1", "1.0.0+build", "1.0-preview", "1.0-devel",
-		"1.0-rc-1", "alpha", "rc1", "1.0.rc1", "betamax", "1.0-alpha-anolis", "",
+		"v1.2.0", "1.0", "v3.8.1", "1.0.0+build", "1.0-devel", "betamax", "",
 		"1.0.0-anolis", "7.0.5-jammy", "1.0.0-0", "v1.0.0-x.7.z.92", "1.0.0-rcx",
+		"v3.8.3-patch.9", "v1.8.4-patch.2", "7.2.4-alpine3.19", "7.0.12-nanoserver",
+		"7.0.4-windowsservercore-ltsc2022", "8.8-anolis", "1.0-prerelease", "1.0-rc1x",
+		"1.0-developer", "2.0-rcs", "1.0-x2rc", "1.0.0-beta2a",
 	};
 	for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
 		if (!version_is_prerelease(pre[i]))
@@ -235,6 +267,35 @@ static void test_prerelease(void **state)
 		if (version_is_prerelease(rel[i]))
 			fail_msg("expected release: \"%s\"", rel[i]);
 	assert_false(version_is_prerelease(NULL));
+}
+
+static void test_alias(void **state)
+{
+	(void)state;
+	static const char *const alias[] = {
+		"latest", "stable", "xenial", "rc-alpine", "jammy", "windowsservercore", "nanoserver",
+		"alpine", "bookworm", "edge", "_", "a-b_c.d",
+	};
+	static const char *const ver[] = {
+		"7.0", "v3.8.1", "windowsservercore-ltsc2022", "alpine3.19", "8.0-rc-jammy", "0",
+		"rc1", "latest2",
+	};
+	for (size_t i = 0; i < sizeof alias / sizeof alias[0]; i++)
+		if (!version_is_alias(alias[i]))
+			fail_msg("expected alias: \"%s\"", alias[i]);
+	for (size_t i = 0; i < sizeof ver / sizeof ver[0]; i++)
+		if (version_is_alias(ver[i]))
+			fail_msg("expected not an alias: \"%s\"", ver[i]);
+	assert_true(version_is_alias(NULL));
+
+	/* an alias never passes the filter, even without include/exclude */
+	struct vfilter f;
+	assert_int_equal(vfilter_init(&f, NULL, NULL, 1, "c", NULL), 0);
+	assert_false(vfilter_accept(&f, "latest"));
+	assert_false(vfilter_accept(&f, "xenial"));
+	assert_false(vfilter_accept(&f, "rc-alpine"));
+	assert_true(vfilter_accept(&f, "7.0-rc-jammy"));   /* prerelease = true */
+	vfilter_free(&f);
 }
 
 static void test_order_parse(void **state)
@@ -278,6 +339,7 @@ static void test_vfilter(void **state)
 	/* no regexes: only the grammar and the pre-release rule */
 	assert_int_equal(vfilter_init(&f, NULL, NULL, 0, "c", &err), 0);
 	assert_true(vfilter_accept(&f, "anything_1"));
+	assert_false(vfilter_accept(&f, "anything"));   /* no digit: an alias */
 	assert_false(vfilter_accept(&f, "1.0-dev"));
 	assert_false(vfilter_accept(&f, "../x"));
 	assert_false(vfilter_accept(&f, ""));
@@ -329,7 +391,9 @@ int main(void)
 		cmocka_unit_test(test_semver_equal),
 		cmocka_unit_test(test_semver_nonsemver_first),
 		cmocka_unit_test(test_version_order),
+		cmocka_unit_test(test_version_order_prerelease),
 		cmocka_unit_test(test_prerelease),
+		cmocka_unit_test(test_alias),
 		cmocka_unit_test(test_order_parse),
 		cmocka_unit_test(test_vfilter),
 		cmocka_unit_test(test_vfilter_bad_regex),

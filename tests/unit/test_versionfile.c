@@ -416,7 +416,7 @@ static void test_lenient_keeps_other_lines(void **state)
 	assert_int_equal(versionfile_count(vf), 3);
 	assert_string_equal(versionfile_get(vf, "SERVER_IMAGE"), "registry/ns/server:v3.8.1-anolis");
 	assert_int_equal(versionfile_line(vf, "SERVER_IMAGE"), 3);
-	assert_string_equal(versionfile_get(vf, "GREETING"), "hello world  ");
+	assert_string_equal(versionfile_get(vf, "GREETING"), "hello world");   /* trailing blanks are spacing */
 	assert_string_equal(versionfile_get(vf, "EMPTY"), "");
 	assert_null(versionfile_get(vf, "INDENTED"));
 	assert_null(versionfile_get(vf, "KEY"));
@@ -442,6 +442,70 @@ static void test_lenient_set_preserves(void **state)
 	set_gives("A=1\nB=x y\n", 1, "B", "spaces are fine here", "A=1\nB=spaces are fine here\n");
 	set_gives("A=1\r\nB=\r\n", 1, "B", "2", "A=1\r\nB=2\r\n");
 	set_gives("not kv\nA=1", 1, "C", "3", "not kv\nA=1\nC=3\n");
+}
+
+/* recordAlso keeps quotes, spacing and an inline comment (SPEC section 4) */
+static void test_lenient_quotes_comments(void **state)
+{
+	(void)state;
+	static const char env[] =
+		"# images\n"
+		"OPENIM_CHAT_IMAGE=openim/openim-chat:v1.8.4-patch.2 # chat image\n"
+		"X=\"v1\"\n"
+		"Y='v2'   # single\n"
+		"Z = \"v3\"\t# spaced\n"
+		"W=  v4\n"
+		"H=a#b\n"
+		"E= # nothing yet\n"
+		"Q=\"unclosed\n"
+		"D=\"has \\\" quote\" # escaped\n";
+	struct vfile *vf = parse_ok(env, 1);
+	assert_string_equal(versionfile_get(vf, "OPENIM_CHAT_IMAGE"), "openim/openim-chat:v1.8.4-patch.2");
+	assert_string_equal(versionfile_get(vf, "X"), "v1");
+	assert_string_equal(versionfile_get(vf, "Y"), "v2");
+	assert_null(versionfile_get(vf, "Z"));        /* "Z =" is not KEY= */
+	assert_string_equal(versionfile_get(vf, "W"), "v4");
+	assert_string_equal(versionfile_get(vf, "H"), "a#b");     /* no blank before '#' */
+	assert_string_equal(versionfile_get(vf, "E"), "");
+	assert_string_equal(versionfile_get(vf, "Q"), "\"unclosed");
+	assert_string_equal(versionfile_get(vf, "D"), "has \\\" quote");
+	versionfile_free(vf);
+
+	set_gives("OPENIM_CHAT_IMAGE=openim/openim-chat:v1.8.4-patch.2 # chat image\n", 1,
+		  "OPENIM_CHAT_IMAGE", "openim/openim-chat:v1.8.4-patch.3",
+		  "OPENIM_CHAT_IMAGE=openim/openim-chat:v1.8.4-patch.3 # chat image\n");
+	set_gives("X=\"v1\"\n", 1, "X", "v2", "X=\"v2\"\n");
+	set_gives("X=\"v1\" # quoted\r\n", 1, "X", "v2", "X=\"v2\" # quoted\r\n");
+	set_gives("Y='v2'   # single\n", 1, "Y", "v3.0.1", "Y='v3.0.1'   # single\n");
+	set_gives("W=  v4  \n", 1, "W", "v5", "W=  v5  \n");
+	set_gives("E= # nothing yet\n", 1, "E", "7.0.5", "E=7.0.5 # nothing yet\n");
+	set_gives("E=\n", 1, "E", "7.0.5", "E=7.0.5\n");
+	set_gives("H=a#b\n", 1, "H", "c", "H=c\n");
+	set_gives("A=1 #c\nB=\"x\" #d\n", 1, "B", "y", "A=1 #c\nB=\"y\" #d\n");
+
+	/* values that would change the line's meaning are refused */
+	set_fails("X=\"v1\"\n", 1, "X", "a\"b", "would not read back");
+	set_fails("X=v1 # c\n", 1, "X", "a #b", "would not read back");
+	set_fails("X='v1'\n", 1, "X", "it's", "would not read back");
+}
+
+/* null, undefined and None are what a failed JSON lookup prints */
+static void test_null_values(void **state)
+{
+	(void)state;
+	parse_fails("server=v3.8.1\nweb=null\n", 0, NAME ":2: 'null' is not a version for 'web'", NULL);
+	parse_fails("a=undefined\n", 0, NAME ":1: 'undefined' is not a version", NULL);
+	parse_fails("# c\n\nb=None\n", 0, NAME ":3: 'None' is not a version", NULL);
+	parse_fails("b=NULL\r\n", 0, NAME ":1: 'NULL'", NULL);
+	struct vfile *vf = parse_ok("web=nullish\nx=v1\n", 0);
+	assert_string_equal(versionfile_get(vf, "web"), "nullish");
+	versionfile_free(vf);
+	set_fails("web=v1\n", 0, "web", "null", "'null' is not a version");
+	set_fails("web=v1\n", 0, "new", "None", "'None' is not a version");
+	/* in a .env it is just a value */
+	vf = parse_ok("WEB=null\n", 1);
+	assert_string_equal(versionfile_get(vf, "WEB"), "null");
+	versionfile_free(vf);
 }
 
 static void test_lenient_errors(void **state)
@@ -492,6 +556,8 @@ int main(void)
 		cmocka_unit_test(test_set_creates_from_empty),
 		cmocka_unit_test(test_set_leaves_vf_unchanged),
 		cmocka_unit_test(test_round_trip_identity),
+		cmocka_unit_test(test_lenient_quotes_comments),
+		cmocka_unit_test(test_null_values),
 		cmocka_unit_test(test_set_errors),
 		cmocka_unit_test(test_lenient_keeps_other_lines),
 		cmocka_unit_test(test_lenient_set_preserves),
