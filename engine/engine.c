@@ -1462,6 +1462,7 @@ struct task {
 	/* outputs */
 	json_t *events;
 	int failed, input_error, mismatch;
+	int reported;                    /* sync: problems said, the run goes on */
 };
 
 static void *task_thread(void *arg)
@@ -1533,13 +1534,22 @@ static void on_task_done(struct engine *e, struct task *t)
 static void sync_work(struct task *t)
 {
 	struct tally_err err = {0};
-	if (recorder_sync(t->e->root, t->e->conf, -1, t->e->cancel[0], &err) < 0) {
+	struct strv report = {0};
+	if (recorder_sync(t->e->root, t->e->conf, -1, t->e->cancel[0], &report, &err) < 0) {
 		json_array_append_new(t->events, json_pack("{s:s, s:n, s:s, s:s}", "event", "error",
 							   "component", "class",
 							   tally_class_name(err.cls ? err.cls : TC_RECORD),
 							   "message", err.msg));
 		t->failed = 1;
 	}
+	/* dropped re-applies and pending pushes: said, counted, and the run
+	 * goes on for every component (one remote problem blocks nothing) */
+	for (size_t i = 0; i < report.n; i++)
+		json_array_append_new(t->events, json_pack("{s:s, s:n, s:s, s:s}", "event", "error",
+							   "component", "class", "record", "message",
+							   report.v[i]));
+	t->reported = report.n > 0;
+	strv_free(&report);
 }
 
 static void run_after_sync(struct engine *e, struct task *t)
@@ -1548,6 +1558,8 @@ static void run_after_sync(struct engine *e, struct task *t)
 		t->job->failed++;
 		return;
 	}
+	if (t->reported)
+		t->job->failed++;
 	/* the branch may have moved: read the records again */
 	for (size_t i = 0; i < e->n; i++)
 		if (!e->cs[i].running)
