@@ -24,6 +24,7 @@
 
 #include "atomicfile.h"
 #include "classify.h"
+#include "crashpoint.h"
 #include "cron.h"
 #include "holds.h"
 #include "ledger.h"
@@ -932,6 +933,7 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 /* ---- handlers -------------------------------------------------------- */
 static int run_no_candidate(struct engine *e, struct job *j, struct comp_state *cs,
 			    const struct holds *h);
+static int start_repair(struct engine *e, struct job *j, struct comp_state *cs, int retry_cmd);
 
 
 static void on_check_done(struct engine *e, struct check_task *t)
@@ -1212,7 +1214,11 @@ static void run_dispatch(struct engine *e, struct job *j, struct comp_state **se
 			continue;
 		}
 		if (upstream_is_manual(cs->cc) || (h && holds_pin(h, cs->cc->name))) {
-			j->ok++;   /* passed over without failing */
+			/* passed over without failing; but the registry still
+			 * follows the record (a reset's floating tags, say) */
+			refresh_record(e, cs);
+			if (!start_repair(e, j, cs, 0))
+				j->ok++;
 			continue;
 		}
 		dispatch_check(e, j, cs);
@@ -1463,6 +1469,8 @@ struct task {
 	json_t *events;
 	int failed, input_error, mismatch;
 	int reported;                    /* sync: problems said, the run goes on */
+	int reship;                      /* repair: a version tag lost the record's digest */
+	int retry_cmd;                   /* repair for `retry`: nothing wrong is exit 2 */
 };
 
 static void *task_thread(void *arg)
@@ -1673,7 +1681,28 @@ static void cmd_retry(struct engine *e, json_t *cmd)
 	}
 	json_t *ent = last_attempt(e, cs->cc->name);
 	const char *result = ent ? jget_s(ent, "result") : NULL;
-	if (!result || strcmp(result, "failed") != 0) {
+	/* "verified" as the last line: the attempt was interrupted after its
+	 * evidence was written (killed, or the engine stopped); it resumes */
+	int interrupted = result && strcmp(result, "verified") == 0;
+	if (!result || (strcmp(result, "failed") != 0 && !interrupted)) {
+		if (!cs->running) {
+			/* nothing failed; but a force rebuild killed after its push
+			 * leaves the version tags on a digest never recorded: the
+			 * repair finds that and finishes it, else says exit 2 */
+			refresh_record(e, cs);
+			struct job *j = job_new(e, cmd);
+			j->outstanding = 1;
+			if (!start_repair(e, j, cs, 1)) {
+				char *m = xasprintf("%s: nothing to retry (the last attempt %s)", cs->cc->name,
+						    result ? result : "does not exist");
+				emit_error(e, cs->cc->name, TC_INPUT, m);
+				free(m);
+				j->input_error = 1;
+				j->failed++;
+			}
+			job_done_one(e, j);
+			return;
+		}
 		char *m = xasprintf("%s: nothing to retry (the last attempt %s)", cs->cc->name,
 				    result ? result : "does not exist");
 		usage_error(e, cmd, m);
@@ -1714,7 +1743,8 @@ static void cmd_retry(struct engine *e, json_t *cmd)
 	struct job *j = job_new(e, cmd);
 	j->outstanding = 1;
 	struct record_commit rc = {0};
-	struct plan p = {.action = act, .version = version, .no_resume = act == RA_REBUILD};
+	struct plan p = {.action = act, .version = version,
+			 .no_resume = act == RA_REBUILD && !interrupted};
 	if (act == RA_RESET) {
 		if (find_record_commit(e, cs->cc->name, version, &rc))
 			p.digest = rc.digest;
@@ -2056,7 +2086,8 @@ static void cmd_resume(struct engine *e, json_t *cmd) { set_paused(e, cmd, 0); }
 /* After a record, floating tags follow the recorded digest. A crash between
  * the record commit and the floating tags (or a failed put) is mended by
  * the next run: tags that do not read back the record's digest are put
- * again and read back. */
+ * again and read back, whatever the holds say (mending them changes no
+ * record). */
 static void floating_work(struct task *t)
 {
 	struct engine *e = t->e;
@@ -2072,10 +2103,31 @@ static void floating_work(struct task *t)
 		task_error(t, TC_INPUT, err.msg);
 		goto out;
 	}
+	/* Version tags first: when one reads back another digest than the
+	 * record's (a force rebuild killed after its push or verify), the
+	 * record's version is shipped again (resuming at record when the
+	 * ledger has the verified digest); floating tags follow that. */
+	for (size_t i = 0; i < tags.n; i++) {
+		char d[REGISTRY_DIGEST_MAX] = "";
+		if (registry_digest(r, image, tags.v[i], d, &err) < 0) {
+			if (err.cls == TC_MISSING_VERSION) {
+				t->reship = 1;
+				tally_err_clear(&err);
+				continue;
+			}
+			task_error(t, err.cls, err.msg);
+			goto out;
+		}
+		if (strcmp(d, t->digest) != 0)
+			t->reship = 1;
+	}
+	if (t->reship)
+		goto out;
 	for (size_t i = 0; i < floating.n; i++) {
 		char d[REGISTRY_DIGEST_MAX] = "";
 		if (registry_digest(r, image, floating.v[i], d, &err) == 0 && strcmp(d, t->digest) == 0)
 			continue;
+		crashpoint("before-floating-repair");
 		if (!body.len) {
 			char got[REGISTRY_DIGEST_MAX];
 			if (registry_get_manifest(r, image, t->digest, &body, &mt, got, &err) < 0) {
@@ -2129,17 +2181,69 @@ static int run_no_candidate(struct engine *e, struct job *j, struct comp_state *
 		plan_attempt(e, j, cs, &p);
 		free(v);
 		took = 1;
-	} else if (cs->cc->floating.n) {
-		struct task *t = task_new(e, j, cs, floating_work);
-		t->version = xstrdup(cs->recorded);
-		t->digest = xstrdup(rc.digest);
-		task_start(t);
+	} else if (start_repair(e, j, cs, 0)) {
 		job_done_one(e, j);   /* the task holds the job now */
 		took = 1;
 	}
 	free(fp);
 	record_commit_free(&rc);
 	return took;
+}
+
+/* On the engine thread after a repair: a version tag that lost the
+ * record's digest ships the record again (an interrupted force rebuild is
+ * finished: recorded with the verified digest when the ledger has it and
+ * every tag still reads it back, else built again). */
+static void repair_then(struct engine *e, struct task *t)
+{
+	struct job *j = t->job;
+	if (t->failed) {
+		j->failed++;
+		return;
+	}
+	if (!t->reship) {
+		if (t->retry_cmd) {
+			char *m = xasprintf("%s: nothing to retry (the last attempt %s; the record's tags read back its digest)",
+					    t->cs->cc->name, t->cs->last_result ? t->cs->last_result : "does not exist");
+			emit_error(e, t->cs->cc->name, TC_INPUT, m);
+			free(m);
+			j->input_error = 1;
+			j->failed++;
+		} else {
+			j->ok++;
+		}
+		return;
+	}
+	char *m = xasprintf("%s %s: a version tag does not read back the recorded digest %s (an interrupted rebuild?); shipping it again",
+			    t->cs->cc->name, t->version, t->digest);
+	emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s}", "event", "error", "component", t->cs->cc->name,
+			  "class", "warning", 1, "message", m));
+	free(m);
+	j->outstanding++;   /* plan_attempt ends it */
+	struct plan p = {.action = RA_REBUILD, .version = t->version};
+	plan_attempt(e, j, t->cs, &p);
+}
+
+/* Starts the repair of a component's record in the registry (version tags,
+ * then floating tags) when the record is tally's. Returns 1 when a task
+ * took a unit of the job. */
+static int start_repair(struct engine *e, struct job *j, struct comp_state *cs, int retry_cmd)
+{
+	if (!cs->recorded || j->dry_run || j->no_push)
+		return 0;
+	struct record_commit rc = {0};
+	if (!find_record_commit(e, cs->cc->name, cs->recorded, &rc) || !rc.digest) {
+		record_commit_free(&rc);
+		return 0;
+	}
+	struct task *t = task_new(e, j, cs, floating_work);
+	t->version = xstrdup(cs->recorded);
+	t->digest = xstrdup(rc.digest);
+	t->then = repair_then;
+	t->retry_cmd = retry_cmd;
+	record_commit_free(&rc);
+	task_start(t);
+	return 1;
 }
 
 static const struct command {
