@@ -201,6 +201,7 @@ struct engine {
 	size_t nwaiting, capwaiting;
 	struct check_task **check_wait;
 	size_t ncheck_wait, capcheck_wait;
+	struct waiter *waiters;     /* commands waiting for a busy component */
 	int running_attempts, running_checks, running_tasks;
 	int quitting;
 	int serving;                /* tally serve: the schedule runs */
@@ -210,6 +211,7 @@ struct engine {
 	json_t *ledger;
 	struct strv warnings;
 	unsigned seq;
+	int njobs;                  /* commands in flight (any thread reads it) */
 };
 
 static void refresh_unpushed(struct engine *e);
@@ -506,6 +508,7 @@ static struct job *job_new(struct engine *e, json_t *cmd)
 	e->cur_job = j->id;
 	j->next = e->jobs;
 	e->jobs = j;
+	__atomic_add_fetch(&e->njobs, 1, __ATOMIC_SEQ_CST);
 	return j;
 }
 
@@ -530,6 +533,7 @@ static void job_finish(struct engine *e, struct job *j)
 	free(j->cmd);
 	free(j->version);
 	free(j);
+	__atomic_sub_fetch(&e->njobs, 1, __ATOMIC_SEQ_CST);
 }
 
 static void job_done_one(struct engine *e, struct job *j)
@@ -654,6 +658,8 @@ static void post_progress(void *ctx, json_t *ev)
 static void job_done_one(struct engine *e, struct job *j);
 
 /* Shutting down: attempts that have not started end as cancelled. */
+static void resume_waiters(struct engine *e, struct comp_state *cs, const struct attempt *a, int good);
+
 static void cancel_waiting(struct engine *e)
 {
 	while (e->nwaiting) {
@@ -667,6 +673,8 @@ static void cancel_waiting(struct engine *e)
 		t->cs->stage = NULL;
 		t->job->failed++;
 		struct job *j = t->job;
+		t->a->result = "cancelled";
+		resume_waiters(e, t->cs, t->a, 0);   /* refused: the engine is stopping */
 		attempt_free(t->a);
 		free(t);
 		job_done_one(e, j);
@@ -804,6 +812,48 @@ struct plan {
 	int no_resume;            /* rebuild: always build */
 };
 
+/* A run, retry or rebuild that met an attempt in flight for the same
+ * component waits for it (SPEC section 7): it is told the outcome, then
+ * starts its own only if work remains. */
+enum waiter_kind { W_RUN = 0, W_RETRY, W_REBUILD };
+
+struct waiter {
+	struct waiter *next;
+	struct job *job;
+	struct comp_state *cs;
+	enum waiter_kind kind;
+	enum recorder_action action;   /* retry: what failed; rebuild: rebuild */
+	char *version;                 /* retry: the failed version; rebuild: --version or NULL */
+	int pin;
+	char *pin_reason;
+};
+
+static void add_waiter(struct engine *e, struct job *j, struct comp_state *cs, enum waiter_kind kind,
+		       enum recorder_action action, const char *version, int pin, const char *pin_reason)
+{
+	struct waiter *w = xcalloc(1, sizeof *w);
+	w->job = j;
+	w->cs = cs;
+	w->kind = kind;
+	w->action = action;
+	w->version = xstrdup(version);
+	w->pin = pin;
+	w->pin_reason = xstrdup(pin_reason);
+	struct waiter **p = &e->waiters;
+	while (*p)
+		p = &(*p)->next;
+	*p = w;
+	const struct attempt *a = cs->running;
+	char *m = xasprintf("an attempt is already running (%s, %s %s); waiting for it", a ? a->id : "?",
+			    a ? pipeline_action_name(a->action) : "?", a ? a->version : "?");
+	json_int_t keep = e->cur_job;
+	e->cur_job = j->id;
+	emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s, s:b}", "event", "error", "component", cs->cc->name,
+			  "class", "warning", 1, "message", m, "waiting", 1));
+	e->cur_job = keep;
+	free(m);
+}
+
 static const char *plan_words(const struct attempt *a)
 {
 	if (a->resume_digest && a->no_build)
@@ -823,8 +873,15 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 	if (e->quitting) {
 		/* stopping: nothing new starts, whatever was asked before */
 		refuse = "the engine is stopping; not started";
+	} else if (cs->running && j->cmd && (!strcmp(j->cmd, "run") || !strcmp(j->cmd, "retry") ||
+					     !strcmp(j->cmd, "rebuild"))) {
+		/* one attempt per component at a time (SPEC section 1); the
+		 * second waits for the first, keeping this unit of the job */
+		int rebuild = !strcmp(j->cmd, "rebuild");
+		add_waiter(e, j, cs, rebuild ? W_REBUILD : !strcmp(j->cmd, "retry") ? W_RETRY : W_RUN,
+			   p->action, rebuild ? j->version : p->version, p->pin, p->pin_reason);
+		return;
 	} else if (cs->running) {
-		/* one attempt per component at a time (SPEC section 1) */
 		refuse = "an attempt is already running; not started";
 	} else {
 		/* holds are checked before anything is built or pushed over
@@ -1050,6 +1107,153 @@ static void on_progress(struct engine *e, struct attempt_task *t, json_t *ev)
 	emit(e, ev);
 }
 
+/* The attempt a waiter waited for has ended: tell it the outcome, then do
+ * what work is left (a newer candidate, a failed version to retry, the
+ * rebuild asked for after the running one began). */
+static void resume_one(struct engine *e, struct waiter *w, const struct attempt *a, int good)
+{
+	struct job *j = w->job;
+	struct comp_state *cs = w->cs;
+	e->cur_job = j->id;
+	emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "event", "attempt",
+			  "component", a->cc->name, "version", a->version, "attempt", a->id, "action",
+			  pipeline_action_name(a->action), "result", a->result ? a->result : "cancelled",
+			  "class", a->cls ? json_string(tally_class_name(a->cls)) : json_null(), "digest",
+			  jstr(a->digest), "log", jstr(a->log_path), "message", jstr(a->message), "waited", 1));
+	refresh_record(e, cs);
+	if (w->kind == W_REBUILD) {
+		/* asked for while the other ran: it is still to do */
+		const char *v = w->version ? w->version : cs->recorded;
+		if (!v) {
+			emit_error(e, cs->cc->name, TC_INPUT, "no record to rebuild (use run)");
+			j->input_error = 1;
+			j->failed++;
+			job_done_one(e, j);
+			return;
+		}
+		char *vv = xstrdup(v);
+		struct plan p = {.action = RA_REBUILD, .version = vv, .no_resume = 1};
+		plan_attempt(e, j, cs, &p);
+		free(vv);
+		return;
+	}
+	if (w->kind == W_RETRY) {
+		if (a->action == w->action && w->version && strcmp(a->version, w->version) == 0) {
+			/* the attempt in flight was this very retry: its outcome is ours */
+			if (good)
+				j->ok++;
+			else
+				j->failed++;
+			job_done_one(e, j);
+			return;
+		}
+		if (w->action == RA_SHIP && cs->recorded &&
+		    version_compare(w->version, cs->recorded, cs->cc->order) <= 0) {
+			j->ok++;   /* the record moved past it meanwhile: nothing to retry */
+			job_done_one(e, j);
+			return;
+		}
+		struct plan p = {.action = w->action, .version = w->version, .pin = w->pin,
+				 .pin_reason = w->pin_reason, .no_resume = w->action == RA_REBUILD};
+		plan_attempt(e, j, cs, &p);
+		return;
+	}
+	/* run --version V: V, if it is still newer than the record */
+	if (j->version) {
+		if (cs->recorded && version_compare(j->version, cs->recorded, cs->cc->order) <= 0) {
+			if (a->action == RA_SHIP && strcmp(a->version, j->version) == 0 && !good)
+				j->failed++;
+			else
+				j->ok++;
+			job_done_one(e, j);
+			return;
+		}
+		if (a->action == RA_SHIP && strcmp(a->version, j->version) == 0 && !good) {
+			j->failed++;   /* that very version just failed: its outcome is ours */
+			job_done_one(e, j);
+			return;
+		}
+		struct plan p = {.action = RA_SHIP, .version = j->version};
+		plan_attempt(e, j, cs, &p);
+		return;
+	}
+	/* run: what is the candidate now? */
+	struct tally_err herr = {0};
+	struct holds *h = read_holds(e, &herr);
+	if (!h) {
+		emit_error(e, cs->cc->name, TC_INPUT, herr.msg);
+		j->input_error = 1;
+		j->failed++;
+		job_done_one(e, j);
+		return;
+	}
+	if (upstream_is_manual(cs->cc) || holds_pin(h, cs->cc->name)) {
+		if (!start_repair(e, j, cs, 0))
+			j->ok++;
+		holds_free(h);
+		job_done_one(e, j);
+		return;
+	}
+	if (!cs->checked || cs->up_cls != TC_NONE) {
+		holds_free(h);
+		dispatch_check(e, j, cs);   /* read the upstream, then as any run */
+		job_done_one(e, j);
+		return;
+	}
+	const char *cand = candidate_of(cs, h);
+	if (cand && !(a->action == RA_SHIP && !good && strcmp(cand, a->version) == 0)) {
+		char *v = xstrdup(cand);
+		holds_free(h);
+		struct plan p = {.action = RA_SHIP, .version = v};
+		plan_attempt(e, j, cs, &p);
+		free(v);
+		return;
+	}
+	if (cand)
+		j->failed++;   /* that very candidate just failed: its outcome is ours */
+	else if (!run_no_candidate(e, j, cs, h))
+		j->ok++;
+	else {
+		holds_free(h);
+		return;   /* run_no_candidate took the unit */
+	}
+	holds_free(h);
+	job_done_one(e, j);
+}
+
+static void resume_waiters(struct engine *e, struct comp_state *cs, const struct attempt *a, int good)
+{
+	struct waiter *mine = NULL, **tail = &mine;
+	for (struct waiter **p = &e->waiters; *p;) {
+		if ((*p)->cs == cs) {
+			struct waiter *w = *p;
+			*p = w->next;
+			w->next = NULL;
+			*tail = w;
+			tail = &w->next;
+		} else {
+			p = &(*p)->next;
+		}
+	}
+	while (mine) {
+		struct waiter *w = mine;
+		mine = w->next;
+		if (cs->running) {
+			/* an earlier waiter started one: wait for that too */
+			struct waiter **p = &e->waiters;
+			while (*p)
+				p = &(*p)->next;
+			w->next = NULL;
+			*p = w;
+			continue;
+		}
+		resume_one(e, w, a, good);
+		free(w->version);
+		free(w->pin_reason);
+		free(w);
+	}
+}
+
 static void on_attempt_done(struct engine *e, struct attempt_task *t)
 {
 	e->cur_job = t->job->id;
@@ -1095,9 +1299,11 @@ static void on_attempt_done(struct engine *e, struct attempt_task *t)
 		j->ok++;
 	else
 		j->failed++;
+	resume_waiters(e, cs, a, ok && a->cls == TC_NONE);
 	attempt_free(a);
 	free(t);
 	pump_attempts(e);
+	e->cur_job = j->id;
 	job_done_one(e, j);
 }
 
@@ -1209,8 +1415,8 @@ static void run_dispatch(struct engine *e, struct job *j, struct comp_state **se
 	for (size_t i = 0; i < n; i++) {
 		struct comp_state *cs = sel[i];
 		if (cs->running) {
-			emit_error(e, cs->cc->name, TC_NONE, "an attempt is already running; not started");
-			j->failed++;
+			j->outstanding++;   /* the waiter's unit */
+			add_waiter(e, j, cs, W_RUN, RA_SHIP, NULL, 0, NULL);
 			continue;
 		}
 		if (upstream_is_manual(cs->cc) || (h && holds_pin(h, cs->cc->name))) {
@@ -1709,10 +1915,6 @@ static void cmd_retry(struct engine *e, json_t *cmd)
 		free(m);
 		return;
 	}
-	if (cs->running) {
-		usage_error(e, cmd, "an attempt is already running");
-		return;
-	}
 	const char *version = jget_s(ent, "version");
 	const char *action = jget_s(ent, "action");
 	enum recorder_action act = RA_SHIP;
@@ -1751,7 +1953,7 @@ static void cmd_retry(struct engine *e, json_t *cmd)
 		p.pin = json_is_true(json_object_get(ent, "pin"));
 		p.pin_reason = "reset";
 	}
-	plan_attempt(e, j, cs, &p);
+	plan_attempt(e, j, cs, &p);   /* waits when an attempt is in flight */
 	record_commit_free(&rc);
 }
 
@@ -1774,9 +1976,7 @@ static void cmd_rebuild(struct engine *e, json_t *cmd)
 		msg = xasprintf("'%s' is not a valid version (OCI tag grammar)", version);
 	for (size_t i = 0; i < n && !msg; i++) {
 		refresh_record(e, sel[i]);
-		if (sel[i]->running)
-			msg = xasprintf("%s: an attempt is already running", sel[i]->cc->name);
-		else if (sel[i]->record_error)
+		if (sel[i]->record_error)
 			msg = xstrdup(sel[i]->record_msg);
 		else if (!sel[i]->recorded && !version)
 			msg = xasprintf("%s has no record to rebuild (use run)", sel[i]->cc->name);
@@ -2568,6 +2768,11 @@ fail:
 	git_repository_free(repo);
 	engine_free(e);
 	return -1;
+}
+
+int engine_jobs(struct engine *e)
+{
+	return __atomic_load_n(&e->njobs, __ATOMIC_SEQ_CST);
 }
 
 void engine_set_live_logs(struct engine *e, int on)
