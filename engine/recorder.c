@@ -910,14 +910,6 @@ int recorder_repair(const char *repo_dir, const struct tally_conf *conf, struct 
 			git_commit_lookup(&moved_from, repo, old);
 	}
 	git_reflog_free(rl);
-	if (moved_from) {
-		/* the whole move, other files included (a re-apply brings the
-		 * remote's files); safe: a file changed by hand stops it, and the
-		 * file-by-file repair below still runs */
-		struct tally_err cerr = {0};
-		crashpoint("mid-repair");
-		checkout_to(repo, git_commit_id(head), git_commit_id(moved_from), &cerr);
-	}
 	owned_files(conf, &files);
 	struct change fix = {0};
 	for (size_t i = 0; i < files.n; i++) {
@@ -972,9 +964,16 @@ int recorder_repair(const char *repo_dir, const struct tally_conf *conf, struct 
 		sbuf_free(&at_parent);
 		free(wp);
 	}
-	crashpoint("mid-repair");
+	if (fix.nedits)
+		crashpoint("mid-repair");
 	rc = fix.nedits ? write_worktree(repo, &fix, err) : 0;
 	change_free(&fix);
+	if (rc == 0 && moved_from) {
+		/* the rest of that move (a re-apply brings the remote's other
+		 * files); safe: a file changed by hand stops it */
+		struct tally_err cerr = {0};
+		checkout_to(repo, git_commit_id(head), git_commit_id(moved_from), &cerr);
+	}
 out:
 	pthread_mutex_unlock(&recorder_mu);
 	strv_free(&files);
