@@ -60,7 +60,7 @@ static const struct command {
 	{"run", "run [COMP...] [--dry-run] [--no-push] [--version V]",
 	 "ship every component that has a candidate (the scheduled job)", 0, -1,
 	 F_DRYRUN | F_NOPUSH | F_VERSION},
-	{"retry", "retry COMP", "run the last failed attempt again now, ignoring backoff", 1, 1, 0},
+	{"retry", "retry COMP", "run the last failed or interrupted attempt again now, ignoring backoff", 1, 1, 0},
 	{"rebuild", "rebuild COMP...|--all [--version V]",
 	 "ship the recorded version (or V) again and record the new digest", 0, -1,
 	 F_ALL | F_VERSION | F_CONFIRM | F_DRYRUN},
