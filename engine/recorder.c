@@ -1326,8 +1326,12 @@ static int reapply_local(git_repository *repo, const struct tally_conf *conf, co
 	if (move_ref(repo, refname, local, head, "tally: re-apply on remote", err) < 0)
 		goto out;
 	crashpoint("after-reapply-ref");
-	if (checkout_to(repo, head, local, err) < 0)
-		goto out;
+	struct tally_err cerr = {0};
+	if (checkout_to(repo, head, local, &cerr) < 0)
+		/* the branch moved (the commit point passed); the next start
+		 * repairs the working tree */
+		strv_push_owned(report, xasprintf("re-applied on %s, but the working tree was not updated (%s); the next start repairs it",
+						  conf->remote, cerr.msg));
 	*local = *head;
 	rc = 0;
 out:

@@ -283,10 +283,12 @@ EOF
 		fi
 		;;
 	batch | serve)
+		# work to be killed in: at least one new version, slower builds
+		upstream_moves "$(echo $COMPS | cut -d' ' -f$(($(rand 3) + 1)))"
 		echo "0.$(rand 10)" >"$CTL/sleep"
 		[ "$(rand 3)" = 0 ] && touch "$T/reject"
 		[ "$(rand 4)" = 0 ] && cmd=(rebuild server)
-		delay="$(rand 4).$(rand 10)"
+		delay="$(rand 3).$(rand 10)"
 		if [ "$what" = batch ]; then
 			"$TALLY_BIN" -C "$V" --no-tui "${cmd[@]}" >"$T/kill.out" 2>&1 &
 			victim=$!
