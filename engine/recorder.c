@@ -1215,6 +1215,22 @@ static int reapply_one(git_repository *repo, const struct tally_conf *conf, git_
 		}
 		sbuf_free(&raw);
 	}
+	if (action && !strcmp(action, "pin") && comp && version) {
+		/* a pin holds the record it was made at: not one the remote moved */
+		for (size_t i = 0; i < conf->ncomps; i++) {
+			if (strcmp(conf->comps[i].name, comp) != 0)
+				continue;
+			struct vfile *vf = NULL;
+			struct tally_err verr = {0};
+			if (load_vfile(repo, onto, conf->comps[i].file, 0, &vf, &verr) == 0) {
+				const char *rv = versionfile_get(vf, conf->comps[i].key);
+				if (rv && strcmp(rv, version) != 0)
+					*why = xasprintf("the remote records %s=%s, this pin holds %s", conf->comps[i].key,
+							 rv, version);
+			}
+			versionfile_free(vf);
+		}
+	}
 	free(action);
 	free(comp);
 	free(version);

@@ -143,6 +143,22 @@ expect_eq "d: record is the remote's" "$(record_of server-versions.txt server)" 
 expect_eq "d: working tree clean" "$(git -C "$V" status --porcelain)" ""
 expect_exit "d: the run after that is quiet, exit 0" 0 tally run
 
+# --- (f) a pending pin, and the remote moved the record: the pin is dropped -
+fresh_versions_repo h-f
+other_clone
+reject_once
+expect_exit "f: pin committed, push rejected" 1 tally pin chat --reason "hold it"
+git -C "$O" pull -q --ff-only origin main
+sed -i 's/^chat=.*/chat=v1.0.7/' "$O/chat-versions.txt"
+git -C "$O" commit -q -am "chat v1.0.7 by hand"
+git -C "$O" push -q origin main
+theirs=$(git -C "$O" rev-parse HEAD)
+expect_exit "f: the run reports the dropped pin, exit 1" 1 tally run chat
+check "f: says why" grep -q 'records chat=v1.0.7, this pin holds v1.0.0' "$T/last.err"
+expect_eq "f: local follows the remote" "$(git -C "$V" rev-parse HEAD)" "$theirs"
+check "f: no pin in the working tree" not grep -qs '^pin chat' "$V/tally-holds.txt"
+expect_eq "f: working tree clean" "$(git -C "$V" status --porcelain)" ""
+
 # --- (e) a local commit that is not tally's: still diverged ----------------
 fresh_versions_repo h-e
 other_clone
