@@ -2721,6 +2721,7 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	free(sock);
 	if (r < 0)
 		goto fail;
+	recorder_clear_stale_locks(e->root, e->conf, &e->warnings);
 	if (recorder_repair(e->root, e->conf, &e->warnings, err) < 0)
 		goto fail;
 	if (ledger_load(e->state_dir, &e->ledger, ledger_warn, &e->warnings, err) < 0)

@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
@@ -874,6 +875,75 @@ static void remove_temp_files(const char *path)
 	}
 	free(prefix);
 	free(dir);
+}
+
+/* 1 when some process we can see has path open (a live git or libgit2
+ * holding its lock), or when /proc cannot be read at all. */
+static int open_anywhere(const char *path)
+{
+	DIR *proc = opendir("/proc");
+	if (!proc)
+		return 1;
+	int found = 0;
+	struct dirent *de;
+	while (!found && (de = readdir(proc))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		char dir[300];
+		snprintf(dir, sizeof dir, "/proc/%s/fd", de->d_name);
+		DIR *fds = opendir(dir);
+		if (!fds)
+			continue;   /* gone, or another user's */
+		struct dirent *fe;
+		while (!found && (fe = readdir(fds))) {
+			char link[600], target[PATH_MAX + 1];
+			snprintf(link, sizeof link, "%s/%s", dir, fe->d_name);
+			ssize_t n = readlink(link, target, sizeof target - 1);
+			if (n <= 0)
+				continue;
+			target[n] = '\0';
+			found = strcmp(target, path) == 0;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	return found;
+}
+
+int recorder_clear_stale_locks(const char *repo_dir, const struct tally_conf *conf,
+			       struct strv *report)
+{
+	git_repository *repo = NULL;
+	char *refname = NULL;
+	struct tally_err err = {0};
+	if (repo_open(repo_dir, &repo, &err) < 0 || repo_branch_ref(repo, conf->branch, &refname, &err) < 0) {
+		git_repository_free(repo);
+		return -1;
+	}
+	const char *branch = branch_short(refname);
+	char gd[PATH_MAX];
+	if (!realpath(git_repository_commondir(repo), gd))
+		snprintf(gd, sizeof gd, "%s", git_repository_commondir(repo));
+	size_t gl = strlen(gd);
+	while (gl > 1 && gd[gl - 1] == '/')
+		gd[--gl] = '\0';
+	char *locks[] = {
+		xasprintf("%s/index.lock", gd), xasprintf("%s/HEAD.lock", gd),
+		xasprintf("%s/packed-refs.lock", gd), xasprintf("%s/%s.lock", gd, refname),
+		xasprintf("%s/logs/%s.lock", gd, refname), xasprintf("%s/logs/HEAD.lock", gd),
+		xasprintf("%s/refs/remotes/%s/%s.lock", gd, conf->remote, branch), NULL,
+	};
+	/* tally holds tally.lock, so no engine of ours writes; a lock file
+	 * nobody has open was left by a killed git or engine, and would make
+	 * every later ref or index update fail */
+	for (char **p = locks; *p; p++) {
+		if (access(*p, F_OK) == 0 && !open_anywhere(*p) && unlink(*p) == 0)
+			strv_push_owned(report, xasprintf("%s: removed a stale git lock file (left by a killed process)", *p));
+		free(*p);
+	}
+	free(refname);
+	git_repository_free(repo);
+	return 0;
 }
 
 int recorder_repair(const char *repo_dir, const struct tally_conf *conf, struct strv *report,

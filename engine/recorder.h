@@ -83,6 +83,13 @@ int recorder_hold(const struct recorder_hold_req *req, struct recorder_result *r
 int recorder_repair(const char *repo_dir, const struct tally_conf *conf, struct strv *report,
 		    struct tally_err *err);
 
+/* At engine start (tally.lock held): removes git lock files of the branch,
+ * HEAD, the index, packed-refs and the remote-tracking ref that no process
+ * has open (a kill in the middle of a ref or index update leaves them, and
+ * every later update would fail); each removal is a line in report. */
+int recorder_clear_stale_locks(const char *repo_dir, const struct tally_conf *conf,
+			       struct strv *report);
+
 /* With tally.gitPush: fetch the remote branch, fast-forward when tally's
  * files are clean, and push local record commits not on the remote yet.
  * When the remote moved while tally's own commits waited (a rejected push,
