@@ -1188,7 +1188,7 @@ static void resume_one(struct engine *e, struct waiter *w, const struct attempt 
 		return;
 	}
 	if (upstream_is_manual(cs->cc) || holds_pin(h, cs->cc->name)) {
-		if (!start_repair(e, j, cs, 0))
+		if (!start_repair(e, j, cs, 2))
 			j->ok++;
 		holds_free(h);
 		job_done_one(e, j);
@@ -1423,7 +1423,7 @@ static void run_dispatch(struct engine *e, struct job *j, struct comp_state **se
 			/* passed over without failing; but the registry still
 			 * follows the record (a reset's floating tags, say) */
 			refresh_record(e, cs);
-			if (!start_repair(e, j, cs, 0))
+			if (!start_repair(e, j, cs, 2))
 				j->ok++;
 			continue;
 		}
@@ -1676,7 +1676,8 @@ struct task {
 	int failed, input_error, mismatch;
 	int reported;                    /* sync: problems said, the run goes on */
 	int reship;                      /* repair: a version tag lost the record's digest */
-	int retry_cmd;                   /* repair for `retry`: nothing wrong is exit 2 */
+	int retry_cmd;                   /* repair: 1 for `retry` (nothing wrong is exit 2);
+					  * 2 for a component passed over (a failure is no failure) */
 };
 
 static void *task_thread(void *arg)
@@ -2398,11 +2399,16 @@ static void repair_then(struct engine *e, struct task *t)
 {
 	struct job *j = t->job;
 	if (t->failed) {
-		j->failed++;
+		/* a pinned or manual component is passed over without failing;
+		 * the mend is tried again by the next run */
+		if (t->retry_cmd == 2)
+			j->ok++;
+		else
+			j->failed++;
 		return;
 	}
 	if (!t->reship) {
-		if (t->retry_cmd) {
+		if (t->retry_cmd == 1) {
 			char *m = xasprintf("%s: nothing to retry (the last attempt %s; the record's tags read back its digest)",
 					    t->cs->cc->name, t->cs->last_result ? t->cs->last_result : "does not exist");
 			emit_error(e, t->cs->cc->name, TC_INPUT, m);
