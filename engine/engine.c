@@ -873,15 +873,15 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 	if (e->quitting) {
 		/* stopping: nothing new starts, whatever was asked before */
 		refuse = "the engine is stopping; not started";
-	} else if (cs->running && j->cmd && (!strcmp(j->cmd, "run") || !strcmp(j->cmd, "retry") ||
-					     !strcmp(j->cmd, "rebuild"))) {
+	} else if (cs->running && !j->dry_run && j->cmd &&
+		   (!strcmp(j->cmd, "run") || !strcmp(j->cmd, "retry") || !strcmp(j->cmd, "rebuild"))) {
 		/* one attempt per component at a time (SPEC section 1); the
 		 * second waits for the first, keeping this unit of the job */
 		int rebuild = !strcmp(j->cmd, "rebuild");
 		add_waiter(e, j, cs, rebuild ? W_REBUILD : !strcmp(j->cmd, "retry") ? W_RETRY : W_RUN,
 			   p->action, rebuild ? j->version : p->version, p->pin, p->pin_reason);
 		return;
-	} else if (cs->running) {
+	} else if (cs->running && !j->dry_run) {
 		refuse = "an attempt is already running; not started";
 	} else {
 		/* holds are checked before anything is built or pushed over
@@ -1414,7 +1414,7 @@ static void run_dispatch(struct engine *e, struct job *j, struct comp_state **se
 	j->outstanding++;
 	for (size_t i = 0; i < n; i++) {
 		struct comp_state *cs = sel[i];
-		if (cs->running) {
+		if (cs->running && !j->dry_run) {
 			j->outstanding++;   /* the waiter's unit */
 			add_waiter(e, j, cs, W_RUN, RA_SHIP, NULL, 0, NULL);
 			continue;

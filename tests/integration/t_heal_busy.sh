@@ -61,6 +61,9 @@ echo 5 >"$CTL/sleep-v3.8.2"
 bg long run
 check "c: the long run's build is in flight" waitfor 30 building v3.8.2
 check "c: the batch engine listens on its socket" test -S "$(sock_path)"
+expect_exit "c: a dry run meanwhile does not wait, exit 0" 0 tally run --dry-run server
+check "c: it prints the plan" grep -q "^server v3.8.2: would ship" "$T/last.out"
+check "c: the long run is still building" test -z "$(cat "$T/long.rc" 2>/dev/null)"
 expect_exit "c: skip typed meanwhile is handed to it, exit 0" 0 tally skip chat v1.0.1 --reason later
 check "c: no 'cannot attach'" not grep -q "cannot attach" "$T/last.err"
 check "c: the skip is committed" grep -qx 'skip chat v1.0.1 later' "$V/tally-holds.txt"
