@@ -25,6 +25,7 @@
 
 #include "atomicfile.h"
 #include "classify.h"
+#include "crashpoint.h"
 #include "cron.h"
 #include "holds.h"
 #include "ledger.h"
@@ -205,6 +206,7 @@ struct engine {
 	size_t nwaiting, capwaiting;
 	struct check_task **check_wait;
 	size_t ncheck_wait, capcheck_wait;
+	struct waiter *waiters;     /* commands waiting for a busy component */
 	int running_attempts, running_checks, running_tasks;
 	int quitting;
 	int serving;                /* tally serve: the schedule runs */
@@ -214,6 +216,7 @@ struct engine {
 	json_t *ledger;
 	struct strv warnings;
 	unsigned seq;
+	int njobs;                  /* commands in flight (any thread reads it) */
 };
 
 static void refresh_unpushed(struct engine *e);
@@ -511,6 +514,7 @@ static struct job *job_new(struct engine *e, json_t *cmd)
 	e->cur_job = j->id;
 	j->next = e->jobs;
 	e->jobs = j;
+	__atomic_add_fetch(&e->njobs, 1, __ATOMIC_SEQ_CST);
 	return j;
 }
 
@@ -535,6 +539,7 @@ static void job_finish(struct engine *e, struct job *j)
 	free(j->cmd);
 	free(j->version);
 	free(j);
+	__atomic_sub_fetch(&e->njobs, 1, __ATOMIC_SEQ_CST);
 }
 
 static void job_done_one(struct engine *e, struct job *j)
@@ -659,6 +664,8 @@ static void post_progress(void *ctx, json_t *ev)
 static void job_done_one(struct engine *e, struct job *j);
 
 /* Shutting down: attempts that have not started end as cancelled. */
+static void resume_waiters(struct engine *e, struct comp_state *cs, const struct attempt *a, int good);
+
 static void cancel_waiting(struct engine *e)
 {
 	while (e->nwaiting) {
@@ -672,6 +679,8 @@ static void cancel_waiting(struct engine *e)
 		t->cs->stage = NULL;
 		t->job->failed++;
 		struct job *j = t->job;
+		t->a->result = "cancelled";
+		resume_waiters(e, t->cs, t->a, 0);   /* refused: the engine is stopping */
 		attempt_free(t->a);
 		free(t);
 		job_done_one(e, j);
@@ -809,6 +818,48 @@ struct plan {
 	int no_resume;            /* rebuild: always build */
 };
 
+/* A run, retry or rebuild that met an attempt in flight for the same
+ * component waits for it (SPEC section 7): it is told the outcome, then
+ * starts its own only if work remains. */
+enum waiter_kind { W_RUN = 0, W_RETRY, W_REBUILD };
+
+struct waiter {
+	struct waiter *next;
+	struct job *job;
+	struct comp_state *cs;
+	enum waiter_kind kind;
+	enum recorder_action action;   /* retry: what failed; rebuild: rebuild */
+	char *version;                 /* retry: the failed version; rebuild: --version or NULL */
+	int pin;
+	char *pin_reason;
+};
+
+static void add_waiter(struct engine *e, struct job *j, struct comp_state *cs, enum waiter_kind kind,
+		       enum recorder_action action, const char *version, int pin, const char *pin_reason)
+{
+	struct waiter *w = xcalloc(1, sizeof *w);
+	w->job = j;
+	w->cs = cs;
+	w->kind = kind;
+	w->action = action;
+	w->version = xstrdup(version);
+	w->pin = pin;
+	w->pin_reason = xstrdup(pin_reason);
+	struct waiter **p = &e->waiters;
+	while (*p)
+		p = &(*p)->next;
+	*p = w;
+	const struct attempt *a = cs->running;
+	char *m = xasprintf("an attempt is already running (%s, %s %s); waiting for it", a ? a->id : "?",
+			    a ? pipeline_action_name(a->action) : "?", a ? a->version : "?");
+	json_int_t keep = e->cur_job;
+	e->cur_job = j->id;
+	emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s, s:b}", "event", "error", "component", cs->cc->name,
+			  "class", "warning", 1, "message", m, "waiting", 1));
+	e->cur_job = keep;
+	free(m);
+}
+
 static const char *plan_words(const struct attempt *a)
 {
 	if (a->resume_digest && a->no_build)
@@ -828,8 +879,15 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 	if (e->quitting) {
 		/* stopping: nothing new starts, whatever was asked before */
 		refuse = "the engine is stopping; not started";
-	} else if (cs->running) {
-		/* one attempt per component at a time (SPEC section 1) */
+	} else if (cs->running && !j->dry_run && j->cmd &&
+		   (!strcmp(j->cmd, "run") || !strcmp(j->cmd, "retry") || !strcmp(j->cmd, "rebuild"))) {
+		/* one attempt per component at a time (SPEC section 1); the
+		 * second waits for the first, keeping this unit of the job */
+		int rebuild = !strcmp(j->cmd, "rebuild");
+		add_waiter(e, j, cs, rebuild ? W_REBUILD : !strcmp(j->cmd, "retry") ? W_RETRY : W_RUN,
+			   p->action, rebuild ? j->version : p->version, p->pin, p->pin_reason);
+		return;
+	} else if (cs->running && !j->dry_run) {
 		refuse = "an attempt is already running; not started";
 	} else {
 		/* holds are checked before anything is built or pushed over
@@ -938,6 +996,7 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 /* ---- handlers -------------------------------------------------------- */
 static int run_no_candidate(struct engine *e, struct job *j, struct comp_state *cs,
 			    const struct holds *h);
+static int start_repair(struct engine *e, struct job *j, struct comp_state *cs, int retry_cmd);
 
 
 static void on_check_done(struct engine *e, struct check_task *t)
@@ -1057,6 +1116,153 @@ static void on_progress(struct engine *e, struct attempt_task *t, json_t *ev)
 	emit(e, ev);
 }
 
+/* The attempt a waiter waited for has ended: tell it the outcome, then do
+ * what work is left (a newer candidate, a failed version to retry, the
+ * rebuild asked for after the running one began). */
+static void resume_one(struct engine *e, struct waiter *w, const struct attempt *a, int good)
+{
+	struct job *j = w->job;
+	struct comp_state *cs = w->cs;
+	e->cur_job = j->id;
+	emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "event", "attempt",
+			  "component", a->cc->name, "version", a->version, "attempt", a->id, "action",
+			  pipeline_action_name(a->action), "result", a->result ? a->result : "cancelled",
+			  "class", a->cls ? json_string(tally_class_name(a->cls)) : json_null(), "digest",
+			  jstr(a->digest), "log", jstr(a->log_path), "message", jstr(a->message), "waited", 1));
+	refresh_record(e, cs);
+	if (w->kind == W_REBUILD) {
+		/* asked for while the other ran: it is still to do */
+		const char *v = w->version ? w->version : cs->recorded;
+		if (!v) {
+			emit_error(e, cs->cc->name, TC_INPUT, "no record to rebuild (use run)");
+			j->input_error = 1;
+			j->failed++;
+			job_done_one(e, j);
+			return;
+		}
+		char *vv = xstrdup(v);
+		struct plan p = {.action = RA_REBUILD, .version = vv, .no_resume = 1};
+		plan_attempt(e, j, cs, &p);
+		free(vv);
+		return;
+	}
+	if (w->kind == W_RETRY) {
+		if (a->action == w->action && w->version && strcmp(a->version, w->version) == 0) {
+			/* the attempt in flight was this very retry: its outcome is ours */
+			if (good)
+				j->ok++;
+			else
+				j->failed++;
+			job_done_one(e, j);
+			return;
+		}
+		if (w->action == RA_SHIP && cs->recorded &&
+		    version_compare(w->version, cs->recorded, cs->cc->order) <= 0) {
+			j->ok++;   /* the record moved past it meanwhile: nothing to retry */
+			job_done_one(e, j);
+			return;
+		}
+		struct plan p = {.action = w->action, .version = w->version, .pin = w->pin,
+				 .pin_reason = w->pin_reason, .no_resume = w->action == RA_REBUILD};
+		plan_attempt(e, j, cs, &p);
+		return;
+	}
+	/* run --version V: V, if it is still newer than the record */
+	if (j->version) {
+		if (cs->recorded && version_compare(j->version, cs->recorded, cs->cc->order) <= 0) {
+			if (a->action == RA_SHIP && strcmp(a->version, j->version) == 0 && !good)
+				j->failed++;
+			else
+				j->ok++;
+			job_done_one(e, j);
+			return;
+		}
+		if (a->action == RA_SHIP && strcmp(a->version, j->version) == 0 && !good) {
+			j->failed++;   /* that very version just failed: its outcome is ours */
+			job_done_one(e, j);
+			return;
+		}
+		struct plan p = {.action = RA_SHIP, .version = j->version};
+		plan_attempt(e, j, cs, &p);
+		return;
+	}
+	/* run: what is the candidate now? */
+	struct tally_err herr = {0};
+	struct holds *h = read_holds(e, &herr);
+	if (!h) {
+		emit_error(e, cs->cc->name, TC_INPUT, herr.msg);
+		j->input_error = 1;
+		j->failed++;
+		job_done_one(e, j);
+		return;
+	}
+	if (upstream_is_manual(cs->cc) || holds_pin(h, cs->cc->name)) {
+		if (!start_repair(e, j, cs, 2))
+			j->ok++;
+		holds_free(h);
+		job_done_one(e, j);
+		return;
+	}
+	if (!cs->checked || cs->up_cls != TC_NONE) {
+		holds_free(h);
+		dispatch_check(e, j, cs);   /* read the upstream, then as any run */
+		job_done_one(e, j);
+		return;
+	}
+	const char *cand = candidate_of(cs, h);
+	if (cand && !(a->action == RA_SHIP && !good && strcmp(cand, a->version) == 0)) {
+		char *v = xstrdup(cand);
+		holds_free(h);
+		struct plan p = {.action = RA_SHIP, .version = v};
+		plan_attempt(e, j, cs, &p);
+		free(v);
+		return;
+	}
+	if (cand)
+		j->failed++;   /* that very candidate just failed: its outcome is ours */
+	else if (!run_no_candidate(e, j, cs, h))
+		j->ok++;
+	else {
+		holds_free(h);
+		return;   /* run_no_candidate took the unit */
+	}
+	holds_free(h);
+	job_done_one(e, j);
+}
+
+static void resume_waiters(struct engine *e, struct comp_state *cs, const struct attempt *a, int good)
+{
+	struct waiter *mine = NULL, **tail = &mine;
+	for (struct waiter **p = &e->waiters; *p;) {
+		if ((*p)->cs == cs) {
+			struct waiter *w = *p;
+			*p = w->next;
+			w->next = NULL;
+			*tail = w;
+			tail = &w->next;
+		} else {
+			p = &(*p)->next;
+		}
+	}
+	while (mine) {
+		struct waiter *w = mine;
+		mine = w->next;
+		if (cs->running) {
+			/* an earlier waiter started one: wait for that too */
+			struct waiter **p = &e->waiters;
+			while (*p)
+				p = &(*p)->next;
+			w->next = NULL;
+			*p = w;
+			continue;
+		}
+		resume_one(e, w, a, good);
+		free(w->version);
+		free(w->pin_reason);
+		free(w);
+	}
+}
+
 static void on_attempt_done(struct engine *e, struct attempt_task *t)
 {
 	e->cur_job = t->job->id;
@@ -1113,9 +1319,11 @@ static void on_attempt_done(struct engine *e, struct attempt_task *t)
 			       a->cls ? json_string(classify_hint(a->cls)) : json_null(), "evidence",
 			       jstr(a->evidence), "message", jstr(a->message), "log", a->log_path,
 			       "attempt", a->id, "digest", jstr(a->digest), "commit", jstr(a->commit)));
+	resume_waiters(e, cs, a, ok && a->cls == TC_NONE);
 	attempt_free(a);
 	free(t);
 	pump_attempts(e);
+	e->cur_job = j->id;
 	job_done_one(e, j);
 }
 
@@ -1228,13 +1436,17 @@ static void run_dispatch(struct engine *e, struct job *j, struct comp_state **se
 	j->outstanding++;
 	for (size_t i = 0; i < n; i++) {
 		struct comp_state *cs = sel[i];
-		if (cs->running) {
-			emit_error(e, cs->cc->name, TC_NONE, "an attempt is already running; not started");
-			j->failed++;
+		if (cs->running && !j->dry_run) {
+			j->outstanding++;   /* the waiter's unit */
+			add_waiter(e, j, cs, W_RUN, RA_SHIP, NULL, 0, NULL);
 			continue;
 		}
 		if (upstream_is_manual(cs->cc) || (h && holds_pin(h, cs->cc->name))) {
-			j->ok++;   /* passed over without failing */
+			/* passed over without failing; but the registry still
+			 * follows the record (a reset's floating tags, say) */
+			refresh_record(e, cs);
+			if (!start_repair(e, j, cs, 2))
+				j->ok++;
 			continue;
 		}
 		dispatch_check(e, j, cs);
@@ -1486,6 +1698,10 @@ struct task {
 	/* outputs */
 	json_t *events;
 	int failed, input_error, mismatch;
+	int reported;                    /* sync: problems said, the run goes on */
+	int reship;                      /* repair: a version tag lost the record's digest */
+	int retry_cmd;                   /* repair: 1 for `retry` (nothing wrong is exit 2);
+					  * 2 for a component passed over (a failure is no failure) */
 };
 
 static void *task_thread(void *arg)
@@ -1602,13 +1818,22 @@ static void on_task_done(struct engine *e, struct task *t)
 static void sync_work(struct task *t)
 {
 	struct tally_err err = {0};
-	if (recorder_sync(t->e->root, t->e->conf, -1, t->e->cancel[0], &err) < 0) {
+	struct strv report = {0};
+	if (recorder_sync(t->e->root, t->e->conf, -1, t->e->cancel[0], &report, &err) < 0) {
 		json_array_append_new(t->events, json_pack("{s:s, s:n, s:s, s:s}", "event", "error",
 							   "component", "class",
 							   tally_class_name(err.cls ? err.cls : TC_RECORD),
 							   "message", err.msg));
 		t->failed = 1;
 	}
+	/* dropped re-applies and pending pushes: said, counted, and the run
+	 * goes on for every component (one remote problem blocks nothing) */
+	for (size_t i = 0; i < report.n; i++)
+		json_array_append_new(t->events, json_pack("{s:s, s:n, s:s, s:s}", "event", "error",
+							   "component", "class", "record", "message",
+							   report.v[i]));
+	t->reported = report.n > 0;
+	strv_free(&report);
 }
 
 static void run_after_sync(struct engine *e, struct task *t)
@@ -1617,6 +1842,8 @@ static void run_after_sync(struct engine *e, struct task *t)
 		t->job->failed++;
 		return;
 	}
+	if (t->reported)
+		t->job->failed++;
 	/* the branch may have moved: read the records again */
 	for (size_t i = 0; i < e->n; i++)
 		if (!e->cs[i].running)
@@ -1752,15 +1979,32 @@ static void cmd_retry(struct engine *e, json_t *cmd)
 	}
 	json_t *ent = last_attempt(e, cs->cc->name);
 	const char *result = ent ? jget_s(ent, "result") : NULL;
-	if (!result || strcmp(result, "failed") != 0) {
+	/* "verified" as the last line: the attempt was interrupted after its
+	 * evidence was written (killed, or the engine stopped); it resumes */
+	int interrupted = result && strcmp(result, "verified") == 0;
+	if (!result || (strcmp(result, "failed") != 0 && !interrupted)) {
+		if (!cs->running) {
+			/* nothing failed; but a force rebuild killed after its push
+			 * leaves the version tags on a digest never recorded: the
+			 * repair finds that and finishes it, else says exit 2 */
+			refresh_record(e, cs);
+			struct job *j = job_new(e, cmd);
+			j->outstanding = 1;
+			if (!start_repair(e, j, cs, 1)) {
+				char *m = xasprintf("%s: nothing to retry (the last attempt %s)", cs->cc->name,
+						    result ? result : "does not exist");
+				emit_error(e, cs->cc->name, TC_INPUT, m);
+				free(m);
+				j->input_error = 1;
+				j->failed++;
+			}
+			job_done_one(e, j);
+			return;
+		}
 		char *m = xasprintf("%s: nothing to retry (the last attempt %s)", cs->cc->name,
 				    result ? result : "does not exist");
 		usage_error(e, cmd, m);
 		free(m);
-		return;
-	}
-	if (cs->running) {
-		usage_error(e, cmd, "an attempt is already running");
 		return;
 	}
 	const char *version = jget_s(ent, "version");
@@ -1793,14 +2037,15 @@ static void cmd_retry(struct engine *e, json_t *cmd)
 	struct job *j = job_new(e, cmd);
 	j->outstanding = 1;
 	struct record_commit rc = {0};
-	struct plan p = {.action = act, .version = version, .no_resume = act == RA_REBUILD};
+	struct plan p = {.action = act, .version = version,
+			 .no_resume = act == RA_REBUILD && !interrupted};
 	if (act == RA_RESET) {
 		if (find_record_commit(e, cs->cc->name, version, &rc))
 			p.digest = rc.digest;
 		p.pin = json_is_true(json_object_get(ent, "pin"));
 		p.pin_reason = "reset";
 	}
-	plan_attempt(e, j, cs, &p);
+	plan_attempt(e, j, cs, &p);   /* waits when an attempt is in flight */
 	record_commit_free(&rc);
 }
 
@@ -1825,9 +2070,7 @@ static void cmd_rebuild(struct engine *e, json_t *cmd)
 		msg = xasprintf("'%s' has no digit: an alias, never a version", version);
 	for (size_t i = 0; i < n && !msg; i++) {
 		refresh_record(e, sel[i]);
-		if (sel[i]->running)
-			msg = xasprintf("%s: an attempt is already running", sel[i]->cc->name);
-		else if (sel[i]->record_error)
+		if (sel[i]->record_error)
 			msg = xstrdup(sel[i]->record_msg);
 		else if (!sel[i]->recorded && !version)
 			msg = xasprintf("%s has no record to rebuild (use run)", sel[i]->cc->name);
@@ -2294,7 +2537,8 @@ static void cmd_resume(struct engine *e, json_t *cmd) { set_paused(e, cmd, 0); }
 /* After a record, floating tags follow the recorded digest. A crash between
  * the record commit and the floating tags (or a failed put) is mended by
  * the next run: tags that do not read back the record's digest are put
- * again and read back. */
+ * again and read back, whatever the holds say (mending them changes no
+ * record). */
 static void floating_work(struct task *t)
 {
 	struct engine *e = t->e;
@@ -2310,10 +2554,31 @@ static void floating_work(struct task *t)
 		task_error(t, TC_INPUT, err.msg);
 		goto out;
 	}
+	/* Version tags first: when one reads back another digest than the
+	 * record's (a force rebuild killed after its push or verify), the
+	 * record's version is shipped again (resuming at record when the
+	 * ledger has the verified digest); floating tags follow that. */
+	for (size_t i = 0; i < tags.n; i++) {
+		char d[REGISTRY_DIGEST_MAX] = "";
+		if (registry_digest(r, image, tags.v[i], d, &err) < 0) {
+			if (err.cls == TC_MISSING_VERSION) {
+				t->reship = 1;
+				tally_err_clear(&err);
+				continue;
+			}
+			task_error(t, err.cls, err.msg);
+			goto out;
+		}
+		if (strcmp(d, t->digest) != 0)
+			t->reship = 1;
+	}
+	if (t->reship)
+		goto out;
 	for (size_t i = 0; i < floating.n; i++) {
 		char d[REGISTRY_DIGEST_MAX] = "";
 		if (registry_digest(r, image, floating.v[i], d, &err) == 0 && strcmp(d, t->digest) == 0)
 			continue;
+		crashpoint("before-floating-repair");
 		if (!body.len) {
 			char got[REGISTRY_DIGEST_MAX];
 			if (registry_get_manifest(r, image, t->digest, &body, &mt, got, &err) < 0) {
@@ -2367,17 +2632,74 @@ static int run_no_candidate(struct engine *e, struct job *j, struct comp_state *
 		plan_attempt(e, j, cs, &p);
 		free(v);
 		took = 1;
-	} else if (cs->cc->floating.n) {
-		struct task *t = task_new(e, j, cs, floating_work);
-		t->version = xstrdup(cs->recorded);
-		t->digest = xstrdup(rc.digest);
-		task_start(t);
+	} else if (start_repair(e, j, cs, 0)) {
 		job_done_one(e, j);   /* the task holds the job now */
 		took = 1;
 	}
 	free(fp);
 	record_commit_free(&rc);
 	return took;
+}
+
+/* On the engine thread after a repair: a version tag that lost the
+ * record's digest ships the record again (an interrupted force rebuild is
+ * finished: recorded with the verified digest when the ledger has it and
+ * every tag still reads it back, else built again). */
+static void repair_then(struct engine *e, struct task *t)
+{
+	struct job *j = t->job;
+	if (t->failed) {
+		/* a pinned or manual component is passed over without failing;
+		 * the mend is tried again by the next run */
+		if (t->retry_cmd == 2)
+			j->ok++;
+		else
+			j->failed++;
+		return;
+	}
+	if (!t->reship) {
+		if (t->retry_cmd == 1) {
+			char *m = xasprintf("%s: nothing to retry (the last attempt %s; the record's tags read back its digest)",
+					    t->cs->cc->name, t->cs->last_result ? t->cs->last_result : "does not exist");
+			emit_error(e, t->cs->cc->name, TC_INPUT, m);
+			free(m);
+			j->input_error = 1;
+			j->failed++;
+		} else {
+			j->ok++;
+		}
+		return;
+	}
+	char *m = xasprintf("%s %s: a version tag does not read back the recorded digest %s (an interrupted rebuild?); shipping it again",
+			    t->cs->cc->name, t->version, t->digest);
+	emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s}", "event", "error", "component", t->cs->cc->name,
+			  "class", "warning", 1, "message", m));
+	free(m);
+	j->outstanding++;   /* plan_attempt ends it */
+	struct plan p = {.action = RA_REBUILD, .version = t->version};
+	plan_attempt(e, j, t->cs, &p);
+}
+
+/* Starts the repair of a component's record in the registry (version tags,
+ * then floating tags) when the record is tally's. Returns 1 when a task
+ * took a unit of the job. */
+static int start_repair(struct engine *e, struct job *j, struct comp_state *cs, int retry_cmd)
+{
+	if (!cs->recorded || j->dry_run || j->no_push)
+		return 0;
+	struct record_commit rc = {0};
+	if (!find_record_commit(e, cs->cc->name, cs->recorded, &rc) || !rc.digest) {
+		record_commit_free(&rc);
+		return 0;
+	}
+	struct task *t = task_new(e, j, cs, floating_work);
+	t->version = xstrdup(cs->recorded);
+	t->digest = xstrdup(rc.digest);
+	t->then = repair_then;
+	t->retry_cmd = retry_cmd;
+	record_commit_free(&rc);
+	task_start(t);
+	return 1;
 }
 
 static const struct command {
@@ -2701,6 +3023,7 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	free(sock);
 	if (r < 0)
 		goto fail;
+	recorder_clear_stale_locks(e->root, e->conf, &e->warnings);
 	if (recorder_repair(e->root, e->conf, &e->warnings, err) < 0)
 		goto fail;
 	if (ledger_load(e->state_dir, &e->ledger, ledger_warn, &e->warnings, err) < 0)
@@ -2748,6 +3071,11 @@ fail:
 	git_repository_free(repo);
 	engine_free(e);
 	return -1;
+}
+
+int engine_jobs(struct engine *e)
+{
+	return __atomic_load_n(&e->njobs, __ATOMIC_SEQ_CST);
 }
 
 void engine_set_live_logs(struct engine *e, int on)

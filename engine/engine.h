@@ -67,6 +67,8 @@ void engine_serve(struct engine *e);
  * for the engine thread. Returns 1 when it had to cancel. Events emitted
  * meanwhile stay readable. */
 int engine_shutdown(struct engine *e, double grace);
+/* Commands in flight, from every front end (any thread). */
+int engine_jobs(struct engine *e);
 /* Cancels running attempts (none of them records). */
 void engine_cancel(struct engine *e);
 /* Stops the thread after the commands in flight, releases the lock. */

@@ -86,11 +86,23 @@ int recorder_hold(const struct recorder_hold_req *req, struct recorder_result *r
 int recorder_repair(const char *repo_dir, const struct tally_conf *conf, struct strv *report,
 		    struct tally_err *err);
 
+/* At engine start (tally.lock held): removes git lock files of the branch,
+ * HEAD, the index, packed-refs and the remote-tracking ref that no process
+ * has open (a kill in the middle of a ref or index update leaves them, and
+ * every later update would fail); each removal is a line in report. */
+int recorder_clear_stale_locks(const char *repo_dir, const struct tally_conf *conf,
+			       struct strv *report);
+
 /* With tally.gitPush: fetch the remote branch, fast-forward when tally's
- * files are clean (a diverged branch is an error naming both heads), and
- * push local record commits not on the remote yet. No-op otherwise. */
+ * files are clean, and push local record commits not on the remote yet.
+ * When the remote moved while tally's own commits waited (a rejected push,
+ * a kill before the push), they are made again on the remote head and
+ * pushed; one that no longer applies (the remote records another value for
+ * the key, or holds the version) is dropped with a line in report. A local
+ * commit that is not tally's makes a diverged branch an error naming both
+ * heads. No-op without gitPush. */
 int recorder_sync(const char *repo_dir, const struct tally_conf *conf, int log_fd,
-		  int cancel_fd, struct tally_err *err);
+		  int cancel_fd, struct strv *report, struct tally_err *err);
 
 /* The record of a component at the branch head: *value NULL when none.
  * repo is the caller's handle (engine thread). Caller frees *value. */

@@ -65,7 +65,7 @@ static const struct command {
 	{"run", "run [COMP...] [--dry-run] [--no-push] [--version V]",
 	 "ship every component that has a candidate (the scheduled job)", 0, -1,
 	 F_DRYRUN | F_NOPUSH | F_VERSION},
-	{"retry", "retry COMP", "run the last failed attempt again now, ignoring backoff", 1, 1, 0},
+	{"retry", "retry COMP", "run the last failed or interrupted attempt again now, ignoring backoff", 1, 1, 0},
 	{"rebuild", "rebuild COMP...|--all [--version V]",
 	 "ship the recorded version (or V) again and record the new digest", 0, -1,
 	 F_ALL | F_VERSION | F_CONFIRM | F_DRYRUN},
@@ -614,6 +614,7 @@ static int run_batch(struct opts *o, const struct command *c)
 {
 	struct engine *e = NULL;
 	struct client *cl = NULL;
+	struct server *srv = NULL;
 	struct engine_opts eo = engine_opts_of(o);
 	struct tally_err err = {0};
 	int busy = 0;
@@ -627,7 +628,22 @@ static int run_batch(struct opts *o, const struct command *c)
 			engine_free(e);
 			return EXIT_FAIL;
 		}
-		cl = client_local(e);
+		/* this engine listens on the socket like serve (SPEC section 8):
+		 * a command or console started meanwhile is handed to it; this
+		 * command is one of its clients */
+		struct server_opts so = {.socket_path = engine_socket_path(e), .group = engine_conf(e)->group};
+		struct tally_err serr = {0};
+		signal(SIGPIPE, SIG_IGN);
+		if (server_start(e, &so, &srv, &serr) == 0 &&
+		    client_connect(engine_socket_path(e), 0, &cl, &serr) < 0) {
+			fprintf(stderr, "tally: warning: %s; other commands cannot reach this one\n", serr.msg);
+			server_free(srv);
+			srv = NULL;
+		} else if (!srv) {
+			fprintf(stderr, "tally: warning: %s; other commands cannot reach this one\n", serr.msg);
+		}
+		if (!cl)
+			cl = client_local(e);
 	} else if (busy) {
 		/* an engine runs: hand it the command */
 		struct tally_err aerr = {0};
@@ -738,6 +754,21 @@ static int run_batch(struct opts *o, const struct command *c)
 out:
 	fflush(stdout);
 	client_free(cl);
+	if (srv) {
+		/* commands other front ends handed to this engine finish first */
+		while (engine_jobs(e) > 0 && !interrupted) {
+			struct pollfd p = {.fd = server_stop_fd(srv), .events = POLLIN};
+			if (poll(&p, 1, 100) > 0) {
+				if (server_stop_now(srv))
+					engine_cancel(e);
+				break;
+			}
+		}
+		if (interrupted)
+			engine_cancel(e);
+		engine_shutdown(e, 30);
+		server_free(srv);   /* flushes the last events to attached clients */
+	}
 	engine_free(e);
 	if (cancelled && code == EXIT_OK)
 		code = EXIT_FAIL;

@@ -11,8 +11,10 @@ console_start() {
 	local envs=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
 	[ "${1:-}" = -- ] && shift
+	# the console's exit status goes to $T/console.rc (128+N for signal N)
+	rm -f "$T/console.rc"
 	tmux -S "$TMUX_SOCK" -f /dev/null new-session -d -s t -x "$cols" -y "$rows" \
-		env TERM=screen-256color "${envs[@]}" "$TALLY_BIN" -C "$V" "$@"
+		sh -c 'env "$@"; echo $? >"$0"' "$T/console.rc" TERM=screen-256color "${envs[@]}" "$TALLY_BIN" -C "$V" "$@"
 	tmux -S "$TMUX_SOCK" set-option -g remain-on-exit on >/dev/null
 	local pid
 	pid=$(tmux -S "$TMUX_SOCK" display -p -t t '#{pid}')
@@ -32,6 +34,8 @@ screen() { tmux -S "$TMUX_SOCK" capture-pane -p -t t "$@"; }
 keys() { tmux -S "$TMUX_SOCK" send-keys -t t "$@"; }
 console_resize() { tmux -S "$TMUX_SOCK" resize-window -t t -x "$1" -y "$2"; }
 console_dead() { [ "$(tmux -S "$TMUX_SOCK" display -p -t t '#{pane_dead}')" = 1 ]; }
+# console_rc: the console's exit status once it ended, else empty
+console_rc() { cat "$T/console.rc" 2>/dev/null; }
 
 # wait_screen REGEX [SECONDS]: until the screen matches (grep -E)
 wait_screen() {
