@@ -441,6 +441,8 @@ static const char *relpath_problem(const char *p)
 		size_t n = e ? (size_t)(e - s) : strlen(s);
 		if (n == 2 && s[0] == '.' && s[1] == '.')
 			return "contains '..'; write a path inside the repository";
+		if (n == 4 && strncasecmp(s, ".git", 4) == 0)
+			return "is inside .git; write a path to a file of the working tree";
 		s += n;
 		if (*s == '/')
 			s++;

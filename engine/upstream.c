@@ -215,7 +215,10 @@ static int valid_gh_repo(const char *s)
 static json_t *load_array(const char *body, size_t len, const char *what, struct tally_err *err)
 {
 	json_error_t je;
-	json_t *root = json_loadb(body, len, 0, &je);
+	/* JSON_ALLOW_NUL: one "\u0000" in a release's name or body is valid
+	 * JSON and must not sink the whole answer; a tag name holding one is
+	 * an invalid version (see push_name) */
+	json_t *root = json_loadb(body, len, JSON_ALLOW_NUL, &je);
 	if (!root) {
 		tally_err_set(err, TC_VERIFY, "answer is not JSON (line %d, column %d)", je.line,
 			      je.column);
@@ -342,7 +345,7 @@ static int gh_paged(const struct upstream_ctx *ctx, const struct comp_conf *cc, 
 			res->retry_at = resp.retry_at;
 			break;
 		}
-		json_t *list = json_loadb(sbuf_str(&resp.body), resp.body.len, 0, NULL);
+		json_t *list = json_loadb(sbuf_str(&resp.body), resp.body.len, JSON_ALLOW_NUL, NULL);
 		entries += json_array_size(list);
 		int rc = page(cc, list, raw);
 		json_decref(list);
@@ -378,6 +381,24 @@ static int gh_paged(const struct upstream_ctx *ctx, const struct comp_conf *cc, 
 	return res->cls == TC_NONE ? 0 : -1;
 }
 
+/* A name with a NUL inside would be cut short as a C string: it is pushed
+ * with '?' for each NUL, which no valid version holds, so it is ignored
+ * with a warning like any other invalid name. */
+static void push_name(struct strv *raw, json_t *name)
+{
+	const char *v = json_string_value(name);
+	size_t len = json_string_length(name);
+	if (strlen(v) == len) {
+		strv_push(raw, v);
+		return;
+	}
+	char *copy = xmalloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		copy[i] = v[i] ? v[i] : '?';
+	copy[len] = '\0';
+	strv_push_owned(raw, copy);
+}
+
 static int page_releases(const struct comp_conf *cc, json_t *list, struct strv *raw)
 {
 	if (!json_is_array(list))
@@ -385,8 +406,8 @@ static int page_releases(const struct comp_conf *cc, json_t *list, struct strv *
 	size_t i;
 	json_t *r;
 	json_array_foreach(list, i, r) {
-		const char *tag = json_string_value(json_object_get(r, "tag_name"));
-		if (!tag)
+		json_t *tag = json_object_get(r, "tag_name");
+		if (!json_is_string(tag))
 			return -1;
 		/* drafts never; GitHub's pre-release flag only with prerelease =
 		 * true (vfilter's suffix rule applies on top) */
@@ -394,7 +415,7 @@ static int page_releases(const struct comp_conf *cc, json_t *list, struct strv *
 			continue;
 		if (json_is_true(json_object_get(r, "prerelease")) && !cc->prerelease)
 			continue;
-		strv_push(raw, tag);
+		push_name(raw, tag);
 	}
 	return 0;
 }
@@ -409,7 +430,7 @@ static int page_tags(const struct comp_conf *cc, json_t *list, struct strv *raw)
 	json_array_foreach(list, i, t) {
 		if (!json_is_string(t))
 			return -1;
-		strv_push(raw, json_string_value(t));
+		push_name(raw, t);
 	}
 	return 0;
 }
