@@ -24,6 +24,7 @@
 
 #include "atomicfile.h"
 #include "classify.h"
+#include "crashpoint.h"
 #include "cron.h"
 #include "holds.h"
 #include "ledger.h"
@@ -2564,6 +2565,7 @@ void engine_free(struct engine *e)
 	json_decref(e->ledger);
 	strv_free(&e->warnings);
 	statedir_unlock(e->lock);
+	crashpoint_pause("after-unlock");
 	config_free(e->conf);
 	for (int i = 0; i < 2; i++) {
 		if (e->cancel[i] >= 0)
