@@ -861,6 +861,54 @@ static void remove_temp_files(const char *path)
 	free(dir);
 }
 
+static int same_bytes(int ea, const struct sbuf *a, int eb, const struct sbuf *b)
+{
+	return ea == eb && (!ea || (a->len == b->len && memcmp(sbuf_str(a), sbuf_str(b), a->len) == 0));
+}
+
+/* Does the working-tree content (wexists, work) of path lag behind HEAD
+ * only by tally's own writes? Walks the first-parent chain from head (at
+ * most 200 commits): every commit that changed the file on the way back to
+ * a version equal to the working tree must carry a Tally-Action trailer. A
+ * record whose working-tree update failed (disk full, immutable file) is
+ * repaired this way also after later records of other components. */
+static int lags_by_tally(git_repository *repo, git_commit *head, const char *path, int wexists,
+			 const struct sbuf *work)
+{
+	git_commit *x = head;
+	int found = 0;
+	struct sbuf at_x = {0};
+	int xexists = 0;
+	repo_read_at(repo, x, path, &at_x, &xexists, NULL);
+	for (int depth = 0; depth < 200 && git_commit_parentcount(x) > 0; depth++) {
+		git_commit *p = NULL;
+		if (git_commit_parent(&p, x, 0) < 0)
+			break;
+		struct sbuf at_p = {0};
+		int pexists = 0;
+		repo_read_at(repo, p, path, &at_p, &pexists, NULL);
+		int changed = !same_bytes(xexists, &at_x, pexists, &at_p);
+		char *action = changed ? repo_trailer(git_commit_message(x), "Tally-Action") : NULL;
+		if (x != head)
+			git_commit_free(x);
+		x = p;
+		sbuf_free(&at_x);
+		at_x = at_p;
+		xexists = pexists;
+		if (changed && !action)
+			break;   /* somebody else changed it: not ours to undo */
+		free(action);
+		if (changed && same_bytes(wexists, work, pexists, &at_p)) {
+			found = 1;
+			break;
+		}
+	}
+	if (x != head)
+		git_commit_free(x);
+	sbuf_free(&at_x);
+	return found;
+}
+
 int recorder_repair(const char *repo_dir, const struct tally_conf *conf, struct strv *report,
 		    struct tally_err *err)
 {
@@ -898,6 +946,8 @@ int recorder_repair(const char *repo_dir, const struct tally_conf *conf, struct 
 		int same_parent = parent && wexists == pexists &&
 				  (!wexists || (work.len == at_parent.len &&
 						memcmp(sbuf_str(&work), sbuf_str(&at_parent), work.len) == 0));
+		if (!same_head && !same_parent && hexists)
+			same_parent = lags_by_tally(repo, head, files.v[i], wexists, &work);
 		if (!same_head && same_parent && hexists) {
 			sbuf_add(change_edit(&fix, files.v[i]), sbuf_str(&at_head), at_head.len);
 			strv_push_owned(report, xasprintf("%s: repaired from the interrupted record at HEAD",
@@ -918,7 +968,21 @@ int recorder_repair(const char *repo_dir, const struct tally_conf *conf, struct 
 		sbuf_free(&at_parent);
 		free(wp);
 	}
-	rc = fix.nedits ? write_worktree(repo, &fix, err) : 0;
+	/* One file at a time: a file that cannot be written (immutable, disk
+	 * full) is reported and left behind HEAD, which makes the recorder's
+	 * gate refuse the components that write it; the others go on. */
+	for (size_t i = 0; i < fix.nedits; i++) {
+		struct change one = {0};
+		sbuf_add(change_edit(&one, fix.edits[i].path), sbuf_str(&fix.edits[i].content),
+			 fix.edits[i].content.len);
+		struct tally_err werr = {0};
+		if (write_worktree(repo, &one, &werr) < 0)
+			strv_push_owned(report, xasprintf("%s: cannot repair it from HEAD (%s); components "
+							  "that record in it are refused until it can be written",
+							  fix.edits[i].path, werr.msg));
+		change_free(&one);
+	}
+	rc = 0;
 	change_free(&fix);
 out:
 	pthread_mutex_unlock(&recorder_mu);
