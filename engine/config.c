@@ -44,6 +44,7 @@ enum kflag {
 	KF_MATCH = 1 << 4,    /* regex with a capture group */
 	KF_SPLIT = 1 << 5,    /* quoting checked only (notify: no template variables) */
 	KF_VARNAME = 1 << 6,  /* a key in a version file */
+	KF_ENVNAME = 1 << 7,  /* an environment variable name, or a prefix ending in '*' */
 };
 
 struct keydef {
@@ -71,6 +72,8 @@ static const struct keydef keydefs[] = {
 	G("tally", "authorName", K_STR, 0, author_name),
 	G("tally", "authorEmail", K_STR, 0, author_email),
 	G("tally", "theme", K_STR, 0, theme),
+	G("tally", "passEnv", K_LIST, KF_ENVNAME, pass_env),
+	G("tally", "networkTimeout", K_INT, 0, net_timeout),
 	G("registry", "prefix", K_STR, 0, reg_prefix),
 	G("registry", "insecure", K_BOOL, 0, reg_insecure),
 	G("registry", "authFile", K_STR, 0, reg_auth_file),
@@ -620,6 +623,16 @@ static int check_str(struct loader *ld, const struct keydef *kd, const char *val
 		if (why)
 			return fail_at(ld, line, key, "\"%s\" %s", value, why);
 	}
+	if (kd->flags & KF_ENVNAME) {
+		size_t n = strlen(value), i = 0;
+		int good = n > 0 && (isalpha((unsigned char)value[0]) || value[0] == '_');
+		for (i = 1; good && i < n; i++)
+			good = isalnum((unsigned char)value[i]) || value[i] == '_' ||
+			       (value[i] == '*' && i == n - 1);
+		if (!good)
+			return fail_at(ld, line, key, "\"%s\" is not an environment variable name; "
+				       "write NAME or a prefix such as AWS_*", value);
+	}
 	if ((kd->flags & KF_VARNAME) && !varname_ok(value))
 		return fail_at(ld, line, key, "\"%s\" is not a usable key name; use no blanks, '=' "
 			       "or leading '#'", value);
@@ -890,6 +903,7 @@ static int load(const char *disk_path, const char *name, const char *text, size_
 	c->remote = xstrdup("origin");
 	c->holds_file = xstrdup("tally-holds.txt");
 	c->schedule = xstrdup("0 2 * * *");
+	c->net_timeout = 30;
 	c->log_keep = 50;
 	c->author_name = xstrdup("tally");
 	c->theme = xstrdup("default");
@@ -1053,6 +1067,7 @@ void config_free(struct tally_conf *c)
 	free(c->theme);
 	free(c->reg_prefix);
 	free(c->reg_auth_file);
+	strv_free(&c->pass_env);
 	free(c->gh_api);
 	free(c->gh_token_file);
 	free(c);

@@ -237,6 +237,7 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 		.argv = argv, .cwd = cwd, .env_add = env.v, .log_fd = c->log_fd,
 		.timeout_s = a->cc->timeout, .cancel_fd = a->cancel_fd, .on_output = on_output, .ctx = c,
 		.tick_ms = a->live_logs ? 100 : 0, .tail_bytes = LIVE_TAIL,
+		.pass_env = a->conf->pass_env.v,
 	};
 	struct run_result rr = {0};
 	stage_event(c, stage, "started", 0, -1);
@@ -541,7 +542,8 @@ record:
 		if (rr.worktree_error) {
 			/* the record stands; the attempt says it is not whole */
 			logf_(&c, "warning: %s", rr.worktree_error);
-			worktree_error = xstrdup(rr.worktree_error);
+			if (rr.worktree_files)
+				worktree_error = xstrdup(rr.worktree_error);
 		}
 		a->previous = xstrdup(rr.previous);
 		a->pushed_remote = rr.pushed;

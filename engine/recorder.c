@@ -16,6 +16,7 @@
 
 #include "atomicfile.h"
 #include "crashpoint.h"
+#include "gitnet.h"
 #include "holds.h"
 #include "repo.h"
 #include "runner.h"
@@ -341,8 +342,20 @@ static int move_ref(git_repository *repo, const char *refname, const git_oid *ex
 }
 
 /* Working tree and index follow the new head. */
+static int write_worktree_x(git_repository *repo, const struct change *c, int *index_only,
+			    struct tally_err *err);
 static int write_worktree(git_repository *repo, const struct change *c, struct tally_err *err)
 {
+	return write_worktree_x(repo, c, NULL, err);
+}
+
+/* *index_only (may be NULL) is set when the files were written and only the
+ * index update failed (a stale index is mended at start and by the engine). */
+static int write_worktree_x(git_repository *repo, const struct change *c, int *index_only,
+			    struct tally_err *err)
+{
+	if (index_only)
+		*index_only = 0;
 	for (size_t i = 0; i < c->nedits; i++) {
 		char *path = repo_workpath(repo, c->edits[i].path);
 		char *dir = xstrdup(path);
@@ -360,6 +373,8 @@ static int write_worktree(git_repository *repo, const struct change *c, struct t
 		crashpoint("after-worktree-file");
 	}
 	git_index *idx = NULL;
+	if (index_only)
+		*index_only = 1;
 	if (git_repository_index(&idx, repo) < 0 || git_index_read(idx, 0) < 0)
 		goto fail;
 	for (size_t i = 0; i < c->nedits; i++)
@@ -383,15 +398,20 @@ static void collect_output(void *ctx, const char *data, size_t len)
 
 /* Runs git for network work through the runner (timeouts, cancel, the
  * operator's credential helpers). Output goes to the log and to out. */
-static int run_git(git_repository *repo, char **argv, int log_fd, int cancel_fd,
-		   struct sbuf *out, struct tally_err *err)
+static int run_git(git_repository *repo, const struct tally_conf *conf, char **argv, int log_fd,
+		   int cancel_fd, struct sbuf *out, struct tally_err *err)
 {
-	char *env[] = {"GIT_TERMINAL_PROMPT=0", "LC_ALL=C", NULL};
+	/* a remote that stops answering fails within tally.networkTimeout
+	 * (gitnet.h); the overall limit is ten times that */
+	struct strv env = {0};
+	gitnet_env(&env, git_repository_workdir(repo), conf->net_timeout);
+	strv_push(&env, "LC_ALL=C");
 	struct sbuf sink = {0};
 	struct run_opts o = {
-		.argv = argv, .cwd = git_repository_workdir(repo), .env_add = env, .log_fd = log_fd,
-		.timeout_s = 300, .cancel_fd = cancel_fd, .on_output = collect_output,
-		.ctx = out ? out : &sink,
+		.argv = argv, .cwd = git_repository_workdir(repo), .env_add = env.v, .log_fd = log_fd,
+		.timeout_s = 10 * (conf->net_timeout > 0 ? conf->net_timeout : 30), .cancel_fd = cancel_fd,
+		.on_output = collect_output, .ctx = out ? out : &sink,
+		.pass_env = conf->pass_env.v, .git_env = 1,
 	};
 	struct run_result rr;
 	int rc = runner_run(&o, &rr, err);
@@ -400,7 +420,8 @@ static int run_git(git_repository *repo, char **argv, int log_fd, int cancel_fd,
 		struct sbuf cmd = {0};
 		for (char **p = argv; *p; p++)
 			sbuf_addf(&cmd, "%s%s", p == argv ? "" : " ", *p);
-		rc = tally_err_set(err, TC_RECORD, "%s: %s%s", cmd.buf,
+		rc = tally_err_set(err, rr.cancelled ? TC_RECORD : gitnet_class(rr.timed_out, text, strlen(text)),
+				   "%s: %s%s", cmd.buf,
 				   rr.timed_out ? "timed out; " : rr.cancelled ? "cancelled; " : "", text);
 		sbuf_free(&cmd);
 		/* one line is enough in a message */
@@ -409,6 +430,7 @@ static int run_git(git_repository *repo, char **argv, int log_fd, int cancel_fd,
 			*nl = '\0';
 	}
 	sbuf_free(&sink);
+	strv_free(&env);
 	return rc;
 }
 
@@ -419,7 +441,7 @@ static int fetch_remote(git_repository *repo, const struct tally_conf *conf, con
 	char *spec = xasprintf("+refs/heads/%s:refs/remotes/%s/%s", branch, conf->remote, branch);
 	char *argv[] = {"git", "fetch", "--no-tags", conf->remote, spec, NULL};
 	struct sbuf out = {0};
-	int rc = run_git(repo, argv, log_fd, cancel_fd, &out, err);
+	int rc = run_git(repo, conf, argv, log_fd, cancel_fd, &out, err);
 	free(spec);
 	*exists = 0;
 	if (rc < 0) {
@@ -449,7 +471,7 @@ static int push_remote(git_repository *repo, const struct tally_conf *conf, cons
 	char *argv[] = {"git", "push", "--porcelain", conf->remote, spec, NULL};
 	struct sbuf out = {0};
 	crashpoint("before-push");
-	int rc = run_git(repo, argv, log_fd, cancel_fd, &out, err);
+	int rc = run_git(repo, conf, argv, log_fd, cancel_fd, &out, err);
 	*rejected = rc < 0 && (strstr(sbuf_str(&out), "[rejected]") ||
 			       strstr(sbuf_str(&out), "non-fast-forward") ||
 			       strstr(sbuf_str(&out), "fetch first"));
@@ -570,9 +592,13 @@ static int apply_change(const char *repo_dir, const struct tally_conf *conf, com
 	repo_oid_hex(&new_oid, res->commit);
 	res->previous = xstrdup(c.previous);
 	res->pushed = !conf->git_push;
-	if (write_worktree(repo, &c, err) < 0) {
+	int index_only = 0;
+	if (write_worktree_x(repo, &c, &index_only, err) < 0) {
 		/* The record is committed (the commit point passed); the next
-		 * start repairs the working tree and index. Say so, and go on. */
+		 * start repairs the working tree and index. Say so, and go on.
+		 * A file that could not be written fails the attempt (the
+		 * caller reports it); an index that lags is only a warning. */
+		res->worktree_files = !index_only;
 		res->worktree_error = xasprintf("recorded %s, but the working tree was not updated (%s); the next start repairs it",
 						res->commit, err->msg);
 		tally_err_clear(err);

@@ -121,10 +121,51 @@ static int env_same_name(const char *a, const char *b)
 	return la == env_name_len(b) && memcmp(a, b, la) == 0;
 }
 
-/* Later env_add entries win over earlier ones and over environ. The array
- * points into environ and env_add (no copies); caller frees the array. */
-static char **build_envp(char *const *env_add, struct tally_err *err)
+/* What a command inherits from tally's environment (issue 10, defect 6):
+ * never everything, because tally's own holds secrets (GITHUB_TOKEN, tokens
+ * of the operator's shell). These names, or prefixes ending in '*', pass;
+ * GIT_* only to git; the operator adds names with tally.passEnv. Kept in
+ * step with docs/tally.1 (ENVIRONMENT) and docs/decisions.md. */
+static const char *const pass_always[] = {
+	"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "LC_*", "TZ", "TERM", "TMPDIR",
+	"XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME",
+	"CONTAINERS_*", "STORAGE_DRIVER", "STORAGE_OPTS", "BUILDAH_*", "REGISTRY_AUTH_FILE",
+	"DOCKER_CONFIG", "SSH_AUTH_SOCK", "http_proxy", "https_proxy", "no_proxy", "all_proxy",
+	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR",
+	NULL,
+};
+
+/* Does the environ entry's name match pat ("NAME" or "PREFIX*")? */
+static int env_name_matches(const char *entry, size_t nlen, const char *pat)
 {
+	size_t plen = strlen(pat);
+	if (plen > 0 && pat[plen - 1] == '*')
+		return nlen >= plen - 1 && memcmp(entry, pat, plen - 1) == 0;
+	return nlen == plen && memcmp(entry, pat, plen) == 0;
+}
+
+int runner_env_passes(const char *entry, int git, char *const *pass_env)
+{
+	size_t nlen = env_name_len(entry);
+	if (nlen == 0)
+		return 0;
+	for (const char *const *p = pass_always; *p; p++)
+		if (env_name_matches(entry, nlen, *p))
+			return 1;
+	if (git && env_name_matches(entry, nlen, "GIT_*"))
+		return 1;
+	for (char *const *p = pass_env; p && *p; p++)
+		if (env_name_matches(entry, nlen, *p))
+			return 1;
+	return 0;
+}
+
+/* The scrubbed environ plus env_add; later env_add entries win over
+ * earlier ones and over environ. The array points into environ and env_add
+ * (no copies); caller frees the array. */
+static char **build_envp(const struct run_opts *opts, struct tally_err *err)
+{
+	char *const *env_add = opts->env_add;
 	size_t ne = 0, na = 0;
 
 	for (char **e = environ; e && *e; e++)
@@ -141,6 +182,8 @@ static char **build_envp(char *const *env_add, struct tally_err *err)
 	char **envp = xcalloc(ne + na + 1, sizeof *envp);
 	size_t n = 0;
 	for (size_t i = 0; i < ne; i++) {
+		if (!runner_env_passes(environ[i], opts->git_env, opts->pass_env))
+			continue;
 		int overridden = 0;
 		for (size_t j = 0; j < na && !overridden; j++)
 			overridden = env_same_name(environ[i], env_add[j]);
@@ -357,7 +400,7 @@ int runner_run(const struct run_opts *opts, struct run_result *res, struct tally
 		goto fail;
 	}
 
-	envp = build_envp(opts->env_add, err);
+	envp = build_envp(opts, err);
 	if (!envp)
 		goto fail;
 	/* Resolve with the PATH the command will see (env_add may set it), and

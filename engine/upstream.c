@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "classify.h"
+#include "gitnet.h"
 #include "http.h"
 #include "registry.h"
 #include "runner.h"
@@ -83,10 +84,15 @@ static int fetch_git_tags(const struct upstream_ctx *ctx, const struct comp_conf
 {
 	struct sbuf out = {0};
 	char *argv[] = {"git", "ls-remote", "--tags", "--refs", "--", cc->upstream_arg, NULL};
-	char *env[] = {"GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=/bin/false", "LC_ALL=C", NULL};
+	struct strv env = {0};
+	int idle = ctx->conf && ctx->conf->net_timeout > 0 ? ctx->conf->net_timeout : 30;
+	gitnet_env(&env, ctx->repo_root, idle);
+	strv_push(&env, "GIT_ASKPASS=/bin/false");
+	strv_push(&env, "LC_ALL=C");
 	struct run_opts o = {
-		.argv = argv, .cwd = ctx->repo_root, .env_add = env, .log_fd = -1,
-		.timeout_s = 60, .cancel_fd = ctx->cancel_fd, .on_output = collect, .ctx = &out,
+		.argv = argv, .cwd = ctx->repo_root, .env_add = env.v, .log_fd = -1,
+		.timeout_s = 2 * idle, .cancel_fd = ctx->cancel_fd, .on_output = collect, .ctx = &out,
+		.pass_env = ctx->conf ? ctx->conf->pass_env.v : NULL, .git_env = 1,
 	};
 	struct run_result rr;
 	struct tally_err err = {0};
@@ -95,7 +101,9 @@ static int fetch_git_tags(const struct upstream_ctx *ctx, const struct comp_conf
 		goto out;
 	}
 	if (!rr.exited || rr.status != 0) {
-		enum tally_class cls = classify("check", rr.timed_out, out.buf, out.len);
+		enum tally_class cls = gitnet_class(rr.timed_out, out.buf, out.len);
+		if (cls == TC_RECORD)   /* nothing known: check's default */
+			cls = classify("check", 0, out.buf, out.len);
 		char *last = out.buf ? out.buf : xstrdup("");
 		/* first line of git's complaint is the useful one */
 		char *nl = strchr(last, '\n');
@@ -116,6 +124,7 @@ static int fetch_git_tags(const struct upstream_ctx *ctx, const struct comp_conf
 		p = eol ? eol + 1 : NULL;
 	}
 out:
+	strv_free(&env);
 	sbuf_free(&out);
 	return res->cls == TC_NONE ? 0 : -1;
 }

@@ -267,9 +267,11 @@ static void test_env(void **state)
 	setenv("TALLY_TEST_OVER", "original", 1);
 	char *env_add[] = { "TALLY_COMPONENT=server", "TALLY_TEST_OVER=new value",
 	                    "TALLY_TEST_TWICE=first", "TALLY_TEST_TWICE=second", NULL };
+	char *pass[] = { "TALLY_TEST_KEEP", "TALLY_TEST_O*", NULL };
 	char *a[] = { "env", NULL };
 	struct run_opts o = base_opts(a);
 	o.env_add = env_add;
+	o.pass_env = pass;
 	run_ok(&o, &res, &out);
 	assert_int_equal(res.status, 0);
 	const char *s = sbuf_str(&out);
@@ -289,6 +291,53 @@ static void test_env(void **state)
 	o.env_add = bad;
 	assert_int_equal(runner_run(&o, &res, &err), -1);
 	assert_non_null(strstr(err.msg, "NOEQUALS"));
+	sbuf_free(&out);
+}
+
+/* issue 10, defect 6: tally's own environment does not reach commands,
+ * only the allow-list, GIT_* for git, and what the operator lists. */
+static void test_env_scrubbed(void **state)
+{
+	(void)state;
+	struct sbuf out = { 0 };
+	struct run_result res;
+
+	setenv("GITHUB_TOKEN", "ghp_secret_token_value", 1);
+	setenv("TALLY_TEST_SECRET", "s3cr3t", 1);
+	setenv("GIT_TEST_VAR", "g", 1);
+	setenv("LC_TEST_X", "lc", 1);
+	setenv("BUILDAH_TEST_X", "b", 1);
+	char *a[] = { "env", NULL };
+	struct run_opts o = base_opts(a);
+	run_ok(&o, &res, &out);
+	const char *s = sbuf_str(&out);
+	assert_null(strstr(s, "ghp_secret_token_value"));
+	assert_null(strstr(s, "s3cr3t"));
+	assert_null(strstr(s, "GIT_TEST_VAR="));
+	assert_non_null(strstr(s, "PATH="));
+	assert_non_null(strstr(s, "LC_TEST_X=lc\n"));
+	assert_non_null(strstr(s, "BUILDAH_TEST_X=b\n"));
+
+	/* git commands get GIT_*, still no token */
+	sbuf_reset(&out);
+	o.git_env = 1;
+	run_ok(&o, &res, &out);
+	s = sbuf_str(&out);
+	assert_non_null(strstr(s, "GIT_TEST_VAR=g\n"));
+	assert_null(strstr(s, "ghp_secret_token_value"));
+
+	/* the operator may list it (tally.passEnv) */
+	sbuf_reset(&out);
+	char *pass[] = { "GITHUB_TOKEN", NULL };
+	o.pass_env = pass;
+	run_ok(&o, &res, &out);
+	assert_non_null(strstr(sbuf_str(&out), "GITHUB_TOKEN=ghp_secret_token_value\n"));
+	assert_int_equal(runner_env_passes("GITHUB_TOKEN=x", 1, NULL), 0);
+	assert_int_equal(runner_env_passes("LC_ALL=C", 0, NULL), 1);
+	assert_int_equal(runner_env_passes("PATHX=1", 0, NULL), 0);
+	unsetenv("GITHUB_TOKEN");
+	unsetenv("TALLY_TEST_SECRET");
+	unsetenv("GIT_TEST_VAR");
 	sbuf_free(&out);
 }
 
@@ -729,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_log_write_error),
 		cmocka_unit_test(test_argv_verbatim),
 		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_env_scrubbed),
 		cmocka_unit_test(test_cwd),
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_no_fd_leak),
