@@ -30,6 +30,7 @@
 #include "ledger.h"
 #include "pipeline.h"
 #include "recorder.h"
+#include "runner.h"
 #include "registry.h"
 #include "repo.h"
 #include "server.h"
@@ -2406,6 +2407,9 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	free(sock);
 	if (r < 0)
 		goto fail;
+	/* before anything runs: end what a killed engine left running */
+	if (runner_track_start(e->state_dir, &e->warnings, err) < 0)
+		goto fail;
 	if (recorder_repair(e->root, e->conf, &e->warnings, err) < 0)
 		goto fail;
 	if (ledger_load(e->state_dir, &e->ledger, ledger_warn, &e->warnings, err) < 0)
@@ -2564,6 +2568,8 @@ void engine_free(struct engine *e)
 	free(e->check_wait);
 	json_decref(e->ledger);
 	strv_free(&e->warnings);
+	if (e->lock)
+		runner_track_stop();
 	statedir_unlock(e->lock);
 	crashpoint_pause("after-unlock");
 	config_free(e->conf);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "util.h"
 
 struct run_opts {
 	char *const *argv;          /* argv[0] is looked up in PATH unless it has a '/' */
@@ -52,6 +53,13 @@ struct run_result {
 /* 0 when the command ran (whatever its exit status: check result), -1 when
  * it could not be started (err says why, e.g. program not found in PATH). */
 int runner_run(const struct run_opts *opts, struct run_result *res, struct tally_err *err);
+
+/* From now on, each command's process group is written to STATE/procs/
+ * while it runs; first, groups left there by an engine that was killed and
+ * still alive (and really ours) are ended, each reported in report. Called
+ * by the engine holding the lock, before anything runs. Process-wide. */
+int runner_track_start(const char *state_dir, struct strv *report, struct tally_err *err);
+void runner_track_stop(void);
 
 /* 1 when the environ entry "NAME=value" reaches a command (see run_opts). */
 int runner_env_passes(const char *entry, int git, char *const *pass_env);
