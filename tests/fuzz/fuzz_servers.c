@@ -117,14 +117,21 @@ int fuzz_http_start(void)
 	return port;
 }
 
+static char path[108];
+
+static void unlink_path(void)
+{
+	unlink(path);
+}
+
 const char *fuzz_unix_start(void)
 {
-	static char path[108];
 	if (path[0])
 		return path;
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(path, sizeof path, "/tmp/tally-fuzz-%ld.sock", (long)getpid());
 	unlink(path);
+	atexit(unlink_path);
 	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
