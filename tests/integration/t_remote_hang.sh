@@ -26,6 +26,8 @@ check "run --json valid, summary exit 1" json_ok "$T/run.json" 1
 check "an error of class network" jq_ok "$T/run.json" 'any(.[]; .event == "error" and .class == "network")'
 check "  it is git's low-speed limit (not the overall timeout)" jq_ok "$T/run.json" 'any(.[]; .event == "error" and (.message | contains("Operation too slow")) and (.message | contains("timed out;") | not))'
 expect_eq "nothing recorded" "$(commits)" "$n0"
+expect_exit "status needs no remote: exit 0" 0 timeout 60 "$TALLY_BIN" -C "$V" --no-tui status
+expect_exit "check needs no remote either: exit 0" 0 timeout 60 "$TALLY_BIN" -C "$V" --no-tui check
 
 # a git-tags upstream on the dead host: that component only
 git -C "$V" remote set-url origin "$REMOTE"
