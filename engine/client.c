@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -117,6 +118,33 @@ static json_t *pop(struct client *c)
 	return ev;
 }
 
+/* The engine on the other end must be us, root, or (tally.group) the owner
+ * of a group socket of a group we are in: a socket somebody else put at
+ * the path is refused before a command is sent to it. */
+static int peer_trusted(int fd, const char *socket_path, struct tally_err *err)
+{
+	struct ucred cr;
+	socklen_t len = sizeof cr;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return tally_err_set(err, TC_AUTH, "%s: cannot tell who serves it: %s", socket_path,
+				     strerror(errno));
+	if (cr.uid == geteuid() || cr.uid == 0)
+		return 0;
+	struct stat st;
+	if (stat(socket_path, &st) == 0 && st.st_uid == cr.uid && (st.st_mode & 0060) == 0060) {
+		if (st.st_gid == getegid())
+			return 0;
+		gid_t groups[256];
+		int n = getgroups(256, groups);
+		for (int i = 0; i < n; i++)
+			if (groups[i] == st.st_gid)
+				return 0;
+	}
+	return tally_err_set(err, TC_AUTH, "%s: the process serving it runs as uid %lu, not as you and "
+			     "not for a tally.group of yours; refusing to talk to it (remove the socket "
+			     "and start the engine again)", socket_path, (unsigned long)cr.uid);
+}
+
 int client_connect(const char *socket_path, int watch, struct client **out,
 		   struct tally_err *err)
 {
@@ -132,6 +160,10 @@ int client_connect(const char *socket_path, int watch, struct client **out,
 		int e = errno;
 		close(fd);
 		return tally_err_set(err, TC_NETWORK, "%s: cannot attach to the engine: %s", socket_path, strerror(e));
+	}
+	if (peer_trusted(fd, socket_path, err) < 0) {
+		close(fd);
+		return -1;
 	}
 	struct client *c = xcalloc(1, sizeof *c);
 	c->fd = fd;

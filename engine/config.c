@@ -45,6 +45,7 @@ enum kflag {
 	KF_SPLIT = 1 << 5,    /* quoting checked only (notify: no template variables) */
 	KF_VARNAME = 1 << 6,  /* a key in a version file */
 	KF_EMPTY = 1 << 7,    /* an empty value is allowed (it turns the feature off) */
+	KF_ENVNAME = 1 << 8,  /* an environment variable name, or a prefix ending in '*' */
 };
 
 struct keydef {
@@ -92,6 +93,14 @@ static const struct keydef keydefs[] = {
 	G("tally", "theme", K_STR, 0, theme, "default",
 	  "Console theme: a file in themes/ or $XDG_CONFIG_HOME/tally/themes/NAME.theme. --theme and "
 	  "$TALLY_THEME override it."),
+	G("tally", "passEnv", K_LIST, KF_ENVNAME, pass_env, NULL,
+	  "Environment variables of tally's own that commands (build, push, cleanup, git, notify) "
+	  "also get, one name or PREFIX* per line (the key may repeat). Commands get no other of "
+	  "tally's variables beyond a fixed allow-list (PATH, HOME, locale, proxies, containers "
+	  "settings...): GITHUB_TOKEN reaches a build only when listed here."),
+	G("tally", "networkTimeout", K_INT, 0, net_timeout, "30",
+	  "Seconds a network git command (fetch, push, ls-remote) may receive nothing before it "
+	  "gives up (class network); fetch and push are stopped after ten times that."),
 	G("registry", "prefix", K_STR, 0, reg_prefix, NULL, "The value of {prefix}, e.g. registry.example/ns."),
 	G("registry", "insecure", K_BOOL, 0, reg_insecure, "false",
 	  "Allow plain http and skip TLS checks (for registries on loopback); sets {tlsverify} to false."),
@@ -555,6 +564,8 @@ static const char *relpath_problem(const char *p)
 		size_t n = e ? (size_t)(e - s) : strlen(s);
 		if (n == 2 && s[0] == '.' && s[1] == '.')
 			return "contains '..'; write a path inside the repository";
+		if (n == 4 && strncasecmp(s, ".git", 4) == 0)
+			return "is inside .git; write a path to a file of the working tree";
 		s += n;
 		if (*s == '/')
 			s++;
@@ -731,6 +742,16 @@ static int check_str(struct loader *ld, const struct keydef *kd, const char *val
 		const char *why = relpath_problem(value);
 		if (why)
 			return fail_at(ld, line, key, "\"%s\" %s", value, why);
+	}
+	if (kd->flags & KF_ENVNAME) {
+		size_t n = strlen(value), i = 0;
+		int good = n > 0 && (isalpha((unsigned char)value[0]) || value[0] == '_');
+		for (i = 1; good && i < n; i++)
+			good = isalnum((unsigned char)value[i]) || value[i] == '_' ||
+			       (value[i] == '*' && i == n - 1);
+		if (!good)
+			return fail_at(ld, line, key, "\"%s\" is not an environment variable name; "
+				       "write NAME or a prefix such as AWS_*", value);
 	}
 	if ((kd->flags & KF_VARNAME) && !varname_ok(value))
 		return fail_at(ld, line, key, "\"%s\" is not a usable key name; use no blanks, '=' "
@@ -1004,6 +1025,7 @@ static int load(const char *disk_path, const char *name, const char *text, size_
 	c->remote = xstrdup("origin");
 	c->holds_file = xstrdup("tally-holds.txt");
 	c->schedule = xstrdup("0 2 * * *");
+	c->net_timeout = 30;
 	c->log_keep = 50;
 	c->author_name = xstrdup("tally");
 	c->theme = xstrdup("default");
@@ -1169,6 +1191,7 @@ void config_free(struct tally_conf *c)
 	free(c->reg_prefix);
 	free(c->reg_auth_file);
 	free(c->reg_cert_dir);
+	strv_free(&c->pass_env);
 	free(c->gh_api);
 	free(c->gh_token_file);
 	free(c);

@@ -60,6 +60,8 @@ struct tally_conf {
 	char *author_name;      /* default "tally" */
 	char *author_email;     /* NULL: tally@<hostname> */
 	char *theme;            /* default "default" */
+	struct strv pass_env;   /* tally.passEnv: more names commands inherit (runner.h) */
+	int net_timeout;        /* tally.networkTimeout: idle seconds for network git, default 30 */
 	char *reg_prefix;
 	int reg_insecure;
 	char *reg_auth_file;    /* NULL: the containers search order (authfile.h) */

@@ -12,6 +12,14 @@ void crashpoint(const char *name)
 	if (at && strcmp(at, name) == 0)
 		kill(getpid(), SIGKILL);
 }
+
+void crashpoint_pause(const char *name)
+{
+	const char *at = getenv("TALLY_PAUSE_AT");
+	const char *ms = getenv("TALLY_PAUSE_MS");
+	if (at && strcmp(at, name) == 0)
+		usleep((useconds_t)(ms ? atoi(ms) : 1000) * 1000u);
+}
 #else
 typedef int crashpoint_unused;
 #endif

@@ -9,8 +9,12 @@
 
 #ifdef TALLY_TESTING
 void crashpoint(const char *name);
+/* Sleeps $TALLY_PAUSE_MS (default 1000) when $TALLY_PAUSE_AT equals name:
+ * widens a window a test must see closed. */
+void crashpoint_pause(const char *name);
 #else
 #define crashpoint(name) ((void)0)
+#define crashpoint_pause(name) ((void)0)
 #endif
 
 #endif

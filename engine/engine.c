@@ -33,6 +33,7 @@
 #include "notify.h"
 #include "pipeline.h"
 #include "recorder.h"
+#include "runner.h"
 #include "registry.h"
 #include "repo.h"
 #include "server.h"
@@ -3023,6 +3024,9 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	free(sock);
 	if (r < 0)
 		goto fail;
+	/* before anything runs: end what a killed engine left running */
+	if (runner_track_start(e->state_dir, &e->warnings, err) < 0)
+		goto fail;
 	recorder_clear_stale_locks(e->root, e->conf, &e->warnings);
 	if (recorder_repair(e->root, e->conf, &e->warnings, err) < 0)
 		goto fail;
@@ -3188,7 +3192,10 @@ void engine_free(struct engine *e)
 	free(e->check_wait);
 	json_decref(e->ledger);
 	strv_free(&e->warnings);
+	if (e->lock)
+		runner_track_stop();
 	statedir_unlock(e->lock);
+	crashpoint_pause("after-unlock");
 	config_free(e->conf);
 	for (int i = 0; i < 2; i++) {
 		if (e->cancel[i] >= 0)

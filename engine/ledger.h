@@ -3,7 +3,8 @@
  * result, log, started/ended). Appended with one O_APPEND write(2) of a
  * whole line, so any thread may append: the engine thread at the end of an
  * attempt, and an attempt's worker when its image was verified (evidence
- * for resuming at record). The last line of an attempt id wins. A torn or malformed line (a crash
+ * for resuming at record). An append is whole or nothing: one that fails
+ * (disk full, file size limit) is cut back to the size before it. The last line of an attempt id wins. A torn or malformed line (a crash
  * mid-append) is skipped with a warning naming the file and line. */
 #ifndef TALLY_LEDGER_H
 #define TALLY_LEDGER_H

@@ -246,6 +246,7 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 		.argv = argv, .cwd = cwd, .env_add = env.v, .log_fd = c->log_fd,
 		.timeout_s = a->cc->timeout, .cancel_fd = a->cancel_fd, .on_output = on_output, .ctx = c,
 		.tick_ms = a->live_logs ? 100 : 0, .tail_bytes = LIVE_TAIL,
+		.pass_env = a->conf->pass_env.v,
 	};
 	struct run_result rr = {0};
 	stage_event(c, stage, "started", 0, -1);
@@ -643,6 +644,7 @@ void pipeline_run(struct attempt *a)
 	struct ctx c = {.a = a, .log_fd = -1};
 	struct tally_err err = {0};
 	char digest[REGISTRY_DIGEST_MAX] = "";
+	char *worktree_error = NULL;   /* recorded, but the working tree lags */
 	a->stages = json_array();
 	a->started = util_now();
 	a->result = "failed";
@@ -802,8 +804,12 @@ record:
 		}
 		a->recorded = 1;
 		a->commit = xstrdup(rr.commit);
-		if (rr.worktree_error)
+		if (rr.worktree_error) {
+			/* the record stands; the attempt says it is not whole */
 			logf_(&c, "warning: %s", rr.worktree_error);
+			if (rr.worktree_files)
+				worktree_error = xstrdup(rr.worktree_error);
+		}
 		a->previous = xstrdup(rr.previous);
 		a->pushed_remote = rr.pushed;
 		logf_(&c, "recorded %s %s in commit %s", a->cc->name, a->version, rr.commit);
@@ -870,7 +876,14 @@ record:
 		a->message = msg;
 		a->result = "shipped";
 	}
+	if (worktree_error && a->cls == TC_NONE) {
+		a->cls = TC_RECORD;
+		free(a->message);
+		a->message = worktree_error;
+		worktree_error = NULL;
+	}
 out:
+	free(worktree_error);
 	if (a->cls != TC_NONE)
 		logf_(&c, "attempt %s ended: %s (%s); hint: %s", a->id, a->result, tally_class_name(a->cls),
 		      classify_hint(a->cls));

@@ -17,6 +17,7 @@
 
 #include "atomicfile.h"
 #include "crashpoint.h"
+#include "gitnet.h"
 #include "holds.h"
 #include "repo.h"
 #include "runner.h"
@@ -352,8 +353,20 @@ static int move_ref(git_repository *repo, const char *refname, const git_oid *ex
 }
 
 /* Working tree and index follow the new head. */
+static int write_worktree_x(git_repository *repo, const struct change *c, int *index_only,
+			    struct tally_err *err);
 static int write_worktree(git_repository *repo, const struct change *c, struct tally_err *err)
 {
+	return write_worktree_x(repo, c, NULL, err);
+}
+
+/* *index_only (may be NULL) is set when the files were written and only the
+ * index update failed (a stale index is mended at start and by the engine). */
+static int write_worktree_x(git_repository *repo, const struct change *c, int *index_only,
+			    struct tally_err *err)
+{
+	if (index_only)
+		*index_only = 0;
 	for (size_t i = 0; i < c->nedits; i++) {
 		char *path = repo_workpath(repo, c->edits[i].path);
 		char *dir = xstrdup(path);
@@ -371,6 +384,8 @@ static int write_worktree(git_repository *repo, const struct change *c, struct t
 		crashpoint("after-worktree-file");
 	}
 	git_index *idx = NULL;
+	if (index_only)
+		*index_only = 1;
 	if (git_repository_index(&idx, repo) < 0 || git_index_read(idx, 0) < 0)
 		goto fail;
 	for (size_t i = 0; i < c->nedits; i++)
@@ -394,15 +409,20 @@ static void collect_output(void *ctx, const char *data, size_t len)
 
 /* Runs git for network work through the runner (timeouts, cancel, the
  * operator's credential helpers). Output goes to the log and to out. */
-static int run_git(git_repository *repo, char **argv, int log_fd, int cancel_fd,
-		   struct sbuf *out, struct tally_err *err)
+static int run_git(git_repository *repo, const struct tally_conf *conf, char **argv, int log_fd,
+		   int cancel_fd, struct sbuf *out, struct tally_err *err)
 {
-	char *env[] = {"GIT_TERMINAL_PROMPT=0", "LC_ALL=C", NULL};
+	/* a remote that stops answering fails within tally.networkTimeout
+	 * (gitnet.h); the overall limit is ten times that */
+	struct strv env = {0};
+	gitnet_env(&env, git_repository_workdir(repo), conf->net_timeout);
+	strv_push(&env, "LC_ALL=C");
 	struct sbuf sink = {0};
 	struct run_opts o = {
-		.argv = argv, .cwd = git_repository_workdir(repo), .env_add = env, .log_fd = log_fd,
-		.timeout_s = 300, .cancel_fd = cancel_fd, .on_output = collect_output,
-		.ctx = out ? out : &sink,
+		.argv = argv, .cwd = git_repository_workdir(repo), .env_add = env.v, .log_fd = log_fd,
+		.timeout_s = 10 * (conf->net_timeout > 0 ? conf->net_timeout : 30), .cancel_fd = cancel_fd,
+		.on_output = collect_output, .ctx = out ? out : &sink,
+		.pass_env = conf->pass_env.v, .git_env = 1,
 	};
 	struct run_result rr;
 	int rc = runner_run(&o, &rr, err);
@@ -411,7 +431,8 @@ static int run_git(git_repository *repo, char **argv, int log_fd, int cancel_fd,
 		struct sbuf cmd = {0};
 		for (char **p = argv; *p; p++)
 			sbuf_addf(&cmd, "%s%s", p == argv ? "" : " ", *p);
-		rc = tally_err_set(err, TC_RECORD, "%s: %s%s", cmd.buf,
+		rc = tally_err_set(err, rr.cancelled ? TC_RECORD : gitnet_class(rr.timed_out, text, strlen(text)),
+				   "%s: %s%s", cmd.buf,
 				   rr.timed_out ? "timed out; " : rr.cancelled ? "cancelled; " : "", text);
 		sbuf_free(&cmd);
 		/* one line is enough in a message */
@@ -420,6 +441,7 @@ static int run_git(git_repository *repo, char **argv, int log_fd, int cancel_fd,
 			*nl = '\0';
 	}
 	sbuf_free(&sink);
+	strv_free(&env);
 	return rc;
 }
 
@@ -430,7 +452,7 @@ static int fetch_remote(git_repository *repo, const struct tally_conf *conf, con
 	char *spec = xasprintf("+refs/heads/%s:refs/remotes/%s/%s", branch, conf->remote, branch);
 	char *argv[] = {"git", "fetch", "--no-tags", conf->remote, spec, NULL};
 	struct sbuf out = {0};
-	int rc = run_git(repo, argv, log_fd, cancel_fd, &out, err);
+	int rc = run_git(repo, conf, argv, log_fd, cancel_fd, &out, err);
 	free(spec);
 	*exists = 0;
 	if (rc < 0) {
@@ -460,7 +482,7 @@ static int push_remote(git_repository *repo, const struct tally_conf *conf, cons
 	char *argv[] = {"git", "push", "--porcelain", conf->remote, spec, NULL};
 	struct sbuf out = {0};
 	crashpoint("before-push");
-	int rc = run_git(repo, argv, log_fd, cancel_fd, &out, err);
+	int rc = run_git(repo, conf, argv, log_fd, cancel_fd, &out, err);
 	*rejected = rc < 0 && (strstr(sbuf_str(&out), "[rejected]") ||
 			       strstr(sbuf_str(&out), "non-fast-forward") ||
 			       strstr(sbuf_str(&out), "fetch first"));
@@ -590,9 +612,13 @@ static int apply_change(const char *repo_dir, const struct tally_conf *conf, com
 	repo_oid_hex(&new_oid, res->commit);
 	res->previous = xstrdup(c.previous);
 	res->pushed = !conf->git_push;
-	if (write_worktree(repo, &c, err) < 0) {
+	int index_only = 0;
+	if (write_worktree_x(repo, &c, &index_only, err) < 0) {
 		/* The record is committed (the commit point passed); the next
-		 * start repairs the working tree and index. Say so, and go on. */
+		 * start repairs the working tree and index. Say so, and go on.
+		 * A file that could not be written fails the attempt (the
+		 * caller reports it); an index that lags is only a warning. */
+		res->worktree_files = !index_only;
 		res->worktree_error = xasprintf("recorded %s, but the working tree was not updated (%s); the next start repairs it",
 						res->commit, err->msg);
 		tally_err_clear(err);
@@ -957,6 +983,49 @@ int recorder_clear_stale_locks(const char *repo_dir, const struct tally_conf *co
 	return 0;
 }
 
+/* Does the working-tree content (wexists, work) of path lag behind HEAD
+ * only by tally's own writes? Walks the first-parent chain from head (at
+ * most 200 commits): every commit that changed the file on the way back to
+ * a version equal to the working tree must carry a Tally-Action trailer. A
+ * record whose working-tree update failed (disk full, immutable file) is
+ * repaired this way also after later records of other components. */
+static int lags_by_tally(git_repository *repo, git_commit *head, const char *path, int wexists,
+			 const struct sbuf *work)
+{
+	git_commit *x = head;
+	int found = 0;
+	struct sbuf at_x = {0};
+	int xexists = 0;
+	repo_read_at(repo, x, path, &at_x, &xexists, NULL);
+	for (int depth = 0; depth < 200 && git_commit_parentcount(x) > 0; depth++) {
+		git_commit *p = NULL;
+		if (git_commit_parent(&p, x, 0) < 0)
+			break;
+		struct sbuf at_p = {0};
+		int pexists = 0;
+		repo_read_at(repo, p, path, &at_p, &pexists, NULL);
+		int changed = !same_bytes(xexists, &at_x, pexists, &at_p);
+		char *action = changed ? repo_trailer(git_commit_message(x), "Tally-Action") : NULL;
+		if (x != head)
+			git_commit_free(x);
+		x = p;
+		sbuf_free(&at_x);
+		at_x = at_p;
+		xexists = pexists;
+		if (changed && !action)
+			break;   /* somebody else changed it: not ours to undo */
+		free(action);
+		if (changed && same_bytes(wexists, work, pexists, &at_p)) {
+			found = 1;
+			break;
+		}
+	}
+	if (x != head)
+		git_commit_free(x);
+	sbuf_free(&at_x);
+	return found;
+}
+
 int recorder_repair(const char *repo_dir, const struct tally_conf *conf, struct strv *report,
 		    struct tally_err *err)
 {
@@ -1013,6 +1082,8 @@ int recorder_repair(const char *repo_dir, const struct tally_conf *conf, struct 
 			same_parent = same_bytes(wexists, &work, mexists, &at_moved);
 			sbuf_free(&at_moved);
 		}
+		if (!same_head && !same_parent && hexists)
+			same_parent = lags_by_tally(repo, head, files.v[i], wexists, &work);
 		if (!same_head && same_parent && !hexists) {
 			/* tally's move took the file away (a rolled-back record
 			 * that had created it) */
@@ -1047,7 +1118,21 @@ int recorder_repair(const char *repo_dir, const struct tally_conf *conf, struct 
 	}
 	if (fix.nedits)
 		crashpoint("mid-repair");
-	rc = fix.nedits ? write_worktree(repo, &fix, err) : 0;
+	/* One file at a time: a file that cannot be written (immutable, disk
+	 * full) is reported and left behind HEAD, which makes the recorder's
+	 * gate refuse the components that write it; the others go on. */
+	for (size_t i = 0; i < fix.nedits; i++) {
+		struct change one = {0};
+		sbuf_add(change_edit(&one, fix.edits[i].path), sbuf_str(&fix.edits[i].content),
+			 fix.edits[i].content.len);
+		struct tally_err werr = {0};
+		if (write_worktree(repo, &one, &werr) < 0)
+			strv_push_owned(report, xasprintf("%s: cannot repair it from HEAD (%s); components "
+							  "that record in it are refused until it can be written",
+							  fix.edits[i].path, werr.msg));
+		change_free(&one);
+	}
+	rc = 0;
 	change_free(&fix);
 	if (rc == 0 && moved_from) {
 		/* the rest of that move (a re-apply brings the remote's other

@@ -55,6 +55,7 @@ struct recorder_result {
 	int pushed;                /* 1 when on the remote (or gitPush off) */
 	char *push_error;          /* why it is not on the remote yet; caller frees */
 	char *worktree_error;      /* recorded, but the working tree lags (repaired at start) */
+	int worktree_files;        /* with worktree_error: a file was not written (not only the index) */
 };
 
 int recorder_record(const struct recorder_req *req, struct recorder_result *res,

@@ -14,11 +14,17 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "util.h"
 
 struct run_opts {
 	char *const *argv;          /* argv[0] is looked up in PATH unless it has a '/' */
 	const char *cwd;            /* NULL: inherit */
 	char *const *env_add;       /* "NAME=value" entries added to (overriding) environ; may be NULL */
+	/* The command never gets tally's whole environment: only the names
+	 * runner_env_passes allows (a fixed list, GIT_* when git_env, and
+	 * pass_env: names or "PREFIX*", e.g. tally.passEnv), then env_add. */
+	char *const *pass_env;      /* may be NULL */
+	int git_env;                /* a git command: GIT_* pass too */
 	int log_fd;                 /* -1: discard output */
 	int timeout_s;              /* <= 0: none */
 	int cancel_fd;              /* -1: none; readable means cancel */
@@ -53,6 +59,16 @@ struct run_result {
 /* 0 when the command ran (whatever its exit status: check result), -1 when
  * it could not be started (err says why, e.g. program not found in PATH). */
 int runner_run(const struct run_opts *opts, struct run_result *res, struct tally_err *err);
+
+/* From now on, each command's process group is written to STATE/procs/
+ * while it runs; first, groups left there by an engine that was killed and
+ * still alive (and really ours) are ended, each reported in report. Called
+ * by the engine holding the lock, before anything runs. Process-wide. */
+int runner_track_start(const char *state_dir, struct strv *report, struct tally_err *err);
+void runner_track_stop(void);
+
+/* 1 when the environ entry "NAME=value" reaches a command (see run_opts). */
+int runner_env_passes(const char *entry, int git, char *const *pass_env);
 
 /* Resolves prog in PATH like execvp would; caller frees. NULL if not found. */
 char *runner_which(const char *prog);

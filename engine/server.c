@@ -58,18 +58,61 @@ struct server {
 	long long next_job;
 };
 
+/* The private directory for sockets whose state-dir path is too long:
+ * $XDG_RUNTIME_DIR when set (private by definition), else
+ * ${TMPDIR:-/tmp}/tally-<uid> (checked and created by private_dir). */
+static char *fallback_dir(void)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	if (rt && *rt && strlen(rt) < 60)
+		return xstrdup(rt);
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || !*tmp || strlen(tmp) > 60)
+		tmp = "/tmp";
+	return xasprintf("%s/tally-%lu", tmp, (unsigned long)geteuid());
+}
+
 char *server_socket_path(const char *state_dir)
 {
 	char *p = xasprintf("%s/engine.sock", state_dir);
 	if (strlen(p) < sizeof(((struct sockaddr_un *)0)->sun_path))
 		return p;
 	free(p);
-	/* too long for sun_path: a short name keyed by the state dir */
+	/* too long for sun_path: a short name keyed by the state dir, in a
+	 * directory only we can write (issue 10: a name in /tmp itself can be
+	 * taken by anyone first) */
 	unsigned long h = 5381;
 	for (const char *c = state_dir; *c; c++)
 		h = h * 33 + (unsigned char)*c;
-	const char *rt = getenv("XDG_RUNTIME_DIR");
-	return xasprintf("%s/tally-%08lx.sock", rt && *rt && strlen(rt) < 80 ? rt : "/tmp", h & 0xffffffffUL);
+	char *dir = fallback_dir();
+	p = xasprintf("%s/tally-%08lx.sock", dir, h & 0xffffffffUL);
+	free(dir);
+	return p;
+}
+
+/* dir exists (made 0700, 0710 with a group), is a real directory (not a
+ * symlink), is ours, and nobody else may write it or list it. */
+static int private_dir(const char *dir, const gid_t *gid, struct tally_err *err)
+{
+	if (mkdir(dir, gid ? 0710 : 0700) == 0 && gid)
+		if (chown(dir, (uid_t)-1, *gid) < 0 || chmod(dir, 0710) < 0)
+			return tally_err_set(err, TC_INPUT, "%s: cannot give it to the tally.group: %s", dir,
+					     strerror(errno));
+	struct stat st;
+	if (lstat(dir, &st) < 0)
+		return tally_err_set(err, TC_INPUT, "%s: cannot create the socket directory: %s", dir,
+				     strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return tally_err_set(err, TC_INPUT, "%s: is not a directory (a symlink?); the engine socket "
+				     "needs a private directory: remove it, or set XDG_RUNTIME_DIR", dir);
+	if (st.st_uid != geteuid())
+		return tally_err_set(err, TC_INPUT, "%s: belongs to uid %lu, not to us; somebody else "
+				     "created it: remove it, or set XDG_RUNTIME_DIR", dir,
+				     (unsigned long)st.st_uid);
+	if (st.st_mode & 0027)
+		return tally_err_set(err, TC_INPUT, "%s: mode %04o lets others in; make it 0700 (chmod 700) "
+				     "or remove it", dir, (unsigned)(st.st_mode & 07777));
+	return 0;
 }
 
 static void conn_free(struct conn *c)
@@ -449,6 +492,16 @@ int server_start(struct engine *e, const struct server_opts *o, struct server **
 	if (s->lfd < 0) {
 		tally_err_set(err, TC_INTERNAL, "socket: %s", strerror(errno));
 		goto fail;
+	}
+	{
+		char *fb = fallback_dir();
+		size_t n = strlen(fb);
+		int in_fb = strncmp(s->path, fb, n) == 0 && s->path[n] == '/' &&
+			    !strchr(s->path + n + 1, '/') && !getenv("XDG_RUNTIME_DIR");
+		int bad = in_fb && private_dir(fb, s->have_gid ? &s->gid : NULL, err) < 0;
+		free(fb);
+		if (bad)
+			goto fail;
 	}
 	/* we hold the repo's lock: a socket file left here is a dead engine's */
 	unlink(s->path);

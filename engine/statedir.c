@@ -76,11 +76,20 @@ int statedir_ensure(const char *dir, const char *group, struct tally_err *err)
 	return rc;
 }
 
+/* libgit2 names the git directory with a final '/': no "//" in messages. */
+static char *lock_path(const char *git_dir)
+{
+	size_t n = strlen(git_dir);
+	while (n > 1 && git_dir[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s/tally.lock", (int)n, git_dir);
+}
+
 int statedir_lock(const char *git_dir, const char *socket_path, struct tally_lock **out,
 		  int *busy, struct tally_err *err)
 {
 	*busy = 0;
-	char *path = xasprintf("%s/tally.lock", git_dir);
+	char *path = lock_path(git_dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		tally_err_set(err, TC_INPUT, "%s: cannot open lock: %s", path, strerror(errno));
@@ -131,7 +140,7 @@ void statedir_unlock(struct tally_lock *lk)
 
 int statedir_lock_info(const char *git_dir, long *pid, char **socket_path)
 {
-	char *path = xasprintf("%s/tally.lock", git_dir);
+	char *path = lock_path(git_dir);
 	struct sbuf sb = {0};
 	int rc = util_read_file(path, &sb, NULL);
 	free(path);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "classify.h"
+#include "gitnet.h"
 #include "http.h"
 #include "registry.h"
 #include "runner.h"
@@ -83,10 +84,15 @@ static int fetch_git_tags(const struct upstream_ctx *ctx, const struct comp_conf
 {
 	struct sbuf out = {0};
 	char *argv[] = {"git", "ls-remote", "--tags", "--refs", "--", cc->upstream_arg, NULL};
-	char *env[] = {"GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=/bin/false", "LC_ALL=C", NULL};
+	struct strv env = {0};
+	int idle = ctx->conf && ctx->conf->net_timeout > 0 ? ctx->conf->net_timeout : 30;
+	gitnet_env(&env, ctx->repo_root, idle);
+	strv_push(&env, "GIT_ASKPASS=/bin/false");
+	strv_push(&env, "LC_ALL=C");
 	struct run_opts o = {
-		.argv = argv, .cwd = ctx->repo_root, .env_add = env, .log_fd = -1,
-		.timeout_s = 60, .cancel_fd = ctx->cancel_fd, .on_output = collect, .ctx = &out,
+		.argv = argv, .cwd = ctx->repo_root, .env_add = env.v, .log_fd = -1,
+		.timeout_s = 2 * idle, .cancel_fd = ctx->cancel_fd, .on_output = collect, .ctx = &out,
+		.pass_env = ctx->conf ? ctx->conf->pass_env.v : NULL, .git_env = 1,
 	};
 	struct run_result rr;
 	struct tally_err err = {0};
@@ -95,7 +101,9 @@ static int fetch_git_tags(const struct upstream_ctx *ctx, const struct comp_conf
 		goto out;
 	}
 	if (!rr.exited || rr.status != 0) {
-		enum tally_class cls = classify("check", rr.timed_out, out.buf, out.len);
+		enum tally_class cls = gitnet_class(rr.timed_out, out.buf, out.len);
+		if (cls == TC_RECORD)   /* nothing known: check's default */
+			cls = classify("check", 0, out.buf, out.len);
 		char *last = out.buf ? out.buf : xstrdup("");
 		/* first line of git's complaint is the useful one */
 		char *nl = strchr(last, '\n');
@@ -116,6 +124,7 @@ static int fetch_git_tags(const struct upstream_ctx *ctx, const struct comp_conf
 		p = eol ? eol + 1 : NULL;
 	}
 out:
+	strv_free(&env);
 	sbuf_free(&out);
 	return res->cls == TC_NONE ? 0 : -1;
 }
@@ -215,7 +224,10 @@ static int valid_gh_repo(const char *s)
 static json_t *load_array(const char *body, size_t len, const char *what, struct tally_err *err)
 {
 	json_error_t je;
-	json_t *root = json_loadb(body, len, 0, &je);
+	/* JSON_ALLOW_NUL: one "\u0000" in a release's name or body is valid
+	 * JSON and must not sink the whole answer; a tag name holding one is
+	 * an invalid version (see push_name) */
+	json_t *root = json_loadb(body, len, JSON_ALLOW_NUL, &je);
 	if (!root) {
 		tally_err_set(err, TC_VERIFY, "answer is not JSON (line %d, column %d)", je.line,
 			      je.column);
@@ -342,7 +354,7 @@ static int gh_paged(const struct upstream_ctx *ctx, const struct comp_conf *cc, 
 			res->retry_at = resp.retry_at;
 			break;
 		}
-		json_t *list = json_loadb(sbuf_str(&resp.body), resp.body.len, 0, NULL);
+		json_t *list = json_loadb(sbuf_str(&resp.body), resp.body.len, JSON_ALLOW_NUL, NULL);
 		entries += json_array_size(list);
 		int rc = page(cc, list, raw);
 		json_decref(list);
@@ -378,6 +390,24 @@ static int gh_paged(const struct upstream_ctx *ctx, const struct comp_conf *cc, 
 	return res->cls == TC_NONE ? 0 : -1;
 }
 
+/* A name with a NUL inside would be cut short as a C string: it is pushed
+ * with '?' for each NUL, which no valid version holds, so it is ignored
+ * with a warning like any other invalid name. */
+static void push_name(struct strv *raw, json_t *name)
+{
+	const char *v = json_string_value(name);
+	size_t len = json_string_length(name);
+	if (strlen(v) == len) {
+		strv_push(raw, v);
+		return;
+	}
+	char *copy = xmalloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		copy[i] = v[i] ? v[i] : '?';
+	copy[len] = '\0';
+	strv_push_owned(raw, copy);
+}
+
 static int page_releases(const struct comp_conf *cc, json_t *list, struct strv *raw)
 {
 	if (!json_is_array(list))
@@ -385,8 +415,8 @@ static int page_releases(const struct comp_conf *cc, json_t *list, struct strv *
 	size_t i;
 	json_t *r;
 	json_array_foreach(list, i, r) {
-		const char *tag = json_string_value(json_object_get(r, "tag_name"));
-		if (!tag)
+		json_t *tag = json_object_get(r, "tag_name");
+		if (!json_is_string(tag))
 			return -1;
 		/* drafts never; GitHub's pre-release flag only with prerelease =
 		 * true (vfilter's suffix rule applies on top) */
@@ -394,7 +424,7 @@ static int page_releases(const struct comp_conf *cc, json_t *list, struct strv *
 			continue;
 		if (json_is_true(json_object_get(r, "prerelease")) && !cc->prerelease)
 			continue;
-		strv_push(raw, tag);
+		push_name(raw, tag);
 	}
 	return 0;
 }
@@ -409,7 +439,7 @@ static int page_tags(const struct comp_conf *cc, json_t *list, struct strv *raw)
 	json_array_foreach(list, i, t) {
 		if (!json_is_string(t))
 			return -1;
-		strv_push(raw, json_string_value(t));
+		push_name(raw, t);
 	}
 	return 0;
 }

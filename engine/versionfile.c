@@ -23,6 +23,7 @@ struct vfile {
 	struct ventry *e;
 	size_t n, cap;
 	size_t n_lf, n_crlf;
+	int open_cr;            /* the data ends in a CR without its LF */
 };
 
 static int is_key_start(char c)
@@ -226,6 +227,14 @@ int versionfile_parse(const char *name, const char *data, size_t len, int lenien
 			} else {
 				vf->n_lf++;
 			}
+		} else if (clen > 0 && vf->data[off + clen - 1] == '\r') {
+			/* A CR at the very end is a CRLF ending that lost its LF
+			 * (a CRLF file without a final newline): the same line
+			 * ending as elsewhere, not part of the value. set()
+			 * completes it with the LF. */
+			clen--;
+			vf->n_crlf++;
+			vf->open_cr = 1;
 		}
 		if (parse_line(vf, off, clen, line, err) < 0)
 			goto fail;
@@ -310,7 +319,9 @@ static int splice(const struct vfile *vf, const char *key, const char *value, st
 	 * previously unterminated last line). */
 	const char *eol = vf->n_crlf > vf->n_lf ? "\r\n" : "\n";
 	sbuf_add(out, vf->data, vf->len);
-	if (vf->len > 0 && vf->data[vf->len - 1] != '\n')
+	if (vf->open_cr)
+		sbuf_addc(out, '\n');
+	else if (vf->len > 0 && vf->data[vf->len - 1] != '\n')
 		sbuf_adds(out, eol);
 	sbuf_addf(out, "%s=%s%s", key, value, eol);
 	return 0;

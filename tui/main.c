@@ -931,8 +931,26 @@ static int run_health(struct opts *o, const struct command *c)
 	return EXIT_FAIL;
 }
 
+/* Is pid a live process (a zombie is not: its parent has yet to reap it)? */
+static int process_alive(long pid)
+{
+	if (pid <= 1)
+		return 0;
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return kill((pid_t)pid, 0) == 0;
+	char buf[512];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *rp = strrchr(buf, ')');
+	return !(rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X'));
+}
+
 /* stop: ask the engine over its socket (or with a signal) and wait until it
- * lets go of the repo's lock. */
+ * lets go of the repo's lock and has exited. */
 static int run_stop(struct opts *o)
 {
 	struct engine_opts eo = engine_opts_of(o);
@@ -966,6 +984,15 @@ static int run_stop(struct opts *o)
 	for (int i = 0; i < 36000; i++) {
 		if (statedir_lock(loc.git_dir, NULL, &lk, &busy, NULL) == 0) {
 			statedir_unlock(lk);
+			/* the lock goes before the process: wait (bounded) for it
+			 * to be gone too, so that "stopped" means stopped */
+			for (int k = 0; k < 100 && process_alive(loc.pid); k++)
+				usleep(100000);
+			if (process_alive(loc.pid)) {
+				fprintf(stderr, "tally: engine %ld released its lock but did not exit\n", loc.pid);
+				engine_location_free(&loc);
+				return EXIT_FAIL;
+			}
 			if (!o->quiet)
 				printf("engine %ld stopped\n", loc.pid);
 			engine_location_free(&loc);

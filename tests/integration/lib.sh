@@ -16,6 +16,10 @@ export GIT_COMMITTER_NAME=test GIT_COMMITTER_EMAIL=test@example.invalid
 export GIT_CONFIG_GLOBAL="$T/home/.gitconfig"
 git config --global init.defaultBranch main
 git config --global advice.detachedHead false
+# builds do not inherit GIT_AUTHOR_* (tally scrubs their environment): a build
+# script that commits finds the identity in the global config
+git config --global user.name test
+git config --global user.email test@example.invalid
 # buildah as tests use it: vfs storage inside $T, chroot isolation
 export STORAGE_DRIVER=vfs BUILDAH_ISOLATION=chroot
 export CONTAINERS_STORAGE_CONF="$T/storage.conf"

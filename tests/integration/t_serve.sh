@@ -56,7 +56,10 @@ record_is() { [ "$(record_of server-versions.txt server)" = "$1" ]; }
 
 # --- at start, serve makes up for the missed run and ships ------------------------
 n=$(commits)
-check "serve starts" start_serve s1
+# (the engine lingers 2 s between releasing its lock and exiting: tally stop
+# must wait for the process, not only the lock)
+pause_serve() { TALLY_PAUSE_AT=after-unlock TALLY_PAUSE_MS=2000 start_serve "$@"; }
+check "serve starts" pause_serve s1
 check "  it ships the candidate at start (record v3.8.1 within 20 s)" poll 20 record_is v3.8.1
 expect_eq "  one record commit" "$(commits)" $((n + 1))
 expect_eq "  Tally-Action: ship" "$(commit_trailer HEAD Tally-Action)" ship
@@ -68,11 +71,14 @@ check "  the record is logged at <6> with key=value fields" grep -Eq '^<6>record
 check "  the shipped attempt is logged at <6>" grep -Eq '^<6>attempt .*result=shipped' "$T/s1.err"
 expect_exit "a second serve on the same repo exits 3" 3 "$TALLY_BIN" -C "$V" serve
 check "  it says why on stderr" grep -q 'another tally engine' "$T/last.err"
+check "  it names the lock file, without '//' (issue 10)" grep -q "[^/]/tally.lock" "$T/last.err"
+check "  the lock path has no '//' (issue 10)" bash -c '! grep -q "//tally.lock" "$1"' _ "$T/last.err"
 expect_exit "status while serve runs is handed to the engine" 0 tally status
 check "  and shows the engine's state" grep -Eq '^server +v3\.8\.1 ' "$T/last.out"
 check "the first serve is still running" kill -0 "$SERVE_PID"
 expect_exit "tally stop ends the running serve" 0 tally stop
 check "  says stopped" grep -q 'stopped' "$T/last.out"
+check "  the engine process is gone when stop returns (issue 10; it pauses 2 s after the unlock)" bash -c '! alive() { [ -n "$1" ] && ps -o stat= -p "$1" 2>/dev/null | grep -qv "^Z"; }; ! alive "$1"' _ "$SERVE_PID"
 check "  serve has ended" wait_gone "$SERVE_PID" 2
 expect_eq "  serve exited 0" "${GONE_RC:-?}" 0
 check "  serve logged <6>stopped" grep -q '^<6>stopped' "$T/s1.err"

@@ -534,6 +534,7 @@ static void test_bad_record_also(void **state)
 static void test_bad_paths(void **state)
 {
 	(void)state;
+	struct tally_conf *c;
 	load_bad("[component \"a\"]\n\tfile = /etc/a.txt\n\tupstream = manual\n\tbuild = b\n",
 		 "tally.conf:2: component.a.file: ", "absolute");
 	load_bad("[component \"a\"]\n\tfile = x/../../a.txt\n\tupstream = manual\n\tbuild = b\n",
@@ -545,8 +546,19 @@ static void test_bad_paths(void **state)
 	load_bad(COMP_A "\trecipe = /Dockerfile\n", "tally.conf:5: component.a.recipe: ", NULL);
 	load_bad("[tally]\n\tholdsFile = /tmp/holds\n" COMP_A, "tally.conf:2: tally.holdsFile: ",
 		 NULL);
+	/* issue 10: nothing inside .git (refused at load, not after the push) */
+	load_bad("[component \"a\"]\n\tfile = .git/config\n\tupstream = manual\n\tbuild = b\n",
+		 "tally.conf:2: component.a.file: ", ".git");
+	load_bad("[component \"a\"]\n\tfile = sub/.GIT/x.txt\n\tupstream = manual\n\tbuild = b\n",
+		 "tally.conf:2: component.a.file: ", ".git");
+	load_bad(COMP_A "\trecordAlso = ./.git/hooks/env:X={version}\n",
+		 "tally.conf:5: component.a.recordAlso: ", ".git");
+	load_bad("[tally]\n\tholdsFile = .git/holds\n" COMP_A, "tally.conf:2: tally.holdsFile: ",
+		 ".git");
+	c = load_ok("[component \"a\"]\n\tfile = .github/a.txt\n\tupstream = manual\n\tbuild = b\n");
+	config_free(c);
 	/* ".." inside a name is not a parent reference. */
-	struct tally_conf *c = load_ok(
+	c = load_ok(
 		"[component \"a\"]\n\tfile = v..1/a..txt\n\tupstream = manual\n\tbuild = b\n");
 	config_free(c);
 }

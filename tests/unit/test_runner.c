@@ -267,9 +267,11 @@ static void test_env(void **state)
 	setenv("TALLY_TEST_OVER", "original", 1);
 	char *env_add[] = { "TALLY_COMPONENT=server", "TALLY_TEST_OVER=new value",
 	                    "TALLY_TEST_TWICE=first", "TALLY_TEST_TWICE=second", NULL };
+	char *pass[] = { "TALLY_TEST_KEEP", "TALLY_TEST_O*", NULL };
 	char *a[] = { "env", NULL };
 	struct run_opts o = base_opts(a);
 	o.env_add = env_add;
+	o.pass_env = pass;
 	run_ok(&o, &res, &out);
 	assert_int_equal(res.status, 0);
 	const char *s = sbuf_str(&out);
@@ -290,6 +292,165 @@ static void test_env(void **state)
 	assert_int_equal(runner_run(&o, &res, &err), -1);
 	assert_non_null(strstr(err.msg, "NOEQUALS"));
 	sbuf_free(&out);
+}
+
+/* issue 10, defect 6: tally's own environment does not reach commands,
+ * only the allow-list, GIT_* for git, and what the operator lists. */
+static void test_env_scrubbed(void **state)
+{
+	(void)state;
+	struct sbuf out = { 0 };
+	struct run_result res;
+
+	setenv("GITHUB_TOKEN", "ghp_secret_token_value", 1);
+	setenv("TALLY_TEST_SECRET", "s3cr3t", 1);
+	setenv("GIT_TEST_VAR", "g", 1);
+	setenv("LC_TEST_X", "lc", 1);
+	setenv("BUILDAH_TEST_X", "b", 1);
+	char *a[] = { "env", NULL };
+	struct run_opts o = base_opts(a);
+	run_ok(&o, &res, &out);
+	const char *s = sbuf_str(&out);
+	assert_null(strstr(s, "ghp_secret_token_value"));
+	assert_null(strstr(s, "s3cr3t"));
+	assert_null(strstr(s, "GIT_TEST_VAR="));
+	assert_non_null(strstr(s, "PATH="));
+	assert_non_null(strstr(s, "LC_TEST_X=lc\n"));
+	assert_non_null(strstr(s, "BUILDAH_TEST_X=b\n"));
+
+	/* git commands get GIT_*, still no token */
+	sbuf_reset(&out);
+	o.git_env = 1;
+	run_ok(&o, &res, &out);
+	s = sbuf_str(&out);
+	assert_non_null(strstr(s, "GIT_TEST_VAR=g\n"));
+	assert_null(strstr(s, "ghp_secret_token_value"));
+
+	/* the operator may list it (tally.passEnv) */
+	sbuf_reset(&out);
+	char *pass[] = { "GITHUB_TOKEN", NULL };
+	o.pass_env = pass;
+	run_ok(&o, &res, &out);
+	assert_non_null(strstr(sbuf_str(&out), "GITHUB_TOKEN=ghp_secret_token_value\n"));
+	assert_int_equal(runner_env_passes("GITHUB_TOKEN=x", 1, NULL), 0);
+	assert_int_equal(runner_env_passes("LC_ALL=C", 0, NULL), 1);
+	assert_int_equal(runner_env_passes("PATHX=1", 0, NULL), 0);
+	unsetenv("GITHUB_TOKEN");
+	unsetenv("TALLY_TEST_SECRET");
+	unsetenv("GIT_TEST_VAR");
+	sbuf_free(&out);
+}
+
+/* issue 10, defect 4: a recorded group is ended only when it really is the
+ * one recorded (pid reuse: another start time is left alone). */
+static unsigned long long start_of(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')') + 2;
+	for (int field = 3; field < 22; field++)
+		p = strchr(p, ' ') + 1;
+	return strtoull(p, NULL, 10);
+}
+
+static int alive_not_zombie(pid_t pid)
+{
+	int st;
+	return waitpid(pid, &st, WNOHANG) == 0;
+}
+
+/* runner_track_start in a process started after the group (as a new
+ * engine is); its exit status is the number of groups it reported */
+static int track_in_new_process(const char *dir)
+{
+	pid_t p = fork();
+	assert_true(p >= 0);
+	if (p == 0) {
+		struct strv report = {0};
+		struct tally_err err = {0};
+		if (runner_track_start(dir, &report, &err) < 0)
+			_exit(100);
+		if (report.n == 1 && !strstr(report.v[0], "left-over"))
+			_exit(101);
+		_exit((int)report.n);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(p, &st, 0), p);
+	assert_true(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+static void test_track_leftovers(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/tally-track-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setpgid(0, 0);
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	usleep(100000);
+	char boot[64] = "";
+	FILE *b = fopen("/proc/sys/kernel/random/boot_id", "r");
+	assert_non_null(b);
+	assert_non_null(fgets(boot, sizeof boot, b));
+	fclose(b);
+	boot[strcspn(boot, "\n")] = '\0';
+	char *procs = xasprintf("%s/procs", dir);
+	mkdir(procs, 0700);
+	char *rec = xasprintf("%s/%ld", procs, (long)pid);
+
+	/* another start time: not ours, left alone */
+	FILE *f = fopen(rec, "w");
+	fprintf(f, "%ld %llu %s\n", (long)pid, start_of(pid) + 7, boot);
+	fclose(f);
+	assert_int_equal(track_in_new_process(dir), 0);
+	assert_true(alive_not_zombie(pid));
+	assert_int_equal(access(rec, F_OK), -1);   /* the stale record is gone */
+
+	/* the recorded one: ended and reported */
+	f = fopen(rec, "w");
+	fprintf(f, "%ld %llu %s\n", (long)pid, start_of(pid), boot);
+	fclose(f);
+	/* ... but not by an engine older than the group (pid reuse) */
+	struct strv report = {0};
+	struct tally_err err = {0};
+	assert_int_equal(runner_track_start(dir, &report, &err), 0);
+	assert_true(alive_not_zombie(pid));
+	assert_int_equal(report.n, 0);
+	runner_track_stop();
+	f = fopen(rec, "w");
+	fprintf(f, "%ld %llu %s\n", (long)pid, start_of(pid), boot);
+	fclose(f);
+	assert_int_equal(track_in_new_process(dir), 1);
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+	assert_int_equal(runner_track_start(dir, &report, &err), 0);   /* tracking, for below */
+
+	/* while tracking, a running command has its file, removed at the end */
+	char *a[] = { "sh", "-c", "ls \"$0\"", procs, NULL };
+	struct run_opts o = base_opts(a);
+	struct sbuf out = { 0 };
+	struct run_result res;
+	run_ok(&o, &res, &out);
+	assert_true(out.len > 0);   /* its own pgid file was there */
+	assert_int_equal(rmdir(procs), 0);   /* and is gone: the dir is empty */
+	runner_track_stop();
+	sbuf_free(&out);
+	strv_free(&report);
+	free(rec);
+	free(procs);
+	rmdir(dir);
 }
 
 static void test_cwd(void **state)
@@ -729,6 +890,8 @@ int main(void)
 		cmocka_unit_test(test_log_write_error),
 		cmocka_unit_test(test_argv_verbatim),
 		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_env_scrubbed),
+		cmocka_unit_test(test_track_leftovers),
 		cmocka_unit_test(test_cwd),
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_no_fd_leak),

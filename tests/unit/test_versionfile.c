@@ -515,6 +515,31 @@ static void test_lenient_errors(void **state)
 		    NAME ":4: duplicate key 'FOO' (first on line 2)", NULL);
 }
 
+/* issue 10: a CR at the very end is the CRLF ending of a file that lost its
+ * final LF. A strict file like that parses; in a lenient file the value
+ * reads the same before and after a key is appended. */
+static void test_final_bare_cr(void **state)
+{
+	(void)state;
+	struct vfile *vf = parse_ok("a=1\r\nb=2\r", 0);
+	assert_string_equal(versionfile_get(vf, "b"), "2");
+	versionfile_free(vf);
+	set_gives("a=1\r\nb=2\r", 0, "c", "3", "a=1\r\nb=2\r\nc=3\r\n");
+	set_gives("a=1\r\nb=2\r", 0, "b", "4", "a=1\r\nb=4\r");
+
+	vf = parse_ok("A=1\nB=2\r", 1);
+	const char *before = versionfile_get(vf, "B");
+	struct sbuf out = {0};
+	struct tally_err err = {0};
+	assert_int_equal(versionfile_set(vf, "K", "v", &out, &err), 0);
+	struct vfile *again = parse_ok_n(out.buf, out.len, 1);
+	assert_string_equal(versionfile_get(again, "B"), before);
+	assert_string_equal(versionfile_get(again, "K"), "v");
+	versionfile_free(again);
+	sbuf_free(&out);
+	versionfile_free(vf);
+}
+
 static void test_key_valid(void **state)
 {
 	(void)state;
@@ -534,6 +559,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_seed_file),
+		cmocka_unit_test(test_final_bare_cr),
 		cmocka_unit_test(test_parse_comments_blank_lines),
 		cmocka_unit_test(test_parse_key_grammar_and_odd_values),
 		cmocka_unit_test(test_parse_empty_buffer),
