@@ -46,6 +46,7 @@ enum kflag {
 	KF_VARNAME = 1 << 6,  /* a key in a version file */
 	KF_EMPTY = 1 << 7,    /* an empty value is allowed (it turns the feature off) */
 	KF_ENVNAME = 1 << 8,  /* an environment variable name, or a prefix ending in '*' */
+	KF_SECRET = 1 << 9,   /* ID=env:VAR or ID=file:PATH */
 };
 
 struct keydef {
@@ -170,6 +171,14 @@ static const struct keydef keydefs[] = {
 	  "Image label that must equal the version being shipped: when the pushed image's config "
 	  "carries it with another value, the attempt fails with class recipe (the build ignores "
 	  "{version}) and nothing is recorded; empty turns the check off."),
+	C("secret", K_LIST, KF_SECRET, secrets, NULL,
+	  "A build secret, ID=env:VAR (from tally's environment) or ID=file:PATH (relative paths from "
+	  "the repository root); the key may repeat. For the build only, the value is written to a "
+	  "0600 file in the attempt's directory, named by {secret:ID} in the build template (buildah "
+	  "build --secret id=ID,src={secret:ID}), and removed after the build whatever happens. It is "
+	  "never in an argv, and every occurrence in the output of the attempt's commands is replaced "
+	  "by *** before it is logged, shown or stored. A secret that is not set is an input error "
+	  "before building."),
 };
 
 #undef G
@@ -211,6 +220,8 @@ static const struct {
 	{"authfile", "the registry auth file tally read (registry.authFile or the first that exists "
 		     "of the search order; else the one buildah login would write), also in "
 		     "$REGISTRY_AUTH_FILE when it exists"},
+	{"secret:ID", "in the build template only: the path of the file that holds the secret ID "
+		      "(component.<n>.secret) while the build runs"},
 	{"certdir", "registry.certDir (default /etc/containers/certs.d) joined with the image's "
 		    "HOST[:PORT]: what buildah --cert-dir wants"},
 };
@@ -510,7 +521,7 @@ static int scan_comp_line(const struct scan *sc, const char *comp)
 
 /* Lines of one component's keys, for checks made after all entries. */
 struct comp_aux {
-	int header_line, file_line, upstream_line;
+	int header_line, file_line, upstream_line, build_line, secret_line;
 	int *ra_lines;
 	size_t nra_lines;
 };
@@ -732,6 +743,53 @@ fail:
 }
 
 /* Checks the value of one string key by its flags. */
+int config_secret_parse(const char *spec, char **id, int *from_env, char **src, char *why, size_t whylen)
+{
+	*id = *src = NULL;
+	const char *eq = strchr(spec, '=');
+	size_t n = eq ? (size_t)(eq - spec) : 0;
+	int good = n > 0 && n <= 64 && isalnum((unsigned char)spec[0]);
+	for (size_t i = 1; good && i < n; i++)
+		good = isalnum((unsigned char)spec[i]) || spec[i] == '_' || spec[i] == '.' || spec[i] == '-';
+	if (!good) {
+		snprintf(why, whylen, "\"%s\" has no usable ID; write ID=env:VAR or ID=file:PATH with an ID "
+			 "of letters, digits, '.', '_' or '-'", spec);
+		return -1;
+	}
+	const char *v = eq + 1;
+	int env = str_starts(v, "env:"), file = str_starts(v, "file:");
+	const char *rest = env ? v + 4 : file ? v + 5 : NULL;
+	if (!rest || !*rest) {
+		snprintf(why, whylen, "\"%s\": the source must be env:VAR or file:PATH", spec);
+		return -1;
+	}
+	if (env) {
+		int ok = isalpha((unsigned char)rest[0]) || rest[0] == '_';
+		for (const char *p = rest + 1; ok && *p; p++)
+			ok = isalnum((unsigned char)*p) || *p == '_';
+		if (!ok) {
+			snprintf(why, whylen, "\"%s\": \"%s\" is not an environment variable name", spec, rest);
+			return -1;
+		}
+	}
+	*id = xstrndup(spec, n);
+	*from_env = env;
+	*src = xstrdup(rest);
+	return 0;
+}
+
+/* The {secret:ID} names a build template uses, pushed to out. */
+static void secret_refs(const char *tmpl, struct strv *out)
+{
+	for (const char *p = tmpl; (p = strstr(p, "{secret:")) != NULL; p++) {
+		if (p > tmpl && p[-1] == '{')
+			continue;   /* "{{secret:" is literal */
+		const char *end = strchr(p, '}');
+		if (end)
+			strv_push_owned(out, xstrndup(p + 1, (size_t)(end - p - 1)));
+	}
+}
+
 static int check_str(struct loader *ld, const struct keydef *kd, const char *value, int line,
 		     const char *key)
 {
@@ -758,9 +816,25 @@ static int check_str(struct loader *ld, const struct keydef *kd, const char *val
 			       "or leading '#'", value);
 	if (kd->flags & (KF_CMD | KF_SUBST | KF_SPLIT | KF_REGEX))
 		ctx = ctx_at(ld, line, key);
+	if (kd->flags & KF_SECRET) {
+		char *id, *src, why[512];
+		int from_env;
+		if (config_secret_parse(value, &id, &from_env, &src, why, sizeof why) < 0)
+			return fail_at(ld, line, key, "%s", why);
+		free(id);
+		free(src);
+	}
 	if (kd->flags & (KF_CMD | KF_SUBST)) {
-		rc = template_check(value, config_template_vars, config_template_nvars,
+		/* {secret:ID} is known to the build command only; finish()
+		 * checks that each names a secret of the component */
+		struct strv names = {0};
+		for (size_t i = 0; i < config_template_nvars; i++)
+			strv_push(&names, config_template_vars[i]);
+		if (!strcmp(kd->key, "build"))
+			secret_refs(value, &names);
+		rc = template_check(value, (const char *const *)names.v, names.n,
 				    (kd->flags & KF_CMD) ? 1 : 0, ctx, ld->err);
+		strv_free(&names);
 	} else if (kd->flags & KF_SPLIT) {
 		char **words = NULL;
 		rc = template_split(value, &words, NULL, ctx, ld->err);
@@ -890,6 +964,10 @@ static int apply_entry(struct loader *ld, const git_config_entry *e)
 	}
 	if (ax && strcmp(kd->key, "file") == 0)
 		ax->file_line = line;
+	if (ax && strcmp(kd->key, "build") == 0)
+		ax->build_line = line;
+	if (ax && strcmp(kd->key, "secret") == 0 && !ax->secret_line)
+		ax->secret_line = line;
 	if (ax && strcmp(kd->key, "upstream") == 0)
 		ax->upstream_line = line;
 	rc = 0;
@@ -897,6 +975,44 @@ out:
 	free(section);
 	free(sub);
 	free(key);
+	return rc;
+}
+
+/* Secrets: distinct IDs, not too many, and every {secret:ID} of the build
+ * names one of them. */
+static int check_secrets(struct loader *ld, struct comp_conf *cc, const struct comp_aux *ax)
+{
+	int rc = 0;
+	struct strv ids = {0}, refs = {0};
+	char *key = xasprintf("component.%s.secret", cc->name);
+	if (cc->secrets.n > CONFIG_MAX_SECRETS)
+		rc = fail_at(ld, ax->secret_line, key, "%zu secrets; at most %d per component",
+			     cc->secrets.n, CONFIG_MAX_SECRETS);
+	for (size_t i = 0; rc == 0 && i < cc->secrets.n; i++) {
+		char *id, *src, why[512];
+		int from_env;
+		if (config_secret_parse(cc->secrets.v[i], &id, &from_env, &src, why, sizeof why) < 0) {
+			rc = fail_at(ld, ax->secret_line, key, "%s", why);
+			break;
+		}
+		if (strv_contains(&ids, id))
+			rc = fail_at(ld, ax->secret_line, key, "secret %s is given twice", id);
+		strv_push_owned(&ids, id);
+		free(src);
+	}
+	secret_refs(cc->build ? cc->build : "", &refs);
+	for (size_t i = 0; rc == 0 && i < refs.n; i++) {
+		const char *id = refs.v[i] + strlen("secret:");
+		if (!strv_contains(&ids, id)) {
+			free(key);
+			key = xasprintf("component.%s.build", cc->name);
+			rc = fail_at(ld, ax->build_line, key, "{secret:%s} names no secret of this "
+				     "component; add secret = %s=env:VAR (or file:PATH)", id, id);
+		}
+	}
+	free(key);
+	strv_free(&ids);
+	strv_free(&refs);
 	return rc;
 }
 
@@ -937,6 +1053,8 @@ static int finish(struct loader *ld)
 			cc->push = xstrdup(c->reg_cert_dir ? CONFIG_DEFAULT_PUSH_CERTDIR : CONFIG_DEFAULT_PUSH);
 		if (!cc->version_label)
 			cc->version_label = xstrdup(CONFIG_DEFAULT_VERSION_LABEL);
+		if (check_secrets(ld, cc, ax) < 0)
+			return -1;
 	}
 
 	/* Two writers of one key would undo each other's records. */
@@ -1159,6 +1277,7 @@ static void comp_free(struct comp_conf *cc)
 	free(cc->push);
 	free(cc->cleanup);
 	free(cc->version_label);
+	strv_free(&cc->secrets);
 	free(cc->workdir);
 	free(cc->schedule);
 	strv_free(&cc->recipes);

@@ -43,7 +43,16 @@ struct comp_conf {
 	struct record_also *record_also;
 	size_t nrecord_also;
 	char *version_label;    /* image config label that must equal the version; "" off */
+	struct strv secrets;    /* "ID=env:VAR" or "ID=file:PATH", checked (config_secret_parse) */
 };
+
+/* Build secrets per component, at most this many. */
+#define CONFIG_MAX_SECRETS 16
+
+/* Splits a checked secret spec "ID=env:VAR" / "ID=file:PATH" into its
+ * parts (caller frees *id and *src). 0, or -1 with a message in why (at
+ * least 256 bytes) saying what is wrong. */
+int config_secret_parse(const char *spec, char **id, int *from_env, char **src, char *why, size_t whylen);
 
 struct tally_conf {
 	char *path;             /* the file read */

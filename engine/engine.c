@@ -1309,6 +1309,8 @@ static void on_attempt_done(struct engine *e, struct attempt_task *t)
 		j->ok++;
 	else
 		j->failed++;
+	if (a->cls == TC_INPUT)
+		j->input_error = 1;   /* e.g. a secret that is not set: exit 2 */
 	/* a failed attempt leaves the record where it was: that is its "previous" */
 	const char *prev = a->previous ? a->previous : a->recorded ? NULL : cs->recorded;
 	notify_start(e, j, cs,
@@ -3027,6 +3029,7 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	/* before anything runs: end what a killed engine left running */
 	if (runner_track_start(e->state_dir, &e->warnings, err) < 0)
 		goto fail;
+	pipeline_sweep_secrets(e->state_dir, &e->warnings);
 	recorder_clear_stale_locks(e->root, e->conf, &e->warnings);
 	if (recorder_repair(e->root, e->conf, &e->warnings, err) < 0)
 		goto fail;

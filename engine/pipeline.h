@@ -58,6 +58,9 @@ int pipeline_refs(const struct tally_conf *conf, const struct comp_conf *cc, con
 		  const char *repo_dir, char **image, struct strv *tags, struct strv *floating,
 		  struct tally_err *err);
 void attempt_free(struct attempt *a);
+/* Removes build-secret files a stopped engine left in STATE/logs/ (each
+ * reported); called at engine start. */
+void pipeline_sweep_secrets(const char *state_dir, struct strv *report);
 const char *pipeline_action_name(enum recorder_action a);
 
 #endif

@@ -16,6 +16,8 @@
  * cannot be killed through it and must not hang the runner). */
 #include "runner.h"
 
+#include "mask.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -597,6 +599,8 @@ int runner_run(const struct run_opts *opts, struct run_result *res, struct tally
 	int masked = 0;
 	sigset_t all, old;
 	pid_t pid = -1;
+	struct mask *mk = NULL;    /* secrets to replace in the output */
+	struct sbuf mout = {0};    /* masked output of one read */
 
 	memset(res, 0, sizeof *res);
 	if (!opts || !opts->argv || !opts->argv[0]) {
@@ -699,7 +703,8 @@ int runner_run(const struct run_opts *opts, struct run_result *res, struct tally
 	size_t bufsz = 256 * 1024;
 	char *buf = xmalloc(bufsz);
 	/* splice mode: output moves pipe -> log file in the kernel */
-	int splicing = opts->tail_bytes > 0 && log_ok &&
+	mk = mask_new(opts->mask);
+	int splicing = opts->tail_bytes > 0 && log_ok && !mk &&
 		       !(fcntl(opts->log_fd, F_GETFL) & O_APPEND);
 	off_t log_start = splicing ? lseek(opts->log_fd, 0, SEEK_CUR) : 0;
 	if (log_start < 0)
@@ -784,15 +789,27 @@ int runner_run(const struct run_opts *opts, struct run_result *res, struct tally
 			}
 		} else if (r > 0 && ip >= 0 && pf[ip].revents) {
 			ssize_t got = read(pfd[0], buf, bufsz);
-			if (got > 0) {
-				if (log_ok && write_all(opts->log_fd, buf, (size_t)got) != 0) {
+			const char *data = buf;
+			size_t dlen = got > 0 ? (size_t)got : 0;
+			if (got <= 0 && (got == 0 || (errno != EINTR && errno != EAGAIN)))
+				eof = 1;
+			if (mk) {
+				/* secrets never reach the log or a screen */
+				sbuf_reset(&mout);
+				if (dlen)
+					mask_feed(mk, buf, dlen, &mout);
+				if (eof)
+					mask_flush(mk, &mout);
+				data = sbuf_str(&mout);
+				dlen = mout.len;
+			}
+			if (dlen) {
+				if (log_ok && write_all(opts->log_fd, data, dlen) != 0) {
 					res->log_errno = errno;
 					log_ok = 0;   /* keep running; the caller sees log_errno */
 				}
 				if (opts->on_output)
-					opts->on_output(opts->ctx, buf, (size_t)got);
-			} else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-				eof = 1;
+					opts->on_output(opts->ctx, data, dlen);
 			}
 		}
 		/* splice mode: what arrived reaches on_output within ~50 ms, also
@@ -823,6 +840,20 @@ int runner_run(const struct run_opts *opts, struct run_result *res, struct tally
 
 	if (splicing && opts->on_output)
 		report_tail(opts, log_start, &reported, spliced, buf, bufsz);
+	if (mk) {
+		/* the loop can end without reading EOF (a grandchild kept the pipe) */
+		sbuf_reset(&mout);
+		mask_flush(mk, &mout);
+		if (mout.len && log_ok && write_all(opts->log_fd, mout.buf, mout.len) != 0)
+			res->log_errno = errno;
+		if (mout.len && opts->on_output)
+			opts->on_output(opts->ctx, mout.buf, mout.len);
+	}
+	mask_free(mk);
+	mk = NULL;
+	if (mout.buf)
+		memset(mout.buf, 0, mout.cap);
+	sbuf_free(&mout);
 	free(buf);
 
 	/* Now reap it (already a zombie, so this does not block). */
@@ -849,6 +880,8 @@ int runner_run(const struct run_opts *opts, struct run_result *res, struct tally
 	return 0;
 
 fail:
+	mask_free(mk);
+	sbuf_free(&mout);
 	if (masked)
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid > 0) {

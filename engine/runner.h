@@ -44,6 +44,11 @@ struct run_opts {
 	 * for a credential helper's question). */
 	const char *stdin_data;
 	size_t stdin_len;
+	/* Secret values (NULL-terminated; may be NULL): every occurrence in the
+	 * output becomes "***" before it reaches log_fd or on_output, also when
+	 * a value is split across two reads (mask.h). Output then goes through
+	 * user space, not splice. */
+	char *const *mask;
 };
 
 struct run_result {

@@ -130,7 +130,7 @@ static int lookup_find(const struct lookup *lk, const char *name, size_t len, si
 static int is_name_char(char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-	       c == '_' || c == '-' || c == '.';
+	       c == '_' || c == '-' || c == '.' || c == ':'; /* ':' for {secret:ID} */
 }
 
 static int unknown_var(const struct lookup *lk, const char *name, size_t len, const char *ctx,

@@ -96,6 +96,8 @@ void confref_text(FILE *f)
 		fprintf(f, "  {%s}\n", config_template_vars[i]);
 		wrap(f, 6, h ? h : "");
 	}
+	fprintf(f, "  {secret:ID}\n");
+	wrap(f, 6, config_var_help("secret:ID"));
 }
 
 /* troff-safe text: backslashes and hyphens escaped, a leading . or '
@@ -189,6 +191,8 @@ void confref_man(FILE *f)
 		fprintf(f, ".TP\n.B {%s}\n", config_template_vars[i]);
 		man_par(f, h ? h : "");
 	}
+	fprintf(f, ".TP\n.B {secret:ID}\n");
+	man_par(f, config_var_help("secret:ID"));
 	fprintf(f, ".SH EXAMPLE\n.PP\n.nf\n.RS\n");
 	for (size_t i = 0; example[i]; i++)
 		man_par(f, example[i]);
