@@ -101,6 +101,16 @@ check "  the failure's evidence is masked" bash -c "jq -r 'select(.component == 
 check "no copy of the value anywhere in the state dir, nor in the live output" test -z "$(leaks "$(state_dir)" "$T/run2.out")"
 rm -f "$CTL/fail"
 
+# the console shows the same masked log
+. "$TALLY_SRC/tests/console/tmux.sh"
+no_token_on_screen() { ! screen | grep -qF "$GH_TOKEN"; }
+expect_exit "pause the schedule (the console's engine must not run one)" 0 tally pause
+console_start 120 40
+expect_screen "the console's log pane shows the masked failure" 'failing on purpose with \*\*\*' 20
+check "  and never the token" no_token_on_screen
+console_stop
+expect_exit "resume the schedule" 0 tally resume
+
 # --- an unset secret: input error before building ---
 unset GH_TOKEN
 expect_exit "a secret missing from the environment: exit 2" 2 tally retry server --json
