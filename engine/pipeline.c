@@ -245,14 +245,19 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 		live_flush(c);
 	free(cwd);
 	strv_free(&env);
+	json_t *jargv = json_array();   /* for the evidence of a failure */
+	for (char **p = argv; *p; p++)
+		json_array_append_new(jargv, json_string(*p));
 	template_argv_free(argv);
 	if (rc < 0) {
+		json_decref(jargv);
 		stage_event(c, stage, "failed", rr.seconds, -1);
 		fail(c, err.cls ? err.cls : TC_INTERNAL, "%s", err.msg);
 		return -1;
 	}
 	int code = rr.exited ? rr.status : 128 + rr.status;
 	if (rr.cancelled) {
+		json_decref(jargv);
 		stage_event(c, stage, "failed", rr.seconds, code);
 		cancel_attempt(c, "%s stopped: the engine is stopping", stage);
 		return -1;
@@ -262,12 +267,17 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 		enum tally_class cls = classify(stage, rr.timed_out, c->tail.buf, c->tail.len);
 		free(a->evidence);
 		a->evidence = classify_line(stage, c->tail.buf, c->tail.len);
+		json_decref(a->evidence_obj);
+		a->evidence_obj = json_pack("{s:s, s:O, s:i, s:o}", "stage", stage, "argv", jargv, "exit", code,
+					    "line", a->evidence ? json_string(a->evidence) : json_null());
+		json_decref(jargv);
 		if (rr.timed_out)
 			fail(c, cls, "%s timed out after %d s", stage, a->cc->timeout);
 		else
 			fail(c, cls, "%s exited with status %d", stage, code);
 		return -1;
 	}
+	json_decref(jargv);
 	stage_event(c, stage, "ok", rr.seconds, 0);
 	return 0;
 }
@@ -627,6 +637,7 @@ void attempt_free(struct attempt *a)
 	free(a->pin_reason);
 	free(a->message);
 	free(a->evidence);
+	json_decref(a->evidence_obj);
 	free(a->digest);
 	free(a->commit);
 	free(a->previous);
