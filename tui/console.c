@@ -193,7 +193,7 @@ static void layout(struct console *c)
 	if (c->too_small)
 		return;
 	int body = c->lines - 2;
-	int th = (int)c->nrows + 3;
+	int th = (int)c->nrows + 4;   /* rule, heading, rows, two problem lines */
 	int cap = body / 2 > 6 ? body / 2 : 6;
 	if (th > cap)
 		th = cap;
@@ -307,7 +307,7 @@ static struct dialog *dlg_open(struct console *c, enum dlg_kind kind, const char
 	d->title = xstrdup(title);
 	d->ok_label = ok;
 	d->focus = 0;   /* Cancel is selected */
-	c->dirty |= D_DIALOG;
+	c->dirty |= D_DIALOG | D_FOOTER;
 	return d;
 }
 
@@ -385,26 +385,38 @@ static void draw_dialog(struct console *c)
 			 d->focus == 2 ? "_" : "");
 		ui_put(c, w, y++, 2, W - 4, field, d->focus == 2 ? a | A_UNDERLINE | A_BOLD : a | A_UNDERLINE);
 	}
+	/* the buttons in Tab order: OK, then Cancel */
 	char cancel[32], ok[48];
 	snprintf(cancel, sizeof cancel, "[ Cancel ]");
 	snprintf(ok, sizeof ok, "[ %s ]", d->ok_label ? d->ok_label : "OK");
 	int bx = W - 4 - (int)strlen(cancel) - (int)strlen(ok) - 2;
-	ui_put(c, w, H - 2, bx, 20, cancel, d->focus == 0 ? c->role_attr[R_SELECTED] | A_BOLD : a);
-	ui_put(c, w, H - 2, bx + (int)strlen(cancel) + 2, 30, ok, d->focus == 1 ? c->role_attr[R_SELECTED] | A_BOLD : a);
+	ui_put(c, w, H - 2, bx, 30, ok, d->focus == 1 ? c->role_attr[R_SELECTED] | A_BOLD : a);
+	ui_put(c, w, H - 2, bx + (int)strlen(ok) + 2, 20, cancel, d->focus == 0 ? c->role_attr[R_SELECTED] | A_BOLD : a);
 	wnoutrefresh(w);
 }
 
+/* Dialog keys (SPEC section 10): Enter presses the focused button (in the
+ * list or the reason field it confirms, so a skip is: type the reason,
+ * Enter), y confirms, n and Esc cancel (while typing a reason, y and n are
+ * letters), Tab moves list -> reason -> OK -> Cancel. */
 static void dialog_key(struct console *c, int ch)
 {
 	struct dialog *d = &c->dlg;
 	int has_field = d->has_input || d->kind == DLG_CHOOSE;
-	if (ch == 27) {
+	int typing = d->focus == 2 && d->has_input;
+	if (ch == 27 || (ch == 'n' && !typing)) {
 		dlg_close(c);
 		ui_flash(c, 0, "cancelled");
 		return;
 	}
+	if (ch == 'y' && !typing) {
+		void (*fn)(struct console *) = d->on_ok;
+		fn(c);
+		dlg_close(c);
+		return;
+	}
 	if (ch == '\t' || ch == KEY_RIGHT || ch == KEY_BTAB || ch == KEY_LEFT) {
-		int order[3] = {2, 0, 1};   /* field, Cancel, OK */
+		int order[3] = {2, 1, 0};   /* field, OK, Cancel */
 		int n = has_field ? 3 : 2, pos = 0;
 		const int *ord = has_field ? order : order + 1;
 		for (int i = 0; i < n; i++)
@@ -414,6 +426,7 @@ static void dialog_key(struct console *c, int ch)
 			return;   /* arrows stay in the text field */
 		pos = (ch == '\t' || ch == KEY_RIGHT) ? (pos + 1) % n : (pos + n - 1) % n;
 		d->focus = ord[pos];
+		c->dirty |= D_FOOTER;
 	} else if (d->focus == 2 && d->kind == DLG_CHOOSE && (ch == KEY_UP || ch == 'k')) {
 		if (d->choice > 0)
 			d->choice--;
@@ -421,9 +434,7 @@ static void dialog_key(struct console *c, int ch)
 		if (d->choice + 1 < (int)d->choices.n)
 			d->choice++;
 	} else if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
-		if (d->focus == 2) {
-			d->focus = 0;   /* from the field to the buttons: Cancel first */
-		} else if (d->focus == 0) {
+		if (d->focus == 0) {
 			dlg_close(c);
 			ui_flash(c, 0, "cancelled");
 			return;
@@ -634,17 +645,44 @@ void kh_unskip(struct console *c, const struct keydef *k)
 	ui_submit(c, RQ_UNSKIP_HISTORY, "history", r->name, NULL);
 }
 
+static void ok_unpin(struct console *c)
+{
+	submit_action(c, "unpin", c->dlg.comp, NULL);
+}
+
 void kh_pin(struct console *c, const struct keydef *k)
 {
 	(void)k;
 	struct row *r = need_row(c);
 	if (!r)
 		return;
+	json_t *pin = json_object_get(r->st, "pin");
 	const char *state = ui_s(r->st, "state");
-	if (state && !strcmp(state, "pinned"))
-		submit_action(c, "unpin", r->name, NULL);
-	else
+	if (!json_is_object(pin) && !(state && !strcmp(state, "pinned"))) {
 		submit_action(c, "pin", r->name, NULL);
+		return;
+	}
+	/* unpin starts nothing: the confirmation says what the next run ships */
+	char title[128], when[40] = "";
+	snprintf(title, sizeof title, "Unpin %s", r->name);
+	struct dialog *d = dlg_open(c, DLG_CONFIRM, title, "Unpin");
+	const char *ships = ui_s(pin, "ships");
+	long long nr = ui_parse_time(ui_s(pin, "next_run"));
+	if (nr)
+		ui_when(nr, when, sizeof when);
+	if (ships && nr)
+		strv_push_owned(&d->text, xasprintf("unpin: the next run at %s ships %s.", when, ships));
+	else if (ships)
+		strv_push_owned(&d->text, xasprintf("unpin: %s becomes the candidate; no run is scheduled (b runs it).",
+						    ships));
+	else
+		strv_push_owned(&d->text, xasprintf("unpin: nothing newer than %s to ship%s%s.",
+						    ui_s(r->st, "recorded") ? ui_s(r->st, "recorded") : "the record",
+						    nr ? "; the next run is at " : "", when));
+	strv_push(&d->text, "Unpinning starts nothing now: runs that fell due while pinned are not made up. "
+			    "The record is not touched.");
+	d->comp = xstrdup(r->name);
+	d->on_ok = ok_unpin;
 }
 
 void kh_pause(struct console *c, const struct keydef *k)
@@ -1120,13 +1158,25 @@ static void draw_header(struct console *c)
 		struct tm nt;
 		time_t tt = (time_t)next;
 		gmtime_r(&tt, &nt);
-		strftime(nextbuf, sizeof nextbuf, "%m-%d %H:%M", &nt);
+		strftime(nextbuf, sizeof nextbuf, nt.tm_yday == tm.tm_yday ? "%H:%M" : "%m-%d %H:%M", &nt);
 	}
-	char line[512];
+	/* the times are kept whole: at 80 columns the words shorten first, then
+	 * the repo and branch names are cut */
 	const char *sep = c->ascii ? "|" : "\u2502";
-	snprintf(line, sizeof line, " tally %s %s %s %s %s engine %s %s next run %s", sep, c->repo, c->branch,
-		 c->readonly ? "[RO]" : "[RW]", sep, c->gone ? "gone" : c->paused ? "paused" : "running", sep, nextbuf);
-	ui_put(c, w, 0, 0, c->cols - (int)strlen(clock) - 2, line, a);
+	const char *eng = c->gone ? "gone" : c->paused ? "paused" : "running";
+	char tail[128], head[300], line[512];
+	int avail = c->cols - (int)strlen(clock) - 2;
+	snprintf(tail, sizeof tail, " %s engine %s %s next run %s", sep, eng, sep, nextbuf);
+	snprintf(head, sizeof head, " tally %s %s %s %s", sep, c->repo, c->branch, c->readonly ? "[RO]" : "[RW]");
+	if ((int)(strlen(head) + strlen(tail)) - (c->ascii ? 0 : 6) > avail) {
+		snprintf(tail, sizeof tail, " %s %s %s next %s", sep, eng, sep, nextbuf);
+		snprintf(head, sizeof head, " %s %s %s", c->repo, c->branch, c->readonly ? "[RO]" : "[RW]");
+	}
+	int tailw = (int)strlen(tail) - (c->ascii ? 0 : 4);
+	char fit[300];
+	ui_fit(c, head, avail - tailw, fit, sizeof fit);
+	snprintf(line, sizeof line, "%s%s", fit, tail);
+	ui_put(c, w, 0, 0, avail, line, a);
 	ui_put(c, w, 0, c->cols - (int)strlen(clock) - 1, (int)strlen(clock), clock, a);
 	wnoutrefresh(w);
 }
@@ -1141,6 +1191,17 @@ static void draw_footer(struct console *c)
 			 c->prompt_buf);
 		ui_put(c, w, 0, 0, c->cols - 1, line, A_BOLD);
 		ui_put(c, w, 0, c->cols - 22, 22, "  Enter ok, Esc cancel", A_DIM);
+		wnoutrefresh(w);
+		return;
+	}
+	if (c->dlg.kind != DLG_NONE) {
+		/* the dialog's own keys */
+		const struct dialog *d = &c->dlg;
+		char line[200];
+		snprintf(line, sizeof line, " Enter %s   y confirm   n/Esc cancel   Tab next%s",
+			 d->focus == 0 ? "cancels" : "confirms",
+			 d->kind == DLG_CHOOSE ? "   Up/Down choose" : d->has_input ? "   type the reason" : "");
+		ui_put(c, w, 0, 0, c->cols - 1, line, A_BOLD);
 		wnoutrefresh(w);
 		return;
 	}
@@ -1379,6 +1440,28 @@ static void console_free(struct console *c)
 	free(c->theme_error);
 }
 
+/* Like tmux's [detached]: the engine goes on, and the terminal is told. */
+static void say_detached(struct console *c)
+{
+	json_t *hello = client_hello(c->cl);
+	json_int_t pid = json_integer_value(json_object_get(hello, "pid"));
+	if (!pid || !client_is_remote(c->cl))
+		return;
+	long long next = 0;
+	for (size_t i = 0; i < c->nrows; i++) {
+		long long t = ui_parse_time(ui_s(c->rows[i].st, "next_run"));
+		if (t && (!next || t < next))
+			next = t;
+	}
+	char when[40] = "none scheduled";
+	if (c->paused)
+		snprintf(when, sizeof when, "none (paused)");
+	else if (next)
+		ui_when(next, when, sizeof when);
+	printf("engine %lld keeps running; next run %s; `tally stop` ends it\n", (long long)pid, when);
+	fflush(stdout);
+}
+
 int console_main(struct client *cl, const struct console_opts *o)
 {
 	setlocale(LC_ALL, "");
@@ -1466,8 +1549,9 @@ int console_main(struct client *cl, const struct console_opts *o)
 		}
 		double now = util_monotonic();
 		if ((long long)util_now() != (long long)last_clock) {
+			/* the clock, ages and countdowns tick every second */
 			last_clock = util_now();
-			c->dirty |= D_HEADER;
+			c->dirty |= D_HEADER | D_BODY;
 		}
 		if (c->flash[0] && now >= c->flash_until)
 			c->dirty |= D_FOOTER;
@@ -1513,6 +1597,8 @@ int console_main(struct client *cl, const struct console_opts *o)
 	endwin();
 	if (c->theme_error)
 		fprintf(stderr, "tally: %s\n", c->theme_error);
+	if (!c->gone)
+		say_detached(c);
 	client_free(c->cl);
 	c->cl = NULL;
 	console_free(c);

@@ -16,7 +16,7 @@
 /* Views: one view_ops each (tig's struct view_ops), never a switch on the
  * view type. The table and the log are the two panes of the main screen;
  * the others take the whole body. */
-enum view_id { VIEW_TABLE, VIEW_LOG, VIEW_ATTEMPTS, VIEW_HISTORY, VIEW_HELP, VIEW_COUNT };
+enum view_id { VIEW_TABLE, VIEW_LOG, VIEW_ATTEMPTS, VIEW_HISTORY, VIEW_HELP, VIEW_DETAIL, VIEW_COUNT };
 #define VB(v) (1u << (v))
 #define V_MAIN (VB(VIEW_TABLE) | VB(VIEW_LOG))
 #define V_ALL ((1u << VIEW_COUNT) - 1)
@@ -141,6 +141,7 @@ struct console {
 	json_t *history;        /* array of record/hold events */
 	int hist_sel, hist_top;
 	int help_top;
+	int detail_top;
 
 	struct req *reqs;       /* in submission order */
 	json_int_t next_id;
@@ -174,6 +175,10 @@ void ui_rule(struct console *c, WINDOW *w, int y, const char *title, int focused
 const char *ui_glyph(const struct console *c, const char *state);
 enum theme_role ui_state_role(const char *state);
 void ui_age(long long secs, char *buf, size_t len);
+void ui_fit(const struct console *c, const char *s, int maxw, char *out, size_t outlen);
+void ui_when(long long t, char *buf, size_t len);
+struct row;
+int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, size_t n2);
 long long ui_parse_time(const char *iso);
 
 /* log pane helpers (views.c) */

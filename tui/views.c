@@ -73,6 +73,40 @@ int ui_put(struct console *c, WINDOW *w, int y, int x, int maxw, const char *s, 
 	return col;
 }
 
+/* s cut to maxw columns, ending in an ellipsis ("~" in ASCII) when cut, so
+ * a shortened line never looks whole. */
+void ui_fit(const struct console *c, const char *s, int maxw, char *out, size_t outlen)
+{
+	wchar_t wc[512];
+	unsigned char wd[512];
+	size_t boff[513];
+	size_t n = decode(c, s, strlen(s), wc, wd, boff, 511);
+	int col = 0;
+	size_t k = 0;
+	while (k < n && col + wd[k] <= maxw)
+		col += wd[k++];
+	if (k == n && boff[n] == strlen(s)) {
+		snprintf(out, outlen, "%s", s);
+		return;
+	}
+	while (k > 0 && col + 1 > maxw)
+		col -= wd[--k];
+	snprintf(out, outlen, "%.*s%s", (int)boff[k], s, c->ascii ? "~" : "\u2026");
+}
+
+/* "HH:MM UTC", with the date in front when it is not today (UTC) */
+void ui_when(long long t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t, now = time(NULL);
+	struct tm a, b;
+	gmtime_r(&tt, &a);
+	gmtime_r(&now, &b);
+	if (a.tm_yday == b.tm_yday && a.tm_year == b.tm_year)
+		strftime(buf, len, "%H:%M UTC", &a);
+	else
+		strftime(buf, len, "%m-%d %H:%M UTC", &a);
+}
+
 /* A horizontal rule with a title, the pane's border. */
 void ui_rule(struct console *c, WINDOW *w, int y, const char *title, int focused)
 {
@@ -100,6 +134,7 @@ static const struct {
 	{"building", "\u25cf", "*", R_BUILDING}, {"pushing", "\u25cf", "*", R_BUILDING},
 	{"verifying", "\u25cf", "*", R_BUILDING}, {"recording", "\u25cf", "*", R_BUILDING},
 	{"failed", "\u2717", "!", R_FAILED},     {"pinned", "\u25a0", "#", R_PINNED},
+	{"unchecked", "\u00b7", ".", R_UNKNOWN}, {"base-moved", "\u2191", "^", R_OUTDATED},
 };
 
 const char *ui_glyph(const struct console *c, const char *state)
@@ -170,7 +205,7 @@ static void table_draw(struct console *c, WINDOW *w, int focused)
 	int widths[7] = {namew, vw, vw, vw, stw, lastw, nextw};
 	for (int i = 0; i < 7; i++)
 		ui_put(c, w, 1, xs[i], widths[i], heads[i], A_BOLD);
-	int body = h - 3;   /* rule, heading, detail line */
+	int body = h - 4;   /* rule, heading, two problem lines */
 	if (body < 1)
 		body = 1;
 	if (c->sel < c->table_top)
@@ -198,8 +233,11 @@ static void table_draw(struct console *c, WINDOW *w, int focused)
 		ui_put(c, w, y, xs[2], vw, up ? up : (ui_s(st, "checked_at") ? "?" : "-"), base);
 		ui_put(c, w, y, xs[3], vw, ui_s(st, "built") ? ui_s(st, "built") : "-", base);
 		char cell[64];
-		snprintf(cell, sizeof cell, "%s %s", ui_glyph(c, state), state ? state : "-");
-		attr_t sa = is_sel && focused ? base : c->role_attr[ui_state_role(state)];
+		size_t nskip = json_array_size(json_object_get(st, "skipped"));
+		snprintf(cell, sizeof cell, "%s %s%s", ui_glyph(c, state), state ? state : "-", nskip ? "+s" : "");
+		/* the selected row keeps its state's colour, reversed */
+		attr_t sa = is_sel && focused ? c->role_attr[ui_state_role(state)] | A_REVERSE | A_BOLD
+					      : c->role_attr[ui_state_role(state)];
 		ui_put(c, w, y, xs[4], stw, cell, sa);
 		const char *last = ui_s(st, "last_result");
 		long long at = ui_parse_time(ui_s(st, "last_at"));
@@ -225,25 +263,93 @@ static void table_draw(struct console *c, WINDOW *w, int focused)
 			snprintf(cell, sizeof cell, "-");
 		ui_put(c, w, y, xs[6], nextw, cell, base);
 	}
-	/* the detail line: what is wrong with the selected component, with its hint */
+	/* the problem lines: what is wrong with the selected component (class,
+	 * decisive log line, hint), or what comes next */
 	struct row *r = ui_selected(c);
-	if (r && h >= 3) {
-		const char *cls = ui_s(r->st, "class"), *msg = ui_s(r->st, "message");
-		char line[1024];
-		if (r->live)
-			snprintf(line, sizeof line, "%s: %s %s", r->name, r->live, r->live_version ? r->live_version : "");
-		else if (cls) {
-			enum tally_class tc = tally_class_from_name(cls);
-			const char *hint = tc != TC_CLASS_COUNT && tc != TC_NONE ? classify_hint(tc) : NULL;
-			snprintf(line, sizeof line, "%s: %s: %s%s%s", r->name, cls, msg ? msg : "",
-				 hint ? "  hint: " : "", hint ? hint : "");
-		} else {
-			const char *cand = ui_s(r->st, "candidate");
-			snprintf(line, sizeof line, "%s: %s%s", r->name, cand ? "candidate " : "nothing to ship",
-				 cand ? cand : "");
-		}
-		ui_put(c, w, h - 1, 2, W - 2, line, cls && !r->live ? c->role_attr[R_FAILED] : A_DIM);
+	if (r && h >= 4) {
+		char l1[1024], l2[1024], fit[1100];
+		int bad = ui_problem(c, r, l1, sizeof l1, l2, sizeof l2);
+		ui_fit(c, l1, W - 3, fit, sizeof fit);
+		ui_put(c, w, h - 2, 2, W - 3, fit, bad ? c->role_attr[R_FAILED] : A_NORMAL);
+		ui_fit(c, l2, W - 3, fit, sizeof fit);
+		ui_put(c, w, h - 1, 2, W - 3, fit, A_DIM);
 	}
+}
+
+/* The selected component's two problem lines; 1 when something is wrong. */
+int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, size_t n2)
+{
+	json_t *st = r->st;
+	const char *cls = ui_s(st, "class"), *msg = ui_s(st, "message");
+	const char *state = ui_state_of(r), *cand = ui_s(st, "candidate"), *rec = ui_s(st, "recorded");
+	json_t *pin = json_object_get(st, "pin"), *ev = json_object_get(st, "evidence");
+	json_t *skipped = json_object_get(st, "skipped");
+	char skips[256] = "";
+	size_t i;
+	json_t *v;
+	json_array_foreach(skipped, i, v) {
+		size_t l = strlen(skips);
+		snprintf(skips + l, sizeof skips - l, "%s%s", i ? ", " : c->ascii ? " - " : " \u00b7 ",
+			 json_string_value(v));
+	}
+	if (json_array_size(skipped))
+		snprintf(skips + strlen(skips), sizeof skips - strlen(skips), " skipped");
+	l2[0] = 0;
+	long long nr = ui_parse_time(ui_s(st, "next_run"));
+	char when[40] = "";
+	if (nr)
+		ui_when(nr, when, sizeof when);
+	if (r->live) {
+		snprintf(l1, n1, "%s: %s %s", r->name, r->live, r->live_version ? r->live_version : "");
+		snprintf(l2, n2, "the log pane follows it (Tab); the record moves only after it shipped");
+		return 0;
+	}
+	if (cls) {
+		enum tally_class tc = tally_class_from_name(cls);
+		const char *hint = tc != TC_CLASS_COUNT && tc != TC_NONE ? classify_hint(tc) : NULL;
+		const char *line = json_is_object(ev) ? ui_s(ev, "line") : NULL;
+		const char *stage = json_is_object(ev) ? ui_s(ev, "stage") : NULL;
+		if (line && stage)
+			snprintf(l1, n1, "%s %s: %s (%s exit %lld): %s", r->name, state ? state : "", cls, stage,
+				 (long long)json_integer_value(json_object_get(ev, "exit")), line);
+		else
+			snprintf(l1, n1, "%s %s: %s: %s", r->name, state ? state : "", cls, msg ? msg : "");
+		snprintf(l2, n2, "hint: %s  (Enter: details)", hint ? hint : "see the log");
+		return 1;
+	}
+	if (json_is_object(pin)) {
+		const char *reason = ui_s(pin, "reason"), *ships = ui_s(pin, "ships");
+		long long pn = ui_parse_time(ui_s(pin, "next_run"));
+		char pw[40] = "";
+		if (pn)
+			ui_when(pn, pw, sizeof pw);
+		snprintf(l1, n1, "%s: pinned at %s%s%s%s", r->name, ui_s(pin, "version") ? ui_s(pin, "version") : "?",
+			 reason && *reason ? ": " : " (no reason given)", reason ? reason : "", skips);
+		if (ships && pn)
+			snprintf(l2, n2, "p unpins: the next run at %s ships %s", pw, ships);
+		else if (ships)
+			snprintf(l2, n2, "p unpins: %s is then the candidate", ships);
+		else
+			snprintf(l2, n2, "p unpins (nothing newer to ship)");
+		return 0;
+	}
+	if (state && !strcmp(state, "unchecked")) {
+		snprintf(l1, n1, "%s: unchecked: the upstream was never read here%s", r->name, skips);
+		snprintf(l2, n2, "c checks it now%s%s", nr ? "; the next run at " : "", nr ? when : "");
+		return 0;
+	}
+	if (cand) {
+		snprintf(l1, n1, "%s: candidate %s (recorded %s)%s", r->name, cand, rec ? rec : "none", skips);
+		if (nr)
+			snprintf(l2, n2, "the next run at %s ships it; press b to run now", when);
+		else
+			snprintf(l2, n2, "no scheduled run; press b to run now");
+		return 0;
+	}
+	snprintf(l1, n1, "%s: %s%s%s", r->name, state ? state : "-", rec ? ", nothing to ship" : "", skips);
+	if (nr)
+		snprintf(l2, n2, "next run at %s", when);
+	return 0;
 }
 
 static void table_move(struct console *c, int delta)
@@ -732,7 +838,166 @@ static void help_move(struct console *c, int delta)
 	c->dirty |= D_BODY;
 }
 
-static const struct view_ops table_ops = {"components", "components", table_open, table_draw, table_move, NULL};
+/* ---- detail: everything about one component (SPEC section 10) -------- */
+
+static void detail_open(struct console *c)
+{
+	c->detail_top = 0;
+}
+
+static void table_enter(struct console *c)
+{
+	if (ui_selected(c))
+		ui_set_view(c, VIEW_DETAIL);
+}
+
+/* The lines around the decisive line in the log file (the last place it
+ * occurs), as "  NNN| text" with a marker on the line itself. */
+static void evidence_context(const char *path, const char *line, struct strv *out)
+{
+	FILE *f = path && line && *line ? fopen(path, "re") : NULL;
+	if (!f)
+		return;
+	enum { K = 7 };
+	char *ring[K] = {0};
+	long n = 0, hit = -1;
+	char *hitctx[K] = {0};
+	int after = 0, hn = 0;
+	char buf[1024];
+	while (fgets(buf, sizeof buf, f)) {
+		buf[strcspn(buf, "\r\n")] = 0;
+		free(ring[n % K]);
+		ring[n % K] = xstrdup(buf);
+		if (after > 0 && hn < K) {
+			hitctx[hn++] = xasprintf("  %5ld| %s", n + 1, buf);
+			after--;
+		}
+		if (strstr(buf, line)) {
+			for (int i = 0; i < hn; i++)
+				free(hitctx[i]);
+			hn = 0;
+			hit = n;
+			for (long k = n - 3 < 0 ? 0 : n - 3; k <= n && hn < K; k++)
+				hitctx[hn++] = xasprintf("%s%5ld| %s", k == n ? "> " : "  ", k + 1, ring[k % K]);
+			after = 3;
+		}
+		n++;
+	}
+	fclose(f);
+	for (int i = 0; i < K; i++)
+		free(ring[i]);
+	if (hit < 0)
+		return;
+	for (int i = 0; i < hn; i++)
+		strv_push_owned(out, hitctx[i]);
+}
+
+static void detail_lines(struct console *c, struct row *r, struct strv *o)
+{
+	json_t *st = r->st;
+#define S(k) (ui_s(st, k) ? ui_s(st, k) : "-")
+	long long now = (long long)time(NULL);
+	char age[16] = "", when[40] = "";
+	strv_push_owned(o, xasprintf("%s  (key %s in %s)", r->name, S("key"), S("file")));
+	strv_push_owned(o, xasprintf("state      %s %s", ui_glyph(c, ui_state_of(r)), ui_state_of(r) ? ui_state_of(r) : "-"));
+	strv_push_owned(o, xasprintf("recorded   %s", S("recorded")));
+	long long ck = ui_parse_time(ui_s(st, "checked_at"));
+	if (ck)
+		ui_age(now - ck, age, sizeof age);
+	strv_push_owned(o, xasprintf("upstream   %s%s%s%s", S("upstream"), ck ? "  (read " : "  (never read here)",
+				     ck ? age : "", ck ? " ago)" : ""));
+	strv_push_owned(o, xasprintf("candidate  %s", S("candidate")));
+	strv_push_owned(o, xasprintf("built      %s", S("built")));
+	struct sbuf sb = {0};
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(st, "skipped"), i, v)
+		sbuf_addf(&sb, "%s%s", i ? ", " : "", json_string_value(v));
+	strv_push_owned(o, xasprintf("skipped    %s", sb.len ? sbuf_str(&sb) : "-"));
+	sbuf_free(&sb);
+	json_t *pin = json_object_get(st, "pin");
+	if (json_is_object(pin))
+		strv_push_owned(o, xasprintf("pin        at %s: %s  (p unpins; %s)", ui_s(pin, "version"),
+					     ui_s(pin, "reason") && *ui_s(pin, "reason") ? ui_s(pin, "reason") : "no reason given",
+					     ui_s(pin, "ships") ? "the next run then ships the candidate" : "nothing newer to ship"));
+	else
+		strv_push(o, "pin        -");
+	json_array_foreach(json_object_get(st, "bases"), i, v)
+		strv_push_owned(o, xasprintf("base       %s %s (built on %s)", ui_s(v, "image") ? ui_s(v, "image") : "?",
+					     ui_s(v, "digest") ? ui_s(v, "digest") : "-",
+					     ui_s(v, "built_on") ? ui_s(v, "built_on") : "-"));
+	long long la = ui_parse_time(ui_s(st, "last_at"));
+	if (la)
+		ui_age(now - la, age, sizeof age);
+	strv_push_owned(o, xasprintf("last       %s%s%s%s", S("last_result"), la ? " " : "", la ? age : "", la ? " ago" : ""));
+	long long nr = ui_parse_time(ui_s(st, "next_run"));
+	long long ra = ui_parse_time(ui_s(st, "retry_at"));
+	if (nr)
+		ui_when(nr, when, sizeof when);
+	const char *why = c->paused ? "the schedule is paused (P resumes)"
+			 : json_is_object(pin) ? "pinned components are never scheduled"
+			 : nr && ra && ra == nr ? "a backoff retry"
+			 : nr ? "the schedule (tally.schedule)" : "no schedule (manual upstream)";
+	strv_push_owned(o, xasprintf("next run   %s  (%s)", nr ? when : "-", why));
+	const char *cls = ui_s(st, "class");
+	if (cls) {
+		strv_push(o, "");
+		enum tally_class tc = tally_class_from_name(cls);
+		const char *hint = tc != TC_CLASS_COUNT && tc != TC_NONE ? classify_hint(tc) : NULL;
+		strv_push_owned(o, xasprintf("problem    %s: %s", cls, S("message")));
+		if (hint)
+			strv_push_owned(o, xasprintf("hint       %s", hint));
+		json_t *ev = json_object_get(st, "evidence");
+		if (json_is_object(ev)) {
+			struct sbuf av = {0};
+			json_array_foreach(json_object_get(ev, "argv"), i, v)
+				sbuf_addf(&av, "%s%s", i ? " " : "", json_string_value(v));
+			strv_push_owned(o, xasprintf("stage      %s, exit status %lld", ui_s(ev, "stage") ? ui_s(ev, "stage") : "-",
+						     (long long)json_integer_value(json_object_get(ev, "exit"))));
+			strv_push_owned(o, xasprintf("argv       %s", av.len ? sbuf_str(&av) : "-"));
+			sbuf_free(&av);
+			strv_push_owned(o, xasprintf("decisive   %s", ui_s(ev, "line") ? ui_s(ev, "line") : "-"));
+			evidence_context(ui_s(st, "log"), ui_s(ev, "line"), o);
+		}
+	}
+	strv_push(o, "");
+	strv_push_owned(o, xasprintf("log        %s  (l lists the attempts)", S("log")));
+#undef S
+}
+
+static void detail_draw(struct console *c, WINDOW *w, int focused)
+{
+	int h = getmaxy(w), W = getmaxx(w);
+	struct row *r = ui_selected(c);
+	char title[160];
+	snprintf(title, sizeof title, "detail: %s (Esc goes back)", r ? r->name : "-");
+	ui_rule(c, w, 0, title, focused);
+	if (!r)
+		return;
+	struct strv lines = {0};
+	detail_lines(c, r, &lines);
+	if (c->detail_top > (int)lines.n - 1)
+		c->detail_top = (int)lines.n - 1;
+	if (c->detail_top < 0)
+		c->detail_top = 0;
+	for (int i = 0; i < h - 1 && c->detail_top + i < (int)lines.n; i++) {
+		char fit[1100];
+		ui_fit(c, lines.v[c->detail_top + i], W - 2, fit, sizeof fit);
+		ui_put(c, w, 1 + i, 1, W - 2, fit, fit[0] == '>' ? A_BOLD : A_NORMAL);
+	}
+	strv_free(&lines);
+}
+
+static void detail_move(struct console *c, int delta)
+{
+	c->detail_top += delta >= VIEW_FAR ? 1000 : delta <= -VIEW_FAR ? -1000 : delta >= VIEW_PAGE ? 10
+			 : delta <= -VIEW_PAGE ? -10 : delta;
+	c->dirty |= D_BODY;
+}
+
+static const struct view_ops table_ops = {"components", "components", table_open, table_draw, table_move,
+					  table_enter};
+static const struct view_ops detail_ops = {"detail", "detail", detail_open, detail_draw, detail_move, NULL};
 static const struct view_ops log_ops = {"log", "log", log_open, log_draw, log_move, NULL};
 static const struct view_ops attempts_ops = {"attempts", "attempts", attempts_open, attempts_draw, attempts_move,
 					     attempts_enter};
@@ -741,5 +1006,5 @@ static const struct view_ops help_ops = {"help", "help", help_open, help_draw, h
 
 const struct view_ops *const views[VIEW_COUNT] = {
 	[VIEW_TABLE] = &table_ops, [VIEW_LOG] = &log_ops, [VIEW_ATTEMPTS] = &attempts_ops,
-	[VIEW_HISTORY] = &history_ops, [VIEW_HELP] = &help_ops,
+	[VIEW_HISTORY] = &history_ops, [VIEW_HELP] = &help_ops, [VIEW_DETAIL] = &detail_ops,
 };
