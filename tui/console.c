@@ -749,55 +749,91 @@ void kh_wrap(struct console *c, const struct keydef *k)
 	ui_flash(c, 0, "wrap %s", c->wrap ? "on" : "off");
 }
 
+/* / filters the table in the table pane and searches the log in the log pane */
 void kh_search(struct console *c, const struct keydef *k)
 {
 	(void)k;
-	c->prompt_kind = 1;
-	c->prompt_len = 0;
+	c->prompt_kind = c->view == VIEW_TABLE ? 3 : 1;
+	c->prompt_len = 0;   /* in the table, Enter on nothing clears the filter */
 	c->dirty |= D_FOOTER;
 }
 
-void kh_next(struct console *c, const struct keydef *k) { (void)k; log_search(c, -1); }
-void kh_prev(struct console *c, const struct keydef *k) { (void)k; log_search(c, 1); }
+void kh_next(struct console *c, const struct keydef *k)
+{
+	(void)k;
+	if (c->view == VIEW_TABLE)
+		ui_table_problem(c, 1);
+	else
+		log_search(c, 1);
+}
 
+void kh_prev(struct console *c, const struct keydef *k)
+{
+	(void)k;
+	if (c->view == VIEW_TABLE)
+		ui_table_problem(c, -1);
+	else
+		log_search(c, -1);
+}
+
+void kh_sort(struct console *c, const struct keydef *k)
+{
+	(void)k;
+	c->sort = (c->sort + 1) % 4;
+	c->table_top = 0;
+	ui_flash(c, 0, "sort: %s", ui_sort_names[c->sort]);
+	c->dirty |= D_BODY;
+}
+
+/* S: the whole log file (not the tail on screen) is copied to the state
+ * directory's saved/, never into the versions repo. */
 void kh_save(struct console *c, const struct keydef *k)
 {
 	(void)k;
 	struct row *r = ui_selected(c);
-	if (!r || !r->log) {
-		ui_flash(c, 1, "no log to save");
+	const char *sd = json_string_value(json_object_get(client_hello(c->cl), "state_dir"));
+	if (!r || !r->attempt || !sd) {
+		ui_flash(c, 1, "no log file to save");
 		return;
 	}
-	c->prompt_kind = 2;
-	snprintf(c->prompt_buf, sizeof c->prompt_buf, "tally-%s-%s.log", r->name, r->attempt ? r->attempt : "live");
-	c->prompt_len = strlen(c->prompt_buf);
-	c->dirty |= D_FOOTER;
-}
-
-static void save_log(struct console *c, const char *path)
-{
-	struct row *r = ui_selected(c);
-	if (!r || !r->log)
-		return;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		if (fd >= 0)
-			close(fd);
-		ui_flash(c, 1, "cannot write %s: %s", path, strerror(errno));
-		return;
+	char *src = xasprintf("%s/logs/%s/%s.log", sd, r->name, r->attempt);
+	char *dir = xasprintf("%s/saved", sd);
+	char *dst = xasprintf("%s/%s-%s.log", dir, r->name, r->attempt);
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1;
+	if (in < 0) {
+		ui_flash(c, 1, "cannot read %s: %s", src, strerror(errno));
+		goto done;
 	}
-	long long n = 0;
-	for (long long s = logbuf_first(r->log); s < logbuf_end(r->log); s++, n++) {
-		size_t len;
-		const char *l = logbuf_line(r->log, s, &len);
-		fwrite(l, 1, len, f);
-		fputc('\n', f);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		ui_flash(c, 1, "cannot make %s: %s", dir, strerror(errno));
+		goto done;
 	}
-	if (fclose(f) != 0)
-		ui_flash(c, 1, "cannot write %s: %s", path, strerror(errno));
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		ui_flash(c, 1, "cannot write %s: %s", dst, strerror(errno));
+		goto done;
+	}
+	char buf[65536];
+	ssize_t n;
+	long long total = 0;
+	int bad = 0;
+	while ((n = read(in, buf, sizeof buf)) > 0) {
+		if (write(out, buf, (size_t)n) != n) {
+			bad = 1;
+			break;
+		}
+		total += n;
+	}
+	if (close(out) != 0 || bad || n < 0)
+		ui_flash(c, 1, "cannot write %s: %s", dst, strerror(errno));
 	else
-		ui_flash(c, 0, "saved %lld lines to %s", n, path);
+		ui_flash(c, 0, "saved the whole log: %s-%s.log (%lld bytes) in %s", r->name, r->attempt, total, dir);
+done:
+	if (in >= 0)
+		close(in);
+	free(src);
+	free(dir);
+	free(dst);
 }
 
 void kh_help(struct console *c, const struct keydef *k) { (void)k; ui_set_view(c, VIEW_HELP); }
@@ -1187,7 +1223,7 @@ static void draw_footer(struct console *c)
 	werase(w);
 	if (c->prompt_kind) {
 		char line[400];
-		snprintf(line, sizeof line, "%s%.*s_", c->prompt_kind == 1 ? "/" : "save the log to: ", (int)c->prompt_len,
+		snprintf(line, sizeof line, "%s%.*s_", c->prompt_kind == 1 ? "/" : "filter the table: ", (int)c->prompt_len,
 			 c->prompt_buf);
 		ui_put(c, w, 0, 0, c->cols - 1, line, A_BOLD);
 		ui_put(c, w, 0, c->cols - 22, 22, "  Enter ok, Esc cancel", A_DIM);
@@ -1303,9 +1339,12 @@ static void prompt_key(struct console *c, int ch)
 		if (kind == 1 && c->prompt_len) {
 			snprintf(c->search, sizeof c->search, "%.120s", c->prompt_buf);
 			c->match_line = -1;
-			log_search(c, -1);
-		} else if (kind == 2 && c->prompt_len) {
-			save_log(c, c->prompt_buf);
+			log_search(c, 1);
+		} else if (kind == 3) {
+			snprintf(c->filter, sizeof c->filter, "%.60s", c->prompt_buf);
+			c->table_top = 0;
+			if (c->filter[0])
+				ui_flash(c, 0, "filter: %s (/ then Enter with nothing clears it)", c->filter);
 		}
 		c->dirty |= D_BODY;
 	} else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
@@ -1318,6 +1357,44 @@ static void prompt_key(struct console *c, int ch)
 		c->prompt_buf[c->prompt_len++] = (char)ch;
 	}
 	c->dirty |= D_FOOTER;
+}
+
+/* The mouse selects rows and scrolls the log (and the lists). */
+static void mouse_event(struct console *c)
+{
+	MEVENT me;
+	if (getmouse(&me) != OK)
+		return;
+	int wheel_up = (me.bstate & BUTTON4_PRESSED) != 0;
+#ifdef BUTTON5_PRESSED
+	int wheel_down = (me.bstate & BUTTON5_PRESSED) != 0;
+#else
+	int wheel_down = 0;
+#endif
+	if (c->view != VIEW_TABLE && c->view != VIEW_LOG) {
+		if ((wheel_up || wheel_down) && views[c->view]->move_by)
+			views[c->view]->move_by(c, wheel_up ? -3 : 3);
+		return;
+	}
+	int ty, tx;
+	getbegyx(c->w_table, ty, tx);
+	(void)tx;
+	int in_table = me.y >= ty && me.y < ty + getmaxy(c->w_table);
+	if (wheel_up || wheel_down) {
+		if (in_table)
+			views[VIEW_TABLE]->move_by(c, wheel_up ? -1 : 1);
+		else
+			views[VIEW_LOG]->move_by(c, wheel_up ? -3 : 3);
+		return;
+	}
+	if (me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) {
+		if (in_table) {
+			ui_set_view(c, VIEW_TABLE);
+			ui_table_click(c, me.y - ty);
+		} else if (me.y > 0 && me.y < c->lines - 1) {
+			ui_set_view(c, VIEW_LOG);
+		}
+	}
 }
 
 static void on_key(struct console *c, int ch)
@@ -1339,9 +1416,16 @@ static void on_key(struct console *c, int ch)
 		prompt_key(c, ch);
 		return;
 	}
-	const struct keydef *k = keys_find(ch, VB(c->view));
-	if (!k)
+	if (ch == KEY_MOUSE) {
+		mouse_event(c);
 		return;
+	}
+	const struct keydef *k = keys_find(ch, VB(c->view));
+	if (!k) {
+		if (ch != ERR && ch != KEY_RESIZE)
+			ui_flash(c, 0, "no such key here; press ? for help");
+		return;
+	}
 	if (!writable(c, k))
 		return;
 	k->handler(c, k);
@@ -1513,7 +1597,14 @@ int console_main(struct client *cl, const struct console_opts *o)
 	nodelay(stdscr, TRUE);
 	set_escdelay(25);
 	curs_set(0);
-	mousemask(0, NULL);   /* mouse off: the terminal keeps selecting text */
+	/* clicks select rows, the wheel scrolls; Shift+drag still selects text
+	 * in most terminals */
+	mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED
+#ifdef BUTTON5_PRESSED
+		  | BUTTON5_PRESSED
+#endif
+		  , NULL);
+	mouseinterval(0);
 	apply_theme(c);
 	layout(c);
 	if (c->theme_error) {

@@ -49,12 +49,19 @@ const struct keydef key_table[] = {
 	 H(kh_history)},
 	{{'l', 0}, "l", "attempts", "attempts of the selected component", 0, V_ALL, 1, H(kh_attempts)},
 	/* the log */
-	{{'/', 0}, "/", "search", "search the log (older lines first; smart case)", 0, V_MAIN, 1, H(kh_search)},
-	{{'n', 0}, "n", "next", "next match (older)", 0, V_MAIN, 0, H(kh_next)},
-	{{'N', 0}, "N", "previous", "previous match (newer)", 0, V_MAIN, 0, H(kh_prev)},
+	{{'/', 0}, "/", "search",
+	 "in the table, filter the rows by name or state; in the log, search forward (smart case; a count 3/7)", 0,
+	 V_MAIN, 1, H(kh_search)},
+	{{'n', 0}, "n", "next", "next match (forward); in the table, the next component with a problem", 0, V_MAIN,
+	 0, H(kh_next)},
+	{{'N', 0}, "N", "previous", "previous match; in the table, the previous component with a problem", 0, V_MAIN,
+	 0, H(kh_prev)},
+	{{'o', 0}, "o", "sort", "cycle the table's sort: config order, state, name, last result", 0, V_MAIN, 0,
+	 H(kh_sort)},
 	{{'F', 0}, "F", "follow", "follow the log again (also End)", 0, V_MAIN, 0, H(kh_follow)},
 	{{'w', 0}, "w", "wrap", "wrap long log lines on or off", 0, V_MAIN, 0, H(kh_wrap)},
-	{{'S', 0}, "S", "save", "save the log tail shown to a file", 0, V_MAIN, 0, H(kh_save)},
+	{{'S', 0}, "S", "save", "save the whole log file under the state directory's saved/ (says where)", 0,
+	 V_MAIN, 0, H(kh_save)},
 	/* the console */
 	{{'?', KEY_F(1), 0}, "?", "help", "this help", 0, V_ALL, 1, H(kh_help)},
 	{{CTRL('l'), 0}, "Ctrl-L", "redraw", "redraw the screen", 0, V_ALL, 0, H(kh_redraw)},
@@ -94,8 +101,11 @@ void keys_print_man(FILE *f)
 	      "In the console (\\fBtally\\fR, \\fBtally watch\\fR) these keys apply; the footer\n"
 	      "shows the ones that apply where you are. Keys marked \\fI(write)\\fR run an\n"
 	      "action: they are not offered in read\\-only mode, which says \"read\\-only\" when\n"
-	      "one is pressed. Force rebuild, reset and skip first show the plan and what stays\n"
-	      "recorded until it succeeds, with Cancel selected.\n", f);
+	      "one is pressed. Force rebuild, reset, skip and unpin first show the plan and what\n"
+	      "stays recorded until it succeeds, with Cancel selected; in a dialog Enter presses\n"
+	      "the focused button (in the reason field or the list it confirms), \\fBy\\fR\n"
+	      "confirms, \\fBn\\fR and Esc cancel, and Tab moves list, reason, OK, Cancel.\n"
+	      "The mouse selects rows and scrolls; an unknown key says \"press ? for help\".\n", f);
 	for (size_t i = 0; i < key_table_len; i++) {
 		fputs(".TP\n.B ", f);
 		man_escape(f, key_table[i].label);

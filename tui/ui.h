@@ -129,6 +129,9 @@ struct console {
 	long long log_top;      /* first shown line (absolute seq) when not following */
 	char search[128];
 	long long match_line;   /* -1 none */
+	long long match_index, match_total;   /* "3/7" */
+	char filter[64];        /* table: / shows the rows whose name or state contain it */
+	int sort;               /* table: 0 config order, 1 state, 2 name, 3 last result */
 	long long log_shown_top, log_shown_bottom;   /* from the last draw */
 	int log_rows;
 	double log_drawn_at;
@@ -153,7 +156,7 @@ struct console {
 
 	struct dialog dlg;
 	/* line input in the footer ("/" search, save path) */
-	int prompt_kind;        /* 0 none, 1 search, 2 save */
+	int prompt_kind;        /* 0 none, 1 search, 2 save (unused), 3 table filter */
 	char prompt_buf[256];
 	size_t prompt_len;
 };
@@ -181,8 +184,12 @@ struct row;
 int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, size_t n2);
 long long ui_parse_time(const char *iso);
 
-/* log pane helpers (views.c) */
+/* log pane and table helpers (views.c) */
 void log_search(struct console *c, int dir);
+int ui_table_order(struct console *c, int *out);
+void ui_table_problem(struct console *c, int dir);
+void ui_table_click(struct console *c, int y);
+extern const char *const ui_sort_names[4];
 
 /* key handlers (console.c and views.c) */
 #define KH(name) void name(struct console *c, const struct keydef *k)
@@ -190,7 +197,7 @@ KH(kh_up); KH(kh_down); KH(kh_pgup); KH(kh_pgdn); KH(kh_home); KH(kh_end);
 KH(kh_enter); KH(kh_tab); KH(kh_back); KH(kh_follow); KH(kh_wrap); KH(kh_search);
 KH(kh_next); KH(kh_prev); KH(kh_save); KH(kh_help); KH(kh_history); KH(kh_attempts);
 KH(kh_quit); KH(kh_engine); KH(kh_redraw); KH(kh_check); KH(kh_run); KH(kh_retry); KH(kh_rebuild);
-KH(kh_reset); KH(kh_skip); KH(kh_unskip); KH(kh_pin); KH(kh_pause); KH(kh_verify);
+KH(kh_reset); KH(kh_skip); KH(kh_unskip); KH(kh_pin); KH(kh_pause); KH(kh_verify); KH(kh_sort);
 #undef KH
 
 #endif

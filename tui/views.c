@@ -183,11 +183,118 @@ static void table_open(struct console *c)
 	(void)c;
 }
 
+/* A component with a problem: n/N in the table go to the next one. */
+static int row_problem(const struct row *r)
+{
+	const char *st = ui_state_of(r);
+	return st && (!strcmp(st, "failed") || !strcmp(st, "unknown"));
+}
+
+static int state_rank(const char *st)
+{
+	static const char *const order[] = {"failed", "unknown", "building", "pushing", "verifying", "recording",
+					    "outdated", "base-moved", "unchecked", "pinned", "ahead", "current"};
+	for (size_t i = 0; st && i < sizeof order / sizeof order[0]; i++)
+		if (!strcmp(st, order[i]))
+			return (int)i;
+	return 99;
+}
+
+static struct console *sort_c;
+static int cmp_rows(const void *a, const void *b)
+{
+	const struct row *x = &sort_c->rows[*(const int *)a], *y = &sort_c->rows[*(const int *)b];
+	int d = 0;
+	if (sort_c->sort == 1)
+		d = state_rank(ui_state_of(x)) - state_rank(ui_state_of(y));
+	else if (sort_c->sort == 2)
+		d = strcmp(x->name, y->name);
+	else if (sort_c->sort == 3) {
+		const char *lx = ui_s(x->st, "last_result"), *ly = ui_s(y->st, "last_result");
+		d = (lx && !strcmp(lx, "failed") ? 0 : lx ? 1 : 2) - (ly && !strcmp(ly, "failed") ? 0 : ly ? 1 : 2);
+		if (!d)
+			d = strcmp(ui_s(y->st, "last_at") ? ui_s(y->st, "last_at") : "",
+				   ui_s(x->st, "last_at") ? ui_s(x->st, "last_at") : "");   /* newest first */
+	}
+	return d ? d : *(const int *)a - *(const int *)b;
+}
+
+const char *const ui_sort_names[4] = {"config order", "state", "name", "last result"};
+
+/* The rows shown, in the order shown (filter and sort applied); returns
+ * how many. out has room for c->nrows. The selection moves to a shown row. */
+int ui_table_order(struct console *c, int *out)
+{
+	int n = 0;
+	for (size_t i = 0; i < c->nrows; i++) {
+		const struct row *r = &c->rows[i];
+		const char *st = ui_state_of(r);
+		if (c->filter[0] && !strcasestr(r->name, c->filter) && !(st && strcasestr(st, c->filter)))
+			continue;
+		out[n++] = (int)i;
+	}
+	sort_c = c;
+	qsort(out, (size_t)n, sizeof *out, cmp_rows);
+	int seen = 0;
+	for (int i = 0; i < n; i++)
+		if (out[i] == c->sel)
+			seen = 1;
+	if (!seen && n)
+		c->sel = out[0];
+	return n;
+}
+
+static int pos_of(const int *order, int n, int sel)
+{
+	for (int i = 0; i < n; i++)
+		if (order[i] == sel)
+			return i;
+	return 0;
+}
+
+static void table_select(struct console *c, int s)
+{
+	if (s != c->sel) {
+		c->sel = s;
+		c->match_line = -1;
+		c->follow = 1;
+		struct row *r = ui_selected(c);
+		if (r && !r->log && !r->log_requested)
+			ui_request_log(c, r, NULL);
+	}
+	c->dirty |= D_BODY | D_FOOTER;
+}
+
+/* n/N in the table: the next/previous component with a problem */
+void ui_table_problem(struct console *c, int dir)
+{
+	int *order = xcalloc(c->nrows + 1, sizeof *order);
+	int n = ui_table_order(c, order), p = pos_of(order, n, c->sel);
+	for (int k = 1; k <= n; k++) {
+		int q = ((p + dir * k) % n + n) % n;
+		if (row_problem(&c->rows[order[q]])) {
+			table_select(c, order[q]);
+			ui_flash(c, 0, "%s: %s", c->rows[order[q]].name, ui_state_of(&c->rows[order[q]]));
+			free(order);
+			return;
+		}
+	}
+	free(order);
+	ui_flash(c, 0, "no component has a problem");
+}
+
 static void table_draw(struct console *c, WINDOW *w, int focused)
 {
 	int h = getmaxy(w), W = getmaxx(w);
-	char title[128];
-	snprintf(title, sizeof title, "components (%zu)", c->nrows);
+	int *order = xcalloc(c->nrows + 1, sizeof *order);
+	int shown = ui_table_order(c, order);
+	char title[200];
+	snprintf(title, sizeof title, "components (%d%s%zu)%s%s%s%s%s", shown, shown != (int)c->nrows ? " of " : "",
+		 shown != (int)c->nrows ? c->nrows : (size_t)0, c->filter[0] ? " /" : "", c->filter,
+		 c->sort ? " [sort: " : "", c->sort ? ui_sort_names[c->sort] : "", c->sort ? "]" : "");
+	if (shown == (int)c->nrows)
+		snprintf(title, sizeof title, "components (%d)%s%s%s", shown, c->sort ? " [sort: " : "",
+			 c->sort ? ui_sort_names[c->sort] : "", c->sort ? "]" : "");
 	ui_rule(c, w, 0, title, focused);
 	int stw = 12, lastw = 13, nextw = 7;
 	int rest = W - 2 - stw - lastw - nextw - 6;
@@ -208,15 +315,18 @@ static void table_draw(struct console *c, WINDOW *w, int focused)
 	int body = h - 4;   /* rule, heading, two problem lines */
 	if (body < 1)
 		body = 1;
-	if (c->sel < c->table_top)
-		c->table_top = c->sel;
-	if (c->sel >= c->table_top + body)
-		c->table_top = c->sel - body + 1;
+	int spos = pos_of(order, shown, c->sel);
+	if (spos < c->table_top)
+		c->table_top = spos;
+	if (spos >= c->table_top + body)
+		c->table_top = spos - body + 1;
+	if (c->table_top > shown - 1)
+		c->table_top = shown > 0 ? shown - 1 : 0;
 	long long now = (long long)time(NULL);
-	for (int i = 0; i < body && c->table_top + i < (int)c->nrows; i++) {
-		struct row *r = &c->rows[c->table_top + i];
+	for (int i = 0; i < body && c->table_top + i < shown; i++) {
+		struct row *r = &c->rows[order[c->table_top + i]];
 		int y = 2 + i;
-		int is_sel = c->table_top + i == c->sel;
+		int is_sel = order[c->table_top + i] == c->sel;
 		attr_t base = is_sel && focused ? c->role_attr[R_SELECTED] : A_NORMAL;
 		if (is_sel && focused) {
 			wattrset(w, base);
@@ -263,6 +373,9 @@ static void table_draw(struct console *c, WINDOW *w, int focused)
 			snprintf(cell, sizeof cell, "-");
 		ui_put(c, w, y, xs[6], nextw, cell, base);
 	}
+	free(order);
+	if (!shown && c->nrows)
+		ui_put(c, w, 2, 2, W - 4, "no component matches the filter (/ and Enter with nothing clears it)", A_DIM);
 	/* the problem lines: what is wrong with the selected component (class,
 	 * decisive log line, hint), or what comes next */
 	struct row *r = ui_selected(c);
@@ -304,7 +417,9 @@ int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, 
 		snprintf(l2, n2, "the log pane follows it (Tab); the record moves only after it shipped");
 		return 0;
 	}
-	if (cls) {
+	/* a failure whose version is no longer the candidate (skipped, or a
+	 * newer one arrived) is history, not a problem */
+	if (cls && state && (!strcmp(state, "failed") || !strcmp(state, "unknown"))) {
 		enum tally_class tc = tally_class_from_name(cls);
 		const char *hint = tc != TC_CLASS_COUNT && tc != TC_NONE ? classify_hint(tc) : NULL;
 		const char *line = json_is_object(ev) ? ui_s(ev, "line") : NULL;
@@ -346,7 +461,7 @@ int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, 
 			snprintf(l2, n2, "no scheduled run; press b to run now");
 		return 0;
 	}
-	snprintf(l1, n1, "%s: %s%s%s", r->name, state ? state : "-", rec ? ", nothing to ship" : "", skips);
+	snprintf(l1, n1, "%s: %s%s%s", r->name, state ? state : "-", skips, rec ? "; nothing to ship" : "");
 	if (nr)
 		snprintf(l2, n2, "next run at %s", when);
 	return 0;
@@ -356,30 +471,39 @@ static void table_move(struct console *c, int delta)
 {
 	if (!c->nrows)
 		return;
-	int s = c->sel;
+	int *order = xcalloc(c->nrows + 1, sizeof *order);
+	int n = ui_table_order(c, order);
+	if (!n) {
+		free(order);
+		return;
+	}
+	int s = pos_of(order, n, c->sel);
 	if (delta >= VIEW_FAR)
-		s = (int)c->nrows - 1;
+		s = n - 1;
 	else if (delta <= -VIEW_FAR)
 		s = 0;
 	else if (delta >= VIEW_PAGE)
-		s += getmaxy(c->w_table) - 3;
+		s += getmaxy(c->w_table) - 4;
 	else if (delta <= -VIEW_PAGE)
-		s -= getmaxy(c->w_table) - 3;
+		s -= getmaxy(c->w_table) - 4;
 	else
 		s += delta;
 	if (s < 0)
 		s = 0;
-	if (s >= (int)c->nrows)
-		s = (int)c->nrows - 1;
-	if (s != c->sel) {
-		c->sel = s;
-		c->match_line = -1;
-		c->follow = 1;
-		struct row *r = ui_selected(c);
-		if (r && !r->log && !r->log_requested)
-			ui_request_log(c, r, NULL);
-	}
-	c->dirty |= D_BODY | D_FOOTER;
+	if (s >= n)
+		s = n - 1;
+	table_select(c, order[s]);
+	free(order);
+}
+
+/* A click on the table's row y (window coordinates) selects that row. */
+void ui_table_click(struct console *c, int y)
+{
+	int *order = xcalloc(c->nrows + 1, sizeof *order);
+	int n = ui_table_order(c, order), i = c->table_top + y - 2;
+	if (y >= 2 && i < n && i >= 0)
+		table_select(c, order[i]);
+	free(order);
 }
 
 /* ---- the log pane ---------------------------------------------------- */
@@ -472,6 +596,9 @@ static void log_draw(struct console *c, WINDOW *w, int focused)
 		 r && r->attempt ? " " : "", r && r->attempt ? r->attempt : "",
 		 r && r->log_live ? " (live)" : "", c->follow ? " [follow]" : " [scrolled: End follows]",
 		 c->wrap ? " [wrap]" : "", c->search[0] ? " /" : "", c->search);
+	if (c->search[0] && c->match_line >= 0 && c->match_total)
+		snprintf(title + strlen(title), sizeof title - strlen(title), " %lld/%lld", c->match_index,
+			 c->match_total);
 	ui_rule(c, w, 0, title, focused);
 	int rows = h - 1;
 	c->log_rows = rows;
@@ -554,8 +681,9 @@ static void log_move(struct console *c, int delta)
 	c->dirty |= D_BODY;
 }
 
-/* dir < 0: towards older lines, > 0: newer. The first search starts at
- * the bottom line shown. */
+/* Like less: dir > 0 (/ and n) searches forward, towards newer lines,
+ * dir < 0 (N) backward; the first search starts at the top line shown.
+ * It wraps around, and the flash says which match of how many ("3/7"). */
 void log_search(struct console *c, int dir)
 {
 	struct row *r = ui_selected(c);
@@ -572,21 +700,41 @@ void log_search(struct console *c, int dir)
 	if (c->match_line >= first && c->match_line < end)
 		from = c->match_line + dir;
 	else
-		from = c->follow || c->log_shown_bottom < first ? end - 1 : c->log_shown_bottom;
-	for (long long s = from; s >= first && s < end; s += dir) {
+		from = c->log_shown_top >= first && c->log_shown_top < end ? c->log_shown_top : first;
+	long long found = -1, total = 0, index = 0;
+	int wrapped = 0;
+	for (long long k = 0; k < end - first && found < 0; k++) {
+		long long s = from + dir * k;
+		if (s >= end || s < first) {
+			wrapped = 1;
+			s = s >= end ? first + (s - end) : end - (first - s);
+		}
+		const char *line = logbuf_line(r->log, s, NULL);
+		if (line && find_in(line, c->search))
+			found = s;
+	}
+	if (found < 0) {
+		ui_flash(c, 1, "not found: %s", c->search);
+		return;
+	}
+	for (long long s = first; s < end; s++) {
 		const char *line = logbuf_line(r->log, s, NULL);
 		if (line && find_in(line, c->search)) {
-			c->match_line = s;
-			c->follow = 0;
-			c->log_top = s - c->log_rows / 2;
-			if (c->log_top < first)
-				c->log_top = first;
-			c->dirty |= D_BODY | D_FOOTER;
-			ui_flash(c, 0, "match at line %lld", s + 1);
-			return;
+			total++;
+			if (s <= found)
+				index++;
 		}
 	}
-	ui_flash(c, 1, "not found: %s", c->search);
+	c->match_line = found;
+	c->match_index = index;
+	c->match_total = total;
+	c->follow = 0;
+	c->log_top = found - c->log_rows / 2;
+	if (c->log_top < first)
+		c->log_top = first;
+	c->dirty |= D_BODY | D_FOOTER;
+	ui_flash(c, 0, "match %lld/%lld at line %lld%s", index, total, found + 1,
+		 wrapped ? (dir > 0 ? " (search wrapped to the top)" : " (search wrapped to the bottom)") : "");
 }
 
 /* ---- attempts -------------------------------------------------------- */
@@ -644,7 +792,10 @@ static void attempts_draw(struct console *c, WINDOW *w, int focused)
 		ui_put(c, w, 1, 1, W - 2, "no attempts in the ledger", A_DIM);
 		return;
 	}
-	ui_put(c, w, 1, 1, W - 2, "VERSION        ACTION   RESULT    CLASS          BUILD   PUSH  VERIFY  ATTEMPT",
+	/* the id (it starts with its UTC start time) is never cut */
+	ui_put(c, w, 1, 1, W - 2,
+	       W >= 100 ? "ATTEMPT (UTC start)         VERSION    ACTION  RESULT    CLASS       BUILD   PUSH VERIFY"
+			: "ATTEMPT (UTC start)       VERSION    ACTION  RESULT    CLASS     BUILD  PUSH",
 	       A_BOLD);
 	int rows = h - 2;
 	list_scroll(&c->att_sel, &c->att_top, n, rows);
@@ -663,10 +814,15 @@ static void attempts_draw(struct console *c, WINDOW *w, int focused)
 				snprintf(t[k], sizeof t[k], "%.1fs", s);
 		}
 		const char *res = ui_s(a, "result") ? ui_s(a, "result") : "?";
-		snprintf(line, sizeof line, "%-14.14s %-8.8s %-9.9s %-14.14s %6s %6s %7s  %s",
-			 ui_s(a, "version") ? ui_s(a, "version") : "?", ui_s(a, "action") ? ui_s(a, "action") : "-",
-			 res, ui_s(a, "class") ? ui_s(a, "class") : "-", t[0], t[1], t[2],
-			 ui_s(a, "attempt") ? ui_s(a, "attempt") : ui_s(a, "id") ? ui_s(a, "id") : "");
+		const char *id = ui_s(a, "attempt") ? ui_s(a, "attempt") : ui_s(a, "id") ? ui_s(a, "id") : "";
+		if (W >= 100)
+			snprintf(line, sizeof line, "%-27s %-10.10s %-7.7s %-9.9s %-10.10s %6s %6s %6s", id,
+				 ui_s(a, "version") ? ui_s(a, "version") : "?", ui_s(a, "action") ? ui_s(a, "action") : "-",
+				 res, ui_s(a, "class") ? ui_s(a, "class") : "-", t[0], t[1], t[2]);
+		else
+			snprintf(line, sizeof line, "%-25s %-10.10s %-7.7s %-9.9s %-8.8s %6s %5s", id,
+				 ui_s(a, "version") ? ui_s(a, "version") : "?", ui_s(a, "action") ? ui_s(a, "action") : "-",
+				 res, ui_s(a, "class") ? ui_s(a, "class") : "-", t[0], t[1]);
 		if (is_sel) {
 			wattrset(w, base);
 			mvwhline(w, 2 + i, 0, ' ', W);
@@ -795,18 +951,39 @@ static void help_lines(struct console *c, struct strv *out)
 	strv_push(out, c->readonly ? "read-only console: action keys are off; scrolling, search, history and save work"
 				    : "keys (write) run an action on the selected component");
 	strv_push(out, "");
+	int W = getmaxx(c->w_full) - 2;
 	for (size_t i = 0; i < key_table_len; i++) {
 		const struct keydef *k = &key_table[i];
 		if (k->needs_write && c->readonly)
 			continue;
-		strv_push_owned(out, xasprintf("  %-8s %-12s %s%s", k->label, k->name, k->help,
-					       k->needs_write ? " (write)" : ""));
+		/* long help wraps under its column, so no row ends mid-word */
+		char *l = xasprintf("  %-8s %-12s %s%s", k->label, k->name, k->help, k->needs_write ? " (write)" : "");
+		const char *p = l;
+		int first = 1;
+		while (*p) {
+			int room = first ? W : W - 24;
+			size_t len = strlen(p);
+			size_t cut = len;
+			if ((int)len > room) {
+				cut = (size_t)room;
+				while (cut > 0 && p[cut] != ' ')
+					cut--;
+				if (cut == 0)
+					cut = (size_t)room;
+			}
+			strv_push_owned(out, xasprintf("%s%.*s", first ? "" : "                        ", (int)cut, p));
+			p += cut;
+			while (*p == ' ')
+				p++;
+			first = 0;
+		}
+		free(l);
 	}
 	strv_push(out, "");
 	struct sbuf sb = {0};
 	sbuf_adds(&sb, "states: ");
 	const char *states[] = {"building", "pushing", "verifying", "recording", "pinned", "failed",
-				"unknown", "outdated", "ahead", "current"};
+				"unknown", "unchecked", "outdated", "ahead", "current"};
 	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
 		sbuf_addf(&sb, "%s %s  ", ui_glyph(c, states[i]), states[i]);
 	strv_push(out, sbuf_str(&sb));
