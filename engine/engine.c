@@ -578,9 +578,15 @@ static void job_finish(struct engine *e, struct job *j)
 	e->cur_job = j->id;
 	size_t oi;
 	json_t *oev;
-	json_array_foreach(j->ordered, oi, oev)
-		if (!json_is_null(oev))
+	json_array_foreach(j->ordered, oi, oev) {
+		size_t ai;
+		json_t *aev;
+		if (json_is_array(oev))
+			json_array_foreach(oev, ai, aev)
+				emit(e, json_incref(aev));
+		else if (!json_is_null(oev))
 			emit(e, json_incref(oev));
+	}
 	json_decref(j->ordered);
 	int code = j->input_error ? 2 : j->mismatch ? 4 : j->failed ? 1 : 0;
 	emit(e, json_pack("{s:s, s:i, s:i, s:i}", "event", "summary", "ok", j->ok, "failed", j->failed,
@@ -621,8 +627,18 @@ static int select_comps(struct engine *e, json_t *cmd, struct comp_state ***out,
 	json_array_foreach(names, i, v) {
 		struct comp_state *cs = json_is_string(v) ? find_comp(e, json_string_value(v)) : NULL;
 		if (!cs) {
-			char *m = xasprintf("unknown component '%s' (see tally.conf)",
-					    json_is_string(v) ? json_string_value(v) : "?");
+			const char *bad = json_is_string(v) ? json_string_value(v) : "?";
+			const char *near = NULL;
+			int best = 3;
+			for (size_t k = 0; k < e->n; k++) {
+				int d = util_edit_distance(bad, e->cs[k].cc->name);
+				if (d < best) {
+					best = d;
+					near = e->cs[k].cc->name;
+				}
+			}
+			char *m = near ? xasprintf("unknown component '%s'; did you mean '%s'? (see tally.conf)", bad, near)
+				       : xasprintf("unknown component '%s' (see tally.conf)", bad);
 			usage_error(e, cmd, m);
 			free(m);
 			free(*out);
@@ -1632,9 +1648,19 @@ static void on_task_done(struct engine *e, struct task *t)
 	e->running_tasks--;
 	size_t i;
 	json_t *ev;
-	json_array_foreach(t->events, i, ev)
-		emit(e, json_incref(ev));
 	struct job *j = t->job;
+	if (strcmp(j->cmd, "verify") == 0 && t->cs) {
+		/* verify answers in config order, whichever task ends first */
+		if (!j->ordered) {
+			j->ordered = json_array();
+			for (size_t k = 0; k < e->n; k++)
+				json_array_append_new(j->ordered, json_null());
+		}
+		json_array_set(j->ordered, (size_t)(t->cs - e->cs), t->events);
+	} else {
+		json_array_foreach(t->events, i, ev)
+			emit(e, json_incref(ev));
+	}
 	if (t->then) {
 		t->then(e, t);
 	} else if (t->failed)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/wait.h>
+#include <sys/ioctl.h>
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
@@ -28,7 +29,7 @@ struct opts {
 	const char *dir, *config, *state_dir, *theme;
 	int no_tui, json, readonly, no_color, ascii, yes, quiet, verbose;
 	int dry_run, no_push, follow, all, no_build, no_pin, strict, now;
-	int help_config, man, write;
+	int help_config, man, write, help;
 	const char *reason;
 	const char *version, *attempt;
 	long limit;
@@ -84,7 +85,7 @@ static const struct command {
 	 "give records made before tally their evidence (tags read back; no build)", 0, -1, F_ALL},
 	{"history", "history [COMP] [--limit N]", "record and hold commits with their trailers", 0, 1, F_LIMIT},
 	{"attempts", "attempts [COMP] [--limit N]", "recent attempts from the ledger", 0, 1, F_LIMIT},
-	{"logs", "logs COMP [--attempt ID]", "print an attempt's log (the last one by default)", 1, 1,
+	{"logs", "logs COMP [--attempt ID] [--follow]", "print an attempt's log (the last one by default)", 1, 1,
 	 F_ATTEMPT | F_FOLLOW},
 	{"init", "init [--write]",
 	 "print a starter tally.conf guessed from this repo (--write: write it; commits nothing)", 0, 0,
@@ -190,8 +191,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		} else if (strcmp(a, "-v") == 0) {
 			o->verbose = 1;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
-			exit(EXIT_OK);
+			o->help = 1;   /* tally CMD --help: that command's help */
 		} else if (strcmp(a, "--help-config") == 0) {
 			o->help_config = 1;
 		} else if (strcmp(a, "--man") == 0) {
@@ -285,8 +285,17 @@ static const char *s_or(json_t *o, const char *k, const char *dflt)
 
 static void print_status_header(void)
 {
-	printf("%-16s %-18s %-18s %-18s %-10s %s\n", "COMPONENT", "RECORDED", "UPSTREAM", "BUILT", "STATE",
-	       "LAST");
+	printf("%-16s %-14s %-14s %-14s %-10s %-9s %s\n", "COMPONENT", "RECORDED", "UPSTREAM", "BUILT", "STATE",
+	       "LAST", "NEXT RUN");
+}
+
+/* "2026-12-02T02:00:00Z" -> "12-02 02:00" (UTC) */
+static const char *short_time(const char *iso, char *buf, size_t len)
+{
+	if (!iso || strlen(iso) < 16)
+		return "-";
+	snprintf(buf, len, "%.5s %.5s", iso + 5, iso + 11);
+	return buf;
 }
 
 static void print_plain(const struct opts *o, json_t *ev, int *header)
@@ -297,11 +306,23 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			print_status_header();
 			*header = 1;
 		}
-		printf("%-16s %-18s %-18s %-18s %-10s %s\n", s_or(ev, "component", "?"),
+		char nb[32];
+		printf("%-16s %-14s %-14s %-14s %-10s %-9s %s\n", s_or(ev, "component", "?"),
 		       s_or(ev, "recorded", "-"), s_or(ev, "upstream", "-"), s_or(ev, "built", "-"),
-		       s_or(ev, "state", "?"), s_or(ev, "last_result", "-"));
+		       s_or(ev, "state", "?"), s_or(ev, "last_result", "-"), short_time(s_or(ev, "next_run", NULL), nb, sizeof nb));
+		size_t si;
+		json_t *sv;
+		json_array_foreach(json_object_get(ev, "skipped"), si, sv)
+			printf("  skipped: %s\n", json_string_value(sv));
+		json_t *pin = json_object_get(ev, "pin");
+		if (json_is_object(pin))
+			printf("  pinned at %s: %s (tally unpin %s)\n", s_or(pin, "version", "?"),
+			       *s_or(pin, "reason", "") ? s_or(pin, "reason", "") : "no reason given", s_or(ev, "component", "?"));
 		if (json_is_string(json_object_get(ev, "message")))
 			printf("  %s: %s\n", s_or(ev, "class", "error"), s_or(ev, "message", ""));
+		json_t *evd = json_object_get(ev, "evidence");
+		if (json_is_object(evd) && json_is_string(json_object_get(evd, "line")))
+			printf("  %s: %s\n", s_or(evd, "stage", "log"), s_or(evd, "line", ""));
 	} else if (strcmp(event, "stage") == 0) {
 		if (o->quiet)
 			return;
@@ -315,6 +336,11 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			       s_or(ev, "stage", "?"), res, json_number_value(json_object_get(ev, "seconds")));
 		}
 	} else if (strcmp(event, "attempt") == 0 && strcmp(o->command, "attempts") == 0) {
+		if (!*header) {
+			printf("%-36s %-12s %-8s %-9s %-16s %s\n", "ATTEMPT", "VERSION", "ACTION", "RESULT", "CLASS",
+			       "ENDED");
+			*header = 1;
+		}
 		printf("%-36s %-12s %-8s %-9s %-16s %s\n", s_or(ev, "attempt", "?"), s_or(ev, "version", "?"),
 		       s_or(ev, "action", "?"), s_or(ev, "result", "?"), s_or(ev, "class", "-"),
 		       s_or(ev, "ended", "-"));
@@ -606,8 +632,69 @@ static int run_console(struct opts *o)
 	return console_main(c, &co); /* it frees the client */
 }
 
+/* On a terminal, without -q or --json, the running stage shows one line
+ * updated in place: component, version, stage, elapsed, last log line. */
+static struct progress {
+	int on, shown;
+	char comp[64], version[64], stage[32], last[256];
+	double started, drawn;
+} prog;
+
+static void progress_clear(void)
+{
+	if (prog.shown) {
+		fputs("\r\033[K", stdout);
+		prog.shown = 0;
+	}
+}
+
+static void progress_draw(int force)
+{
+	if (!prog.on || !prog.stage[0])
+		return;
+	double now = util_monotonic();
+	if (!force && now - prog.drawn < 0.1)
+		return;
+	prog.drawn = now;
+	struct winsize ws;
+	int cols = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col : 80;
+	char line[512];
+	int n = snprintf(line, sizeof line, "%s %s: %s %lds%s%s", prog.comp, prog.version, prog.stage,
+			 (long)(now - prog.started), prog.last[0] ? " | " : "", prog.last);
+	if (n > cols - 1)
+		n = cols - 1;
+	/* cut on a character boundary */
+	while (n > 0 && ((unsigned char)line[n] & 0xc0) == 0x80)
+		n--;
+	printf("\r\033[K%.*s", n, line);
+	fflush(stdout);
+	prog.shown = 1;
+}
+
+static void progress_log(const char *data)
+{
+	/* the last complete non-empty line, printable bytes only */
+	const char *end = data + strlen(data), *p = end;
+	while (p > data && (p[-1] == '\n' || p[-1] == '\r'))
+		p--;
+	const char *e2 = p;
+	while (p > data && p[-1] != '\n' && p[-1] != '\r')
+		p--;
+	if (e2 == p)
+		return;
+	size_t k = 0;
+	for (; p < e2 && k + 1 < sizeof prog.last; p++)
+		if ((unsigned char)*p >= 32 && *p != 127)
+			prog.last[k++] = *p;
+	prog.last[k] = 0;
+	progress_draw(0);
+}
+
 static int run_batch(struct opts *o, const struct command *c)
 {
+	/* written as each event happens, also into a pipe */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	prog.on = isatty(STDOUT_FILENO) && !o->quiet && !o->json && !o->verbose;
 	struct engine *e = NULL;
 	struct client *cl = NULL;
 	struct engine_opts eo = engine_opts_of(o);
@@ -617,7 +704,7 @@ static int run_batch(struct opts *o, const struct command *c)
 		const struct strv *w = engine_warnings(e);
 		for (size_t i = 0; i < w->n; i++)
 			fprintf(stderr, "tally: warning: %s\n", w->v[i]);
-		engine_set_live_logs(e, o->verbose && !o->json);
+		engine_set_live_logs(e, (o->verbose || prog.on) && !o->json);
 		if (engine_start(e) < 0) {
 			fprintf(stderr, "tally: cannot start the engine thread\n");
 			engine_free(e);
@@ -683,6 +770,8 @@ static int run_batch(struct opts *o, const struct command *c)
 	}
 	for (;;) {
 		json_t *ev = client_next_event(cl, 200);
+		if (!ev)
+			progress_draw(1);   /* the elapsed time moves on */
 		if (interrupted && !cancelled) {
 			if (e) {
 				fprintf(stderr, "tally: interrupted; cancelling (nothing is recorded by a cancelled attempt)\n");
@@ -719,18 +808,39 @@ static int run_batch(struct opts *o, const struct command *c)
 				code = EXIT_FAIL;
 		} else if (strcmp(event, "log") == 0 || strcmp(event, "accepted") == 0 ||
 			   strcmp(event, "hello") == 0 || strcmp(event, "dropped") == 0) {
-			/* live output is in the log file; batch mode shows it with -v */
+			/* live output is in the log file; batch mode shows it with -v,
+			 * and its last line on the progress line */
 			if (o->verbose && !o->json && strcmp(event, "log") == 0)
 				fputs(s_or(ev, "data", ""), stdout);
+			else if (prog.on && strcmp(event, "log") == 0)
+				progress_log(s_or(ev, "data", ""));
 		} else if (o->json) {
 			char *s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
 			puts(s);
 			free(s);
 		} else {
+			if (prog.on && strcmp(event, "stage") == 0) {
+				progress_clear();
+				if (strcmp(s_or(ev, "result", ""), "started") == 0) {
+					snprintf(prog.comp, sizeof prog.comp, "%s", s_or(ev, "component", "?"));
+					snprintf(prog.version, sizeof prog.version, "%s", s_or(ev, "version", "?"));
+					snprintf(prog.stage, sizeof prog.stage, "%s", s_or(ev, "stage", "?"));
+					prog.last[0] = 0;
+					prog.started = util_monotonic();
+					progress_draw(1);
+					json_decref(ev);
+					continue;
+				}
+				prog.stage[0] = 0;
+			} else if (prog.shown) {
+				progress_clear();
+			}
 			print_plain(o, ev, &header);
+			progress_draw(1);
 		}
 		json_decref(ev);
 	}
+	progress_clear();
 out:
 	fflush(stdout);
 	client_free(cl);
@@ -1032,6 +1142,10 @@ static int tally_main(int argc, char **argv, struct opts *o)
 {
 	if (parse_args(argc, argv, o) < 0)
 		return EXIT_USAGE;
+	if (o->help && (!o->command || strcmp(o->command, "watch") == 0)) {
+		usage(stdout);
+		return EXIT_OK;
+	}
 	if (o->help_config && !o->command) {
 		confref_text(stdout);
 		return EXIT_OK;
@@ -1051,8 +1165,27 @@ static int tally_main(int argc, char **argv, struct opts *o)
 	}
 	const struct command *c = find_command(o->command);
 	if (!c) {
-		fprintf(stderr, "tally: unknown command '%s'\ntry 'tally --help'\n", o->command);
+		const char *near = NULL;
+		int best = 3;
+		for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+			int d = util_edit_distance(o->command, commands[i].name);
+			if (d < best) {
+				best = d;
+				near = commands[i].name;
+			}
+		}
+		if (near)
+			fprintf(stderr, "tally: unknown command '%s'; did you mean '%s'?\ntry 'tally --help'\n", o->command,
+				near);
+		else
+			fprintf(stderr, "tally: unknown command '%s'\ntry 'tally --help'\n", o->command);
 		return EXIT_USAGE;
+	}
+	if (o->help) {
+		/* tally CMD --help is tally help CMD */
+		printf("usage: tally %s\n", c->usage);
+		confref_wrap(stdout, 2, c->help);
+		return EXIT_OK;
 	}
 	if (check_command_args(o, c) < 0)
 		return EXIT_USAGE;
