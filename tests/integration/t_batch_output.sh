@@ -54,4 +54,17 @@ expect_exit "skip chat v9.9.9" 0 tally skip chat v9.9.9
 expect_exit "status after a skip" 0 tally status
 check "  plain status lists the skipped version" grep -q '^  skipped: v9.9.9' "$T/last.out"
 check "  status --json has it in skipped" bash -c "'$TALLY_BIN' -C '$V' --no-tui --json status chat | jq -e 'select(.event==\"status\") | .skipped == [\"v9.9.9\"]' >/dev/null"
+
+# --- on a terminal: one progress line, updated in place ---------------------------
+. "$TALLY_SRC/tests/console/tmux.sh"
+git -C "$UP" tag v3.8.2
+echo 4 >"$CTL/sleep-v3.8.2"
+tmux -S "$TMUX_SOCK" -f /dev/null new-session -d -s t -x 100 -y 10 \
+	env TERM=screen-256color "$TALLY_BIN" -C "$V" --no-tui run server
+tmux -S "$TMUX_SOCK" set-option -g remain-on-exit on >/dev/null
+expect_screen "a running build shows component, version, stage and elapsed time" 'server v3\.8\.2: build [0-9]+s' 20
+expect_screen "and the build's last log line" 'server v3\.8\.2: build [0-9]+s \| ctl build of v3\.8\.2 starting' 10
+expect_screen "then the plain lines" 'server v3\.8\.2: shipped' 60
+check "the progress line was replaced, not left behind" bash -c "! tmux -S '$TMUX_SOCK' capture-pane -p -t t | grep -q 'build [0-9]*s |'"
+tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
 finish
