@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "completion.h"
 #include "config.h"
 #include "confref.h"
 #include "console.h"
@@ -100,7 +101,23 @@ static const struct command {
 	{"health", "health",
 	 "for monitoring: exit 0 when an engine runs the schedule and its runs are on time; no network",
 	 0, 0, 0},
+	{"completion", "completion bash|zsh",
+	 "print shell completion (commands, options, component names from tally.conf)", 1, 1, 0},
 };
+
+/* The options each flag stands for: option checks and completions. */
+static const struct {
+	unsigned flag;
+	const char *opt;
+} flag_opts[] = {
+	{F_DRYRUN, "--dry-run"}, {F_NOPUSH, "--no-push"}, {F_VERSION, "--version"}, {F_ATTEMPT, "--attempt"},
+	{F_FOLLOW, "--follow"}, {F_LIMIT, "--limit"}, {F_ALL, "--all"}, {F_NOBUILD, "--no-build"},
+	{F_NOPIN, "--no-pin"}, {F_REASON, "--reason"}, {F_STRICT, "--strict"}, {F_NOW, "--now"},
+	{F_MAN, "--man"}, {F_WRITE, "--write"},
+};
+static const char global_opts[] = "-C --config --state-dir --no-tui --json --readonly --theme --no-color "
+				  "--ascii -y --yes -q -v --help --version --help-config";
+static const char arg_opts[] = "--theme|--reason|--attempt|--limit|--version";
 
 static void usage(FILE *f)
 {
@@ -1138,6 +1155,71 @@ static int run_help(const struct opts *o)
 	return EXIT_OK;
 }
 
+/* tally completion bash|zsh, from the command table */
+static int run_completion(const struct opts *o)
+{
+	const char *sh = o->args.v[0];
+	size_t n = sizeof commands / sizeof commands[0];
+	struct compl_cmd *cc = xcalloc(n, sizeof *cc);
+	struct strv optv = {0};
+	for (size_t i = 0; i < n; i++) {
+		struct sbuf sb = {0};
+		for (size_t k = 0; k < sizeof flag_opts / sizeof flag_opts[0]; k++)
+			if (commands[i].flags & flag_opts[k].flag)
+				sbuf_addf(&sb, "%s%s", sb.len ? " " : "", flag_opts[k].opt);
+		strv_push(&optv, sbuf_str(&sb));
+		sbuf_free(&sb);
+		const char *nm = commands[i].name;
+		cc[i] = (struct compl_cmd){nm, commands[i].help, NULL,
+					   commands[i].max_args != 0 && strcmp(nm, "help") && strcmp(nm, "completion") &&
+						   strcmp(nm, "init")};
+	}
+	for (size_t i = 0; i < n; i++)
+		cc[i].opts = optv.v[i];
+	int rc = EXIT_OK;
+	char pat[sizeof arg_opts];
+	snprintf(pat, sizeof pat, "%s", arg_opts);
+	for (char *p = pat; *p; p++)
+		if (*p == '|')
+			*p = ' ';
+	if (strcmp(sh, "bash") == 0)
+		completion_bash(stdout, cc, n, global_opts, pat);
+	else if (strcmp(sh, "zsh") == 0)
+		completion_zsh(stdout, cc, n, global_opts, pat);
+	else {
+		fprintf(stderr, "tally: completion knows bash and zsh, not '%s'\n", sh);
+		rc = EXIT_USAGE;
+	}
+	strv_free(&optv);
+	free(cc);
+	return rc;
+}
+
+/* tally __components: the component names of tally.conf, one a line (for
+ * the completions; no engine, no lock, no network) */
+static int run_components(const struct opts *o)
+{
+	const char *dir = o->dir ? o->dir : getenv("TALLY_REPO");
+	git_repository *repo = NULL;
+	struct tally_err err = {0};
+	struct tally_conf *conf = NULL;
+	char *path = NULL;
+	if (o->config)
+		path = xstrdup(o->config);
+	else if (repo_open(dir && *dir ? dir : ".", &repo, &err) == 0 && git_repository_workdir(repo))
+		path = xasprintf("%s/tally.conf", git_repository_workdir(repo));
+	git_repository_free(repo);
+	if (!path || config_load(path, &conf, &err) < 0) {
+		free(path);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < conf->ncomps; i++)
+		printf("%s\n", conf->comps[i].name);
+	config_free(conf);
+	free(path);
+	return EXIT_OK;
+}
+
 static int tally_main(int argc, char **argv, struct opts *o)
 {
 	if (parse_args(argc, argv, o) < 0)
@@ -1150,6 +1232,8 @@ static int tally_main(int argc, char **argv, struct opts *o)
 		confref_text(stdout);
 		return EXIT_OK;
 	}
+	if (o->command && strcmp(o->command, "__components") == 0)
+		return run_components(o);
 	if (o->command && strcmp(o->command, "watch") == 0) {
 		o->readonly = 1;
 		o->command = NULL;
@@ -1204,6 +1288,8 @@ static int tally_main(int argc, char **argv, struct opts *o)
 	int rc;
 	if (strcmp(c->name, "help") == 0)
 		rc = run_help(o);
+	else if (strcmp(c->name, "completion") == 0)
+		rc = run_completion(o);
 	else if (strcmp(c->name, "init") == 0)
 		rc = run_init(o);
 	else if (strcmp(c->name, "serve") == 0)
