@@ -4,6 +4,10 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
+#ifdef TALLY_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
@@ -867,8 +871,34 @@ out:
 	return code;
 }
 
-/* serve: one line per event on stderr, with sd-daemon priority prefixes
- * and key=value fields, so journald and grep both read it. */
+/* serve: one line per event on stderr, with key=value fields, so journald
+ * and grep both read it; the sd-daemon priority prefixes ("<6>") only when
+ * stderr is the journal's stream ($JOURNAL_STREAM names its device and
+ * inode), never on a terminal or in a file. */
+static int journal_prefix = -1;
+
+static const char *jp(int prio)
+{
+	static const char *const p[8] = {"<0>", "<1>", "<2>", "<3>", "<4>", "<5>", "<6>", "<7>"};
+	if (journal_prefix < 0) {
+		const char *js = getenv("JOURNAL_STREAM");
+		unsigned long long dev = 0, ino = 0;
+		struct stat st;
+		journal_prefix = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+				 (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+	}
+	return journal_prefix && prio >= 0 && prio < 8 ? p[prio] : "";
+}
+
+static void sd_say(const char *what)
+{
+#ifdef TALLY_HAVE_SYSTEMD
+	sd_notify(0, what);
+#else
+	(void)what;
+#endif
+}
+
 static void journal_line(json_t *ev)
 {
 	const char *event = s_or(ev, "event", "?");
@@ -883,7 +913,7 @@ static void journal_line(json_t *ev)
 	else if (!strcmp(res, "cancelled"))
 		prio = 4;
 	struct sbuf sb = {0};
-	sbuf_addf(&sb, "<%d>%s", prio, event);
+	sbuf_addf(&sb, "%s%s", jp(prio), event);
 	const char *k;
 	json_t *v;
 	json_object_foreach(ev, k, v) {
@@ -932,12 +962,12 @@ static int run_serve(struct opts *o)
 	struct tally_err err = {0};
 	int busy = 0;
 	if (engine_open(&eo, &e, &busy, &err) < 0) {
-		fprintf(stderr, "<3>tally: %s\n", err.msg);
+		fprintf(stderr, "%stally: %s\n", jp(3), err.msg);
 		return busy ? EXIT_BUSY : EXIT_USAGE;
 	}
 	const struct strv *w = engine_warnings(e);
 	for (size_t i = 0; i < w->n; i++)
-		fprintf(stderr, "<4>warning message=\"%s\"\n", w->v[i]);
+		fprintf(stderr, "%swarning message=\"%s\"\n", jp(4), w->v[i]);
 	/* signals reach this thread only: the engine and server block them */
 	struct sigaction sa = {0};
 	sa.sa_handler = on_stop_signal;
@@ -947,7 +977,7 @@ static int run_serve(struct opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	engine_serve(e);
 	if (engine_start(e) < 0) {
-		fprintf(stderr, "<3>tally: cannot start the engine thread\n");
+		fprintf(stderr, "%stally: cannot start the engine thread\n", jp(3));
 		engine_free(e);
 		return EXIT_FAIL;
 	}
@@ -957,12 +987,14 @@ static int run_serve(struct opts *o)
 		.on_event = journal_cb,
 	};
 	if (server_start(e, &so, &srv, &err) < 0) {
-		fprintf(stderr, "<3>tally: %s\n", err.msg);
+		fprintf(stderr, "%stally: %s\n", jp(3), err.msg);
 		engine_shutdown(e, 0);
 		engine_free(e);
 		return err.cls == TC_INPUT ? EXIT_USAGE : EXIT_FAIL;
 	}
-	fprintf(stderr, "<6>serve pid=%ld socket=%s\n", (long)getpid(), engine_socket_path(e));
+	fprintf(stderr, "%sserve pid=%ld socket=%s\n", jp(6), (long)getpid(), engine_socket_path(e));
+	/* Type=notify: ready once the socket listens */
+	sd_say("READY=1\nSTATUS=serving the schedule");
 	while (!interrupted) {
 		struct pollfd p = {.fd = server_stop_fd(srv), .events = POLLIN};
 		if (poll(&p, 1, 500) > 0) {
@@ -972,10 +1004,11 @@ static int run_serve(struct opts *o)
 	}
 	const char *g = getenv("TALLY_STOP_GRACE");
 	double grace = stop_now ? 0 : (g && *g ? atof(g) : 30);
-	fprintf(stderr, "<5>stopping grace=%g\n", grace);
+	fprintf(stderr, "%sstopping grace=%g\n", jp(5), grace);
+	sd_say("STOPPING=1\nSTATUS=stopping: running attempts finish or are cancelled");
 	int cancelled = engine_shutdown(e, grace);
 	server_free(srv);   /* flushes the last events to attached clients */
-	fprintf(stderr, "<6>stopped%s\n", cancelled ? " cancelled=true" : "");
+	fprintf(stderr, "%sstopped%s\n", jp(6), cancelled ? " cancelled=true" : "");
 	engine_free(e);
 	return EXIT_OK;
 }

@@ -16,7 +16,9 @@ export TALLY_STOP_GRACE=1
 SERVE_PID=
 # start_serve NAME: tally serve in the background, stderr to $T/NAME.err
 start_serve() {
-	"$TALLY_BIN" -C "$V" serve >"$T/$1.out" 2>"$T/$1.err" &
+	# as under systemd: $JOURNAL_STREAM names stderr, so lines get <N> prefixes
+	: >"$T/$1.err"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$T/$1.err") "$TALLY_BIN" -C "$V" serve >"$T/$1.out" 2>"$T/$1.err" &
 	SERVE_PID=$!
 	PIDS+=("$SERVE_PID")
 	for _ in $(seq 50); do
@@ -65,6 +67,23 @@ expect_eq "  no attempt at start" "$(ledger_lines server)" 0
 check "  schedule.json says from when runs count" jq -e '._from.server > 0' "$(state_dir)/schedule.json"
 expect_exit "  stop" 0 tally stop
 check "  it ended" wait_gone "$SERVE_PID" 10
+
+# --- journald prefixes only when $JOURNAL_STREAM is stderr ---------------------------
+"$TALLY_BIN" -C "$V" serve >"$T/plain.out" 2>"$T/plain.err" &
+SERVE_PID=$!
+PIDS+=("$SERVE_PID")
+for _ in $(seq 50); do grep -q '^serve pid=' "$T/plain.err" 2>/dev/null && break; sleep 0.1; done
+check "serve into a file without JOURNAL_STREAM: plain lines" grep -q '^serve pid=' "$T/plain.err"
+expect_exit "  stop" 0 tally stop
+check "  it ended" wait_gone "$SERVE_PID" 10
+check "  no line has a <N> prefix" bash -c '! grep -q "^<[0-7]>" "$1"' _ "$T/plain.err"
+JOURNAL_STREAM=1:1 "$TALLY_BIN" -C "$V" serve >"$T/other.out" 2>"$T/other.err" &
+SERVE_PID=$!
+PIDS+=("$SERVE_PID")
+for _ in $(seq 50); do grep -q 'serve pid=' "$T/other.err" 2>/dev/null && break; sleep 0.1; done
+expect_exit "  stop" 0 tally stop
+check "  it ended" wait_gone "$SERVE_PID" 10
+check "a JOURNAL_STREAM naming another file: still no prefixes" bash -c '! grep -q "^<[0-7]>" "$1"' _ "$T/other.err"
 
 # --- at start, serve makes up for the missed run and ships ------------------------
 n=$(commits)
