@@ -13,6 +13,7 @@ struct compl_cmd {
 	const char *help;
 	const char *opts;       /* its options, space separated */
 	int comps;              /* its arguments are component names */
+	int posver;             /* its second argument is a VERSION (skip, reset, ...) */
 };
 
 /* global_opts: space separated; arg_opts: the options that take an argument */

@@ -91,10 +91,12 @@ json_int_t ui_submit(struct console *c, enum req_kind kind, const char *cmd, con
 {
 	json_t *j = extra ? extra : json_object();
 	json_object_set_new(j, "cmd", json_string(cmd));
-	json_t *names = json_array();
-	if (comp)
-		json_array_append_new(names, json_string(comp));
-	json_object_set_new(j, "components", names);
+	if (!json_object_get(j, "components")) {
+		json_t *names = json_array();
+		if (comp)
+			json_array_append_new(names, json_string(comp));
+		json_object_set_new(j, "components", names);
+	}
 	if (c->gone) {
 		json_decref(j);
 		ui_flash(c, 1, "%s: the engine went away; restart tally", cmd);
@@ -785,6 +787,197 @@ void kh_sort(struct console *c, const struct keydef *k)
 	c->dirty |= D_BODY;
 }
 
+/* ---- the ':' command line: any batch command, completed from the command
+ * table and the component names ------------------------------------------ */
+
+void kh_cmdline(struct console *c, const struct keydef *k)
+{
+	(void)k;
+	if (!c->o->cmds) {
+		ui_flash(c, 1, "no command table here");
+		return;
+	}
+	c->prompt_kind = 4;
+	c->prompt_len = 0;
+	c->dirty |= D_FOOTER;
+}
+
+static const struct compl_cmd *cmd_named(struct console *c, const char *name)
+{
+	for (size_t i = 0; i < c->o->ncmds; i++)
+		if (!strcmp(c->o->cmds[i].name, name))
+			return &c->o->cmds[i];
+	return NULL;
+}
+
+static void split_words(const char *s, struct strv *out)
+{
+	while (*s) {
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			break;
+		size_t n = strcspn(s, " ");
+		strv_push_owned(out, xstrndup(s, n));
+		s += n;
+	}
+}
+
+/* Tab: the current word completes to the longest common prefix of the
+ * commands (first word), the command's options (-...) or the components. */
+static void cmdline_complete(struct console *c)
+{
+	c->prompt_buf[c->prompt_len] = 0;
+	const char *cur = strrchr(c->prompt_buf, ' ');
+	cur = cur ? cur + 1 : c->prompt_buf;
+	int first = cur == c->prompt_buf;
+	struct strv words = {0}, cands = {0};
+	split_words(c->prompt_buf, &words);
+	const struct compl_cmd *cmd = words.n ? cmd_named(c, words.v[0]) : NULL;
+	size_t cl = strlen(cur);
+	if (first) {
+		for (size_t i = 0; i < c->o->ncmds; i++)
+			if (!strncmp(c->o->cmds[i].name, cur, cl))
+				strv_push(&cands, c->o->cmds[i].name);
+	} else if (*cur == '-' && cmd) {
+		struct strv opts = {0};
+		split_words(cmd->opts ? cmd->opts : "", &opts);
+		for (size_t i = 0; i < opts.n; i++)
+			if (!strncmp(opts.v[i], cur, cl))
+				strv_push(&cands, opts.v[i]);
+		strv_free(&opts);
+	} else {
+		for (size_t i = 0; i < c->nrows; i++)
+			if (!strncmp(c->rows[i].name, cur, cl))
+				strv_push(&cands, c->rows[i].name);
+	}
+	if (!cands.n) {
+		ui_flash(c, 0, "no completion for '%s'", cur);
+	} else {
+		size_t common = strlen(cands.v[0]);
+		for (size_t i = 1; i < cands.n; i++) {
+			size_t k = 0;
+			while (k < common && cands.v[i][k] == cands.v[0][k])
+				k++;
+			common = k;
+		}
+		size_t at = (size_t)(cur - c->prompt_buf);
+		if (at + common + 2 < sizeof c->prompt_buf) {
+			memcpy(c->prompt_buf + at, cands.v[0], common);
+			c->prompt_len = at + common;
+			if (cands.n == 1)
+				c->prompt_buf[c->prompt_len++] = ' ';
+			c->prompt_buf[c->prompt_len] = 0;
+		}
+		if (cands.n > 1) {
+			struct sbuf sb = {0};
+			for (size_t i = 0; i < cands.n; i++)
+				sbuf_addf(&sb, "%s%s", i ? " " : "", cands.v[i]);
+			ui_flash(c, 0, "%s", sbuf_str(&sb));
+			sbuf_free(&sb);
+		}
+	}
+	strv_free(&words);
+	strv_free(&cands);
+}
+
+/* Enter: the words become the engine command, as the batch CLI makes it:
+ * COMP... positionals, VERSION second for skip/reset/unskip, and for skip
+ * and pin the rest of the line is the reason (":skip server v3.8.2 bad base"). */
+static void cmdline_run(struct console *c, const char *line)
+{
+	struct strv w = {0};
+	split_words(line, &w);
+	if (!w.n)
+		return;
+	const struct compl_cmd *cmd = cmd_named(c, w.v[0]);
+	if (!cmd) {
+		ui_flash(c, 1, "unknown command '%s' (Tab completes)", w.v[0]);
+		strv_free(&w);
+		return;
+	}
+	static const char *const local[] = {"help", "init", "serve", "completion", "stop"};
+	for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
+		if (!strcmp(cmd->name, local[i])) {
+			ui_flash(c, 1, "%s is not run from the console (tally %s in a shell)", cmd->name, cmd->name);
+			strv_free(&w);
+			return;
+		}
+	static const struct {
+		const char *opt, *key;
+		int arg;
+	} opts[] = {{"--dry-run", "dry_run", 0}, {"--no-push", "no_push", 0}, {"--build-only", "no_push", 0},
+		    {"--all", "all", 0}, {"--no-build", "no_build", 0}, {"--no-pin", "no_pin", 0},
+		    {"--strict", "strict", 0}, {"--now", "now", 0}, {"--version", "version", 1},
+		    {"--reason", "reason", 1}, {"--attempt", "attempt", 1}, {"--limit", "limit", 2}};
+	json_t *j = json_object(), *names = json_array();
+	struct sbuf reason = {0};
+	int npos = 0, rest = !strcmp(cmd->name, "skip") || !strcmp(cmd->name, "pin");
+	for (size_t i = 1; i < w.n; i++) {
+		const char *a = w.v[i];
+		if (a[0] == '-' && !reason.len) {
+			size_t k;
+			for (k = 0; k < sizeof opts / sizeof opts[0]; k++)
+				if (!strcmp(a, opts[k].opt))
+					break;
+			if (k == sizeof opts / sizeof opts[0] || (cmd->opts && !strstr(cmd->opts, a) && strcmp(a, "--build-only"))) {
+				ui_flash(c, 1, "%s does not take %s", cmd->name, a);
+				goto out;
+			}
+			if (opts[k].arg && i + 1 >= w.n) {
+				ui_flash(c, 1, "%s needs an argument", a);
+				goto out;
+			}
+			if (opts[k].arg == 2)
+				json_object_set_new(j, opts[k].key, json_integer(atoll(w.v[++i])));
+			else if (opts[k].arg)
+				json_object_set_new(j, opts[k].key, json_string(w.v[++i]));
+			else
+				json_object_set_new(j, opts[k].key, json_true());
+			continue;
+		}
+		int limit = cmd->posver ? 2 : -1;
+		if (rest && npos >= (cmd->posver ? 2 : 1)) {
+			sbuf_addf(&reason, "%s%s", reason.len ? " " : "", a);
+			continue;
+		}
+		if (cmd->posver && npos == 1)
+			json_object_set_new(j, "version", json_string(a));
+		else if (limit < 0 || npos < limit)
+			json_array_append_new(names, json_string(a));
+		npos++;
+	}
+	if (reason.len)
+		json_object_set_new(j, "reason", json_string(sbuf_str(&reason)));
+	if (!strcmp(cmd->name, "history") || !strcmp(cmd->name, "attempts")) {
+		if (json_array_size(names)) {
+			struct row *r = find_row(c, json_string_value(json_array_get(names, 0)));
+			if (r)
+				c->sel = (int)(r - c->rows);
+		}
+		ui_set_view(c, !strcmp(cmd->name, "history") ? VIEW_HISTORY : VIEW_ATTEMPTS);
+		goto out;
+	}
+	json_object_set(j, "components", names);
+	json_object_set_new(j, "cmd", json_string(cmd->name));
+	const char *first = json_string_value(json_array_get(names, 0));
+	json_int_t id = ui_submit(c, RQ_ACTION, cmd->name, NULL, json_incref(j));
+	if (id > 0) {
+		/* ui_submit sets no components when comp is NULL: put them back */
+		for (struct req *r = c->reqs; r; r = r->next)
+			if (r->id == id) {
+				free(r->comp);
+				r->comp = xstrdup(first ? first : "");
+			}
+		ui_flash(c, 0, ":%s sent", line);
+	}
+out:
+	json_decref(j);
+	json_decref(names);
+	sbuf_free(&reason);
+	strv_free(&w);
+}
+
 /* S: the whole log file (not the tail on screen) is copied to the state
  * directory's saved/, never into the versions repo. */
 void kh_save(struct console *c, const struct keydef *k)
@@ -1223,10 +1416,11 @@ static void draw_footer(struct console *c)
 	werase(w);
 	if (c->prompt_kind) {
 		char line[400];
-		snprintf(line, sizeof line, "%s%.*s_", c->prompt_kind == 1 ? "/" : "filter the table: ", (int)c->prompt_len,
-			 c->prompt_buf);
+		snprintf(line, sizeof line, "%s%.*s_", c->prompt_kind == 1 ? "/" : c->prompt_kind == 4 ? ":" : "filter the table: ",
+			 (int)c->prompt_len, c->prompt_buf);
+		const char *keys = c->prompt_kind == 4 ? "  Tab completes, Enter runs, Esc cancels" : "  Enter ok, Esc cancel";
 		ui_put(c, w, 0, 0, c->cols - 1, line, A_BOLD);
-		ui_put(c, w, 0, c->cols - 22, 22, "  Enter ok, Esc cancel", A_DIM);
+		ui_put(c, w, 0, c->cols - (int)strlen(keys), (int)strlen(keys), keys, A_DIM);
 		wnoutrefresh(w);
 		return;
 	}
@@ -1340,6 +1534,10 @@ static void prompt_key(struct console *c, int ch)
 			snprintf(c->search, sizeof c->search, "%.120s", c->prompt_buf);
 			c->match_line = -1;
 			log_search(c, 1);
+		} else if (kind == 4) {
+			char line[sizeof c->prompt_buf];
+			snprintf(line, sizeof line, "%s", c->prompt_buf);
+			cmdline_run(c, line);
 		} else if (kind == 3) {
 			snprintf(c->filter, sizeof c->filter, "%.60s", c->prompt_buf);
 			c->table_top = 0;
@@ -1352,8 +1550,10 @@ static void prompt_key(struct console *c, int ch)
 			c->prompt_len--;
 		if (c->prompt_len)
 			c->prompt_len--;
+	} else if (ch == '\t' && c->prompt_kind == 4) {
+		cmdline_complete(c);
 	} else if (ch >= 32 && ch < 256 && ch != 127 && c->prompt_len + 1 < sizeof c->prompt_buf &&
-		   c->prompt_len + 1 < sizeof c->search) {
+		   (c->prompt_kind == 4 || c->prompt_len + 1 < sizeof c->search)) {
 		c->prompt_buf[c->prompt_len++] = (char)ch;
 	}
 	c->dirty |= D_FOOTER;

@@ -63,6 +63,9 @@ const struct keydef key_table[] = {
 	{{'S', 0}, "S", "save", "save the whole log file under the state directory's saved/ (says where)", 0,
 	 V_MAIN, 0, H(kh_save)},
 	/* the console */
+	{{':', 0}, ":", "command",
+	 "command line: any batch command with its arguments (Tab completes): :skip server v3.8.2 bad base", 0,
+	 V_MAIN, 1, H(kh_cmdline)},
 	{{'?', KEY_F(1), 0}, "?", "help", "this help", 0, V_ALL, 1, H(kh_help)},
 	{{CTRL('l'), 0}, "Ctrl-L", "redraw", "redraw the screen", 0, V_ALL, 0, H(kh_redraw)},
 	{{'E', 0}, "E", "engine", "start a new engine when the attached one went away", 1, V_ALL, 0, H(kh_engine)},

@@ -628,6 +628,8 @@ static struct client *reconnect(void *ctx, char **why)
 	return c;
 }
 
+static struct compl_cmd *compl_table(struct strv *optv, size_t *np);
+
 static int run_console(struct opts *o)
 {
 	struct tally_err err = {0};
@@ -650,7 +652,12 @@ static int run_console(struct opts *o)
 		.repo_dir = o->dir ? o->dir : getenv("TALLY_REPO") ? getenv("TALLY_REPO") : ".",
 		.reconnect = o->readonly ? NULL : reconnect, .reconnect_ctx = o,
 	};
-	return console_main(c, &co); /* it frees the client */
+	struct strv optv = {0};
+	co.cmds = compl_table(&optv, &co.ncmds);
+	int rc = console_main(c, &co); /* it frees the client */
+	free((void *)co.cmds);
+	strv_free(&optv);
+	return rc;
 }
 
 /* On a terminal, without -q or --json, the running stage shows one line
@@ -1188,27 +1195,38 @@ static int run_help(const struct opts *o)
 	return EXIT_OK;
 }
 
-/* tally completion bash|zsh, from the command table */
-static int run_completion(const struct opts *o)
+/* The command table as the completions and the console's ':' line see it
+ * (optv keeps the option strings). */
+static struct compl_cmd *compl_table(struct strv *optv, size_t *np)
 {
-	const char *sh = o->args.v[0];
 	size_t n = sizeof commands / sizeof commands[0];
 	struct compl_cmd *cc = xcalloc(n, sizeof *cc);
-	struct strv optv = {0};
 	for (size_t i = 0; i < n; i++) {
 		struct sbuf sb = {0};
 		for (size_t k = 0; k < sizeof flag_opts / sizeof flag_opts[0]; k++)
 			if (commands[i].flags & flag_opts[k].flag)
 				sbuf_addf(&sb, "%s%s", sb.len ? " " : "", flag_opts[k].opt);
-		strv_push(&optv, sbuf_str(&sb));
+		strv_push(optv, sbuf_str(&sb));
 		sbuf_free(&sb);
 		const char *nm = commands[i].name;
 		cc[i] = (struct compl_cmd){nm, commands[i].help, NULL,
 					   commands[i].max_args != 0 && strcmp(nm, "help") && strcmp(nm, "completion") &&
-						   strcmp(nm, "init")};
+						   strcmp(nm, "init"),
+					   (commands[i].flags & F_POSVER) != 0};
 	}
 	for (size_t i = 0; i < n; i++)
-		cc[i].opts = optv.v[i];
+		cc[i].opts = optv->v[i];
+	*np = n;
+	return cc;
+}
+
+/* tally completion bash|zsh, from the command table */
+static int run_completion(const struct opts *o)
+{
+	const char *sh = o->args.v[0];
+	struct strv optv = {0};
+	size_t n;
+	struct compl_cmd *cc = compl_table(&optv, &n);
 	int rc = EXIT_OK;
 	char pat[sizeof arg_opts];
 	snprintf(pat, sizeof pat, "%s", arg_opts);

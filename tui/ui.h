@@ -156,7 +156,7 @@ struct console {
 
 	struct dialog dlg;
 	/* line input in the footer ("/" search, save path) */
-	int prompt_kind;        /* 0 none, 1 search, 2 save (unused), 3 table filter */
+	int prompt_kind;        /* 0 none, 1 search, 2 save (unused), 3 table filter, 4 ':' line */
 	char prompt_buf[256];
 	size_t prompt_len;
 };
@@ -197,7 +197,7 @@ KH(kh_up); KH(kh_down); KH(kh_pgup); KH(kh_pgdn); KH(kh_home); KH(kh_end);
 KH(kh_enter); KH(kh_tab); KH(kh_back); KH(kh_follow); KH(kh_wrap); KH(kh_search);
 KH(kh_next); KH(kh_prev); KH(kh_save); KH(kh_help); KH(kh_history); KH(kh_attempts);
 KH(kh_quit); KH(kh_engine); KH(kh_redraw); KH(kh_check); KH(kh_run); KH(kh_retry); KH(kh_rebuild);
-KH(kh_reset); KH(kh_skip); KH(kh_unskip); KH(kh_pin); KH(kh_pause); KH(kh_verify); KH(kh_sort);
+KH(kh_reset); KH(kh_skip); KH(kh_unskip); KH(kh_pin); KH(kh_pause); KH(kh_verify); KH(kh_sort); KH(kh_cmdline);
 #undef KH
 
 #endif

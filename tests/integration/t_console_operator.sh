@@ -101,6 +101,23 @@ keys n
 expect_screen "n keeps the pin" 'cancelled'
 check "still pinned" bash -c "git -C '$V' show HEAD:tally-holds.txt | grep -q '^pin server'"
 
+# --- the : command line, completed from the command table and the components ----
+keys :
+keys -l 'unp'; keys Tab
+expect_screen "Tab completes the command" '^:unpin _'
+keys -l 'se'; keys Tab
+expect_screen "Tab completes the component" '^:unpin server _'
+keys Enter
+for _ in $(seq 40); do git -C "$V" show HEAD:tally-holds.txt 2>/dev/null | grep -q '^pin server' || break; sleep 0.25; done
+check ":unpin server ran the command (the pin is gone)" bash -c "! git -C '$V' show HEAD:tally-holds.txt | grep -q '^pin server'"
+keys :
+keys -l 'pin server kept for the demo'; keys Enter
+for _ in $(seq 40); do git -C "$V" show HEAD:tally-holds.txt 2>/dev/null | grep -q '^pin server' && break; sleep 0.25; done
+check ":pin COMP REASON... takes the rest of the line as the reason" bash -c "git -C '$V' show HEAD:tally-holds.txt | grep -q '^pin server v3.8.0 kept for the demo'"
+keys :
+keys -l 'stauts'; keys Enter
+expect_screen "an unknown command on the : line says so" "unknown command 'stauts'"
+
 keys q
 for _ in $(seq 50); do console_dead && break; sleep 0.1; done
 check "q quits" console_dead
