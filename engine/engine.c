@@ -1790,6 +1790,18 @@ static void cmd_hold(struct engine *e, json_t *cmd, int op)
 	}
 	struct job *j = job_new(e, cmd);
 	j->outstanding = 1;
+	if (op == RH_SKIP && !strv_contains(&cs->upstream, version)) {
+		/* a typo would skip nothing real: say so (the skip is still made) */
+		char *m = cs->checked ? xasprintf("%s %s was never listed by its upstream (%zu versions at the last check); "
+						  "skipping it anyway (tally unskip %s %s undoes it)",
+						  cs->cc->name, version, cs->upstream.n, cs->cc->name, version)
+				      : xasprintf("%s's upstream was never read here, so %s is not known to exist; skipping "
+						  "it anyway (tally check %s lists the versions)",
+						  cs->cc->name, version, cs->cc->name);
+		emit(e, json_pack("{s:s, s:s, s:s, s:b, s:s}", "event", "error", "component", cs->cc->name, "class",
+				  "warning", "warning", 1, "message", m));
+		free(m);
+	}
 	struct task *t = task_new(e, j, cs, hold_work);
 	t->then = hold_then;
 	t->op = op;

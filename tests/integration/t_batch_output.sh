@@ -51,6 +51,7 @@ for i in 1 2 3; do
 	expect_eq "verify answers in config order ($i)" "$(jq -r 'select(.event == "verify") | .component' "$T/verify.json" | tr '\n' ' ')" "server chat "
 done
 expect_exit "skip chat v9.9.9" 0 tally skip chat v9.9.9
+check "  a version the upstream never listed is named as such" grep -Eq 'chat v9\.9\.9 was never listed|upstream was never read here, so v9\.9\.9' "$T/last.err"
 expect_exit "status after a skip" 0 tally status
 check "  plain status lists the skipped version" grep -q '^  skipped: v9.9.9' "$T/last.out"
 check "  status --json has it in skipped" bash -c "'$TALLY_BIN' -C '$V' --no-tui --json status chat | jq -e 'select(.event==\"status\") | .skipped == [\"v9.9.9\"]' >/dev/null"

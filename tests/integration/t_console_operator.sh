@@ -21,6 +21,7 @@ touch "$CTL/fail-v3.8.1"
 console_start 80 24
 expect_screen "rows never read here say unchecked, not current" 'server +v3\.8\.0 +- +- +. unchecked'
 expect_screen "the problem line says how to check" 'c checks it now'
+expect_screen_file "the whole first screen at 80x24" main-fresh-80x24.txt
 sleep 3
 expect_eq "the first start made up no run (no attempt)" "$(ledger_lines server)" 0
 
@@ -49,6 +50,7 @@ keys Enter
 expect_screen "detail: the decisive line" 'decisive +/bin/sh: 1: wget: command not found'
 expect_screen "detail: the lines around it, the line marked" '> +[0-9]+\| /bin/sh: 1: wget: command not found'
 expect_screen "detail: the argv" 'argv +.*build\.sh v3\.8\.1'
+expect_screen_file "the whole detail view of a failure at 80x24" detail-failed-80x24.txt
 keys Escape
 
 # --- log pane: forward search with a count, n moves on, S saves the whole file ----
@@ -79,10 +81,14 @@ keys G n
 expect_screen "n in the table goes to the component with a problem" '▸ server '
 keys Z
 expect_screen "an unknown key says press ? for help" 'press \? for help'
+keys '?'
+expect_screen_file "the whole help at 80x24 (rows wrap, none cut mid-word)" help-80x24.txt
+keys Escape
 
 # --- dialogs: n cancels, typing the reason and Enter confirms --------------------
 keys s
 expect_screen "s opens the skip dialog with its own footer" 'y confirm +n/Esc cancel'
+expect_screen_file "the whole skip dialog at 80x24" dialog-skip-80x24.txt
 keys Escape
 expect_screen "Esc cancels" 'cancelled'
 keys s; wait_screen 'Skip server v3.8.1' 5
