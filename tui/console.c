@@ -227,24 +227,74 @@ static void load_log_file(struct console *c, struct row *r, const char *path)
 		from = st.st_size - (off_t)LOG_TAIL_BYTES;
 	char *buf = xmalloc(64 * 1024);
 	int skip_partial = from > 0;
-	if (from && lseek(fd, from, SEEK_SET) < 0)
+	if (from && lseek(fd, from, SEEK_SET) < 0) {
 		skip_partial = 0;
+		from = 0;
+	}
+	/* where each line starts, by seq (for t) */
+	free(r->loff);
+	r->loff = NULL;
+	size_t cap = 0;
+	r->nloff = 0;
+	long long seq0 = logbuf_end(r->log), pos = (long long)from;
+	int at_start = !skip_partial;
 	ssize_t n;
 	while ((n = read(fd, buf, 64 * 1024)) > 0) {
 		const char *p = buf;
 		size_t len = (size_t)n;
 		if (skip_partial) {
 			const char *nl = memchr(p, '\n', len);
-			if (!nl)
+			if (!nl) {
+				pos += n;
 				continue;
+			}
+			pos += nl + 1 - p;
 			len -= (size_t)(nl + 1 - p);
 			p = nl + 1;
 			skip_partial = 0;
+			at_start = 1;
 		}
+		for (size_t i = 0; i < len && seq0 == 0; i++) {
+			if (at_start) {
+				if (r->nloff == cap) {
+					cap = cap ? cap * 2 : 1024;
+					r->loff = xrealloc(r->loff, cap * sizeof *r->loff);
+				}
+				r->loff[r->nloff++] = pos + (long long)i;
+				at_start = 0;
+			}
+			if (p[i] == '\n')
+				at_start = 1;
+		}
+		pos += (long long)len;
 		logbuf_append(r->log, p, len);
 	}
 	free(buf);
 	close(fd);
+	/* the arrival times beside it */
+	free(r->tend);
+	free(r->tat);
+	r->tend = NULL;
+	r->tat = NULL;
+	r->nt = 0;
+	char *tp = xasprintf("%s.times", path);
+	FILE *tf = fopen(tp, "re");
+	free(tp);
+	if (tf) {
+		size_t tcap = 0;
+		long long e;
+		double t;
+		while (fscanf(tf, "%lld %lf", &e, &t) == 2) {
+			if (r->nt == tcap) {
+				tcap = tcap ? tcap * 2 : 1024;
+				r->tend = xrealloc(r->tend, tcap * sizeof *r->tend);
+				r->tat = xrealloc(r->tat, tcap * sizeof *r->tat);
+			}
+			r->tend[r->nt] = e;
+			r->tat[r->nt++] = t;
+		}
+		fclose(tf);
+	}
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	free(r->attempt);
 	r->attempt = xstrndup(base, strcspn(base, ".") < strlen(base) && str_ends(base, ".log")
@@ -268,6 +318,9 @@ static void on_log(struct console *c, json_t *ev)
 		r->log = logbuf_new();
 	if (!r->log_live || !r->attempt || !att || strcmp(r->attempt, att) != 0) {
 		logbuf_clear(r->log);
+		free(r->loff);   /* live lines have no known file offsets */
+		r->loff = NULL;
+		r->nloff = 0;
 		free(r->attempt);
 		r->attempt = xstrdup(att);
 		r->log_live = 1;
@@ -784,6 +837,45 @@ void kh_sort(struct console *c, const struct keydef *k)
 	c->sort = (c->sort + 1) % 4;
 	c->table_top = 0;
 	ui_flash(c, 0, "sort: %s", ui_sort_names[c->sort]);
+	c->dirty |= D_BODY;
+}
+
+/* When the line with that seq arrived (0: not known): the first stamp
+ * whose end offset is past the line's start. */
+double ui_line_time(const struct row *r, long long seq)
+{
+	if (seq < 0 || (size_t)seq >= r->nloff || !r->nt)
+		return 0;
+	long long off = r->loff[seq];
+	size_t lo = 0, hi = r->nt;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (r->tend[mid] > off)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo < r->nt ? r->tat[lo] : 0;
+}
+
+/* t: timestamps (arrival times) beside each log line; the log is read
+ * again from its file so that every line's place in it is known */
+void kh_stamps(struct console *c, const struct keydef *k)
+{
+	(void)k;
+	c->stamps = !c->stamps;
+	struct row *r = ui_selected(c);
+	const char *sd = json_string_value(json_object_get(client_hello(c->cl), "state_dir"));
+	if (c->stamps && r && r->attempt && sd) {
+		char *path = xasprintf("%s/logs/%s/%s.log", sd, r->name, r->attempt);
+		int live = r->log_live;
+		load_log_file(c, r, path);
+		r->log_live = live;
+		free(path);
+		ui_flash(c, 0, "timestamps on: when each line arrived (UTC)%s", r->nt ? "" : "; this log has no times file");
+	} else {
+		ui_flash(c, 0, "timestamps %s", c->stamps ? "on" : "off");
+	}
 	c->dirty |= D_BODY;
 }
 
@@ -1710,6 +1802,9 @@ static void console_free(struct console *c)
 		free(r->attempt);
 		free(r->log_note);
 		logbuf_free(r->log);
+		free(r->loff);
+		free(r->tend);
+		free(r->tat);
 	}
 	free(c->rows);
 	while (c->reqs) {

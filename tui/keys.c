@@ -59,6 +59,8 @@ const struct keydef key_table[] = {
 	{{'o', 0}, "o", "sort", "cycle the table's sort: config order, state, name, last result", 0, V_MAIN, 0,
 	 H(kh_sort)},
 	{{'F', 0}, "F", "follow", "follow the log again (also End)", 0, V_MAIN, 0, H(kh_follow)},
+	{{'t', 0}, "t", "times", "log timestamps: when each line arrived (kept beside the log file)", 0, V_MAIN, 0,
+	 H(kh_stamps)},
 	{{'w', 0}, "w", "wrap", "wrap long log lines on or off", 0, V_MAIN, 0, H(kh_wrap)},
 	{{'S', 0}, "S", "save", "save the whole log file under the state directory's saved/ (says where)", 0,
 	 V_MAIN, 0, H(kh_save)},

@@ -65,6 +65,13 @@ struct row {
 	int log_requested;      /* a "logs" request was made for it */
 	char *log_note;         /* why there is no log ("no attempts yet") */
 	struct logbuf *log;
+	/* t: where each line starts in the log file (by seq) and when the
+	 * bytes arrived (ATTEMPT.log.times) */
+	long long *loff;
+	size_t nloff;
+	long long *tend;
+	double *tat;
+	size_t nt;
 };
 
 enum req_kind {
@@ -125,7 +132,7 @@ struct console {
 	int cols, lines;
 
 	/* log pane */
-	int follow, wrap;
+	int follow, wrap, stamps;
 	long long log_top;      /* first shown line (absolute seq) when not following */
 	char search[128];
 	long long match_line;   /* -1 none */
@@ -171,6 +178,7 @@ json_int_t ui_submit(struct console *c, enum req_kind kind, const char *cmd, con
 void ui_set_view(struct console *c, enum view_id v);
 void ui_request_log(struct console *c, struct row *r, const char *attempt);
 const char *ui_state_of(const struct row *r);
+double ui_line_time(const struct row *r, long long seq);   /* 0: not known */
 
 /* drawing helpers (views.c) */
 int ui_put(struct console *c, WINDOW *w, int y, int x, int maxw, const char *s, attr_t a);
@@ -197,7 +205,7 @@ KH(kh_up); KH(kh_down); KH(kh_pgup); KH(kh_pgdn); KH(kh_home); KH(kh_end);
 KH(kh_enter); KH(kh_tab); KH(kh_back); KH(kh_follow); KH(kh_wrap); KH(kh_search);
 KH(kh_next); KH(kh_prev); KH(kh_save); KH(kh_help); KH(kh_history); KH(kh_attempts);
 KH(kh_quit); KH(kh_engine); KH(kh_redraw); KH(kh_check); KH(kh_run); KH(kh_retry); KH(kh_rebuild);
-KH(kh_reset); KH(kh_skip); KH(kh_unskip); KH(kh_pin); KH(kh_pause); KH(kh_verify); KH(kh_sort); KH(kh_cmdline);
+KH(kh_reset); KH(kh_skip); KH(kh_unskip); KH(kh_pin); KH(kh_pause); KH(kh_verify); KH(kh_sort); KH(kh_cmdline); KH(kh_stamps);
 #undef KH
 
 #endif

@@ -555,7 +555,7 @@ static int rows_of(int width, int W)
 }
 
 /* Draws the loaded line from its row `skip` on; returns rows used. */
-static int seg_draw(struct console *c, WINDOW *w, int y, int maxrows, int skip, int W, int current)
+static int seg_draw(struct console *c, WINDOW *w, int y, int maxrows, int skip, int W, int current, int x0)
 {
 	int row = 0, col = 0;
 	attr_t base = c->role_attr[R_LOG] | (current ? A_BOLD : 0);
@@ -570,7 +570,7 @@ static int seg_draw(struct console *c, WINDOW *w, int y, int maxrows, int skip, 
 			break;
 		if (row >= skip && seg.wd[i]) {
 			wattrset(w, seg.hl[i] ? c->role_attr[R_MATCH] : base);
-			mvwaddnwstr(w, y + row - skip, col, &seg.wc[i], 1);
+			mvwaddnwstr(w, y + row - skip, x0 + col, &seg.wc[i], 1);
 		}
 		col += seg.wd[i];
 	}
@@ -595,13 +595,16 @@ static void log_draw(struct console *c, WINDOW *w, int focused)
 	snprintf(title, sizeof title, "log: %s%s%s%s%s%s%s%s", r ? r->name : "-",
 		 r && r->attempt ? " " : "", r && r->attempt ? r->attempt : "",
 		 r && r->log_live ? " (live)" : "", c->follow ? " [follow]" : " [scrolled: End follows]",
-		 c->wrap ? " [wrap]" : "", c->search[0] ? " /" : "", c->search);
+		 c->wrap ? " [wrap]" : c->stamps ? " [times UTC]" : "", c->search[0] ? " /" : "", c->search);
 	if (c->search[0] && c->match_line >= 0 && c->match_total)
 		snprintf(title + strlen(title), sizeof title - strlen(title), " %lld/%lld", c->match_index,
 			 c->match_total);
 	ui_rule(c, w, 0, title, focused);
 	int rows = h - 1;
 	c->log_rows = rows;
+	/* t: each line's arrival time in a column of its own */
+	int x0 = c->stamps ? 9 : 0;
+	W -= x0;
 	if (!lb || logbuf_end(lb) == logbuf_first(lb)) {
 		const char *note = r && r->log_note ? r->log_note
 				   : r && r->log_requested && !r->log ? "loading the last attempt's log..."
@@ -646,7 +649,18 @@ static void log_draw(struct console *c, WINDOW *w, int focused)
 		size_t len;
 		const char *s = logbuf_line(lb, seq, &len);
 		seg_load(c, s, len);
-		y += seg_draw(c, w, y, h - y, seq == top ? skip : 0, W, seq == c->match_line);
+		if (x0) {
+			double t = ui_line_time(r, seq);
+			char hms[16] = "        ";
+			if (t > 0) {
+				time_t tt = (time_t)t;
+				struct tm tm;
+				gmtime_r(&tt, &tm);
+				strftime(hms, sizeof hms, "%H:%M:%S", &tm);
+			}
+			ui_put(c, w, y, 0, 8, hms, A_DIM);
+		}
+		y += seg_draw(c, w, y, h - y, seq == top ? skip : 0, W, seq == c->match_line, x0);
 	}
 	c->log_shown_top = top;
 	c->log_shown_bottom = seq - 1;

@@ -67,6 +67,13 @@ saved=$(find "$(state_dir)/saved" -name 'server-*.log' 2>/dev/null | head -1)
 logf=$(find "$(state_dir)/logs/server" -name '*.log' | head -1)
 check "the saved file is the whole log file" cmp -s "$saved" "$logf"
 expect_eq "nothing was written into the versions repo" "$(git -C "$V" status --porcelain)" ""
+keys t
+expect_screen "t shows when each line arrived" '^[0-9]{2}:[0-9]{2}:[0-9]{2} /bin/sh: 1: wget: command not found'
+expect_screen "  and the title says so" 'log: server .*\[times UTC\]'
+check "  the times are kept beside the log file" test -s "$logf.times"
+check "  the log file stays the build's own bytes" bash -c "head -1 '$logf' | grep -q '^tally: attempt '"
+keys t
+expect_screen "t again hides them" '^/bin/sh: 1: wget: command not found'
 keys Tab
 
 # --- table: filter, sort, next problem, unknown keys -----------------------------
