@@ -1328,8 +1328,11 @@ static int tally_main(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "tally %s", c->name);
 		for (size_t i = 0; i < o->args.n; i++)
 			fprintf(stderr, " %s", o->args.v[i]);
-		fprintf(stderr, ": the record stays where it is until the image is built, pushed and read back"
-				" (try --dry-run for the plan). Proceed? [y/N] ");
+		if (strcmp(c->name, "skip") == 0)
+			fprintf(stderr, ": %s; the record is not touched. Proceed? [y/N] ", c->help);
+		else
+			fprintf(stderr, ": the record stays where it is until the image is built, pushed and read back"
+					" (try --dry-run for the plan). Proceed? [y/N] ");
 		char line[16] = "";
 		if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
 			fprintf(stderr, "tally: nothing done\n");
