@@ -134,5 +134,6 @@ expect_screen "an unknown command on the : line says so" "unknown command 'staut
 keys q
 for _ in $(seq 50); do console_dead && break; sleep 0.1; done
 check "q quits" console_dead
+expect_eq "  with exit status 0 (under ASan: no leak, no error)" "$(console_rc)" 0
 console_stop
 finish
