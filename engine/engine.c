@@ -177,9 +177,12 @@ struct comp_state {
 	/* last attempt (ledger) */
 	char *last_result, *last_version, *last_class, *last_message;
 	long long last_ended;
+	json_t *last_evidence;      /* {stage, argv, exit, line} of a failed command, or NULL */
+	char *last_log;
 	/* schedule */
 	struct cron *cron;
 	long long last_sched;       /* last scheduled run started (schedule.json) */
+	long long sched_from;       /* runs due before this are not made up (fresh state, pinned, paused) */
 	int transient_failures;     /* in a row */
 	long long retry_due;        /* backoff: 0 when none */
 };
@@ -211,6 +214,8 @@ struct engine {
 	int running_attempts, running_checks, running_tasks;
 	int quitting;
 	int serving;                /* tally serve: the schedule runs */
+	int sched_dirty;            /* schedule.json needs writing */
+	long long sched_seen;       /* the last schedule tick (status goes out when a cron time passed) */
 	int live_logs;              /* attempts post their output as "log" events */
 	json_int_t cur_job;         /* job whose events are being emitted; -1 none */
 	int cancel[2];
@@ -299,6 +304,11 @@ static void apply_ledger_entry(struct comp_state *cs, json_t *ent)
 	cs->last_class = xstrdup(jget_s(ent, "class"));
 	cs->last_message = xstrdup(jget_s(ent, "message"));
 	cs->last_ended = json_integer_value(json_object_get(ent, "ended"));
+	json_decref(cs->last_evidence);
+	json_t *ev = json_object_get(ent, "evidence");
+	cs->last_evidence = json_is_object(ev) ? json_incref(ev) : NULL;
+	free(cs->last_log);
+	cs->last_log = xstrdup(jget_s(ent, "log"));
 }
 
 static long long now_s(void)
@@ -421,11 +431,10 @@ static struct holds *read_holds(struct engine *e, struct tally_err *err)
 	return h;
 }
 
-/* newest upstream version that is not skipped and is newer than the record */
-static const char *candidate_of(const struct comp_state *cs, const struct holds *h)
+/* newest upstream version that is not skipped and is newer than the record,
+ * were the component not pinned */
+static const char *candidate_unpinned(const struct comp_state *cs, const struct holds *h)
 {
-	if (h && holds_pin(h, cs->cc->name))
-		return NULL;
 	if (cs->up_cls != TC_NONE)
 		return NULL;
 	for (size_t i = 0; i < cs->upstream.n; i++) {
@@ -437,6 +446,14 @@ static const char *candidate_of(const struct comp_state *cs, const struct holds 
 		return NULL;
 	}
 	return NULL;
+}
+
+/* newest upstream version that is not skipped and is newer than the record */
+static const char *candidate_of(const struct comp_state *cs, const struct holds *h)
+{
+	if (h && holds_pin(h, cs->cc->name))
+		return NULL;
+	return candidate_unpinned(cs, h);
 }
 
 static const char *state_of(const struct comp_state *cs, const struct holds *h, const char *cand)
@@ -454,6 +471,9 @@ static const char *state_of(const struct comp_state *cs, const struct holds *h, 
 		return "unknown";
 	if (cs->checked && cs->up_cls != TC_NONE)
 		return "unknown";
+	/* never read in this state directory: tally does not know yet */
+	if (!cs->checked)
+		return "unchecked";
 	if (cand || !cs->recorded)
 		return "outdated";
 	if (cs->upstream.n && version_compare(cs->recorded, cs->upstream.v[0], cs->cc->order) > 0)
@@ -481,6 +501,7 @@ static json_t *status_json(struct engine *e, struct comp_state *cs, const struct
 {
 	const char *cand = candidate_of(cs, h);
 	const char *cls = NULL, *msg = NULL;
+	json_t *evidence = NULL;
 	if (cs->record_error) {
 		cls = "input";
 		msg = cs->record_msg;
@@ -490,8 +511,9 @@ static json_t *status_json(struct engine *e, struct comp_state *cs, const struct
 	} else if (cs->last_result && strcmp(cs->last_result, "failed") == 0) {
 		cls = cs->last_class;
 		msg = cs->last_message;
+		evidence = cs->last_evidence;
 	}
-	return json_pack("{s:i, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+	json_t *st = json_pack("{s:i, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "schema", 1, "event", event, "component", cs->cc->name, "key", cs->cc->key,
 			 "file", cs->cc->file, "recorded", jstr(cs->recorded), "upstream",
 			 cs->upstream.n && cs->up_cls == TC_NONE ? json_string(cs->upstream.v[0]) : json_null(),
@@ -500,6 +522,44 @@ static json_t *status_json(struct engine *e, struct comp_state *cs, const struct
 			 "retry_at", jtime(cs->retry_due ? cs->retry_due : cs->retry_at), "next_run",
 			 jtime(next_run_of(e, cs, h)), "last_result", jstr(cs->last_result), "last_at",
 			 jtime(cs->last_ended));
+	json_object_set_new(st, "evidence", evidence ? json_incref(evidence) : json_null());
+	json_object_set_new(st, "log", jstr(cs->last_log));
+	/* skipped versions are listed beside the state (SPEC section 2) */
+	json_t *skipped = json_array();
+	for (size_t i = 0; h && i < holds_count(h); i++) {
+		const struct hold *hd = holds_at(h, i);
+		if (hd->kind == HOLD_SKIP && strcmp(hd->component, cs->cc->name) == 0)
+			json_array_append_new(skipped, json_string(hd->version));
+	}
+	json_object_set_new(st, "skipped", skipped);
+	/* a pin, its reason and what unpinning would do: nothing at once; the
+	 * next scheduled run ships the candidate */
+	const struct hold *pin = h ? holds_pin(h, cs->cc->name) : NULL;
+	if (pin) {
+		long long next = 0;
+		if (cs->cron && !upstream_is_manual(cs->cc) && !engine_paused(e))
+			next = cron_next(cs->cron, now_s());
+		json_object_set_new(st, "pin", json_pack("{s:s, s:s, s:o, s:o}", "version", pin->version, "reason",
+							pin->reason, "ships", jstr(candidate_unpinned(cs, h)),
+							"next_run", jtime(next)));
+	} else {
+		json_object_set_new(st, "pin", json_null());
+	}
+	return st;
+}
+
+/* A component's status changed: front ends attached to a serving engine
+ * get it pushed, not only when they ask (batch output is left alone). */
+static void push_status(struct engine *e, struct comp_state *cs)
+{
+	if (!e->serving)
+		return;
+	struct holds *h = read_holds(e, NULL);
+	json_int_t job = e->cur_job;
+	e->cur_job = -1;
+	emit(e, status_json(e, cs, h, "status"));
+	e->cur_job = job;
+	holds_free(h);
 }
 
 /* ---- jobs ------------------------------------------------------------ */
@@ -524,9 +584,15 @@ static void job_finish(struct engine *e, struct job *j)
 	e->cur_job = j->id;
 	size_t oi;
 	json_t *oev;
-	json_array_foreach(j->ordered, oi, oev)
-		if (!json_is_null(oev))
+	json_array_foreach(j->ordered, oi, oev) {
+		size_t ai;
+		json_t *aev;
+		if (json_is_array(oev))
+			json_array_foreach(oev, ai, aev)
+				emit(e, json_incref(aev));
+		else if (!json_is_null(oev))
 			emit(e, json_incref(oev));
+	}
 	json_decref(j->ordered);
 	int code = j->input_error ? 2 : j->mismatch ? 4 : j->failed ? 1 : 0;
 	emit(e, json_pack("{s:s, s:i, s:i, s:i}", "event", "summary", "ok", j->ok, "failed", j->failed,
@@ -568,8 +634,18 @@ static int select_comps(struct engine *e, json_t *cmd, struct comp_state ***out,
 	json_array_foreach(names, i, v) {
 		struct comp_state *cs = json_is_string(v) ? find_comp(e, json_string_value(v)) : NULL;
 		if (!cs) {
-			char *m = xasprintf("unknown component '%s' (see tally.conf)",
-					    json_is_string(v) ? json_string_value(v) : "?");
+			const char *bad = json_is_string(v) ? json_string_value(v) : "?";
+			const char *near = NULL;
+			int best = 3;
+			for (size_t k = 0; k < e->n; k++) {
+				int d = util_edit_distance(bad, e->cs[k].cc->name);
+				if (d < best) {
+					best = d;
+					near = e->cs[k].cc->name;
+				}
+			}
+			char *m = near ? xasprintf("unknown component '%s'; did you mean '%s'? (see tally.conf)", bad, near)
+				       : xasprintf("unknown component '%s' (see tally.conf)", bad);
 			usage_error(e, cmd, m);
 			free(m);
 			free(*out);
@@ -1284,6 +1360,8 @@ static void on_attempt_done(struct engine *e, struct attempt_task *t)
 	json_object_set_new(ent, "started_at", json_real(a->started));
 	if (a->pin)
 		json_object_set_new(ent, "pin", json_true());
+	if (a->evidence_obj && strcmp(a->result, "failed") == 0)
+		json_object_set_new(ent, "evidence", json_incref(a->evidence_obj));
 	json_object_set_new(ent, "ended_at", json_real(a->ended));
 	struct tally_err err = {0};
 	if (ledger_append(e->state_dir, ent, &err) < 0)
@@ -1293,6 +1371,7 @@ static void on_attempt_done(struct engine *e, struct attempt_task *t)
 	note_result(cs, a->result, a->cls ? tally_class_name(a->cls) : NULL, now, 0);
 	json_decref(ent);
 	refresh_record(e, cs);
+	push_status(e, cs);
 
 	emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o}", "event", "attempt",
 			  "component", a->cc->name, "version", a->version, "attempt", a->id, "action",
@@ -1794,9 +1873,19 @@ static void on_task_done(struct engine *e, struct task *t)
 	e->running_tasks--;
 	size_t i;
 	json_t *ev;
-	json_array_foreach(t->events, i, ev)
-		emit(e, json_incref(ev));
 	struct job *j = t->job;
+	if (strcmp(j->cmd, "verify") == 0 && t->cs) {
+		/* verify answers in config order, whichever task ends first */
+		if (!j->ordered) {
+			j->ordered = json_array();
+			for (size_t k = 0; k < e->n; k++)
+				json_array_append_new(j->ordered, json_null());
+		}
+		json_array_set(j->ordered, (size_t)(t->cs - e->cs), t->events);
+	} else {
+		json_array_foreach(t->events, i, ev)
+			emit(e, json_incref(ev));
+	}
 	if (t->then) {
 		t->then(e, t);
 	} else if (t->failed)
@@ -1937,6 +2026,18 @@ static void cmd_hold(struct engine *e, json_t *cmd, int op)
 	}
 	struct job *j = job_new(e, cmd);
 	j->outstanding = 1;
+	if (op == RH_SKIP && !strv_contains(&cs->upstream, version)) {
+		/* a typo would skip nothing real: say so (the skip is still made) */
+		char *m = cs->checked ? xasprintf("%s %s was never listed by its upstream (%zu versions at the last check); "
+						  "skipping it anyway (tally unskip %s %s undoes it)",
+						  cs->cc->name, version, cs->upstream.n, cs->cc->name, version)
+				      : xasprintf("%s's upstream was never read here, so %s is not known to exist; skipping "
+						  "it anyway (tally check %s lists the versions)",
+						  cs->cc->name, version, cs->cc->name);
+		emit(e, json_pack("{s:s, s:s, s:s, s:b, s:s}", "event", "error", "component", cs->cc->name, "class",
+				  "warning", "warning", 1, "message", m));
+		free(m);
+	}
 	struct task *t = task_new(e, j, cs, hold_work);
 	t->then = hold_then;
 	t->op = op;
@@ -2819,6 +2920,10 @@ static char *schedule_path(struct engine *e)
 	return xasprintf("%s/schedule.json", e->state_dir);
 }
 
+/* schedule.json: {"COMP": last scheduled run, ..., "_from": {"COMP": t}};
+ * _from is when missed runs start to count. A component with neither (a
+ * fresh state directory, or a component new to it) makes up nothing: its
+ * first run is the next scheduled one (SPEC section 12). */
 static void load_schedule(struct engine *e)
 {
 	char *path = schedule_path(e);
@@ -2831,15 +2936,30 @@ static void load_schedule(struct engine *e)
 		if (cs && json_is_integer(v))
 			cs->last_sched = json_integer_value(v);
 	}
+	json_object_foreach(json_object_get(root, "_from"), name, v) {
+		struct comp_state *cs = find_comp(e, name);
+		if (cs && json_is_integer(v))
+			cs->sched_from = json_integer_value(v);
+	}
 	json_decref(root);
+	for (size_t i = 0; i < e->n; i++)
+		if (e->cs[i].last_sched <= 0 && e->cs[i].sched_from <= 0) {
+			e->cs[i].sched_from = now_s();
+			e->sched_dirty = 1;
+		}
 }
 
 static void save_schedule(struct engine *e)
 {
-	json_t *root = json_object();
-	for (size_t i = 0; i < e->n; i++)
+	json_t *root = json_object(), *from = json_object();
+	for (size_t i = 0; i < e->n; i++) {
 		if (e->cs[i].last_sched > 0)
 			json_object_set_new(root, e->cs[i].cc->name, json_integer(e->cs[i].last_sched));
+		if (e->cs[i].sched_from > 0)
+			json_object_set_new(from, e->cs[i].cc->name, json_integer(e->cs[i].sched_from));
+	}
+	json_object_set_new(root, "_from", from);
+	e->sched_dirty = 0;
 	char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	char *path = schedule_path(e);
 	struct tally_err err = {0};
@@ -2860,21 +2980,52 @@ static int comp_due(struct engine *e, struct comp_state *cs, long long now)
 	if (cs->retry_due > 0 && cs->retry_due <= now)
 		return 1;
 	long long prev = cron_prev(cs->cron, now);
-	return prev > 0 && prev > cs->last_sched;
+	return prev > 0 && prev > cs->last_sched && prev > cs->sched_from;
+}
+
+/* After a cron time passed, every component's next run moved on: the
+ * front ends get every status again, so nothing on screen is stale. */
+static void schedule_emit_status(struct engine *e, long long now)
+{
+	int passed = 0;
+	for (size_t i = 0; i < e->n; i++) {
+		long long prev = e->cs[i].cron ? cron_prev(e->cs[i].cron, now) : 0;
+		if (prev > 0 && prev > e->sched_seen)
+			passed = 1;
+	}
+	if (!e->sched_seen)
+		passed = 0;   /* the first tick: front ends ask for status themselves */
+	e->sched_seen = now;
+	if (!passed)
+		return;
+	struct holds *h = read_holds(e, NULL);
+	json_int_t job = e->cur_job;
+	e->cur_job = -1;
+	for (size_t i = 0; i < e->n; i++)
+		emit(e, status_json(e, &e->cs[i], h, "status"));
+	e->cur_job = job;
+	holds_free(h);
 }
 
 static void schedule_tick(struct engine *e)
 {
-	if (!e->serving || e->quitting || engine_paused(e))
+	if (!e->serving || e->quitting)
 		return;
 	long long now = now_s();
+	int paused = engine_paused(e);
 	json_t *names = json_array();
 	struct holds *h = read_holds(e, NULL);
 	for (size_t i = 0; i < e->n; i++) {
 		struct comp_state *cs = &e->cs[i];
-		/* pinned components are never scheduled */
-		if ((h && holds_pin(h, cs->cc->name)) || !comp_due(e, cs, now))
+		if (!comp_due(e, cs, now))
 			continue;
+		/* pinned components are never scheduled, and what fell due while
+		 * pinned or paused is not made up later (SPEC section 12) */
+		if (paused || (h && holds_pin(h, cs->cc->name))) {
+			cs->sched_from = now;
+			e->sched_dirty = 1;
+			continue;
+		}
 		long long prev = cron_prev(cs->cron, now);
 		if (prev > cs->last_sched)
 			cs->last_sched = now;
@@ -2885,6 +3036,9 @@ static void schedule_tick(struct engine *e)
 	holds_free(h);
 	if (!json_array_size(names)) {
 		json_decref(names);
+		if (e->sched_dirty)
+			save_schedule(e);
+		schedule_emit_status(e, now);
 		return;
 	}
 	save_schedule(e);
@@ -2893,6 +3047,7 @@ static void schedule_tick(struct engine *e)
 				"scheduled", 1);
 	on_command(e, cmd);
 	json_decref(cmd);
+	schedule_emit_status(e, now);
 }
 
 /* Milliseconds until the schedule needs the engine again (at most a minute,
@@ -3188,6 +3343,8 @@ void engine_free(struct engine *e)
 		free(cs->last_version);
 		free(cs->last_class);
 		free(cs->last_message);
+		json_decref(cs->last_evidence);
+		free(cs->last_log);
 		cron_free(cs->cron);
 	}
 	free(e->cs);

@@ -35,6 +35,7 @@ const char *pipeline_action_name(enum recorder_action a)
 struct ctx {
 	struct attempt *a;
 	int log_fd;
+	int times_fd;             /* ATTEMPT.log.times: "END-OFFSET EPOCH" when bytes arrived */
 	struct sbuf tail;         /* last output of the current command, for classify */
 	char last_char;           /* of the output so far: tally's lines start on a new line */
 	char utf8_carry[4];
@@ -57,6 +58,24 @@ struct ctx {
 };
 
 static void live_flush(struct ctx *c);
+
+/* Arrival times beside the log (SPEC section 10, the console's t): one
+ * line "OFFSET SECONDS" saying the log's bytes up to OFFSET had arrived at
+ * that time; the log file itself stays the build's own bytes. */
+static void stamp(struct ctx *c)
+{
+	if (c->times_fd < 0 || c->log_fd < 0)
+		return;
+	off_t end = lseek(c->log_fd, 0, SEEK_CUR);
+	if (end < 0)
+		return;
+	char buf[64];
+	int n = snprintf(buf, sizeof buf, "%lld %.3f\n", (long long)end, util_now());
+	if (write(c->times_fd, buf, (size_t)n) < 0) {
+		/* best effort, like the log */
+	}
+}
+
 static void logf_(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct ctx *c, const char *fmt, ...)
 {
@@ -73,6 +92,7 @@ static void logf_(struct ctx *c, const char *fmt, ...)
 	if (c->log_fd >= 0 && write(c->log_fd, sb.buf, sb.len) < 0) {
 		/* the log is best effort; the ledger has the result */
 	}
+	stamp(c);
 	if (c->a->post && c->a->live_logs) {
 		live_flush(c);
 		json_t *ev = json_pack("{s:s, s:s, s:s, s:s%}", "event", "log", "component",
@@ -126,6 +146,7 @@ static void on_output(void *vc, const char *data, size_t len)
 	}
 	if (len)
 		c->last_char = data[len - 1];
+	stamp(c);
 	/* keep the last 64 KiB for the classifier */
 	if (c->tail.len > 128 * 1024) {
 		memmove(c->tail.buf, c->tail.buf + c->tail.len - 64 * 1024, 64 * 1024);
@@ -261,14 +282,19 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 		live_flush(c);
 	free(cwd);
 	strv_free(&env);
+	json_t *jargv = json_array();   /* for the evidence of a failure */
+	for (char **p = argv; *p; p++)
+		json_array_append_new(jargv, json_string(*p));
 	template_argv_free(argv);
 	if (rc < 0) {
+		json_decref(jargv);
 		stage_event(c, stage, "failed", rr.seconds, -1);
 		fail(c, err.cls ? err.cls : TC_INTERNAL, "%s", err.msg);
 		return -1;
 	}
 	int code = rr.exited ? rr.status : 128 + rr.status;
 	if (rr.cancelled) {
+		json_decref(jargv);
 		stage_event(c, stage, "failed", rr.seconds, code);
 		cancel_attempt(c, "%s stopped: the engine is stopping", stage);
 		return -1;
@@ -278,12 +304,17 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 		enum tally_class cls = classify(stage, rr.timed_out, c->tail.buf, c->tail.len);
 		free(a->evidence);
 		a->evidence = classify_line(stage, c->tail.buf, c->tail.len);
+		json_decref(a->evidence_obj);
+		a->evidence_obj = json_pack("{s:s, s:O, s:i, s:o}", "stage", stage, "argv", jargv, "exit", code,
+					    "line", a->evidence ? json_string(a->evidence) : json_null());
+		json_decref(jargv);
 		if (rr.timed_out)
 			fail(c, cls, "%s timed out after %d s", stage, a->cc->timeout);
 		else
 			fail(c, cls, "%s exited with status %d", stage, code);
 		return -1;
 	}
+	json_decref(jargv);
 	stage_event(c, stage, "ok", rr.seconds, 0);
 	return 0;
 }
@@ -801,7 +832,7 @@ static int setup(struct ctx *c)
 
 void pipeline_run(struct attempt *a)
 {
-	struct ctx c = {.a = a, .log_fd = -1};
+	struct ctx c = {.a = a, .log_fd = -1, .times_fd = -1};
 	struct tally_err err = {0};
 	char digest[REGISTRY_DIGEST_MAX] = "";
 	char *worktree_error = NULL;   /* recorded, but the working tree lags */
@@ -819,6 +850,9 @@ void pipeline_run(struct attempt *a)
 	 * it and reads the live tail back (only this attempt writes it) */
 	c.log_fd = open(a->log_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
 			a->conf->group ? 0640 : 0600);
+	char *times = xasprintf("%s.times", a->log_path);
+	c.times_fd = open(times, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, a->conf->group ? 0640 : 0600);
+	free(times);
 	logf_(&c, "attempt %s: %s %s %s", a->id, pipeline_action_name(a->action), a->cc->name,
 	      a->version);
 	if (setup(&c) < 0)
@@ -1056,6 +1090,8 @@ out:
 	a->ended = util_now();
 	if (c.log_fd >= 0)
 		close(c.log_fd);
+	if (c.times_fd >= 0)
+		close(c.times_fd);
 	unlink(c.digestfile ? c.digestfile : "");
 	secrets_free(&c);
 	free(c.digestfile);
@@ -1084,6 +1120,7 @@ void attempt_free(struct attempt *a)
 	free(a->pin_reason);
 	free(a->message);
 	free(a->evidence);
+	json_decref(a->evidence_obj);
 	free(a->digest);
 	free(a->commit);
 	free(a->previous);
@@ -1100,7 +1137,7 @@ int pipeline_refs(const struct tally_conf *conf, const struct comp_conf *cc, con
 	struct attempt a = {.conf = conf, .cc = cc, .version = (char *)version,
 			    .repo_dir = (char *)repo_dir, .state_dir = (char *)"/nonexistent",
 			    .id = (char *)"refs"};
-	struct ctx c = {.a = &a, .log_fd = -1};
+	struct ctx c = {.a = &a, .log_fd = -1, .times_fd = -1};
 	int rc = setup_refs(&c);
 	if (rc == 0) {
 		*image = c.image;

@@ -40,6 +40,7 @@ struct attempt {
 	enum tally_class cls;
 	char *message;
 	char *evidence;           /* failed command: the decisive log line (SPEC section 6) */
+	json_t *evidence_obj;     /* failed command: {stage, argv, exit, line} (ledger, status) */
 	char *digest;
 	char *commit;
 	char *previous;

@@ -48,6 +48,8 @@ int strv_contains(const struct strv *sv, const char *s);
 
 int str_starts(const char *s, const char *prefix);
 int str_ends(const char *s, const char *suffix);
+/* Levenshtein distance of a and b, capped at 100 (for "did you mean"). */
+int util_edit_distance(const char *a, const char *b);
 /* Current UTC time as ISO 8601 ("2026-11-29T02:00:00Z") into buf[21+]. */
 void util_iso8601(long long epoch, char *buf, size_t len);
 double util_now(void);                 /* CLOCK_REALTIME seconds */

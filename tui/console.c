@@ -91,10 +91,12 @@ json_int_t ui_submit(struct console *c, enum req_kind kind, const char *cmd, con
 {
 	json_t *j = extra ? extra : json_object();
 	json_object_set_new(j, "cmd", json_string(cmd));
-	json_t *names = json_array();
-	if (comp)
-		json_array_append_new(names, json_string(comp));
-	json_object_set_new(j, "components", names);
+	if (!json_object_get(j, "components")) {
+		json_t *names = json_array();
+		if (comp)
+			json_array_append_new(names, json_string(comp));
+		json_object_set_new(j, "components", names);
+	}
 	if (c->gone) {
 		json_decref(j);
 		ui_flash(c, 1, "%s: the engine went away; restart tally", cmd);
@@ -193,7 +195,7 @@ static void layout(struct console *c)
 	if (c->too_small)
 		return;
 	int body = c->lines - 2;
-	int th = (int)c->nrows + 3;
+	int th = (int)c->nrows + 4;   /* rule, heading, rows, two problem lines */
 	int cap = body / 2 > 6 ? body / 2 : 6;
 	if (th > cap)
 		th = cap;
@@ -225,24 +227,74 @@ static void load_log_file(struct console *c, struct row *r, const char *path)
 		from = st.st_size - (off_t)LOG_TAIL_BYTES;
 	char *buf = xmalloc(64 * 1024);
 	int skip_partial = from > 0;
-	if (from && lseek(fd, from, SEEK_SET) < 0)
+	if (from && lseek(fd, from, SEEK_SET) < 0) {
 		skip_partial = 0;
+		from = 0;
+	}
+	/* where each line starts, by seq (for t) */
+	free(r->loff);
+	r->loff = NULL;
+	size_t cap = 0;
+	r->nloff = 0;
+	long long seq0 = logbuf_end(r->log), pos = (long long)from;
+	int at_start = !skip_partial;
 	ssize_t n;
 	while ((n = read(fd, buf, 64 * 1024)) > 0) {
 		const char *p = buf;
 		size_t len = (size_t)n;
 		if (skip_partial) {
 			const char *nl = memchr(p, '\n', len);
-			if (!nl)
+			if (!nl) {
+				pos += n;
 				continue;
+			}
+			pos += nl + 1 - p;
 			len -= (size_t)(nl + 1 - p);
 			p = nl + 1;
 			skip_partial = 0;
+			at_start = 1;
 		}
+		for (size_t i = 0; i < len && seq0 == 0; i++) {
+			if (at_start) {
+				if (r->nloff == cap) {
+					cap = cap ? cap * 2 : 1024;
+					r->loff = xrealloc(r->loff, cap * sizeof *r->loff);
+				}
+				r->loff[r->nloff++] = pos + (long long)i;
+				at_start = 0;
+			}
+			if (p[i] == '\n')
+				at_start = 1;
+		}
+		pos += (long long)len;
 		logbuf_append(r->log, p, len);
 	}
 	free(buf);
 	close(fd);
+	/* the arrival times beside it */
+	free(r->tend);
+	free(r->tat);
+	r->tend = NULL;
+	r->tat = NULL;
+	r->nt = 0;
+	char *tp = xasprintf("%s.times", path);
+	FILE *tf = fopen(tp, "re");
+	free(tp);
+	if (tf) {
+		size_t tcap = 0;
+		long long e;
+		double t;
+		while (fscanf(tf, "%lld %lf", &e, &t) == 2) {
+			if (r->nt == tcap) {
+				tcap = tcap ? tcap * 2 : 1024;
+				r->tend = xrealloc(r->tend, tcap * sizeof *r->tend);
+				r->tat = xrealloc(r->tat, tcap * sizeof *r->tat);
+			}
+			r->tend[r->nt] = e;
+			r->tat[r->nt++] = t;
+		}
+		fclose(tf);
+	}
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	free(r->attempt);
 	r->attempt = xstrndup(base, strcspn(base, ".") < strlen(base) && str_ends(base, ".log")
@@ -266,6 +318,9 @@ static void on_log(struct console *c, json_t *ev)
 		r->log = logbuf_new();
 	if (!r->log_live || !r->attempt || !att || strcmp(r->attempt, att) != 0) {
 		logbuf_clear(r->log);
+		free(r->loff);   /* live lines have no known file offsets */
+		r->loff = NULL;
+		r->nloff = 0;
 		free(r->attempt);
 		r->attempt = xstrdup(att);
 		r->log_live = 1;
@@ -307,7 +362,7 @@ static struct dialog *dlg_open(struct console *c, enum dlg_kind kind, const char
 	d->title = xstrdup(title);
 	d->ok_label = ok;
 	d->focus = 0;   /* Cancel is selected */
-	c->dirty |= D_DIALOG;
+	c->dirty |= D_DIALOG | D_FOOTER;
 	return d;
 }
 
@@ -385,26 +440,38 @@ static void draw_dialog(struct console *c)
 			 d->focus == 2 ? "_" : "");
 		ui_put(c, w, y++, 2, W - 4, field, d->focus == 2 ? a | A_UNDERLINE | A_BOLD : a | A_UNDERLINE);
 	}
+	/* the buttons in Tab order: OK, then Cancel */
 	char cancel[32], ok[48];
 	snprintf(cancel, sizeof cancel, "[ Cancel ]");
 	snprintf(ok, sizeof ok, "[ %s ]", d->ok_label ? d->ok_label : "OK");
 	int bx = W - 4 - (int)strlen(cancel) - (int)strlen(ok) - 2;
-	ui_put(c, w, H - 2, bx, 20, cancel, d->focus == 0 ? c->role_attr[R_SELECTED] | A_BOLD : a);
-	ui_put(c, w, H - 2, bx + (int)strlen(cancel) + 2, 30, ok, d->focus == 1 ? c->role_attr[R_SELECTED] | A_BOLD : a);
+	ui_put(c, w, H - 2, bx, 30, ok, d->focus == 1 ? c->role_attr[R_SELECTED] | A_BOLD : a);
+	ui_put(c, w, H - 2, bx + (int)strlen(ok) + 2, 20, cancel, d->focus == 0 ? c->role_attr[R_SELECTED] | A_BOLD : a);
 	wnoutrefresh(w);
 }
 
+/* Dialog keys (SPEC section 10): Enter presses the focused button (in the
+ * list or the reason field it confirms, so a skip is: type the reason,
+ * Enter), y confirms, n and Esc cancel (while typing a reason, y and n are
+ * letters), Tab moves list -> reason -> OK -> Cancel. */
 static void dialog_key(struct console *c, int ch)
 {
 	struct dialog *d = &c->dlg;
 	int has_field = d->has_input || d->kind == DLG_CHOOSE;
-	if (ch == 27) {
+	int typing = d->focus == 2 && d->has_input;
+	if (ch == 27 || (ch == 'n' && !typing)) {
 		dlg_close(c);
 		ui_flash(c, 0, "cancelled");
 		return;
 	}
+	if (ch == 'y' && !typing) {
+		void (*fn)(struct console *) = d->on_ok;
+		fn(c);
+		dlg_close(c);
+		return;
+	}
 	if (ch == '\t' || ch == KEY_RIGHT || ch == KEY_BTAB || ch == KEY_LEFT) {
-		int order[3] = {2, 0, 1};   /* field, Cancel, OK */
+		int order[3] = {2, 1, 0};   /* field, OK, Cancel */
 		int n = has_field ? 3 : 2, pos = 0;
 		const int *ord = has_field ? order : order + 1;
 		for (int i = 0; i < n; i++)
@@ -414,6 +481,7 @@ static void dialog_key(struct console *c, int ch)
 			return;   /* arrows stay in the text field */
 		pos = (ch == '\t' || ch == KEY_RIGHT) ? (pos + 1) % n : (pos + n - 1) % n;
 		d->focus = ord[pos];
+		c->dirty |= D_FOOTER;
 	} else if (d->focus == 2 && d->kind == DLG_CHOOSE && (ch == KEY_UP || ch == 'k')) {
 		if (d->choice > 0)
 			d->choice--;
@@ -421,9 +489,7 @@ static void dialog_key(struct console *c, int ch)
 		if (d->choice + 1 < (int)d->choices.n)
 			d->choice++;
 	} else if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
-		if (d->focus == 2) {
-			d->focus = 0;   /* from the field to the buttons: Cancel first */
-		} else if (d->focus == 0) {
+		if (d->focus == 0) {
 			dlg_close(c);
 			ui_flash(c, 0, "cancelled");
 			return;
@@ -634,17 +700,44 @@ void kh_unskip(struct console *c, const struct keydef *k)
 	ui_submit(c, RQ_UNSKIP_HISTORY, "history", r->name, NULL);
 }
 
+static void ok_unpin(struct console *c)
+{
+	submit_action(c, "unpin", c->dlg.comp, NULL);
+}
+
 void kh_pin(struct console *c, const struct keydef *k)
 {
 	(void)k;
 	struct row *r = need_row(c);
 	if (!r)
 		return;
+	json_t *pin = json_object_get(r->st, "pin");
 	const char *state = ui_s(r->st, "state");
-	if (state && !strcmp(state, "pinned"))
-		submit_action(c, "unpin", r->name, NULL);
-	else
+	if (!json_is_object(pin) && !(state && !strcmp(state, "pinned"))) {
 		submit_action(c, "pin", r->name, NULL);
+		return;
+	}
+	/* unpin starts nothing: the confirmation says what the next run ships */
+	char title[128], when[40] = "";
+	snprintf(title, sizeof title, "Unpin %s", r->name);
+	struct dialog *d = dlg_open(c, DLG_CONFIRM, title, "Unpin");
+	const char *ships = ui_s(pin, "ships");
+	long long nr = ui_parse_time(ui_s(pin, "next_run"));
+	if (nr)
+		ui_when(nr, when, sizeof when);
+	if (ships && nr)
+		strv_push_owned(&d->text, xasprintf("unpin: the next run at %s ships %s.", when, ships));
+	else if (ships)
+		strv_push_owned(&d->text, xasprintf("unpin: %s becomes the candidate; no run is scheduled (b runs it).",
+						    ships));
+	else
+		strv_push_owned(&d->text, xasprintf("unpin: nothing newer than %s to ship%s%s.",
+						    ui_s(r->st, "recorded") ? ui_s(r->st, "recorded") : "the record",
+						    nr ? "; the next run is at " : "", when));
+	strv_push(&d->text, "Unpinning starts nothing now: runs that fell due while pinned are not made up. "
+			    "The record is not touched.");
+	d->comp = xstrdup(r->name);
+	d->on_ok = ok_unpin;
 }
 
 void kh_pause(struct console *c, const struct keydef *k)
@@ -711,55 +804,321 @@ void kh_wrap(struct console *c, const struct keydef *k)
 	ui_flash(c, 0, "wrap %s", c->wrap ? "on" : "off");
 }
 
+/* / filters the table in the table pane and searches the log in the log pane */
 void kh_search(struct console *c, const struct keydef *k)
 {
 	(void)k;
-	c->prompt_kind = 1;
+	c->prompt_kind = c->view == VIEW_TABLE ? 3 : 1;
+	c->prompt_len = 0;   /* in the table, Enter on nothing clears the filter */
+	c->dirty |= D_FOOTER;
+}
+
+void kh_next(struct console *c, const struct keydef *k)
+{
+	(void)k;
+	if (c->view == VIEW_TABLE)
+		ui_table_problem(c, 1);
+	else
+		log_search(c, 1);
+}
+
+void kh_prev(struct console *c, const struct keydef *k)
+{
+	(void)k;
+	if (c->view == VIEW_TABLE)
+		ui_table_problem(c, -1);
+	else
+		log_search(c, -1);
+}
+
+void kh_sort(struct console *c, const struct keydef *k)
+{
+	(void)k;
+	c->sort = (c->sort + 1) % 4;
+	c->table_top = 0;
+	ui_flash(c, 0, "sort: %s", ui_sort_names[c->sort]);
+	c->dirty |= D_BODY;
+}
+
+/* When the line with that seq arrived (0: not known): the first stamp
+ * whose end offset is past the line's start. */
+double ui_line_time(const struct row *r, long long seq)
+{
+	if (seq < 0 || (size_t)seq >= r->nloff || !r->nt)
+		return 0;
+	long long off = r->loff[seq];
+	size_t lo = 0, hi = r->nt;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (r->tend[mid] > off)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo < r->nt ? r->tat[lo] : 0;
+}
+
+/* t: timestamps (arrival times) beside each log line; the log is read
+ * again from its file so that every line's place in it is known */
+void kh_stamps(struct console *c, const struct keydef *k)
+{
+	(void)k;
+	c->stamps = !c->stamps;
+	struct row *r = ui_selected(c);
+	const char *sd = json_string_value(json_object_get(client_hello(c->cl), "state_dir"));
+	if (c->stamps && r && r->attempt && sd) {
+		char *path = xasprintf("%s/logs/%s/%s.log", sd, r->name, r->attempt);
+		int live = r->log_live;
+		load_log_file(c, r, path);
+		r->log_live = live;
+		free(path);
+		ui_flash(c, 0, "timestamps on: when each line arrived (UTC)%s", r->nt ? "" : "; this log has no times file");
+	} else {
+		ui_flash(c, 0, "timestamps %s", c->stamps ? "on" : "off");
+	}
+	c->dirty |= D_BODY;
+}
+
+/* ---- the ':' command line: any batch command, completed from the command
+ * table and the component names ------------------------------------------ */
+
+void kh_cmdline(struct console *c, const struct keydef *k)
+{
+	(void)k;
+	if (!c->o->cmds) {
+		ui_flash(c, 1, "no command table here");
+		return;
+	}
+	c->prompt_kind = 4;
 	c->prompt_len = 0;
 	c->dirty |= D_FOOTER;
 }
 
-void kh_next(struct console *c, const struct keydef *k) { (void)k; log_search(c, -1); }
-void kh_prev(struct console *c, const struct keydef *k) { (void)k; log_search(c, 1); }
+static const struct compl_cmd *cmd_named(struct console *c, const char *name)
+{
+	for (size_t i = 0; i < c->o->ncmds; i++)
+		if (!strcmp(c->o->cmds[i].name, name))
+			return &c->o->cmds[i];
+	return NULL;
+}
 
+static void split_words(const char *s, struct strv *out)
+{
+	while (*s) {
+		while (*s == ' ')
+			s++;
+		if (!*s)
+			break;
+		size_t n = strcspn(s, " ");
+		strv_push_owned(out, xstrndup(s, n));
+		s += n;
+	}
+}
+
+/* Tab: the current word completes to the longest common prefix of the
+ * commands (first word), the command's options (-...) or the components. */
+static void cmdline_complete(struct console *c)
+{
+	c->prompt_buf[c->prompt_len] = 0;
+	const char *cur = strrchr(c->prompt_buf, ' ');
+	cur = cur ? cur + 1 : c->prompt_buf;
+	int first = cur == c->prompt_buf;
+	struct strv words = {0}, cands = {0};
+	split_words(c->prompt_buf, &words);
+	const struct compl_cmd *cmd = words.n ? cmd_named(c, words.v[0]) : NULL;
+	size_t cl = strlen(cur);
+	if (first) {
+		for (size_t i = 0; i < c->o->ncmds; i++)
+			if (!strncmp(c->o->cmds[i].name, cur, cl))
+				strv_push(&cands, c->o->cmds[i].name);
+	} else if (*cur == '-' && cmd) {
+		struct strv opts = {0};
+		split_words(cmd->opts ? cmd->opts : "", &opts);
+		for (size_t i = 0; i < opts.n; i++)
+			if (!strncmp(opts.v[i], cur, cl))
+				strv_push(&cands, opts.v[i]);
+		strv_free(&opts);
+	} else {
+		for (size_t i = 0; i < c->nrows; i++)
+			if (!strncmp(c->rows[i].name, cur, cl))
+				strv_push(&cands, c->rows[i].name);
+	}
+	if (!cands.n) {
+		ui_flash(c, 0, "no completion for '%s'", cur);
+	} else {
+		size_t common = strlen(cands.v[0]);
+		for (size_t i = 1; i < cands.n; i++) {
+			size_t k = 0;
+			while (k < common && cands.v[i][k] == cands.v[0][k])
+				k++;
+			common = k;
+		}
+		size_t at = (size_t)(cur - c->prompt_buf);
+		if (at + common + 2 < sizeof c->prompt_buf) {
+			memcpy(c->prompt_buf + at, cands.v[0], common);
+			c->prompt_len = at + common;
+			if (cands.n == 1)
+				c->prompt_buf[c->prompt_len++] = ' ';
+			c->prompt_buf[c->prompt_len] = 0;
+		}
+		if (cands.n > 1) {
+			struct sbuf sb = {0};
+			for (size_t i = 0; i < cands.n; i++)
+				sbuf_addf(&sb, "%s%s", i ? " " : "", cands.v[i]);
+			ui_flash(c, 0, "%s", sbuf_str(&sb));
+			sbuf_free(&sb);
+		}
+	}
+	strv_free(&words);
+	strv_free(&cands);
+}
+
+/* Enter: the words become the engine command, as the batch CLI makes it:
+ * COMP... positionals, VERSION second for skip/reset/unskip, and for skip
+ * and pin the rest of the line is the reason (":skip server v3.8.2 bad base"). */
+static void cmdline_run(struct console *c, const char *line)
+{
+	struct strv w = {0};
+	split_words(line, &w);
+	if (!w.n)
+		return;
+	const struct compl_cmd *cmd = cmd_named(c, w.v[0]);
+	if (!cmd) {
+		ui_flash(c, 1, "unknown command '%s' (Tab completes)", w.v[0]);
+		strv_free(&w);
+		return;
+	}
+	static const char *const local[] = {"help", "init", "serve", "completion", "stop"};
+	for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
+		if (!strcmp(cmd->name, local[i])) {
+			ui_flash(c, 1, "%s is not run from the console (tally %s in a shell)", cmd->name, cmd->name);
+			strv_free(&w);
+			return;
+		}
+	static const struct {
+		const char *opt, *key;
+		int arg;
+	} opts[] = {{"--dry-run", "dry_run", 0}, {"--no-push", "no_push", 0}, {"--build-only", "no_push", 0},
+		    {"--all", "all", 0}, {"--no-build", "no_build", 0}, {"--no-pin", "no_pin", 0},
+		    {"--strict", "strict", 0}, {"--now", "now", 0}, {"--version", "version", 1},
+		    {"--reason", "reason", 1}, {"--attempt", "attempt", 1}, {"--limit", "limit", 2}};
+	json_t *j = json_object(), *names = json_array();
+	struct sbuf reason = {0};
+	int npos = 0, rest = !strcmp(cmd->name, "skip") || !strcmp(cmd->name, "pin");
+	for (size_t i = 1; i < w.n; i++) {
+		const char *a = w.v[i];
+		if (a[0] == '-' && !reason.len) {
+			size_t k;
+			for (k = 0; k < sizeof opts / sizeof opts[0]; k++)
+				if (!strcmp(a, opts[k].opt))
+					break;
+			if (k == sizeof opts / sizeof opts[0] || (cmd->opts && !strstr(cmd->opts, a) && strcmp(a, "--build-only"))) {
+				ui_flash(c, 1, "%s does not take %s", cmd->name, a);
+				goto out;
+			}
+			if (opts[k].arg && i + 1 >= w.n) {
+				ui_flash(c, 1, "%s needs an argument", a);
+				goto out;
+			}
+			if (opts[k].arg == 2)
+				json_object_set_new(j, opts[k].key, json_integer(atoll(w.v[++i])));
+			else if (opts[k].arg)
+				json_object_set_new(j, opts[k].key, json_string(w.v[++i]));
+			else
+				json_object_set_new(j, opts[k].key, json_true());
+			continue;
+		}
+		int limit = cmd->posver ? 2 : -1;
+		if (rest && npos >= (cmd->posver ? 2 : 1)) {
+			sbuf_addf(&reason, "%s%s", reason.len ? " " : "", a);
+			continue;
+		}
+		if (cmd->posver && npos == 1)
+			json_object_set_new(j, "version", json_string(a));
+		else if (limit < 0 || npos < limit)
+			json_array_append_new(names, json_string(a));
+		npos++;
+	}
+	if (reason.len)
+		json_object_set_new(j, "reason", json_string(sbuf_str(&reason)));
+	if (!strcmp(cmd->name, "history") || !strcmp(cmd->name, "attempts")) {
+		if (json_array_size(names)) {
+			struct row *r = find_row(c, json_string_value(json_array_get(names, 0)));
+			if (r)
+				c->sel = (int)(r - c->rows);
+		}
+		ui_set_view(c, !strcmp(cmd->name, "history") ? VIEW_HISTORY : VIEW_ATTEMPTS);
+		goto out;
+	}
+	json_object_set(j, "components", names);
+	json_object_set_new(j, "cmd", json_string(cmd->name));
+	const char *first = json_string_value(json_array_get(names, 0));
+	json_int_t id = ui_submit(c, RQ_ACTION, cmd->name, NULL, json_incref(j));
+	if (id > 0) {
+		/* ui_submit sets no components when comp is NULL: put them back */
+		for (struct req *r = c->reqs; r; r = r->next)
+			if (r->id == id) {
+				free(r->comp);
+				r->comp = xstrdup(first ? first : "");
+			}
+		ui_flash(c, 0, ":%s sent", line);
+	}
+out:
+	json_decref(j);
+	json_decref(names);
+	sbuf_free(&reason);
+	strv_free(&w);
+}
+
+/* S: the whole log file (not the tail on screen) is copied to the state
+ * directory's saved/, never into the versions repo. */
 void kh_save(struct console *c, const struct keydef *k)
 {
 	(void)k;
 	struct row *r = ui_selected(c);
-	if (!r || !r->log) {
-		ui_flash(c, 1, "no log to save");
+	const char *sd = json_string_value(json_object_get(client_hello(c->cl), "state_dir"));
+	if (!r || !r->attempt || !sd) {
+		ui_flash(c, 1, "no log file to save");
 		return;
 	}
-	c->prompt_kind = 2;
-	snprintf(c->prompt_buf, sizeof c->prompt_buf, "tally-%s-%s.log", r->name, r->attempt ? r->attempt : "live");
-	c->prompt_len = strlen(c->prompt_buf);
-	c->dirty |= D_FOOTER;
-}
-
-static void save_log(struct console *c, const char *path)
-{
-	struct row *r = ui_selected(c);
-	if (!r || !r->log)
-		return;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f) {
-		if (fd >= 0)
-			close(fd);
-		ui_flash(c, 1, "cannot write %s: %s", path, strerror(errno));
-		return;
+	char *src = xasprintf("%s/logs/%s/%s.log", sd, r->name, r->attempt);
+	char *dir = xasprintf("%s/saved", sd);
+	char *dst = xasprintf("%s/%s-%s.log", dir, r->name, r->attempt);
+	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1;
+	if (in < 0) {
+		ui_flash(c, 1, "cannot read %s: %s", src, strerror(errno));
+		goto done;
 	}
-	long long n = 0;
-	for (long long s = logbuf_first(r->log); s < logbuf_end(r->log); s++, n++) {
-		size_t len;
-		const char *l = logbuf_line(r->log, s, &len);
-		fwrite(l, 1, len, f);
-		fputc('\n', f);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		ui_flash(c, 1, "cannot make %s: %s", dir, strerror(errno));
+		goto done;
 	}
-	if (fclose(f) != 0)
-		ui_flash(c, 1, "cannot write %s: %s", path, strerror(errno));
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0) {
+		ui_flash(c, 1, "cannot write %s: %s", dst, strerror(errno));
+		goto done;
+	}
+	char buf[65536];
+	ssize_t n;
+	long long total = 0;
+	int bad = 0;
+	while ((n = read(in, buf, sizeof buf)) > 0) {
+		if (write(out, buf, (size_t)n) != n) {
+			bad = 1;
+			break;
+		}
+		total += n;
+	}
+	if (close(out) != 0 || bad || n < 0)
+		ui_flash(c, 1, "cannot write %s: %s", dst, strerror(errno));
 	else
-		ui_flash(c, 0, "saved %lld lines to %s", n, path);
+		ui_flash(c, 0, "saved the whole log: %s-%s.log (%lld bytes) in %s", r->name, r->attempt, total, dir);
+done:
+	if (in >= 0)
+		close(in);
+	free(src);
+	free(dir);
+	free(dst);
 }
 
 void kh_help(struct console *c, const struct keydef *k) { (void)k; ui_set_view(c, VIEW_HELP); }
@@ -1120,13 +1479,25 @@ static void draw_header(struct console *c)
 		struct tm nt;
 		time_t tt = (time_t)next;
 		gmtime_r(&tt, &nt);
-		strftime(nextbuf, sizeof nextbuf, "%m-%d %H:%M", &nt);
+		strftime(nextbuf, sizeof nextbuf, nt.tm_yday == tm.tm_yday ? "%H:%M" : "%m-%d %H:%M", &nt);
 	}
-	char line[512];
+	/* the times are kept whole: at 80 columns the words shorten first, then
+	 * the repo and branch names are cut */
 	const char *sep = c->ascii ? "|" : "\u2502";
-	snprintf(line, sizeof line, " tally %s %s %s %s %s engine %s %s next run %s", sep, c->repo, c->branch,
-		 c->readonly ? "[RO]" : "[RW]", sep, c->gone ? "gone" : c->paused ? "paused" : "running", sep, nextbuf);
-	ui_put(c, w, 0, 0, c->cols - (int)strlen(clock) - 2, line, a);
+	const char *eng = c->gone ? "gone" : c->paused ? "paused" : "running";
+	char tail[128], head[300], line[512];
+	int avail = c->cols - (int)strlen(clock) - 2;
+	snprintf(tail, sizeof tail, " %s engine %s %s next run %s", sep, eng, sep, nextbuf);
+	snprintf(head, sizeof head, " tally %s %s %s %s", sep, c->repo, c->branch, c->readonly ? "[RO]" : "[RW]");
+	if ((int)(strlen(head) + strlen(tail)) - (c->ascii ? 0 : 6) > avail) {
+		snprintf(tail, sizeof tail, " %s %s %s next %s", sep, eng, sep, nextbuf);
+		snprintf(head, sizeof head, " %s %s %s", c->repo, c->branch, c->readonly ? "[RO]" : "[RW]");
+	}
+	int tailw = (int)strlen(tail) - (c->ascii ? 0 : 4);
+	char fit[300];
+	ui_fit(c, head, avail - tailw, fit, sizeof fit);
+	snprintf(line, sizeof line, "%s%s", fit, tail);
+	ui_put(c, w, 0, 0, avail, line, a);
 	ui_put(c, w, 0, c->cols - (int)strlen(clock) - 1, (int)strlen(clock), clock, a);
 	wnoutrefresh(w);
 }
@@ -1137,10 +1508,22 @@ static void draw_footer(struct console *c)
 	werase(w);
 	if (c->prompt_kind) {
 		char line[400];
-		snprintf(line, sizeof line, "%s%.*s_", c->prompt_kind == 1 ? "/" : "save the log to: ", (int)c->prompt_len,
-			 c->prompt_buf);
+		snprintf(line, sizeof line, "%s%.*s_", c->prompt_kind == 1 ? "/" : c->prompt_kind == 4 ? ":" : "filter the table: ",
+			 (int)c->prompt_len, c->prompt_buf);
+		const char *keys = c->prompt_kind == 4 ? "  Tab completes, Enter runs, Esc cancels" : "  Enter ok, Esc cancel";
 		ui_put(c, w, 0, 0, c->cols - 1, line, A_BOLD);
-		ui_put(c, w, 0, c->cols - 22, 22, "  Enter ok, Esc cancel", A_DIM);
+		ui_put(c, w, 0, c->cols - (int)strlen(keys), (int)strlen(keys), keys, A_DIM);
+		wnoutrefresh(w);
+		return;
+	}
+	if (c->dlg.kind != DLG_NONE) {
+		/* the dialog's own keys */
+		const struct dialog *d = &c->dlg;
+		char line[200];
+		snprintf(line, sizeof line, " Enter %s   y confirm   n/Esc cancel   Tab next%s",
+			 d->focus == 0 ? "cancels" : "confirms",
+			 d->kind == DLG_CHOOSE ? "   Up/Down choose" : d->has_input ? "   type the reason" : "");
+		ui_put(c, w, 0, 0, c->cols - 1, line, A_BOLD);
 		wnoutrefresh(w);
 		return;
 	}
@@ -1242,9 +1625,16 @@ static void prompt_key(struct console *c, int ch)
 		if (kind == 1 && c->prompt_len) {
 			snprintf(c->search, sizeof c->search, "%.120s", c->prompt_buf);
 			c->match_line = -1;
-			log_search(c, -1);
-		} else if (kind == 2 && c->prompt_len) {
-			save_log(c, c->prompt_buf);
+			log_search(c, 1);
+		} else if (kind == 4) {
+			char line[sizeof c->prompt_buf];
+			snprintf(line, sizeof line, "%s", c->prompt_buf);
+			cmdline_run(c, line);
+		} else if (kind == 3) {
+			snprintf(c->filter, sizeof c->filter, "%.60s", c->prompt_buf);
+			c->table_top = 0;
+			if (c->filter[0])
+				ui_flash(c, 0, "filter: %s (/ then Enter with nothing clears it)", c->filter);
 		}
 		c->dirty |= D_BODY;
 	} else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
@@ -1252,11 +1642,51 @@ static void prompt_key(struct console *c, int ch)
 			c->prompt_len--;
 		if (c->prompt_len)
 			c->prompt_len--;
+	} else if (ch == '\t' && c->prompt_kind == 4) {
+		cmdline_complete(c);
 	} else if (ch >= 32 && ch < 256 && ch != 127 && c->prompt_len + 1 < sizeof c->prompt_buf &&
-		   c->prompt_len + 1 < sizeof c->search) {
+		   (c->prompt_kind == 4 || c->prompt_len + 1 < sizeof c->search)) {
 		c->prompt_buf[c->prompt_len++] = (char)ch;
 	}
 	c->dirty |= D_FOOTER;
+}
+
+/* The mouse selects rows and scrolls the log (and the lists). */
+static void mouse_event(struct console *c)
+{
+	MEVENT me;
+	if (getmouse(&me) != OK)
+		return;
+	int wheel_up = (me.bstate & BUTTON4_PRESSED) != 0;
+#ifdef BUTTON5_PRESSED
+	int wheel_down = (me.bstate & BUTTON5_PRESSED) != 0;
+#else
+	int wheel_down = 0;
+#endif
+	if (c->view != VIEW_TABLE && c->view != VIEW_LOG) {
+		if ((wheel_up || wheel_down) && views[c->view]->move_by)
+			views[c->view]->move_by(c, wheel_up ? -3 : 3);
+		return;
+	}
+	int ty, tx;
+	getbegyx(c->w_table, ty, tx);
+	(void)tx;
+	int in_table = me.y >= ty && me.y < ty + getmaxy(c->w_table);
+	if (wheel_up || wheel_down) {
+		if (in_table)
+			views[VIEW_TABLE]->move_by(c, wheel_up ? -1 : 1);
+		else
+			views[VIEW_LOG]->move_by(c, wheel_up ? -3 : 3);
+		return;
+	}
+	if (me.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) {
+		if (in_table) {
+			ui_set_view(c, VIEW_TABLE);
+			ui_table_click(c, me.y - ty);
+		} else if (me.y > 0 && me.y < c->lines - 1) {
+			ui_set_view(c, VIEW_LOG);
+		}
+	}
 }
 
 static void on_key(struct console *c, int ch)
@@ -1278,9 +1708,16 @@ static void on_key(struct console *c, int ch)
 		prompt_key(c, ch);
 		return;
 	}
-	const struct keydef *k = keys_find(ch, VB(c->view));
-	if (!k)
+	if (ch == KEY_MOUSE) {
+		mouse_event(c);
 		return;
+	}
+	const struct keydef *k = keys_find(ch, VB(c->view));
+	if (!k) {
+		if (ch != ERR && ch != KEY_RESIZE)
+			ui_flash(c, 0, "no such key here; press ? for help");
+		return;
+	}
 	if (!writable(c, k))
 		return;
 	k->handler(c, k);
@@ -1365,6 +1802,9 @@ static void console_free(struct console *c)
 		free(r->attempt);
 		free(r->log_note);
 		logbuf_free(r->log);
+		free(r->loff);
+		free(r->tend);
+		free(r->tat);
 	}
 	free(c->rows);
 	while (c->reqs) {
@@ -1377,6 +1817,28 @@ static void console_free(struct console *c)
 	free(c->attempts_comp);
 	dlg_close(c);
 	free(c->theme_error);
+}
+
+/* Like tmux's [detached]: the engine goes on, and the terminal is told. */
+static void say_detached(struct console *c)
+{
+	json_t *hello = client_hello(c->cl);
+	json_int_t pid = json_integer_value(json_object_get(hello, "pid"));
+	if (!pid || !client_is_remote(c->cl))
+		return;
+	long long next = 0;
+	for (size_t i = 0; i < c->nrows; i++) {
+		long long t = ui_parse_time(ui_s(c->rows[i].st, "next_run"));
+		if (t && (!next || t < next))
+			next = t;
+	}
+	char when[40] = "none scheduled";
+	if (c->paused)
+		snprintf(when, sizeof when, "none (paused)");
+	else if (next)
+		ui_when(next, when, sizeof when);
+	printf("engine %lld keeps running; next run %s; `tally stop` ends it\n", (long long)pid, when);
+	fflush(stdout);
 }
 
 int console_main(struct client *cl, const struct console_opts *o)
@@ -1430,7 +1892,14 @@ int console_main(struct client *cl, const struct console_opts *o)
 	nodelay(stdscr, TRUE);
 	set_escdelay(25);
 	curs_set(0);
-	mousemask(0, NULL);   /* mouse off: the terminal keeps selecting text */
+	/* clicks select rows, the wheel scrolls; Shift+drag still selects text
+	 * in most terminals */
+	mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED
+#ifdef BUTTON5_PRESSED
+		  | BUTTON5_PRESSED
+#endif
+		  , NULL);
+	mouseinterval(0);
 	apply_theme(c);
 	layout(c);
 	if (c->theme_error) {
@@ -1466,8 +1935,9 @@ int console_main(struct client *cl, const struct console_opts *o)
 		}
 		double now = util_monotonic();
 		if ((long long)util_now() != (long long)last_clock) {
+			/* the clock, ages and countdowns tick every second */
 			last_clock = util_now();
-			c->dirty |= D_HEADER;
+			c->dirty |= D_HEADER | D_BODY;
 		}
 		if (c->flash[0] && now >= c->flash_until)
 			c->dirty |= D_FOOTER;
@@ -1513,6 +1983,8 @@ int console_main(struct client *cl, const struct console_opts *o)
 	endwin();
 	if (c->theme_error)
 		fprintf(stderr, "tally: %s\n", c->theme_error);
+	if (!c->gone)
+		say_detached(c);
 	client_free(c->cl);
 	c->cl = NULL;
 	console_free(c);

@@ -4,6 +4,7 @@
 #define TALLY_CONSOLE_H
 
 #include "client.h"
+#include "completion.h"
 
 struct console_opts {
 	const char *theme;     /* --theme, else $TALLY_THEME, else tally.theme */
@@ -15,6 +16,9 @@ struct console_opts {
 	 * *why (caller frees) when that fails */
 	struct client *(*reconnect)(void *ctx, char **why);
 	void *reconnect_ctx;
+	/* the batch commands, for the ':' command line and its completion */
+	const struct compl_cmd *cmds;
+	size_t ncmds;
 };
 
 /* Runs the console on an attached engine (client.h: client_submit,

@@ -25,10 +25,11 @@ const struct keydef key_table[] = {
 	{{KEY_HOME, 'g', 0}, "Home/g", "top", "go to the first line", 0, V_ALL, 0, H(kh_home)},
 	{{KEY_END, 'G', 0}, "End/G", "bottom", "go to the last line (the log follows again)", 0, V_ALL, 0, H(kh_end)},
 	{{'\t', 0}, "Tab", "switch-pane", "switch between the table and the log pane", 0, V_MAIN, 1, H(kh_tab)},
-	{{K_ENTER_KEYS, 0}, "Enter", "open",
-	 "switch pane; in the attempts list, show that attempt's log", 0, V_ALL, 0, H(kh_enter)},
+	{{K_ENTER_KEYS, 0}, "Enter", "detail",
+	 "in the table, everything about the component; in the attempts list, that attempt's log", 0, V_ALL,
+	 1, H(kh_enter)},
 	{{27, KEY_BACKSPACE, 0}, "Esc", "back", "back to the components (closes a view)", 0,
-	 VB(VIEW_ATTEMPTS) | VB(VIEW_HISTORY) | VB(VIEW_HELP), 1, H(kh_back)},
+	 VB(VIEW_ATTEMPTS) | VB(VIEW_HISTORY) | VB(VIEW_HELP) | VB(VIEW_DETAIL), 1, H(kh_back)},
 	/* actions on the selected component (refused in read-only mode) */
 	{{'c', 0}, "c", "check", "check the selected component's upstream (builds nothing)", 1, V_MAIN, 1, H(kh_check)},
 	{{'b', 0}, "b", "run", "run: ship the selected component's candidate now", 1, V_MAIN, 1, H(kh_run)},
@@ -48,13 +49,25 @@ const struct keydef key_table[] = {
 	 H(kh_history)},
 	{{'l', 0}, "l", "attempts", "attempts of the selected component", 0, V_ALL, 1, H(kh_attempts)},
 	/* the log */
-	{{'/', 0}, "/", "search", "search the log (older lines first; smart case)", 0, V_MAIN, 1, H(kh_search)},
-	{{'n', 0}, "n", "next", "next match (older)", 0, V_MAIN, 0, H(kh_next)},
-	{{'N', 0}, "N", "previous", "previous match (newer)", 0, V_MAIN, 0, H(kh_prev)},
+	{{'/', 0}, "/", "search",
+	 "in the table, filter the rows by name or state; in the log, search forward (smart case; a count 3/7)", 0,
+	 V_MAIN, 1, H(kh_search)},
+	{{'n', 0}, "n", "next", "next match (forward); in the table, the next component with a problem", 0, V_MAIN,
+	 0, H(kh_next)},
+	{{'N', 0}, "N", "previous", "previous match; in the table, the previous component with a problem", 0, V_MAIN,
+	 0, H(kh_prev)},
+	{{'o', 0}, "o", "sort", "cycle the table's sort: config order, state, name, last result", 0, V_MAIN, 0,
+	 H(kh_sort)},
 	{{'F', 0}, "F", "follow", "follow the log again (also End)", 0, V_MAIN, 0, H(kh_follow)},
+	{{'t', 0}, "t", "times", "log timestamps: when each line arrived (kept beside the log file)", 0, V_MAIN, 0,
+	 H(kh_stamps)},
 	{{'w', 0}, "w", "wrap", "wrap long log lines on or off", 0, V_MAIN, 0, H(kh_wrap)},
-	{{'S', 0}, "S", "save", "save the log tail shown to a file", 0, V_MAIN, 0, H(kh_save)},
+	{{'S', 0}, "S", "save", "save the whole log file under the state directory's saved/ (says where)", 0,
+	 V_MAIN, 0, H(kh_save)},
 	/* the console */
+	{{':', 0}, ":", "command",
+	 "command line: any batch command with its arguments (Tab completes): :skip server v3.8.2 bad base", 0,
+	 V_MAIN, 1, H(kh_cmdline)},
 	{{'?', KEY_F(1), 0}, "?", "help", "this help", 0, V_ALL, 1, H(kh_help)},
 	{{CTRL('l'), 0}, "Ctrl-L", "redraw", "redraw the screen", 0, V_ALL, 0, H(kh_redraw)},
 	{{'E', 0}, "E", "engine", "start a new engine when the attached one went away", 1, V_ALL, 0, H(kh_engine)},
@@ -93,8 +106,11 @@ void keys_print_man(FILE *f)
 	      "In the console (\\fBtally\\fR, \\fBtally watch\\fR) these keys apply; the footer\n"
 	      "shows the ones that apply where you are. Keys marked \\fI(write)\\fR run an\n"
 	      "action: they are not offered in read\\-only mode, which says \"read\\-only\" when\n"
-	      "one is pressed. Force rebuild, reset and skip first show the plan and what stays\n"
-	      "recorded until it succeeds, with Cancel selected.\n", f);
+	      "one is pressed. Force rebuild, reset, skip and unpin first show the plan and what\n"
+	      "stays recorded until it succeeds, with Cancel selected; in a dialog Enter presses\n"
+	      "the focused button (in the reason field or the list it confirms), \\fBy\\fR\n"
+	      "confirms, \\fBn\\fR and Esc cancel, and Tab moves list, reason, OK, Cancel.\n"
+	      "The mouse selects rows and scrolls; an unknown key says \"press ? for help\".\n", f);
 	for (size_t i = 0; i < key_table_len; i++) {
 		fputs(".TP\n.B ", f);
 		man_escape(f, key_table[i].label);

@@ -3,6 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/wait.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#ifdef TALLY_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,6 +17,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "completion.h"
 #include "config.h"
 #include "confref.h"
 #include "console.h"
@@ -28,7 +34,7 @@ struct opts {
 	const char *dir, *config, *state_dir, *theme;
 	int no_tui, json, readonly, no_color, ascii, yes, quiet, verbose;
 	int dry_run, no_push, follow, all, no_build, no_pin, strict, now;
-	int help_config, man, write;
+	int help_config, man, write, help;
 	const char *reason;
 	const char *version, *attempt;
 	long limit;
@@ -84,7 +90,7 @@ static const struct command {
 	 "give records made before tally their evidence (tags read back; no build)", 0, -1, F_ALL},
 	{"history", "history [COMP] [--limit N]", "record and hold commits with their trailers", 0, 1, F_LIMIT},
 	{"attempts", "attempts [COMP] [--limit N]", "recent attempts from the ledger", 0, 1, F_LIMIT},
-	{"logs", "logs COMP [--attempt ID]", "print an attempt's log (the last one by default)", 1, 1,
+	{"logs", "logs COMP [--attempt ID] [--follow]", "print an attempt's log (the last one by default)", 1, 1,
 	 F_ATTEMPT | F_FOLLOW},
 	{"init", "init [--write]",
 	 "print a starter tally.conf guessed from this repo (--write: write it; commits nothing)", 0, 0,
@@ -99,7 +105,23 @@ static const struct command {
 	{"health", "health",
 	 "for monitoring: exit 0 when an engine runs the schedule and its runs are on time; no network",
 	 0, 0, 0},
+	{"completion", "completion bash|zsh",
+	 "print shell completion (commands, options, component names from tally.conf)", 1, 1, 0},
 };
+
+/* The options each flag stands for: option checks and completions. */
+static const struct {
+	unsigned flag;
+	const char *opt;
+} flag_opts[] = {
+	{F_DRYRUN, "--dry-run"}, {F_NOPUSH, "--no-push"}, {F_VERSION, "--version"}, {F_ATTEMPT, "--attempt"},
+	{F_FOLLOW, "--follow"}, {F_LIMIT, "--limit"}, {F_ALL, "--all"}, {F_NOBUILD, "--no-build"},
+	{F_NOPIN, "--no-pin"}, {F_REASON, "--reason"}, {F_STRICT, "--strict"}, {F_NOW, "--now"},
+	{F_MAN, "--man"}, {F_WRITE, "--write"},
+};
+static const char global_opts[] = "-C --config --state-dir --no-tui --json --readonly --theme --no-color "
+				  "--ascii -y --yes -q -v --help --version --help-config";
+static const char arg_opts[] = "--theme|--reason|--attempt|--limit|--version";
 
 static void usage(FILE *f)
 {
@@ -190,8 +212,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		} else if (strcmp(a, "-v") == 0) {
 			o->verbose = 1;
 		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
-			exit(EXIT_OK);
+			o->help = 1;   /* tally CMD --help: that command's help */
 		} else if (strcmp(a, "--help-config") == 0) {
 			o->help_config = 1;
 		} else if (strcmp(a, "--man") == 0) {
@@ -285,8 +306,17 @@ static const char *s_or(json_t *o, const char *k, const char *dflt)
 
 static void print_status_header(void)
 {
-	printf("%-16s %-18s %-18s %-18s %-10s %s\n", "COMPONENT", "RECORDED", "UPSTREAM", "BUILT", "STATE",
-	       "LAST");
+	printf("%-16s %-14s %-14s %-14s %-10s %-9s %s\n", "COMPONENT", "RECORDED", "UPSTREAM", "BUILT", "STATE",
+	       "LAST", "NEXT RUN");
+}
+
+/* "2026-12-02T02:00:00Z" -> "12-02 02:00" (UTC) */
+static const char *short_time(const char *iso, char *buf, size_t len)
+{
+	if (!iso || strlen(iso) < 16)
+		return "-";
+	snprintf(buf, len, "%.5s %.5s", iso + 5, iso + 11);
+	return buf;
 }
 
 static void print_plain(const struct opts *o, json_t *ev, int *header)
@@ -297,15 +327,27 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			print_status_header();
 			*header = 1;
 		}
-		printf("%-16s %-18s %-18s %-18s %-10s %s\n", s_or(ev, "component", "?"),
+		char nb[32];
+		printf("%-16s %-14s %-14s %-14s %-10s %-9s %s\n", s_or(ev, "component", "?"),
 		       s_or(ev, "recorded", "-"), s_or(ev, "upstream", "-"), s_or(ev, "built", "-"),
-		       s_or(ev, "state", "?"), s_or(ev, "last_result", "-"));
+		       s_or(ev, "state", "?"), s_or(ev, "last_result", "-"), short_time(s_or(ev, "next_run", NULL), nb, sizeof nb));
+		size_t si;
+		json_t *sv;
+		json_array_foreach(json_object_get(ev, "skipped"), si, sv)
+			printf("  skipped: %s\n", json_string_value(sv));
+		json_t *pin = json_object_get(ev, "pin");
+		if (json_is_object(pin))
+			printf("  pinned at %s: %s (tally unpin %s)\n", s_or(pin, "version", "?"),
+			       *s_or(pin, "reason", "") ? s_or(pin, "reason", "") : "no reason given", s_or(ev, "component", "?"));
 		if (json_is_string(json_object_get(ev, "message")))
 			printf("  %s: %s\n", s_or(ev, "class", "error"), s_or(ev, "message", ""));
 		json_int_t aliases = json_integer_value(json_object_get(ev, "aliases"));
 		if (o->verbose && aliases > 0)
 			printf("  %lld alias%s without a digit (latest, ...) passed over\n",
 			       (long long)aliases, aliases == 1 ? "" : "es");
+		json_t *evd = json_object_get(ev, "evidence");
+		if (json_is_object(evd) && json_is_string(json_object_get(evd, "line")))
+			printf("  %s: %s\n", s_or(evd, "stage", "log"), s_or(evd, "line", ""));
 	} else if (strcmp(event, "stage") == 0) {
 		if (o->quiet)
 			return;
@@ -319,6 +361,11 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			       s_or(ev, "stage", "?"), res, json_number_value(json_object_get(ev, "seconds")));
 		}
 	} else if (strcmp(event, "attempt") == 0 && strcmp(o->command, "attempts") == 0) {
+		if (!*header) {
+			printf("%-36s %-12s %-8s %-9s %-16s %s\n", "ATTEMPT", "VERSION", "ACTION", "RESULT", "CLASS",
+			       "ENDED");
+			*header = 1;
+		}
 		printf("%-36s %-12s %-8s %-9s %-16s %s\n", s_or(ev, "attempt", "?"), s_or(ev, "version", "?"),
 		       s_or(ev, "action", "?"), s_or(ev, "result", "?"), s_or(ev, "class", "-"),
 		       s_or(ev, "ended", "-"));
@@ -585,6 +632,8 @@ static struct client *reconnect(void *ctx, char **why)
 	return c;
 }
 
+static struct compl_cmd *compl_table(struct strv *optv, size_t *np);
+
 static int run_console(struct opts *o)
 {
 	struct tally_err err = {0};
@@ -607,11 +656,77 @@ static int run_console(struct opts *o)
 		.repo_dir = o->dir ? o->dir : getenv("TALLY_REPO") ? getenv("TALLY_REPO") : ".",
 		.reconnect = o->readonly ? NULL : reconnect, .reconnect_ctx = o,
 	};
-	return console_main(c, &co); /* it frees the client */
+	struct strv optv = {0};
+	co.cmds = compl_table(&optv, &co.ncmds);
+	int rc = console_main(c, &co); /* it frees the client */
+	free((void *)co.cmds);
+	strv_free(&optv);
+	return rc;
+}
+
+/* On a terminal, without -q or --json, the running stage shows one line
+ * updated in place: component, version, stage, elapsed, last log line. */
+static struct progress {
+	int on, shown;
+	char comp[64], version[64], stage[32], last[256];
+	double started, drawn;
+} prog;
+
+static void progress_clear(void)
+{
+	if (prog.shown) {
+		fputs("\r\033[K", stdout);
+		prog.shown = 0;
+	}
+}
+
+static void progress_draw(int force)
+{
+	if (!prog.on || !prog.stage[0])
+		return;
+	double now = util_monotonic();
+	if (!force && now - prog.drawn < 0.1)
+		return;
+	prog.drawn = now;
+	struct winsize ws;
+	int cols = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col : 80;
+	char line[512];
+	int n = snprintf(line, sizeof line, "%s %s: %s %lds%s%s", prog.comp, prog.version, prog.stage,
+			 (long)(now - prog.started), prog.last[0] ? " | " : "", prog.last);
+	if (n > cols - 1)
+		n = cols - 1;
+	/* cut on a character boundary */
+	while (n > 0 && ((unsigned char)line[n] & 0xc0) == 0x80)
+		n--;
+	printf("\r\033[K%.*s", n, line);
+	fflush(stdout);
+	prog.shown = 1;
+}
+
+static void progress_log(const char *data)
+{
+	/* the last complete non-empty line, printable bytes only */
+	const char *end = data + strlen(data), *p = end;
+	while (p > data && (p[-1] == '\n' || p[-1] == '\r'))
+		p--;
+	const char *e2 = p;
+	while (p > data && p[-1] != '\n' && p[-1] != '\r')
+		p--;
+	if (e2 == p)
+		return;
+	size_t k = 0;
+	for (; p < e2 && k + 1 < sizeof prog.last; p++)
+		if ((unsigned char)*p >= 32 && *p != 127)
+			prog.last[k++] = *p;
+	prog.last[k] = 0;
+	progress_draw(0);
 }
 
 static int run_batch(struct opts *o, const struct command *c)
 {
+	/* written as each event happens, also into a pipe */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	prog.on = isatty(STDOUT_FILENO) && !o->quiet && !o->json && !o->verbose;
 	struct engine *e = NULL;
 	struct client *cl = NULL;
 	struct server *srv = NULL;
@@ -622,7 +737,7 @@ static int run_batch(struct opts *o, const struct command *c)
 		const struct strv *w = engine_warnings(e);
 		for (size_t i = 0; i < w->n; i++)
 			fprintf(stderr, "tally: warning: %s\n", w->v[i]);
-		engine_set_live_logs(e, o->verbose && !o->json);
+		engine_set_live_logs(e, (o->verbose || prog.on) && !o->json);
 		if (engine_start(e) < 0) {
 			fprintf(stderr, "tally: cannot start the engine thread\n");
 			engine_free(e);
@@ -703,6 +818,8 @@ static int run_batch(struct opts *o, const struct command *c)
 	}
 	for (;;) {
 		json_t *ev = client_next_event(cl, 200);
+		if (!ev)
+			progress_draw(1);   /* the elapsed time moves on */
 		if (interrupted && !cancelled) {
 			if (e) {
 				fprintf(stderr, "tally: interrupted; cancelling (nothing is recorded by a cancelled attempt)\n");
@@ -739,18 +856,39 @@ static int run_batch(struct opts *o, const struct command *c)
 				code = EXIT_FAIL;
 		} else if (strcmp(event, "log") == 0 || strcmp(event, "accepted") == 0 ||
 			   strcmp(event, "hello") == 0 || strcmp(event, "dropped") == 0) {
-			/* live output is in the log file; batch mode shows it with -v */
+			/* live output is in the log file; batch mode shows it with -v,
+			 * and its last line on the progress line */
 			if (o->verbose && !o->json && strcmp(event, "log") == 0)
 				fputs(s_or(ev, "data", ""), stdout);
+			else if (prog.on && strcmp(event, "log") == 0)
+				progress_log(s_or(ev, "data", ""));
 		} else if (o->json) {
 			char *s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
 			puts(s);
 			free(s);
 		} else {
+			if (prog.on && strcmp(event, "stage") == 0) {
+				progress_clear();
+				if (strcmp(s_or(ev, "result", ""), "started") == 0) {
+					snprintf(prog.comp, sizeof prog.comp, "%s", s_or(ev, "component", "?"));
+					snprintf(prog.version, sizeof prog.version, "%s", s_or(ev, "version", "?"));
+					snprintf(prog.stage, sizeof prog.stage, "%s", s_or(ev, "stage", "?"));
+					prog.last[0] = 0;
+					prog.started = util_monotonic();
+					progress_draw(1);
+					json_decref(ev);
+					continue;
+				}
+				prog.stage[0] = 0;
+			} else if (prog.shown) {
+				progress_clear();
+			}
 			print_plain(o, ev, &header);
+			progress_draw(1);
 		}
 		json_decref(ev);
 	}
+	progress_clear();
 out:
 	fflush(stdout);
 	client_free(cl);
@@ -775,8 +913,34 @@ out:
 	return code;
 }
 
-/* serve: one line per event on stderr, with sd-daemon priority prefixes
- * and key=value fields, so journald and grep both read it. */
+/* serve: one line per event on stderr, with key=value fields, so journald
+ * and grep both read it; the sd-daemon priority prefixes ("<6>") only when
+ * stderr is the journal's stream ($JOURNAL_STREAM names its device and
+ * inode), never on a terminal or in a file. */
+static int journal_prefix = -1;
+
+static const char *jp(int prio)
+{
+	static const char *const p[8] = {"<0>", "<1>", "<2>", "<3>", "<4>", "<5>", "<6>", "<7>"};
+	if (journal_prefix < 0) {
+		const char *js = getenv("JOURNAL_STREAM");
+		unsigned long long dev = 0, ino = 0;
+		struct stat st;
+		journal_prefix = js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+				 (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+	}
+	return journal_prefix && prio >= 0 && prio < 8 ? p[prio] : "";
+}
+
+static void sd_say(const char *what)
+{
+#ifdef TALLY_HAVE_SYSTEMD
+	sd_notify(0, what);
+#else
+	(void)what;
+#endif
+}
+
 static void journal_line(json_t *ev)
 {
 	const char *event = s_or(ev, "event", "?");
@@ -791,7 +955,7 @@ static void journal_line(json_t *ev)
 	else if (!strcmp(res, "cancelled"))
 		prio = 4;
 	struct sbuf sb = {0};
-	sbuf_addf(&sb, "<%d>%s", prio, event);
+	sbuf_addf(&sb, "%s%s", jp(prio), event);
 	const char *k;
 	json_t *v;
 	json_object_foreach(ev, k, v) {
@@ -840,12 +1004,12 @@ static int run_serve(struct opts *o)
 	struct tally_err err = {0};
 	int busy = 0;
 	if (engine_open(&eo, &e, &busy, &err) < 0) {
-		fprintf(stderr, "<3>tally: %s\n", err.msg);
+		fprintf(stderr, "%stally: %s\n", jp(3), err.msg);
 		return busy ? EXIT_BUSY : EXIT_USAGE;
 	}
 	const struct strv *w = engine_warnings(e);
 	for (size_t i = 0; i < w->n; i++)
-		fprintf(stderr, "<4>warning message=\"%s\"\n", w->v[i]);
+		fprintf(stderr, "%swarning message=\"%s\"\n", jp(4), w->v[i]);
 	/* signals reach this thread only: the engine and server block them */
 	struct sigaction sa = {0};
 	sa.sa_handler = on_stop_signal;
@@ -855,7 +1019,7 @@ static int run_serve(struct opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	engine_serve(e);
 	if (engine_start(e) < 0) {
-		fprintf(stderr, "<3>tally: cannot start the engine thread\n");
+		fprintf(stderr, "%stally: cannot start the engine thread\n", jp(3));
 		engine_free(e);
 		return EXIT_FAIL;
 	}
@@ -865,12 +1029,14 @@ static int run_serve(struct opts *o)
 		.on_event = journal_cb,
 	};
 	if (server_start(e, &so, &srv, &err) < 0) {
-		fprintf(stderr, "<3>tally: %s\n", err.msg);
+		fprintf(stderr, "%stally: %s\n", jp(3), err.msg);
 		engine_shutdown(e, 0);
 		engine_free(e);
 		return err.cls == TC_INPUT ? EXIT_USAGE : EXIT_FAIL;
 	}
-	fprintf(stderr, "<6>serve pid=%ld socket=%s\n", (long)getpid(), engine_socket_path(e));
+	fprintf(stderr, "%sserve pid=%ld socket=%s\n", jp(6), (long)getpid(), engine_socket_path(e));
+	/* Type=notify: ready once the socket listens */
+	sd_say("READY=1\nSTATUS=serving the schedule");
 	while (!interrupted) {
 		struct pollfd p = {.fd = server_stop_fd(srv), .events = POLLIN};
 		if (poll(&p, 1, 500) > 0) {
@@ -880,10 +1046,11 @@ static int run_serve(struct opts *o)
 	}
 	const char *g = getenv("TALLY_STOP_GRACE");
 	double grace = stop_now ? 0 : (g && *g ? atof(g) : 30);
-	fprintf(stderr, "<5>stopping grace=%g\n", grace);
+	fprintf(stderr, "%sstopping grace=%g\n", jp(5), grace);
+	sd_say("STOPPING=1\nSTATUS=stopping: running attempts finish or are cancelled");
 	int cancelled = engine_shutdown(e, grace);
 	server_free(srv);   /* flushes the last events to attached clients */
-	fprintf(stderr, "<6>stopped%s\n", cancelled ? " cancelled=true" : "");
+	fprintf(stderr, "%sstopped%s\n", jp(6), cancelled ? " cancelled=true" : "");
 	engine_free(e);
 	return EXIT_OK;
 }
@@ -1090,14 +1257,96 @@ static int run_help(const struct opts *o)
 	return EXIT_OK;
 }
 
+/* The command table as the completions and the console's ':' line see it
+ * (optv keeps the option strings). */
+static struct compl_cmd *compl_table(struct strv *optv, size_t *np)
+{
+	size_t n = sizeof commands / sizeof commands[0];
+	struct compl_cmd *cc = xcalloc(n, sizeof *cc);
+	for (size_t i = 0; i < n; i++) {
+		struct sbuf sb = {0};
+		for (size_t k = 0; k < sizeof flag_opts / sizeof flag_opts[0]; k++)
+			if (commands[i].flags & flag_opts[k].flag)
+				sbuf_addf(&sb, "%s%s", sb.len ? " " : "", flag_opts[k].opt);
+		strv_push(optv, sbuf_str(&sb));
+		sbuf_free(&sb);
+		const char *nm = commands[i].name;
+		cc[i] = (struct compl_cmd){nm, commands[i].help, NULL,
+					   commands[i].max_args != 0 && strcmp(nm, "help") && strcmp(nm, "completion") &&
+						   strcmp(nm, "init"),
+					   (commands[i].flags & F_POSVER) != 0};
+	}
+	for (size_t i = 0; i < n; i++)
+		cc[i].opts = optv->v[i];
+	*np = n;
+	return cc;
+}
+
+/* tally completion bash|zsh, from the command table */
+static int run_completion(const struct opts *o)
+{
+	const char *sh = o->args.v[0];
+	struct strv optv = {0};
+	size_t n;
+	struct compl_cmd *cc = compl_table(&optv, &n);
+	int rc = EXIT_OK;
+	char pat[sizeof arg_opts];
+	snprintf(pat, sizeof pat, "%s", arg_opts);
+	for (char *p = pat; *p; p++)
+		if (*p == '|')
+			*p = ' ';
+	if (strcmp(sh, "bash") == 0)
+		completion_bash(stdout, cc, n, global_opts, pat);
+	else if (strcmp(sh, "zsh") == 0)
+		completion_zsh(stdout, cc, n, global_opts, pat);
+	else {
+		fprintf(stderr, "tally: completion knows bash and zsh, not '%s'\n", sh);
+		rc = EXIT_USAGE;
+	}
+	strv_free(&optv);
+	free(cc);
+	return rc;
+}
+
+/* tally __components: the component names of tally.conf, one a line (for
+ * the completions; no engine, no lock, no network) */
+static int run_components(const struct opts *o)
+{
+	const char *dir = o->dir ? o->dir : getenv("TALLY_REPO");
+	git_repository *repo = NULL;
+	struct tally_err err = {0};
+	struct tally_conf *conf = NULL;
+	char *path = NULL;
+	if (o->config)
+		path = xstrdup(o->config);
+	else if (repo_open(dir && *dir ? dir : ".", &repo, &err) == 0 && git_repository_workdir(repo))
+		path = xasprintf("%s/tally.conf", git_repository_workdir(repo));
+	git_repository_free(repo);
+	if (!path || config_load(path, &conf, &err) < 0) {
+		free(path);
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < conf->ncomps; i++)
+		printf("%s\n", conf->comps[i].name);
+	config_free(conf);
+	free(path);
+	return EXIT_OK;
+}
+
 static int tally_main(int argc, char **argv, struct opts *o)
 {
 	if (parse_args(argc, argv, o) < 0)
 		return EXIT_USAGE;
+	if (o->help && (!o->command || strcmp(o->command, "watch") == 0)) {
+		usage(stdout);
+		return EXIT_OK;
+	}
 	if (o->help_config && !o->command) {
 		confref_text(stdout);
 		return EXIT_OK;
 	}
+	if (o->command && strcmp(o->command, "__components") == 0)
+		return run_components(o);
 	if (o->command && strcmp(o->command, "watch") == 0) {
 		o->readonly = 1;
 		o->command = NULL;
@@ -1113,8 +1362,27 @@ static int tally_main(int argc, char **argv, struct opts *o)
 	}
 	const struct command *c = find_command(o->command);
 	if (!c) {
-		fprintf(stderr, "tally: unknown command '%s'\ntry 'tally --help'\n", o->command);
+		const char *near = NULL;
+		int best = 3;
+		for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+			int d = util_edit_distance(o->command, commands[i].name);
+			if (d < best) {
+				best = d;
+				near = commands[i].name;
+			}
+		}
+		if (near)
+			fprintf(stderr, "tally: unknown command '%s'; did you mean '%s'?\ntry 'tally --help'\n", o->command,
+				near);
+		else
+			fprintf(stderr, "tally: unknown command '%s'\ntry 'tally --help'\n", o->command);
 		return EXIT_USAGE;
+	}
+	if (o->help) {
+		/* tally CMD --help is tally help CMD */
+		printf("usage: tally %s\n", c->usage);
+		confref_wrap(stdout, 2, c->help);
+		return EXIT_OK;
 	}
 	if (check_command_args(o, c) < 0)
 		return EXIT_USAGE;
@@ -1122,8 +1390,11 @@ static int tally_main(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "tally %s", c->name);
 		for (size_t i = 0; i < o->args.n; i++)
 			fprintf(stderr, " %s", o->args.v[i]);
-		fprintf(stderr, ": the record stays where it is until the image is built, pushed and read back"
-				" (try --dry-run for the plan). Proceed? [y/N] ");
+		if (strcmp(c->name, "skip") == 0)
+			fprintf(stderr, ": %s; the record is not touched. Proceed? [y/N] ", c->help);
+		else
+			fprintf(stderr, ": the record stays where it is until the image is built, pushed and read back"
+					" (try --dry-run for the plan). Proceed? [y/N] ");
 		char line[16] = "";
 		if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
 			fprintf(stderr, "tally: nothing done\n");
@@ -1133,6 +1404,8 @@ static int tally_main(int argc, char **argv, struct opts *o)
 	int rc;
 	if (strcmp(c->name, "help") == 0)
 		rc = run_help(o);
+	else if (strcmp(c->name, "completion") == 0)
+		rc = run_completion(o);
 	else if (strcmp(c->name, "init") == 0)
 		rc = run_init(o);
 	else if (strcmp(c->name, "serve") == 0)

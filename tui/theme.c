@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "util.h"
@@ -227,6 +228,18 @@ int theme_load(const char *name, struct theme *t, char *err, size_t errlen)
 			strv_push_owned(&cands, xasprintf("%s/tally/themes/%s.theme", xdg, name));
 		else if (home && *home)
 			strv_push_owned(&cands, xasprintf("%s/.config/tally/themes/%s.theme", home, name));
+		/* installed: PREFIX/bin/tally finds PREFIX/share/tally/themes;
+		 * in the build tree, the source tree's themes/ */
+		char exe[4096];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+		if (n > 0) {
+			exe[n] = 0;
+			char *slash = strrchr(exe, '/');
+			if (slash) {
+				*slash = 0;
+				strv_push_owned(&cands, xasprintf("%s/../share/tally/themes/%s.theme", exe, name));
+			}
+		}
 		strv_push_owned(&cands, xasprintf("%s/%s.theme", TALLY_THEMES_DIR, name));
 	}
 	int rc = -1;
@@ -249,7 +262,7 @@ int theme_load(const char *name, struct theme *t, char *err, size_t errlen)
 	strv_free(&cands);
 	if (strcmp(name, "default") == 0)
 		return 0;
-	snprintf(err, errlen, "theme '%s' not found (looked in $XDG_CONFIG_HOME/tally/themes and %s)", name,
+	snprintf(err, errlen, "theme '%s' not found (looked in $XDG_CONFIG_HOME/tally/themes, PREFIX/share/tally/themes and %s)", name,
 		 TALLY_THEMES_DIR);
 	return -1;
 }

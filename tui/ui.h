@@ -16,7 +16,7 @@
 /* Views: one view_ops each (tig's struct view_ops), never a switch on the
  * view type. The table and the log are the two panes of the main screen;
  * the others take the whole body. */
-enum view_id { VIEW_TABLE, VIEW_LOG, VIEW_ATTEMPTS, VIEW_HISTORY, VIEW_HELP, VIEW_COUNT };
+enum view_id { VIEW_TABLE, VIEW_LOG, VIEW_ATTEMPTS, VIEW_HISTORY, VIEW_HELP, VIEW_DETAIL, VIEW_COUNT };
 #define VB(v) (1u << (v))
 #define V_MAIN (VB(VIEW_TABLE) | VB(VIEW_LOG))
 #define V_ALL ((1u << VIEW_COUNT) - 1)
@@ -65,6 +65,13 @@ struct row {
 	int log_requested;      /* a "logs" request was made for it */
 	char *log_note;         /* why there is no log ("no attempts yet") */
 	struct logbuf *log;
+	/* t: where each line starts in the log file (by seq) and when the
+	 * bytes arrived (ATTEMPT.log.times) */
+	long long *loff;
+	size_t nloff;
+	long long *tend;
+	double *tat;
+	size_t nt;
 };
 
 enum req_kind {
@@ -125,10 +132,13 @@ struct console {
 	int cols, lines;
 
 	/* log pane */
-	int follow, wrap;
+	int follow, wrap, stamps;
 	long long log_top;      /* first shown line (absolute seq) when not following */
 	char search[128];
 	long long match_line;   /* -1 none */
+	long long match_index, match_total;   /* "3/7" */
+	char filter[64];        /* table: / shows the rows whose name or state contain it */
+	int sort;               /* table: 0 config order, 1 state, 2 name, 3 last result */
 	long long log_shown_top, log_shown_bottom;   /* from the last draw */
 	int log_rows;
 	double log_drawn_at;
@@ -141,6 +151,7 @@ struct console {
 	json_t *history;        /* array of record/hold events */
 	int hist_sel, hist_top;
 	int help_top;
+	int detail_top;
 
 	struct req *reqs;       /* in submission order */
 	json_int_t next_id;
@@ -152,7 +163,7 @@ struct console {
 
 	struct dialog dlg;
 	/* line input in the footer ("/" search, save path) */
-	int prompt_kind;        /* 0 none, 1 search, 2 save */
+	int prompt_kind;        /* 0 none, 1 search, 2 save (unused), 3 table filter, 4 ':' line */
 	char prompt_buf[256];
 	size_t prompt_len;
 };
@@ -167,6 +178,7 @@ json_int_t ui_submit(struct console *c, enum req_kind kind, const char *cmd, con
 void ui_set_view(struct console *c, enum view_id v);
 void ui_request_log(struct console *c, struct row *r, const char *attempt);
 const char *ui_state_of(const struct row *r);
+double ui_line_time(const struct row *r, long long seq);   /* 0: not known */
 
 /* drawing helpers (views.c) */
 int ui_put(struct console *c, WINDOW *w, int y, int x, int maxw, const char *s, attr_t a);
@@ -174,10 +186,18 @@ void ui_rule(struct console *c, WINDOW *w, int y, const char *title, int focused
 const char *ui_glyph(const struct console *c, const char *state);
 enum theme_role ui_state_role(const char *state);
 void ui_age(long long secs, char *buf, size_t len);
+void ui_fit(const struct console *c, const char *s, int maxw, char *out, size_t outlen);
+void ui_when(long long t, char *buf, size_t len);
+struct row;
+int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, size_t n2);
 long long ui_parse_time(const char *iso);
 
-/* log pane helpers (views.c) */
+/* log pane and table helpers (views.c) */
 void log_search(struct console *c, int dir);
+int ui_table_order(struct console *c, int *out);
+void ui_table_problem(struct console *c, int dir);
+void ui_table_click(struct console *c, int y);
+extern const char *const ui_sort_names[4];
 
 /* key handlers (console.c and views.c) */
 #define KH(name) void name(struct console *c, const struct keydef *k)
@@ -185,7 +205,7 @@ KH(kh_up); KH(kh_down); KH(kh_pgup); KH(kh_pgdn); KH(kh_home); KH(kh_end);
 KH(kh_enter); KH(kh_tab); KH(kh_back); KH(kh_follow); KH(kh_wrap); KH(kh_search);
 KH(kh_next); KH(kh_prev); KH(kh_save); KH(kh_help); KH(kh_history); KH(kh_attempts);
 KH(kh_quit); KH(kh_engine); KH(kh_redraw); KH(kh_check); KH(kh_run); KH(kh_retry); KH(kh_rebuild);
-KH(kh_reset); KH(kh_skip); KH(kh_unskip); KH(kh_pin); KH(kh_pause); KH(kh_verify);
+KH(kh_reset); KH(kh_skip); KH(kh_unskip); KH(kh_pin); KH(kh_pause); KH(kh_verify); KH(kh_sort); KH(kh_cmdline); KH(kh_stamps);
 #undef KH
 
 #endif

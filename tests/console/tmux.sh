@@ -11,10 +11,11 @@ console_start() {
 	local envs=()
 	while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
 	[ "${1:-}" = -- ] && shift
-	# the console's exit status goes to $T/console.rc (128+N for signal N)
+	# bash keeps tally's exit status in $T/console.rc (tmux does not always
+	# reap the pane's process in time to say it)
 	rm -f "$T/console.rc"
 	tmux -S "$TMUX_SOCK" -f /dev/null new-session -d -s t -x "$cols" -y "$rows" \
-		sh -c 'env "$@"; echo $? >"$0"' "$T/console.rc" TERM=screen-256color "${envs[@]}" "$TALLY_BIN" -C "$V" "$@"
+		env TERM=screen-256color "${envs[@]}" bash -c '"$@"; echo $? >"$0"' "$T/console.rc" "$TALLY_BIN" -C "$V" "$@"
 	tmux -S "$TMUX_SOCK" set-option -g remain-on-exit on >/dev/null
 	local pid
 	pid=$(tmux -S "$TMUX_SOCK" display -p -t t '#{pid}')
@@ -33,9 +34,9 @@ console_stop() {
 screen() { tmux -S "$TMUX_SOCK" capture-pane -p -t t "$@"; }
 keys() { tmux -S "$TMUX_SOCK" send-keys -t t "$@"; }
 console_resize() { tmux -S "$TMUX_SOCK" resize-window -t t -x "$1" -y "$2"; }
-console_dead() { [ "$(tmux -S "$TMUX_SOCK" display -p -t t '#{pane_dead}')" = 1 ]; }
-# console_rc: the console's exit status once it ended, else empty
-console_rc() { cat "$T/console.rc" 2>/dev/null; }
+console_dead() { [ "$(tmux -S "$TMUX_SOCK" display -p -t t '#{pane_dead}')" = 1 ] || [ -s "$T/console.rc" ]; }
+# console_rc: tally's exit status once it ended (128+N: killed by signal N)
+console_rc() { local i; for i in $(seq 30); do [ -s "$T/console.rc" ] && break; sleep 0.1; done; cat "$T/console.rc" 2>/dev/null; }
 
 # wait_screen REGEX [SECONDS]: until the screen matches (grep -E)
 wait_screen() {
@@ -66,3 +67,41 @@ expect_no_screen() {
 
 # row_of COMP: the component's table line
 row_of() { screen | grep -E "^.? ?$1 " | head -1; }
+
+# mask_screen: the volatile parts of a screen (clock, times, ages, attempt
+# ids, ports, paths, digests) replaced by fixed words, runs of spaces made
+# one, trailing spaces dropped, so whole screens can be compared
+mask_screen() {
+	sed -E -e 's/[0-9]{2}:[0-9]{2}:[0-9]{2} UTC/CLOCK/g' \
+		-e 's/[0-9]{8}T[0-9]{6}Z-[a-z0-9-]+-[0-9]+/ATTEMPT/g' \
+		-e 's/127\.0\.0\.1:[0-9]+/REGISTRY/g' \
+		-e 's#/tmp/[^ ]*#PATH#g' \
+		-e 's/sha256:[0-9a-f]+/DIGEST/g' -e 's/[0-9a-f]{12,}/HEX/g' \
+		-e 's/([0-9]{2}-[0-9]{2} )?[0-9]{2}:[0-9]{2}( UTC)?/WHEN/g' \
+		-e 's/\b[0-9]+[smhd]\b/AGE/g' \
+		-e 's/ +/ /g' -e 's/ $//'
+}
+
+# expect_screen_file DESCRIPTION FILE [SED]: the masked screen equals the
+# masked expected screen tests/console/screens/FILE within 8 s (flash
+# messages expire after 5 s; the files hold the steady screen). SED, when
+# given, is applied to both first (e.g. '9,39d' leaves out a build's log).
+# TALLY_UPDATE_SCREENS=1 writes the file from the screen instead.
+expect_screen_file() {
+	local want="$TALLY_SRC/tests/console/screens/$2" f=${3:-} i got
+	if [ "${TALLY_UPDATE_SCREENS:-}" = 1 ]; then
+		sleep 6
+		screen >"$want"
+		ok "$1 (screen written to $want)"
+		return
+	fi
+	local exp
+	exp=$(mask_screen <"$want" | sed -e "${f:-p;d}")
+	for i in $(seq 80); do
+		got=$(screen | mask_screen | sed -e "${f:-p;d}")
+		[ "$got" = "$exp" ] && { ok "$1"; return; }
+		sleep 0.1
+	done
+	not_ok "$1: the screen differs from $2 (masked; - expected, + got)"
+	diff <(echo "$exp") <(echo "$got") | sed 's/^/    | /' >&2
+}

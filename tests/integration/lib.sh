@@ -382,7 +382,9 @@ sock_path() { sed -n 's/^socket //p' "$V/.git/tally.lock" 2>/dev/null; }
 # serve_bg NAME: `tally serve` in the background (stderr to $T/NAME.log);
 # waits until it listens; its pid in $SERVE_PID
 serve_bg() {
-	"$TALLY_BIN" -C "$V" serve >"$T/$1.out" 2>"$T/$1.log" &
+	# as under systemd: $JOURNAL_STREAM names stderr, so lines get <N> prefixes
+	: >"$T/$1.log"
+	JOURNAL_STREAM=$(stat -c '%d:%i' "$T/$1.log") "$TALLY_BIN" -C "$V" serve >"$T/$1.out" 2>"$T/$1.log" &
 	SERVE_PID=$!
 	PIDS+=("$SERVE_PID")
 	local _i

@@ -47,7 +47,7 @@ last3=$(screen | grep -Eo 'slow line [0-9]+' | tail -1)
 check "following again shows the newest lines ($last2 -> $last3)" test "${last3#slow line }" -gt "${last2#slow line }"
 
 keys / ; keys -l 'slow line 3'; keys Enter
-expect_screen "/ finds a match in the live log" 'match at line [0-9]+' 5
+expect_screen "/ finds a match in the live log" 'match [0-9]+/[0-9]+ at line [0-9]+' 5
 keys w
 expect_screen "w toggles wrap" 'wrap on' 5
 keys Tab

@@ -21,6 +21,7 @@ console_start 120 40 -- --readonly
 expect_screen "read-only header says [RO]" 'versions main \[RO\]'
 # a watch connection may send the read-only commands (status, history, ...)
 expect_screen "120x40: server row recorded/upstream/built" 'server +v3\.8\.1 +v3\.8\.1 +v3\.8\.1 +. current'
+expect_screen_file "the watch screen at 120x40 (all but the build's log lines)" watch-120x40.txt '9,39d'
 expect_no_screen "read-only footer offers no action keys" 'r retry|f rebuild|c check' 0.5
 keys r
 expect_screen "r says read-only" 'read-only'
