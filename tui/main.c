@@ -1055,21 +1055,36 @@ static int run_serve(struct opts *o)
 	return EXIT_OK;
 }
 
+/* Where the repo's engine is (*loc, caller frees) and whether one holds
+ * its lock now: 1 yes, 0 no, -1 the repo was not found (said on stderr). */
+static int engine_running(const struct opts *o, struct engine_location *loc)
+{
+	struct engine_opts eo = engine_opts_of(o);
+	struct tally_err err = {0};
+	if (engine_locate(&eo, loc, &err) < 0) {
+		fprintf(stderr, "tally: %s\n", err.msg);
+		return -1;
+	}
+	struct tally_lock *lk = NULL;
+	int busy = 0;
+	if (statedir_lock(loc->git_dir, NULL, &lk, &busy, NULL) == 0) {
+		statedir_unlock(lk);
+		return 0;
+	}
+	return 1;
+}
+
 /* health: only a running engine can be healthy, so none is started; with
  * one running, the command goes to it like any batch command. */
 static int run_health(struct opts *o, const struct command *c)
 {
-	struct engine_opts eo = engine_opts_of(o);
 	struct engine_location loc;
 	struct tally_err err = {0};
-	if (engine_locate(&eo, &loc, &err) < 0) {
-		fprintf(stderr, "tally: %s\n", err.msg);
+	int running = engine_running(o, &loc);
+	if (running < 0)
 		return EXIT_USAGE;
-	}
-	struct tally_lock *lk = NULL;
-	int busy = 0;
 	char *reason = NULL;
-	if (statedir_lock(loc.git_dir, NULL, &lk, &busy, NULL) < 0) {
+	if (running) {
 		struct client *cl = attach(o, 1, &err);
 		if (cl) {
 			client_free(cl);
@@ -1079,7 +1094,6 @@ static int run_health(struct opts *o, const struct command *c)
 		reason = xasprintf("engine %ld holds %s but does not answer on its socket, so it is not "
 				   "the schedule's engine ('tally serve'): %s", loc.pid, loc.root, err.msg);
 	} else {
-		statedir_unlock(lk);
 		reason = xasprintf("no engine runs %s; start it with 'tally serve'", loc.root);
 	}
 	engine_location_free(&loc);
@@ -1120,17 +1134,14 @@ static int process_alive(long pid)
  * lets go of the repo's lock and has exited. */
 static int run_stop(struct opts *o)
 {
-	struct engine_opts eo = engine_opts_of(o);
 	struct engine_location loc;
 	struct tally_err err = {0};
-	if (engine_locate(&eo, &loc, &err) < 0) {
-		fprintf(stderr, "tally: %s\n", err.msg);
-		return EXIT_USAGE;
-	}
 	struct tally_lock *lk = NULL;
 	int busy = 0;
-	if (statedir_lock(loc.git_dir, NULL, &lk, &busy, NULL) == 0) {
-		statedir_unlock(lk);
+	int running = engine_running(o, &loc);
+	if (running < 0)
+		return EXIT_USAGE;
+	if (!running) {
 		engine_location_free(&loc);
 		if (!o->quiet)
 			printf("no engine is running\n");
