@@ -163,6 +163,15 @@ static const struct keydef keydefs[] = {
 	C("recipe", K_LIST, KF_RELPATH, recipes, NULL,
 	  "Paths (Dockerfiles, scripts): their blob ids at HEAD and the component's config "
 	  "make the recipe fingerprint; a change re-ships the recorded version."),
+	C("base", K_LIST, 0, bases, "the FROM images of the recipe Dockerfiles",
+	  "Base image references whose digest each check reads (HEAD on the manifest, once per "
+	  "image per check); default: the FROM images of the component's recipe files that are "
+	  "Dockerfiles or Containerfiles (global ARG defaults substituted, scratch and build stages "
+	  "left out). When one moves from the digest the record was built on, the component is "
+	  "base-moved and the next run rebuilds the recorded version. An image of another component "
+	  "follows that component's record. none turns it off."),
+	C("after", K_LIST, 0, after, NULL,
+	  "Component names this component ships after in one run (its base components first)."),
 	C("recordAlso", K_RECORD_ALSO, 0, record_also, NULL,
 	  "FILE:VAR=TEMPLATE, e.g. .env:OPENIM_SERVER_VERSION={version}-anolis: written in "
 	  "the record's commit; only the value changes."),
@@ -1162,6 +1171,8 @@ static void comp_free(struct comp_conf *cc)
 	free(cc->workdir);
 	free(cc->schedule);
 	strv_free(&cc->recipes);
+	strv_free(&cc->bases);
+	strv_free(&cc->after);
 	for (size_t i = 0; i < cc->nrecord_also; i++) {
 		free(cc->record_also[i].file);
 		free(cc->record_also[i].var);

@@ -784,6 +784,7 @@ record:
 		struct recorder_evidence ev = {
 			.attempt = a->id, .digest = digest, .images = a->images.v,
 			.nimages = a->images.n, .fingerprint = a->fingerprint,
+			.bases = a->bases.v, .nbases = a->bases.n, .cause = a->cause,
 		};
 		struct recorder_req req = {
 			.conf = a->conf, .cc = a->cc, .repo_dir = a->repo_dir, .action = a->action,
@@ -915,6 +916,9 @@ void attempt_free(struct attempt *a)
 	free(a->id);
 	free(a->version);
 	free(a->fingerprint);
+	free(a->cause);
+	strv_free(&a->bases);
+	strv_free(&a->base_unread);
 	free(a->resume_digest);
 	free(a->pin_reason);
 	free(a->message);

@@ -30,6 +30,9 @@ struct attempt {
 	char *pin_reason;
 	int cancel_fd;            /* readable: cancel */
 	int live_logs;            /* post "log" events with the command output */
+	char *cause;              /* Tally-Cause of the record; NULL: the recorder's default */
+	struct strv bases;        /* image@digest the build is on (Tally-Base) */
+	struct strv base_unread;  /* bases to read before the build (engine.c) */
 	/* progress: called on the worker thread with a stage event (consumed) */
 	void (*post)(void *ctx, json_t *ev);
 	void *ctx;
