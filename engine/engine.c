@@ -387,6 +387,13 @@ static void load_checks(struct engine *e)
 		cs->up_msg = xstrdup(jget_s(o, "message"));
 		cs->checked_at = json_integer_value(json_object_get(o, "checked_at"));
 		cs->retry_at = json_integer_value(json_object_get(o, "retry_at"));
+		json_t *bl = json_object_get(o, "bases");
+		if (json_is_array(bl)) {
+			cs->bases = json_array();
+			json_array_foreach(bl, i, v)
+				if (json_is_object(v) && jget_s(v, "image"))
+					json_array_append_new(cs->bases, json_deep_copy(v));
+		}
 	}
 	json_decref(root);
 }
@@ -406,6 +413,16 @@ static void save_checks(struct engine *e)
 					      cs->up_cls ? json_string(tally_class_name(cs->up_cls)) : json_null(),
 					      "message", jstr(cs->up_msg), "checked_at",
 					      (json_int_t)cs->checked_at, "retry_at", (json_int_t)cs->retry_at));
+		if (cs->bases) {
+			json_t *bl = json_array();
+			size_t k;
+			json_t *v;
+			json_array_foreach(cs->bases, k, v)
+				json_array_append_new(bl, json_pack("{s:s, s:O, s:O}", "image", jget_s(v, "image"),
+								    "digest", json_object_get(v, "digest") ?: json_null(),
+								    "error", json_object_get(v, "error") ?: json_null()));
+			json_object_set_new(json_object_get(root, cs->cc->name), "bases", bl);
+		}
 	}
 	char *s = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	char *path = checks_path(e);
@@ -1540,8 +1557,10 @@ static void cmd_status(struct engine *e, json_t *cmd, const char *event)
 	}
 	refresh_unpushed(e);
 	for (size_t i = 0; i < n; i++) {
-		if (!sel[i]->running)
+		if (!sel[i]->running) {
 			refresh_record(e, sel[i]);
+			comp_bases_refresh(e, sel[i], NULL);   /* built_on follows the record */
+		}
 		emit(e, status_json(e, sel[i], h, event));
 		j->ok++;
 	}
