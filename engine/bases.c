@@ -256,8 +256,8 @@ void bases_split(const char *ref, char **image, char **tag)
 	const char *slash = strrchr(ref, '/');
 	const char *last = slash ? slash + 1 : ref;
 	const char *at = strchr(last, '@');
-	const char *colon = at ? NULL : strrchr(last, ':');
-	size_t n = at ? (size_t)(at - ref) : colon ? (size_t)(colon - ref) : strlen(ref);
+	const char *colon = memchr(last, ':', at ? (size_t)(at - last) : strlen(last));
+	size_t n = colon ? (size_t)(colon - ref) : at ? (size_t)(at - ref) : strlen(ref);
 	char *name = xstrndup(ref, n);
 	*tag = xstrdup(at ? at + 1 : colon ? colon + 1 : "latest");
 	const char *first_slash = strchr(name, '/');
