@@ -948,6 +948,24 @@ static int finish(struct loader *ld)
 			cc->version_label = xstrdup(CONFIG_DEFAULT_VERSION_LABEL);
 	}
 
+	/* after names other components */
+	for (size_t i = 0; i < c->ncomps; i++) {
+		struct comp_conf *cc = &c->comps[i];
+		for (size_t k = 0; k < cc->after.n; k++) {
+			int known = 0;
+			for (size_t o = 0; o < c->ncomps; o++)
+				known |= o != i && strcmp(c->comps[o].name, cc->after.v[k]) == 0;
+			if (!known) {
+				char *key = xasprintf("component.%s.after", cc->name);
+				fail_at(ld, ld->aux[i].header_line, key,
+					"'%s' is not another component; name a [component] of this file",
+					cc->after.v[k]);
+				free(key);
+				return -1;
+			}
+		}
+	}
+
 	/* Two writers of one key would undo each other's records. */
 	struct owner {
 		char *file, *var;
