@@ -68,6 +68,8 @@ check "check: the new digest beside built_on" jq_ok "$T/check.json" --arg d1 "$D
 	'.[0].bases[0].digest == $d2 and .[0].bases[0].built_on == $d1'
 tally status >"$T/st.txt"
 check "plain status shows base-moved" grep -q 'base-moved' "$T/st.txt"
+check "plain status shows the base and the digest the record was built on" \
+	grep -qF "base $REG/test/base:1 ${D2:0:19} (moved; the record was built on ${D1:0:19})" "$T/st.txt"
 
 n0=$(commits)
 expect_exit "one run rebuilds" 0 tally run
