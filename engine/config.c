@@ -27,6 +27,7 @@ const char *const config_upstream_kinds[] = {
 const char *const config_template_vars[] = {
 	"component", "key", "version", "prefix", "image",
 	"tag", "ref", "repo", "tlsverify", "digestfile", "authfile", "certdir",
+	"platform", "os", "arch", "variant",
 };
 const size_t config_template_nvars = sizeof config_template_vars / sizeof config_template_vars[0];
 
@@ -170,6 +171,12 @@ static const struct keydef keydefs[] = {
 	  "left out). When one moves from the digest the record was built on, the component is "
 	  "base-moved and the next run rebuilds the recorded version. An image of another component "
 	  "follows that component's record. none turns it off."),
+	C("platform", K_LIST, 0, platforms, NULL,
+	  "Platforms os/arch[/variant] (linux/amd64, linux/arm64/v8): with any, build and push run "
+	  "once per platform (the default push pushes each to {image}:{tag}-{arch}[-{variant}]), "
+	  "then tally puts one OCI image index listing every platform under the version tags, "
+	  "reads every tag and child back and records the index digest. A platform that fails "
+	  "fails the attempt: no index is put, nothing recorded."),
 	C("after", K_LIST, 0, after, NULL,
 	  "Component names this component ships after in one run (its base components first)."),
 	C("recordAlso", K_RECORD_ALSO, 0, record_also, NULL,
@@ -222,6 +229,11 @@ static const struct {
 		     "$REGISTRY_AUTH_FILE when it exists"},
 	{"certdir", "registry.certDir (default /etc/containers/certs.d) joined with the image's "
 		    "HOST[:PORT]: what buildah --cert-dir wants"},
+	{"platform", "with component.<n>.platform: the platform being built, os/arch[/variant] "
+		     "(build and push run once per platform, {ref} is that platform's own ref)"},
+	{"os", "with platform: its os (linux)"},
+	{"arch", "with platform: its architecture (amd64, arm64)"},
+	{"variant", "with platform: its variant (v8), or empty"},
 };
 
 const char *config_var_help(const char *name)
@@ -948,6 +960,42 @@ static int finish(struct loader *ld)
 			cc->version_label = xstrdup(CONFIG_DEFAULT_VERSION_LABEL);
 	}
 
+	/* platform values are os/arch[/variant]; {platform} and friends only with them */
+	for (size_t i = 0; i < c->ncomps; i++) {
+		struct comp_conf *cc = &c->comps[i];
+		for (size_t k = 0; k < cc->platforms.n; k++) {
+			const char *v = cc->platforms.v[k];
+			size_t slashes = 0, ok = *v && *v != '/';
+			for (const char *p = v; *p && ok; p++) {
+				if (*p == '/')
+					ok = ++slashes <= 2 && p[1] && p[1] != '/';
+				else
+					ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+			}
+			int dup = 0;
+			for (size_t o = 0; o < k; o++)
+				dup |= !strcmp(cc->platforms.v[o], v);
+			if (!ok || slashes < 1 || dup) {
+				char *key = xasprintf("component.%s.platform", cc->name);
+				fail_at(ld, ld->aux[i].header_line, key,
+					dup ? "'%s' is given twice" : "'%s' is not os/arch[/variant] (linux/amd64, linux/arm64/v8)", v);
+				free(key);
+				return -1;
+			}
+		}
+		static const char *const pvars[] = {"{platform}", "{os}", "{arch}", "{variant}"};
+		for (size_t k = 0; k < 4 && !cc->platforms.n; k++)
+			if (strstr(cc->build, pvars[k]) || strstr(cc->push, pvars[k]) ||
+			    (cc->cleanup && strstr(cc->cleanup, pvars[k]))) {
+				char *key = xasprintf("component.%s.platform", cc->name);
+				fail_at(ld, ld->aux[i].header_line, key,
+					"a command uses %s but the component has no platform; add platform = os/arch",
+					pvars[k]);
+				free(key);
+				return -1;
+			}
+	}
+
 	/* after names other components */
 	for (size_t i = 0; i < c->ncomps; i++) {
 		struct comp_conf *cc = &c->comps[i];
@@ -1191,6 +1239,7 @@ static void comp_free(struct comp_conf *cc)
 	strv_free(&cc->recipes);
 	strv_free(&cc->bases);
 	strv_free(&cc->after);
+	strv_free(&cc->platforms);
 	for (size_t i = 0; i < cc->nrecord_also; i++) {
 		free(cc->record_also[i].file);
 		free(cc->record_also[i].var);

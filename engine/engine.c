@@ -2491,6 +2491,43 @@ static void cmd_reset(struct engine *e, json_t *cmd)
 
 /* ---- verify ------------------------------------------------------------ */
 
+/* An index (several platforms): every child it lists must read back by
+ * its digest; problems are added to probs. A plain image adds nothing. */
+static void verify_index(struct registry *r, const char *image, const char *digest, struct strv *probs)
+{
+	struct sbuf body = {0};
+	char *mt = NULL;
+	char got[REGISTRY_DIGEST_MAX];
+	struct tally_err err = {0};
+	if (registry_get_manifest(r, image, digest, &body, &mt, got, &err) < 0) {
+		strv_push_owned(probs, xasprintf("%s@%s: %s", image, digest, err.msg));
+		goto out;
+	}
+	if (!mt || (strcmp(mt, "application/vnd.oci.image.index.v1+json") != 0 &&
+		    strcmp(mt, "application/vnd.docker.distribution.manifest.list.v2+json") != 0))
+		goto out;
+	json_t *idx = json_loadb(body.buf, body.len, 0, NULL);
+	size_t i;
+	json_t *ch;
+	json_array_foreach(json_object_get(idx, "manifests"), i, ch) {
+		const char *cd = jget_s(ch, "digest");
+		json_t *pl = json_object_get(ch, "platform");
+		const char *os = jget_s(pl, "os"), *arch = jget_s(pl, "architecture");
+		if (!cd) {
+			strv_push_owned(probs, xasprintf("%s@%s: entry %zu of the index has no digest", image, digest, i));
+			continue;
+		}
+		if (registry_digest(r, image, cd, got, &err) < 0 || strcmp(got, cd) != 0)
+			strv_push_owned(probs, xasprintf("%s@%s (%s/%s), listed in the index %s, does not read back: %s",
+							 image, cd, os ? os : "?", arch ? arch : "?", digest,
+							 err.msg[0] ? err.msg : got));
+	}
+	json_decref(idx);
+out:
+	free(mt);
+	sbuf_free(&body);
+}
+
 static void verify_work(struct task *t)
 {
 	struct engine *e = t->e;
@@ -2533,6 +2570,8 @@ static void verify_work(struct task *t)
 					xasprintf("%s:%s%s reads back as %s; the record commit says %s", image, tag,
 						  is_float ? " (floating)" : "", d, t->digest));
 	}
+	if (first[0] || t->digest)
+		verify_index(r, image, t->digest ? t->digest : first, &t->problems);
 report:
 	if (!t->problems.n && !(t->strict && t->warnings.n)) {
 		/* fine */

@@ -51,6 +51,7 @@ struct attempt {
 	json_t *stages;           /* array of {stage, result, seconds, exit} */
 	double started, ended;    /* wall clock, epoch seconds */
 	struct strv images;       /* image:tag read back */
+	struct strv platforms;    /* with platform: "os/arch[/variant] sha256:..." per index child */
 };
 
 void pipeline_run(struct attempt *a);

@@ -230,6 +230,8 @@ message:;
 	sbuf_addf(m, "Tally-Recipe: %s\n", req->ev->fingerprint);
 	if (req->ev->attempt)
 		sbuf_addf(m, "Tally-Attempt: %s\n", req->ev->attempt);
+	for (size_t i = 0; i < req->ev->nplatforms; i++)
+		sbuf_addf(m, "Tally-Platform: %s\n", req->ev->platforms[i]);
 	for (size_t i = 0; i < req->ev->nbases; i++)
 		sbuf_addf(m, "Tally-Base: %s\n", req->ev->bases[i]);
 	if (req->ev->cause)

@@ -35,6 +35,8 @@ struct recorder_evidence {
 	const char *fingerprint;   /* recipe fingerprint of the attempt */
 	char *const *bases;        /* Tally-Base lines, image@digest (may be NULL) */
 	size_t nbases;
+	char *const *platforms;    /* Tally-Platform lines, "os/arch sha256:..." (may be NULL) */
+	size_t nplatforms;
 	const char *cause;         /* Tally-Cause; NULL: "upstream V released" for ship, else "operator" */
 };
 
