@@ -542,6 +542,12 @@ static json_t *status_json(struct engine *e, struct comp_state *cs, const struct
 						       json_object_get(v, "digest"), "built_on",
 						       json_object_get(v, "built_on")));
 	json_object_set_new(st, "bases", bases);
+	if (cs->cc->platforms.n) {
+		json_t *pl = json_array();
+		for (size_t k = 0; k < cs->cc->platforms.n; k++)
+			json_array_append_new(pl, json_string(cs->cc->platforms.v[k]));
+		json_object_set_new(st, "platforms", pl);
+	}
 	return st;
 }
 

@@ -311,6 +311,12 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			       : strcmp(d, on) ? " (moved; the record was built on " : " (the record's)",
 			       d && on && strcmp(d, on) ? on : "", d && on && strcmp(d, on) ? ")" : "");
 		}
+		if (json_array_size(json_object_get(ev, "platforms"))) {
+			printf("  platforms");
+			json_array_foreach(json_object_get(ev, "platforms"), bi, b)
+				printf(" %s", json_string_value(b) ? json_string_value(b) : "?");
+			printf("\n");
+		}
 		json_int_t aliases = json_integer_value(json_object_get(ev, "aliases"));
 		if (o->verbose && aliases > 0)
 			printf("  %lld alias%s without a digit (latest, ...) passed over\n",
