@@ -30,6 +30,9 @@ const char *const config_template_vars[] = {
 	"platform", "os", "arch", "variant",
 };
 const size_t config_template_nvars = sizeof config_template_vars / sizeof config_template_vars[0];
+/* the last four ({platform} {os} {arch} {variant}) are for commands only:
+ * tags, images and recordAlso values are one per version, not per platform */
+#define NONCMD_NVARS (config_template_nvars - 4)
 
 #define DEFAULT_GH_API "https://api.github.com"
 
@@ -734,7 +737,7 @@ static int add_record_also(struct loader *ld, struct comp_conf *cc, struct comp_
 		goto fail;
 	}
 	ctx = ctx_at(ld, line, key);
-	if (template_check(eq + 1, config_template_vars, config_template_nvars, 0, ctx, ld->err) < 0)
+	if (template_check(eq + 1, config_template_vars, NONCMD_NVARS, 0, ctx, ld->err) < 0)
 		goto fail;
 	free(ctx);
 	cc->record_also = xrealloc(cc->record_also, (cc->nrecord_also + 1) * sizeof *cc->record_also);
@@ -780,7 +783,8 @@ static int check_str(struct loader *ld, const struct keydef *kd, const char *val
 	if (kd->flags & (KF_CMD | KF_SUBST | KF_SPLIT | KF_REGEX))
 		ctx = ctx_at(ld, line, key);
 	if (kd->flags & (KF_CMD | KF_SUBST)) {
-		rc = template_check(value, config_template_vars, config_template_nvars,
+		rc = template_check(value, config_template_vars,
+				    (kd->flags & KF_CMD) ? config_template_nvars : NONCMD_NVARS,
 				    (kd->flags & KF_CMD) ? 1 : 0, ctx, ld->err);
 	} else if (kd->flags & KF_SPLIT) {
 		char **words = NULL;

@@ -1922,7 +1922,7 @@ static void comp_bases_refresh(struct engine *e, struct comp_state *cs, json_t *
 		return;
 	}
 	struct record_commit rc = {0};
-	if (cs->recorded)
+	if (cs->recorded && refs.n)
 		find_record_commit(e, cs->cc->name, cs->recorded, &rc);
 	json_t *out = json_array();
 	for (size_t i = 0; i < refs.n; i++) {
