@@ -103,6 +103,31 @@ expect_exit "a release still ships" 0 tally run
 expect_eq "the record moved" "$(record_of app-versions.txt app)" v1.1.0
 check "the base registry answered 500" grep -q 'fault HEAD /v2/test/base/' "$T/proxy.log"
 
+# --- one read per distinct base per check ------------------------------------
+# two components with the same base; the proxy fails only the first HEAD on
+# it: when both show it unreadable, they shared that one request
+cat >>"$V/tally.conf" <<CONF
+[component "twin"]
+	file = twin-versions.txt
+	upstream = git-tags $UP
+	base = 127.0.0.1:$PROXY_PORT/test/base:1
+	build = buildah --storage-driver vfs build --isolation chroot -q --tls-verify=false -t {ref} -f app/Containerfile app
+CONF
+: >"$V/twin-versions.txt"
+git -C "$V" add -A
+git -C "$V" commit -q -m twin
+echo '* /v2/test/base/manifests/1 1 500' >"$RULES"
+: >"$T/proxy.log.2"
+tally check --json >"$T/check5.json" 2>/dev/null || true
+check "one request for both: both unknown" jq_ok "$T/check5.json" \
+	'[.[] | select(.event == "check") | .bases[0].digest] == [null, null]'
+check "the fault was taken once" grep -qx '\* /v2/test/base/manifests/1 0 500' "$RULES"
+tally check --json >"$T/check6.json" 2>/dev/null || true
+check "the next check reads it (one request, both see it)" jq_ok "$T/check6.json" --arg d "$D2" \
+	'[.[] | select(.event == "check") | .bases[0].digest] == [$d, $d]'
+git config -f "$V/tally.conf" --remove-section component.twin
+git -C "$V" commit -q -am "no twin"
+
 # --- base = none --------------------------------------------------------------
 git config -f "$V/tally.conf" component.app.base none
 git -C "$V" commit -q -am "no base"
