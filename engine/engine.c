@@ -1080,16 +1080,21 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 	a->pin = p->pin;
 	a->pin_reason = xstrdup(p->pin_reason);
 	a->cause = xstrdup(p->cause);
-	if (!cs->bases)
-		comp_bases_refresh(e, cs, NULL);
+	/* what the build is on: a base component's record now; a registry
+	 * base as this job's check read it, else read just before the build
+	 * (a rebuild or retry command; an older check may be stale) */
+	comp_bases_refresh(e, cs, NULL);
 	{
 		size_t bi;
 		json_t *bv;
 		json_array_foreach(cs->bases, bi, bv) {
-			if (jget_s(bv, "digest"))
-				strv_push_owned(&a->bases, xasprintf("%s@%s", jget_s(bv, "image"), jget_s(bv, "digest")));
-			else if (!jget_s(bv, "component"))
-				strv_push(&a->base_unread, jget_s(bv, "image"));
+			const char *img = jget_s(bv, "image");
+			const char *d = jget_s(bv, "component") ? jget_s(bv, "digest")
+				      : json_string_value(json_object_get(j->base_digests, img));
+			if (d)
+				strv_push_owned(&a->bases, xasprintf("%s@%s", img, d));
+			else if (!jget_s(bv, "component") && !json_object_get(j->base_digests, img))
+				strv_push(&a->base_unread, img);
 		}
 	}
 	if (p->digest)

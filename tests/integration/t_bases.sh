@@ -85,6 +85,13 @@ n1=$(commits)
 expect_exit "a second run does nothing" 0 tally run
 expect_eq "no commit" "$(commits)" "$n1"
 
+# a rebuild command with no check before it reads the base just before the build
+push_base 1 "base one, patched twice"
+D3=$(manifest_digest test/base 1)
+expect_exit "tally rebuild" 0 tally rebuild app
+expect_eq "Tally-Base: the digest read for the build" "$(commit_trailer HEAD Tally-Base)" "$REG/test/base:1@$D3"
+expect_eq "Tally-Cause: the operator's command" "$(commit_trailer HEAD Tally-Cause)" "operator: tally rebuild app"
+
 # --- a base registry answering 500 ------------------------------------------
 PROXY_PORT=$(free_port)
 RULES="$T/faults"
@@ -123,7 +130,7 @@ check "one request for both: both unknown" jq_ok "$T/check5.json" \
 	'[.[] | select(.event == "check") | .bases[0].digest] == [null, null]'
 check "the fault was taken once" grep -qx '\* /v2/test/base/manifests/1 0 500' "$RULES"
 tally check --json >"$T/check6.json" 2>/dev/null || true
-check "the next check reads it (one request, both see it)" jq_ok "$T/check6.json" --arg d "$D2" \
+check "the next check reads it (one request, both see it)" jq_ok "$T/check6.json" --arg d "$D3" \
 	'[.[] | select(.event == "check") | .bases[0].digest] == [$d, $d]'
 git config -f "$V/tally.conf" --remove-section component.twin
 git -C "$V" commit -q -am "no twin"
