@@ -2504,7 +2504,8 @@ static void cmd_reset(struct engine *e, json_t *cmd)
 
 /* An index (several platforms): every child it lists must read back by
  * its digest; problems are added to probs. A plain image adds nothing. */
-static void verify_index(struct registry *r, const char *image, const char *digest, struct strv *probs)
+static void verify_index(struct registry *r, const char *image, const char *digest, struct strv *probs,
+			 struct strv *lines)
 {
 	struct sbuf body = {0};
 	char *mt = NULL;
@@ -2528,10 +2529,14 @@ static void verify_index(struct registry *r, const char *image, const char *dige
 			strv_push_owned(probs, xasprintf("%s@%s: entry %zu of the index has no digest", image, digest, i));
 			continue;
 		}
+		const char *var = jget_s(pl, "variant");
 		if (registry_digest(r, image, cd, got, &err) < 0 || strcmp(got, cd) != 0)
 			strv_push_owned(probs, xasprintf("%s@%s (%s/%s), listed in the index %s, does not read back: %s",
 							 image, cd, os ? os : "?", arch ? arch : "?", digest,
 							 err.msg[0] ? err.msg : got));
+		else if (lines)
+			strv_push_owned(lines, xasprintf("%s/%s%s%s %s", os ? os : "?", arch ? arch : "?",
+							 var ? "/" : "", var ? var : "", cd));
 	}
 	json_decref(idx);
 out:
@@ -2582,7 +2587,7 @@ static void verify_work(struct task *t)
 						  is_float ? " (floating)" : "", d, t->digest));
 	}
 	if (first[0] || t->digest)
-		verify_index(r, image, t->digest ? t->digest : first, &t->problems);
+		verify_index(r, image, t->digest ? t->digest : first, &t->problems, NULL);
 report:
 	if (!t->problems.n && !(t->strict && t->warnings.n)) {
 		/* fine */
@@ -2673,7 +2678,7 @@ static void adopt_work(struct task *t)
 	const struct comp_conf *cc = t->cs->cc;
 	struct tally_err err = {0};
 	char *image = NULL;
-	struct strv tags = {0}, floating = {0}, images = {0}, problems = {0};
+	struct strv tags = {0}, floating = {0}, images = {0}, problems = {0}, platforms = {0};
 	struct registry *r = NULL;
 	struct recorder_result res = {0};
 	enum tally_class cls = TC_VERIFY;
@@ -2702,6 +2707,8 @@ static void adopt_work(struct task *t)
 			strv_push_owned(&problems, xasprintf("%s:%s reads back as %s, but %s:%s as %s", image,
 							      tags.v[i], d, image, tags.v[0], first));
 	}
+	if (!problems.n && first[0])
+		verify_index(r, image, first, &problems, &platforms);   /* an index: every child */
 	if (problems.n || !first[0]) {
 		struct sbuf sb = {0};
 		sbuf_addf(&sb, "%s %s not adopted (nothing written): ", cc->name, t->version);
@@ -2724,7 +2731,8 @@ static void adopt_work(struct task *t)
 	}
 	struct recorder_evidence ev = {
 		.attempt = NULL, .digest = first, .images = images.v, .nimages = images.n,
-		.fingerprint = t->reason,
+		.fingerprint = t->reason, .platforms = platforms.v, .nplatforms = platforms.n,
+		.cause = "operator: tally adopt",
 	};
 	struct recorder_req req = {
 		.conf = e->conf, .cc = cc, .repo_dir = e->root, .action = RA_ADOPT, .version = t->version,
@@ -2752,6 +2760,7 @@ out:
 	strv_free(&floating);
 	strv_free(&images);
 	strv_free(&problems);
+	strv_free(&platforms);
 }
 
 static void emit_note(struct engine *e, const char *component, const char *msg)

@@ -72,6 +72,24 @@ check "plain status lists the platforms" grep -q '^  platforms linux/amd64 linux
 tally status --json >"$T/st.json"
 check "status --json: platforms" jq_ok "$T/st.json" '.[0].platforms == ["linux/amd64", "linux/arm64"]'
 
+# adopt: a record made before tally whose image is that index
+cat >>"$V/tally.conf" <<CONF
+[component "pre"]
+	file = pre-versions.txt
+	upstream = manual
+	image = {prefix}/app
+	platform = linux/amd64
+	platform = linux/arm64
+	build = app/build.sh {platform} {arch} {ref}
+CONF
+echo pre=v1.0.0 >"$V/pre-versions.txt"
+git -C "$V" add -A
+git -C "$V" commit -q -m "pre, recorded by hand"
+expect_exit "adopt an index" 0 tally adopt pre
+expect_eq "adopt commits the index digest" "$(commit_trailer HEAD Tally-Digest)" "$ID"
+git -C "$V" log -1 --format=%B | sed -n 's/^Tally-Platform: //p' >"$T/trailers2"
+check "adopt: one Tally-Platform trailer per child" diff "$T/want" "$T/trailers2"
+
 # one platform's build fails: version tags untouched, nothing recorded
 touch "$V/app/fail-arm64"
 git -C "$UP" tag v1.1.0
