@@ -100,6 +100,7 @@ static const struct {
 	{"building", "\u25cf", "*", R_BUILDING}, {"pushing", "\u25cf", "*", R_BUILDING},
 	{"verifying", "\u25cf", "*", R_BUILDING}, {"recording", "\u25cf", "*", R_BUILDING},
 	{"failed", "\u2717", "!", R_FAILED},     {"pinned", "\u25a0", "#", R_PINNED},
+	{"base-moved", "\u21bb", "~", R_OUTDATED},
 };
 
 const char *ui_glyph(const struct console *c, const char *state)
