@@ -620,6 +620,46 @@ static int index_children(struct ctx *c, const char *digest, struct strv *out)
 	return rc;
 }
 
+/* The template variables of platform i: {platform} {os} {arch}
+ * {variant}, and {ref} that platform's own ref (platform_end undoes it). */
+struct pvars {
+	char *os, *arch, *variant, *ptag, *pref;
+	size_t nvars;
+	const char *ref0;
+};
+
+static void platform_begin(struct ctx *c, size_t i, struct pvars *pv)
+{
+	const char *spec = c->a->cc->platforms.v[i];
+	pv->nvars = c->nvars;
+	pv->ref0 = NULL;
+	for (size_t k = 0; k < c->nvars; k++)
+		if (!strcmp(c->vars[k].name, "ref"))
+			pv->ref0 = c->vars[k].value;
+	pv->os = xstrdup(spec);
+	pv->arch = strchr(pv->os, '/');
+	*pv->arch++ = 0;
+	if ((pv->variant = strchr(pv->arch, '/')))
+		*pv->variant++ = 0;
+	pv->ptag = xasprintf("%s-%s%s%s", c->tags.v[0], pv->arch, pv->variant ? "-" : "",
+			     pv->variant ? pv->variant : "");
+	pv->pref = xasprintf("%s:%s", c->image, pv->ptag);
+	set_var(c, "platform", spec);
+	set_var(c, "os", pv->os);
+	set_var(c, "arch", pv->arch);
+	set_var(c, "variant", pv->variant ? pv->variant : "");
+	set_var(c, "ref", pv->pref);
+}
+
+static void platform_end(struct ctx *c, struct pvars *pv)
+{
+	c->nvars = pv->nvars;
+	set_var(c, "ref", pv->ref0);
+	free(pv->os);
+	free(pv->ptag);
+	free(pv->pref);
+}
+
 /* Build and push once per platform, each to its own ref
  * {image}:{tag}-{arch}[-{variant}]; then the OCI index listing them is
  * made (not put: the caller puts it under every version tag). Any platform
@@ -630,23 +670,10 @@ static int ship_platforms(struct ctx *c, char digest[REGISTRY_DIGEST_MAX], struc
 	const struct strv *pl = &a->cc->platforms;
 	json_t *list = json_array();
 	int rc = 0;
-	size_t base_nvars = c->nvars;
-	const char *ref0 = NULL;
-	for (size_t i = 0; i < c->nvars; i++)
-		if (!strcmp(c->vars[i].name, "ref"))
-			ref0 = c->vars[i].value;
 	for (size_t i = 0; i < pl->n && rc == 0; i++) {
-		char *os = xstrdup(pl->v[i]), *arch = strchr(os, '/'), *variant = NULL;
-		*arch++ = 0;
-		if ((variant = strchr(arch, '/')))
-			*variant++ = 0;
-		char *ptag = xasprintf("%s-%s%s%s", c->tags.v[0], arch, variant ? "-" : "", variant ? variant : "");
-		char *pref = xasprintf("%s:%s", c->image, ptag);
-		set_var(c, "platform", pl->v[i]);
-		set_var(c, "os", os);
-		set_var(c, "arch", arch);
-		set_var(c, "variant", variant ? variant : "");
-		set_var(c, "ref", pref);
+		struct pvars pv;
+		platform_begin(c, i, &pv);
+		const char *os = pv.os, *arch = pv.arch, *variant = pv.variant, *ptag = pv.ptag, *pref = pv.pref;
 		logf_(c, "platform %s: building %s", pl->v[i], pref);
 		char d[REGISTRY_DIGEST_MAX] = "";
 		struct sbuf body = {0};
@@ -685,11 +712,7 @@ static int ship_platforms(struct ctx *c, char digest[REGISTRY_DIGEST_MAX], struc
 		}
 		free(mt);
 		sbuf_free(&body);
-		c->nvars = base_nvars;   /* the platform variables end with the platform */
-		set_var(c, "ref", ref0);
-		free(pref);
-		free(ptag);
-		free(os);
+		platform_end(c, &pv);   /* the platform variables end with the platform */
 	}
 	if (rc == 0 && !a->no_push) {
 		json_t *idx = json_pack("{s:i, s:s, s:o}", "schemaVersion", 2, "mediaType", OCI_INDEX, "manifests",
@@ -1038,8 +1061,17 @@ record:
 	if (a->cc->cleanup) {
 		enum tally_class keep = a->cls;
 		char *msg = a->message ? xstrdup(a->message) : NULL;
-		if (run_cmd(&c, "cleanup", a->cc->cleanup, "cleanup") < 0)
-			logf_(&c, "cleanup failed (ignored)");
+		/* with platforms: once per platform, {ref} its own ref */
+		size_t np = a->cc->platforms.n ? a->cc->platforms.n : 1;
+		for (size_t i = 0; i < np; i++) {
+			struct pvars pv;
+			if (a->cc->platforms.n)
+				platform_begin(&c, i, &pv);
+			if (run_cmd(&c, "cleanup", a->cc->cleanup, "cleanup") < 0)
+				logf_(&c, "cleanup failed (ignored)");
+			if (a->cc->platforms.n)
+				platform_end(&c, &pv);
+		}
 		a->cls = keep;
 		free(a->message);
 		a->message = msg;

@@ -36,6 +36,7 @@ cat >"$V/tally.conf" <<CONF
 	platform = linux/amd64
 	platform = linux/arm64
 	build = app/build.sh {platform} {arch} {ref}
+	cleanup = buildah --storage-driver vfs rmi {ref}
 	recipe = app/Containerfile
 	recipe = app/build.sh
 CONF
@@ -44,6 +45,10 @@ git -C "$V" commit -q -m seed
 
 expect_exit "a run ships both platforms" 0 tally run
 expect_eq "the record" "$(record_of app-versions.txt app)" v1.0.0
+for arch in amd64 arm64; do
+	check "cleanup ran for the $arch image" sh -c "! buildah --storage-driver vfs inspect --type image $REG/test/app:v1.0.0-$arch >/dev/null 2>&1"
+done
+check "the cleanup log names each platform's ref" grep -q "cleanup: buildah --storage-driver vfs rmi $REG/test/app:v1.0.0-arm64" "$(tally_log_dir)"/app/*.log
 ID=$(manifest_digest test/app v1.0.0)
 expect_eq "the record's digest is the index's" "$(commit_trailer HEAD Tally-Digest)" "$ID"
 expect_eq "the second version tag" "$(manifest_digest test/app v1.0.0-multi)" "$ID"
