@@ -27,8 +27,12 @@ const char *const config_upstream_kinds[] = {
 const char *const config_template_vars[] = {
 	"component", "key", "version", "prefix", "image",
 	"tag", "ref", "repo", "tlsverify", "digestfile", "authfile", "certdir",
+	"platform", "os", "arch", "variant",
 };
 const size_t config_template_nvars = sizeof config_template_vars / sizeof config_template_vars[0];
+/* the last four ({platform} {os} {arch} {variant}) are for commands only:
+ * tags, images and recordAlso values are one per version, not per platform */
+#define NONCMD_NVARS (config_template_nvars - 4)
 
 #define DEFAULT_GH_API "https://api.github.com"
 
@@ -164,6 +168,21 @@ static const struct keydef keydefs[] = {
 	C("recipe", K_LIST, KF_RELPATH, recipes, NULL,
 	  "Paths (Dockerfiles, scripts): their blob ids at HEAD and the component's config "
 	  "make the recipe fingerprint; a change re-ships the recorded version."),
+	C("base", K_LIST, 0, bases, "the FROM images of the recipe Dockerfiles",
+	  "Base image references whose digest each check reads (HEAD on the manifest, once per "
+	  "image per check); default: the FROM images of the component's recipe files that are "
+	  "Dockerfiles or Containerfiles (global ARG defaults substituted, scratch and build stages "
+	  "left out). When one moves from the digest the record was built on, the component is "
+	  "base-moved and the next run rebuilds the recorded version. An image of another component "
+	  "follows that component's record. none turns it off."),
+	C("platform", K_LIST, 0, platforms, NULL,
+	  "Platforms os/arch[/variant] (linux/amd64, linux/arm64/v8): with any, build and push run "
+	  "once per platform (the default push pushes each to {image}:{tag}-{arch}[-{variant}]), "
+	  "then tally puts one OCI image index listing every platform under the version tags, "
+	  "reads every tag and child back and records the index digest. A platform that fails "
+	  "fails the attempt: no index is put, nothing recorded."),
+	C("after", K_LIST, 0, after, NULL,
+	  "Component names this component ships after in one run (its base components first)."),
 	C("recordAlso", K_RECORD_ALSO, 0, record_also, NULL,
 	  "FILE:VAR=TEMPLATE, e.g. .env:OPENIM_SERVER_VERSION={version}-anolis: written in "
 	  "the record's commit; only the value changes."),
@@ -224,6 +243,11 @@ static const struct {
 		      "(component.<n>.secret) while the build runs"},
 	{"certdir", "registry.certDir (default /etc/containers/certs.d) joined with the image's "
 		    "HOST[:PORT]: what buildah --cert-dir wants"},
+	{"platform", "with component.<n>.platform: the platform being built, os/arch[/variant] "
+		     "(build and push run once per platform, {ref} is that platform's own ref)"},
+	{"os", "with platform: its os (linux)"},
+	{"arch", "with platform: its architecture (amd64, arm64)"},
+	{"variant", "with platform: its variant (v8), or empty"},
 };
 
 const char *config_var_help(const char *name)
@@ -724,7 +748,7 @@ static int add_record_also(struct loader *ld, struct comp_conf *cc, struct comp_
 		goto fail;
 	}
 	ctx = ctx_at(ld, line, key);
-	if (template_check(eq + 1, config_template_vars, config_template_nvars, 0, ctx, ld->err) < 0)
+	if (template_check(eq + 1, config_template_vars, NONCMD_NVARS, 0, ctx, ld->err) < 0)
 		goto fail;
 	free(ctx);
 	cc->record_also = xrealloc(cc->record_also, (cc->nrecord_also + 1) * sizeof *cc->record_also);
@@ -826,9 +850,11 @@ static int check_str(struct loader *ld, const struct keydef *kd, const char *val
 	}
 	if (kd->flags & (KF_CMD | KF_SUBST)) {
 		/* {secret:ID} is known to the build command only; finish()
-		 * checks that each names a secret of the component */
+		 * checks that each names a secret of the component; the
+		 * platform variables only in commands */
 		struct strv names = {0};
-		for (size_t i = 0; i < config_template_nvars; i++)
+		size_t nv = (kd->flags & KF_CMD) ? config_template_nvars : NONCMD_NVARS;
+		for (size_t i = 0; i < nv; i++)
 			strv_push(&names, config_template_vars[i]);
 		if (!strcmp(kd->key, "build"))
 			secret_refs(value, &names);
@@ -1057,6 +1083,60 @@ static int finish(struct loader *ld)
 			return -1;
 	}
 
+	/* platform values are os/arch[/variant]; {platform} and friends only with them */
+	for (size_t i = 0; i < c->ncomps; i++) {
+		struct comp_conf *cc = &c->comps[i];
+		for (size_t k = 0; k < cc->platforms.n; k++) {
+			const char *v = cc->platforms.v[k];
+			size_t slashes = 0, ok = *v && *v != '/';
+			for (const char *p = v; *p && ok; p++) {
+				if (*p == '/')
+					ok = ++slashes <= 2 && p[1] && p[1] != '/';
+				else
+					ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+			}
+			int dup = 0;
+			for (size_t o = 0; o < k; o++)
+				dup |= !strcmp(cc->platforms.v[o], v);
+			if (!ok || slashes < 1 || dup) {
+				char *key = xasprintf("component.%s.platform", cc->name);
+				fail_at(ld, ld->aux[i].header_line, key,
+					dup ? "'%s' is given twice" : "'%s' is not os/arch[/variant] (linux/amd64, linux/arm64/v8)", v);
+				free(key);
+				return -1;
+			}
+		}
+		static const char *const pvars[] = {"{platform}", "{os}", "{arch}", "{variant}"};
+		for (size_t k = 0; k < 4 && !cc->platforms.n; k++)
+			if (strstr(cc->build, pvars[k]) || strstr(cc->push, pvars[k]) ||
+			    (cc->cleanup && strstr(cc->cleanup, pvars[k]))) {
+				char *key = xasprintf("component.%s.platform", cc->name);
+				fail_at(ld, ld->aux[i].header_line, key,
+					"a command uses %s but the component has no platform; add platform = os/arch",
+					pvars[k]);
+				free(key);
+				return -1;
+			}
+	}
+
+	/* after names other components */
+	for (size_t i = 0; i < c->ncomps; i++) {
+		struct comp_conf *cc = &c->comps[i];
+		for (size_t k = 0; k < cc->after.n; k++) {
+			int known = 0;
+			for (size_t o = 0; o < c->ncomps; o++)
+				known |= o != i && strcmp(c->comps[o].name, cc->after.v[k]) == 0;
+			if (!known) {
+				char *key = xasprintf("component.%s.after", cc->name);
+				fail_at(ld, ld->aux[i].header_line, key,
+					"'%s' is not another component; name a [component] of this file",
+					cc->after.v[k]);
+				free(key);
+				return -1;
+			}
+		}
+	}
+
 	/* Two writers of one key would undo each other's records. */
 	struct owner {
 		char *file, *var;
@@ -1281,6 +1361,9 @@ static void comp_free(struct comp_conf *cc)
 	free(cc->workdir);
 	free(cc->schedule);
 	strv_free(&cc->recipes);
+	strv_free(&cc->bases);
+	strv_free(&cc->after);
+	strv_free(&cc->platforms);
 	for (size_t i = 0; i < cc->nrecord_also; i++) {
 		free(cc->record_also[i].file);
 		free(cc->record_also[i].var);

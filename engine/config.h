@@ -40,6 +40,9 @@ struct comp_conf {
 	int timeout;            /* seconds, default 3600 */
 	char *schedule;         /* NULL: tally.schedule */
 	struct strv recipes;
+	struct strv bases;      /* base images watched; empty: the recipes' FROM images; "none": off */
+	struct strv after;      /* component names this one ships after in one run */
+	struct strv platforms;  /* os/arch[/variant]; empty: one image for the host */
 	struct record_also *record_also;
 	size_t nrecord_also;
 	char *version_label;    /* image config label that must equal the version; "" off */

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "atomicfile.h"
+#include "bases.h"
 #include "classify.h"
 #include "crashpoint.h"
 #include "cron.h"
@@ -157,6 +158,10 @@ struct job {
 	int outstanding;
 	int ok, failed, input_error, mismatch;
 	json_t *ordered;            /* check: events held back to come out in config order */
+	json_t *base_digests;       /* base image -> digest or {"error": msg}, read once per job */
+	unsigned char *pending;     /* run: per component, its part of the job is not settled */
+	struct comp_state **deferred;   /* run: checked, waiting for its after components */
+	size_t ndeferred;
 };
 
 struct comp_state {
@@ -185,6 +190,7 @@ struct comp_state {
 	long long sched_from;       /* runs due before this are not made up (fresh state, pinned, paused) */
 	int transient_failures;     /* in a row */
 	long long retry_due;        /* backoff: 0 when none */
+	json_t *bases;              /* last check: [{image, digest, built_on, component?, error?}] */
 };
 
 struct check_task {
@@ -192,6 +198,9 @@ struct check_task {
 	struct job *job;
 	struct comp_state *cs;
 	struct upstream_result res;
+	struct strv base_refs;      /* bases read from the registry by the check thread */
+	json_t *bases;              /* check thread: [{image, digest|null, error?}] */
+	char *base_error;           /* the recipe's FROM lines could not be read */
 };
 
 struct engine {
@@ -223,9 +232,15 @@ struct engine {
 	struct strv warnings;
 	unsigned seq;
 	int njobs;                  /* commands in flight (any thread reads it) */
+	pthread_mutex_t base_mu;    /* job->base_digests, shared by check threads */
 };
 
 static void refresh_unpushed(struct engine *e);
+static struct comp_state *base_component(struct engine *e, const struct comp_state *self,
+					 const char *ref);
+static void comp_bases_refresh(struct engine *e, struct comp_state *cs, json_t *read);
+static const char *base_moved(const struct comp_state *cs);
+static void settle(struct engine *e, struct job *j, struct comp_state *cs);
 static void on_task_done(struct engine *e, struct task *t);
 static void notify_start(struct engine *e, struct job *j, struct comp_state *cs, json_t *fields);
 
@@ -382,6 +397,13 @@ static void load_checks(struct engine *e)
 		cs->up_msg = xstrdup(jget_s(o, "message"));
 		cs->checked_at = json_integer_value(json_object_get(o, "checked_at"));
 		cs->retry_at = json_integer_value(json_object_get(o, "retry_at"));
+		json_t *bl = json_object_get(o, "bases");
+		if (json_is_array(bl)) {
+			cs->bases = json_array();
+			json_array_foreach(bl, i, v)
+				if (json_is_object(v) && jget_s(v, "image"))
+					json_array_append_new(cs->bases, json_deep_copy(v));
+		}
 	}
 	json_decref(root);
 }
@@ -401,6 +423,16 @@ static void save_checks(struct engine *e)
 					      cs->up_cls ? json_string(tally_class_name(cs->up_cls)) : json_null(),
 					      "message", jstr(cs->up_msg), "checked_at",
 					      (json_int_t)cs->checked_at, "retry_at", (json_int_t)cs->retry_at));
+		if (cs->bases) {
+			json_t *bl = json_array();
+			size_t k;
+			json_t *v;
+			json_array_foreach(cs->bases, k, v)
+				json_array_append_new(bl, json_pack("{s:s, s:O, s:O}", "image", jget_s(v, "image"),
+								    "digest", json_object_get(v, "digest") ?: json_null(),
+								    "error", json_object_get(v, "error") ?: json_null()));
+			json_object_set_new(json_object_get(root, cs->cc->name), "bases", bl);
+		}
 	}
 	char *s = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
 	char *path = checks_path(e);
@@ -476,6 +508,8 @@ static const char *state_of(const struct comp_state *cs, const struct holds *h, 
 		return "unchecked";
 	if (cand || !cs->recorded)
 		return "outdated";
+	if (base_moved(cs))
+		return "base-moved";
 	if (cs->upstream.n && version_compare(cs->recorded, cs->upstream.v[0], cs->cc->order) > 0)
 		return "ahead";
 	return "current";
@@ -545,6 +579,20 @@ static json_t *status_json(struct engine *e, struct comp_state *cs, const struct
 	} else {
 		json_object_set_new(st, "pin", json_null());
 	}
+	json_t *bases = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(cs->bases, i, v)
+		json_array_append_new(bases, json_pack("{s:s, s:O, s:O}", "image", jget_s(v, "image"), "digest",
+						       json_object_get(v, "digest"), "built_on",
+						       json_object_get(v, "built_on")));
+	json_object_set_new(st, "bases", bases);
+	if (cs->cc->platforms.n) {
+		json_t *pl = json_array();
+		for (size_t k = 0; k < cs->cc->platforms.n; k++)
+			json_array_append_new(pl, json_string(cs->cc->platforms.v[k]));
+		json_object_set_new(st, "platforms", pl);
+	}
 	return st;
 }
 
@@ -594,6 +642,9 @@ static void job_finish(struct engine *e, struct job *j)
 			emit(e, json_incref(oev));
 	}
 	json_decref(j->ordered);
+	json_decref(j->base_digests);
+	free(j->pending);
+	free(j->deferred);
 	int code = j->input_error ? 2 : j->mismatch ? 4 : j->failed ? 1 : 0;
 	emit(e, json_pack("{s:s, s:i, s:i, s:i}", "event", "summary", "ok", j->ok, "failed", j->failed,
 			  "exit", code));
@@ -671,6 +722,39 @@ static void usage_error(struct engine *e, json_t *cmd, const char *msg)
 
 /* ---- tasks ----------------------------------------------------------- */
 
+/* The digests of a check's bases: each distinct base once per job (the
+ * lock is held across the request, so components sharing a base wait for
+ * one HEAD rather than sending their own). */
+static void check_bases(struct check_task *t)
+{
+	struct engine *e = t->e;
+	t->bases = json_array();
+	struct registry *r = NULL;
+	for (size_t i = 0; i < t->base_refs.n; i++) {
+		const char *ref = t->base_refs.v[i];
+		pthread_mutex_lock(&e->base_mu);
+		json_t *got = json_object_get(t->job->base_digests, ref);
+		if (!got) {
+			struct tally_err err = {0};
+			char d[REGISTRY_DIGEST_MAX] = "";
+			if (!r)
+				r = registry_from_conf(e->conf, &err);
+			if (r && bases_read(r, ref, d, &err) == 0)
+				got = json_string(d);
+			else
+				got = json_pack("{s:s}", "error", err.msg[0] ? err.msg : "unreadable");
+			json_object_set_new(t->job->base_digests, ref, got);
+		}
+		json_t *ent = json_is_string(got)
+				      ? json_pack("{s:s, s:O}", "image", ref, "digest", got)
+				      : json_pack("{s:s, s:n, s:O}", "image", ref, "digest", "error",
+						  json_object_get(got, "error"));
+		pthread_mutex_unlock(&e->base_mu);
+		json_array_append_new(t->bases, ent);
+	}
+	registry_free(r);
+}
+
 static void *check_thread(void *arg)
 {
 	struct check_task *t = arg;
@@ -679,6 +763,7 @@ static void *check_thread(void *arg)
 		.cancel_fd = t->e->cancel[0],
 	};
 	upstream_check(&ctx, t->cs->cc, &t->res);
+	check_bases(t);
 	queue_push(&t->e->inbox, M_CHECK_DONE, NULL, t);
 	return NULL;
 }
@@ -716,6 +801,20 @@ static void dispatch_check(struct engine *e, struct job *j, struct comp_state *c
 	t->job = j;
 	t->cs = cs;
 	j->outstanding++;
+	if (j->pending)
+		j->pending[cs - e->cs] = 1;
+	if (!j->base_digests)
+		j->base_digests = json_object();
+	{
+		struct strv refs = {0};
+		struct tally_err err = {0};
+		if (bases_of(e->root, cs->cc, &refs, &err) < 0)
+			t->base_error = xstrdup(err.msg);
+		for (size_t i = 0; i < refs.n; i++)
+			if (!base_component(e, cs, refs.v[i]))
+				strv_push(&t->base_refs, refs.v[i]);
+		strv_free(&refs);
+	}
 	if (e->ncheck_wait == e->capcheck_wait) {
 		e->capcheck_wait = e->capcheck_wait ? e->capcheck_wait * 2 : 16;
 		e->check_wait = xrealloc(e->check_wait, e->capcheck_wait * sizeof *e->check_wait);
@@ -767,6 +866,18 @@ static void cancel_waiting(struct engine *e)
 static void *attempt_thread(void *arg)
 {
 	struct attempt_task *t = arg;
+	if (t->a->base_unread.n) {
+		/* bases no check of this engine read: their digests now, so the
+		 * record says what it was built on (unreadable: left out) */
+		struct tally_err err = {0};
+		struct registry *r = registry_from_conf(t->e->conf, &err);
+		for (size_t i = 0; r && i < t->a->base_unread.n; i++) {
+			char d[REGISTRY_DIGEST_MAX];
+			if (bases_read(r, t->a->base_unread.v[i], d, &err) == 0)
+				strv_push_owned(&t->a->bases, xasprintf("%s@%s", t->a->base_unread.v[i], d));
+		}
+		registry_free(r);
+	}
 	pipeline_run(t->a);
 	queue_push(&t->e->inbox, M_ATTEMPT_DONE, NULL, t);
 	return NULL;
@@ -893,6 +1004,7 @@ struct plan {
 	int pin;                  /* reset: pin in the same commit */
 	const char *pin_reason;
 	int no_resume;            /* rebuild: always build */
+	const char *cause;        /* Tally-Cause; NULL: the recorder's default */
 };
 
 /* A run, retry or rebuild that met an attempt in flight for the same
@@ -961,6 +1073,7 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 		/* one attempt per component at a time (SPEC section 1); the
 		 * second waits for the first, keeping this unit of the job */
 		int rebuild = !strcmp(j->cmd, "rebuild");
+		settle(e, j, cs);
 		add_waiter(e, j, cs, rebuild ? W_REBUILD : !strcmp(j->cmd, "retry") ? W_RETRY : W_RUN,
 			   p->action, rebuild ? j->version : p->version, p->pin, p->pin_reason);
 		return;
@@ -995,6 +1108,7 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 			j->input_error = 1;
 		free(why_hold);
 		j->failed++;
+		settle(e, j, cs);
 		job_done_one(e, j);
 		return;
 	}
@@ -1011,6 +1125,7 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 		emit_error(e, cs->cc->name, TC_RECIPE, why);
 		free(why);
 		j->failed++;
+		settle(e, j, cs);
 		job_done_one(e, j);
 		return;
 	}
@@ -1020,6 +1135,7 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 		emit_error(e, cs->cc->name, TC_MISSING_VERSION, m);
 		free(m);
 		j->failed++;
+		settle(e, j, cs);
 		job_done_one(e, j);
 		return;
 	}
@@ -1038,6 +1154,24 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 	a->live_logs = e->live_logs;
 	a->pin = p->pin;
 	a->pin_reason = xstrdup(p->pin_reason);
+	a->cause = xstrdup(p->cause);
+	/* what the build is on: a base component's record now; a registry
+	 * base as this job's check read it, else read just before the build
+	 * (a rebuild or retry command; an older check may be stale) */
+	comp_bases_refresh(e, cs, NULL);
+	{
+		size_t bi;
+		json_t *bv;
+		json_array_foreach(cs->bases, bi, bv) {
+			const char *img = jget_s(bv, "image");
+			const char *d = jget_s(bv, "component") ? jget_s(bv, "digest")
+				      : json_string_value(json_object_get(j->base_digests, img));
+			if (d)
+				strv_push_owned(&a->bases, xasprintf("%s@%s", img, d));
+			else if (!jget_s(bv, "component") && !json_object_get(j->base_digests, img))
+				strv_push(&a->base_unread, img);
+		}
+	}
 	if (p->digest)
 		a->resume_digest = xstrdup(p->digest);
 	else if (!j->no_push && !p->no_resume)
@@ -1050,6 +1184,7 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 				  "plan", plan_words(a)));
 		attempt_free(a);
 		j->ok++;
+		settle(e, j, cs);
 		job_done_one(e, j);
 		return;
 	}
@@ -1076,6 +1211,9 @@ static int run_no_candidate(struct engine *e, struct job *j, struct comp_state *
 static int start_repair(struct engine *e, struct job *j, struct comp_state *cs, int retry_cmd);
 
 
+static int waits_for_after(struct engine *e, struct job *j, struct comp_state *cs);
+static void evaluate_checked(struct engine *e, struct job *j, struct comp_state *cs);
+
 static void on_check_done(struct engine *e, struct check_task *t)
 {
 	e->cur_job = t->job->id;
@@ -1099,9 +1237,80 @@ static void on_check_done(struct engine *e, struct check_task *t)
 		emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s}", "event", "error", "component", cs->cc->name,
 				  "class", "warning", 1, "message", t->res.warnings.v[i]));
 	upstream_result_free(&t->res);
-	free(t);
 	refresh_record(e, cs);
+	if (t->base_error)
+		emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s}", "event", "error", "component", cs->cc->name,
+				  "class", "warning", 1, "message", t->base_error));
+	comp_bases_refresh(e, cs, t->bases);
+	{
+		size_t bi;
+		json_t *bv;
+		json_array_foreach(t->bases, bi, bv)
+			if (jget_s(bv, "error")) {
+				char *m = xasprintf("base %s unreadable (base state unknown): %s", jget_s(bv, "image"),
+						    jget_s(bv, "error"));
+				emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s}", "event", "error", "component",
+						  cs->cc->name, "class", "warning", 1, "message", m));
+				free(m);
+			}
+	}
+	json_decref(t->bases);
+	strv_free(&t->base_refs);
+	free(t->base_error);
+	free(t);
+	if (j->pending && waits_for_after(e, j, cs)) {
+		j->deferred = xrealloc(j->deferred, (j->ndeferred + 1) * sizeof *j->deferred);
+		j->deferred[j->ndeferred++] = cs;
+		return;
+	}
+	evaluate_checked(e, j, cs);
+}
 
+/* A run ships a component after the components it names in after: while
+ * one of them has its part of this job open, it waits. */
+static int waits_for_after(struct engine *e, struct job *j, struct comp_state *cs)
+{
+	for (size_t i = 0; i < cs->cc->after.n; i++) {
+		struct comp_state *o = find_comp(e, cs->cc->after.v[i]);
+		if (o && o != cs && j->pending[o - e->cs])
+			return 1;
+	}
+	return 0;
+}
+
+/* A component's part of a run settled: deferred components whose after
+ * components are all settled go on (a cycle in after is broken by letting
+ * the first waiting one go when nothing else is open). */
+static void settle(struct engine *e, struct job *j, struct comp_state *cs)
+{
+	if (!j->pending)
+		return;
+	j->pending[cs - e->cs] = 0;
+	for (;;) {
+		size_t pick = j->ndeferred;
+		for (size_t i = 0; i < j->ndeferred && pick == j->ndeferred; i++)
+			if (!waits_for_after(e, j, j->deferred[i]))
+				pick = i;
+		if (pick == j->ndeferred && j->ndeferred) {
+			size_t open = 0;
+			for (size_t k = 0; k < e->n; k++)
+				open += j->pending[k];
+			if (open == j->ndeferred)
+				pick = 0;   /* only waiting ones are open: a cycle */
+		}
+		if (pick == j->ndeferred)
+			return;
+		struct comp_state *d = j->deferred[pick];
+		memmove(j->deferred + pick, j->deferred + pick + 1, (--j->ndeferred - pick) * sizeof *j->deferred);
+		comp_bases_refresh(e, d, NULL);   /* a base component may have a new record */
+		evaluate_checked(e, j, d);
+	}
+}
+
+/* After the check: plan the component's attempt (or mend its tags). */
+static void evaluate_checked(struct engine *e, struct job *j, struct comp_state *cs)
+{
+	e->cur_job = j->id;
 	struct tally_err err = {0};
 	struct holds *h = read_holds(e, &err);
 	int holds_bad = h == NULL;
@@ -1136,10 +1345,12 @@ static void on_check_done(struct engine *e, struct check_task *t)
 		const char *cand = candidate_of(cs, h);
 		if (cand) {
 			char *v = xstrdup(cand);
+			char *cause = xasprintf("upstream %s released", v);
 			holds_free(h);
-			struct plan p = {.action = RA_SHIP, .version = v};
+			struct plan p = {.action = RA_SHIP, .version = v, .cause = cause};
 			plan_attempt(e, j, cs, &p);
 			free(v);
+			free(cause);
 			return;
 		}
 		if (run_no_candidate(e, j, cs, h)) {
@@ -1149,6 +1360,7 @@ static void on_check_done(struct engine *e, struct check_task *t)
 		j->ok++;
 	}
 	holds_free(h);
+	settle(e, j, cs);
 	job_done_one(e, j);
 }
 
@@ -1358,6 +1570,14 @@ static void on_attempt_done(struct engine *e, struct attempt_task *t)
 				"recorded", a->recorded, "commit", jstr(a->commit), "stages",
 				json_incref(a->stages), "log", a->log_path, "ended", (json_int_t)now);
 	json_object_set_new(ent, "started_at", json_real(a->started));
+	if (a->bases.n) {
+		json_t *bl = json_array();
+		for (size_t i = 0; i < a->bases.n; i++)
+			json_array_append_new(bl, json_string(a->bases.v[i]));
+		json_object_set_new(ent, "bases", bl);
+	}
+	if (a->cause)
+		json_object_set_new(ent, "cause", json_string(a->cause));
 	if (a->pin)
 		json_object_set_new(ent, "pin", json_true());
 	if (a->evidence_obj && strcmp(a->result, "failed") == 0)
@@ -1402,10 +1622,14 @@ static void on_attempt_done(struct engine *e, struct attempt_task *t)
 			       jstr(a->evidence), "message", jstr(a->message), "log", a->log_path,
 			       "attempt", a->id, "digest", jstr(a->digest), "commit", jstr(a->commit)));
 	resume_waiters(e, cs, a, ok && a->cls == TC_NONE);
+	int recorded = a->recorded;
 	attempt_free(a);
 	free(t);
 	pump_attempts(e);
 	e->cur_job = j->id;
+	if (recorded)
+		comp_bases_refresh(e, cs, NULL);
+	settle(e, j, cs);
 	job_done_one(e, j);
 }
 
@@ -1424,8 +1648,10 @@ static void cmd_status(struct engine *e, json_t *cmd, const char *event)
 	}
 	refresh_unpushed(e);
 	for (size_t i = 0; i < n; i++) {
-		if (!sel[i]->running)
+		if (!sel[i]->running) {
 			refresh_record(e, sel[i]);
+			comp_bases_refresh(e, sel[i], NULL);   /* built_on follows the record */
+		}
 		emit(e, status_json(e, sel[i], h, event));
 		j->ok++;
 	}
@@ -1516,6 +1742,8 @@ static void run_dispatch(struct engine *e, struct job *j, struct comp_state **se
 	struct tally_err err = {0};
 	struct holds *h = read_holds(e, &err);
 	j->outstanding++;
+	if (!j->pending)
+		j->pending = xcalloc(e->n + 1, 1);
 	for (size_t i = 0; i < n; i++) {
 		struct comp_state *cs = sel[i];
 		if (cs->running && !j->dry_run) {
@@ -1645,6 +1873,7 @@ static void cmd_logs(struct engine *e, json_t *cmd)
 
 struct record_commit {
 	char *version, *digest, *action, *recipe;
+	struct strv bases;          /* Tally-Base: image@digest */
 	char commit[GIT_OID_HEXSZ + 1];
 	long long time;
 };
@@ -1655,6 +1884,7 @@ static void record_commit_free(struct record_commit *rc)
 	free(rc->digest);
 	free(rc->action);
 	free(rc->recipe);
+	strv_free(&rc->bases);
 	memset(rc, 0, sizeof *rc);
 }
 
@@ -1684,6 +1914,7 @@ static void walk_records(struct engine *e, const char *component,
 			rc.version = repo_trailer(msg, "Tally-Version");
 			rc.digest = repo_trailer(msg, "Tally-Digest");
 			rc.recipe = repo_trailer(msg, "Tally-Recipe");
+			bases_trailers(msg, "Tally-Base", &rc.bases);
 			repo_oid_hex(&oid, rc.commit);
 			rc.time = (long long)git_commit_time(c);
 			if (rc.version && version_valid(rc.version))
@@ -1712,6 +1943,8 @@ static int find_cb(void *vctx, const struct record_commit *rc)
 	f->found.digest = xstrdup(rc->digest);
 	f->found.action = xstrdup(rc->action);
 	f->found.recipe = xstrdup(rc->recipe);
+	for (size_t i = 0; i < rc->bases.n; i++)
+		strv_push(&f->found.bases, rc->bases.v[i]);
 	memcpy(f->found.commit, rc->commit, sizeof rc->commit);
 	f->found.time = rc->time;
 	return 1;
@@ -1725,6 +1958,119 @@ static int find_record_commit(struct engine *e, const char *component, const cha
 	walk_records(e, component, find_cb, &f);
 	*out = f.found;
 	return out->version != NULL;
+}
+
+/* ---- base images (SPEC section 13) ------------------------------------ */
+
+/* The other component whose image repository ref names, or NULL. */
+static struct comp_state *base_component(struct engine *e, const struct comp_state *self,
+					 const char *ref)
+{
+	char *bimg, *btag;
+	bases_split(ref, &bimg, &btag);
+	struct comp_state *found = NULL;
+	for (size_t i = 0; i < e->n && !found; i++) {
+		struct comp_state *o = &e->cs[i];
+		if (o == self)
+			continue;
+		char *image = NULL;
+		struct strv tags = {0};
+		struct tally_err err = {0};
+		if (pipeline_refs(e->conf, o->cc, o->recorded ? o->recorded : "0", e->root, &image, &tags, NULL,
+				  &err) == 0) {
+			char *oimg, *otag, *full = xasprintf("%s:x", image);
+			bases_split(full, &oimg, &otag);
+			if (!strcmp(oimg, bimg))
+				found = o;
+			free(full);
+			free(oimg);
+			free(otag);
+		}
+		free(image);
+		strv_free(&tags);
+	}
+	free(bimg);
+	free(btag);
+	return found;
+}
+
+/* cs->bases anew: each base's digest (read: what the check read from the
+ * registry; a base that is another component's image follows that
+ * component's record) and built_on (the record commit's Tally-Base). */
+static void comp_bases_refresh(struct engine *e, struct comp_state *cs, json_t *read)
+{
+	struct strv refs = {0};
+	struct tally_err err = {0};
+	if (bases_of(e->root, cs->cc, &refs, &err) < 0) {
+		json_decref(cs->bases);
+		cs->bases = NULL;
+		return;
+	}
+	struct record_commit rc = {0};
+	if (cs->recorded && refs.n)
+		find_record_commit(e, cs->cc->name, cs->recorded, &rc);
+	json_t *out = json_array();
+	for (size_t i = 0; i < refs.n; i++) {
+		const char *ref = refs.v[i];
+		json_t *ent = json_pack("{s:s, s:n, s:n}", "image", ref, "digest", "built_on");
+		struct comp_state *o = base_component(e, cs, ref);
+		if (o) {
+			struct record_commit orc = {0};
+			refresh_record(e, o);
+			json_object_set_new(ent, "component", json_string(o->cc->name));
+			if (o->recorded && find_record_commit(e, o->cc->name, o->recorded, &orc))
+				json_object_set_new(ent, "digest", json_string(orc.digest));
+			else
+				json_object_set_new(ent, "error", json_string("no tally record of that component yet"));
+			record_commit_free(&orc);
+		} else {
+			json_t *src = NULL;
+			size_t k;
+			json_t *v;
+			json_array_foreach(read ? read : cs->bases, k, v)
+				if (!strcmp(jget_s(v, "image") ? jget_s(v, "image") : "", ref))
+					src = v;
+			if (src && jget_s(src, "digest"))
+				json_object_set_new(ent, "digest", json_string(jget_s(src, "digest")));
+			else if (src && jget_s(src, "error"))
+				json_object_set_new(ent, "error", json_string(jget_s(src, "error")));
+		}
+		for (size_t b = 0; b < rc.bases.n; b++) {
+			const char *at = strrchr(rc.bases.v[b], '@');
+			if (at && (size_t)(at - rc.bases.v[b]) == strlen(ref) &&
+			    !strncmp(rc.bases.v[b], ref, strlen(ref)))
+				json_object_set_new(ent, "built_on", json_string(at + 1));
+		}
+		json_array_append_new(out, ent);
+	}
+	record_commit_free(&rc);
+	strv_free(&refs);
+	json_decref(cs->bases);
+	cs->bases = out;
+}
+
+/* The first base whose digest moved from the one the record was built on
+ * (NULL when none, or when either is unknown). */
+static const char *base_moved(const struct comp_state *cs)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(cs->bases, i, v) {
+		const char *d = jget_s(v, "digest"), *b = jget_s(v, "built_on");
+		if (d && b && strcmp(d, b) != 0)
+			return jget_s(v, "image");
+	}
+	return NULL;
+}
+
+static json_t *base_entry(const struct comp_state *cs, const char *image)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(cs->bases, i, v)
+		if (!strcmp(jget_s(v, "image"), image))
+			return v;
+	return NULL;
 }
 
 /* With gitPush: which components have record commits not on the remote. */
@@ -2141,7 +2487,8 @@ static void cmd_retry(struct engine *e, json_t *cmd)
 	struct job *j = job_new(e, cmd);
 	j->outstanding = 1;
 	struct record_commit rc = {0};
-	struct plan p = {.action = act, .version = version,
+	char *rtcause = xasprintf("operator: tally retry %s", cs->cc->name);
+	struct plan p = {.action = act, .version = version, .cause = act == RA_SHIP ? NULL : rtcause,
 			 .no_resume = act == RA_REBUILD && !interrupted};
 	if (act == RA_RESET) {
 		if (find_record_commit(e, cs->cc->name, version, &rc))
@@ -2150,6 +2497,7 @@ static void cmd_retry(struct engine *e, json_t *cmd)
 		p.pin_reason = "reset";
 	}
 	plan_attempt(e, j, cs, &p);   /* waits when an attempt is in flight */
+	free(rtcause);
 	record_commit_free(&rc);
 }
 
@@ -2193,9 +2541,11 @@ static void cmd_rebuild(struct engine *e, json_t *cmd)
 	j->outstanding = 1;
 	for (size_t i = 0; i < n; i++) {
 		j->outstanding++;
+		char *cause = xasprintf("operator: tally rebuild %s", sel[i]->cc->name);
 		struct plan p = {.action = RA_REBUILD, .version = version ? version : sel[i]->recorded,
-				 .no_resume = 1};
+				 .no_resume = 1, .cause = cause};
 		plan_attempt(e, j, sel[i], &p);
+		free(cause);
 	}
 	free(sel);
 	job_done_one(e, j);
@@ -2239,18 +2589,62 @@ static void cmd_reset(struct engine *e, json_t *cmd)
 	struct record_commit rc = {0};
 	find_record_commit(e, cs->cc->name, version, &rc);
 	char *reason = xasprintf("reset to %s", version);
+	char *rcause = xasprintf("operator: tally reset %s %s", cs->cc->name, version);
 	struct plan p = {
-		.action = RA_RESET, .version = version, .digest = rc.digest,
+		.action = RA_RESET, .version = version, .digest = rc.digest, .cause = rcause,
 		.no_build = json_is_true(json_object_get(cmd, "no_build")),
 		.pin = !json_is_true(json_object_get(cmd, "no_pin")),
 		.pin_reason = jget_s(cmd, "reason") ? jget_s(cmd, "reason") : reason,
 	};
 	plan_attempt(e, j, cs, &p);
 	free(reason);
+	free(rcause);
 	record_commit_free(&rc);
 }
 
 /* ---- verify ------------------------------------------------------------ */
+
+/* An index (several platforms): every child it lists must read back by
+ * its digest; problems are added to probs. A plain image adds nothing. */
+static void verify_index(struct registry *r, const char *image, const char *digest, struct strv *probs,
+			 struct strv *lines)
+{
+	struct sbuf body = {0};
+	char *mt = NULL;
+	char got[REGISTRY_DIGEST_MAX];
+	struct tally_err err = {0};
+	if (registry_get_manifest(r, image, digest, &body, &mt, got, &err) < 0) {
+		strv_push_owned(probs, xasprintf("%s@%s: %s", image, digest, err.msg));
+		goto out;
+	}
+	if (!mt || (strcmp(mt, "application/vnd.oci.image.index.v1+json") != 0 &&
+		    strcmp(mt, "application/vnd.docker.distribution.manifest.list.v2+json") != 0))
+		goto out;
+	json_t *idx = json_loadb(body.buf, body.len, 0, NULL);
+	size_t i;
+	json_t *ch;
+	json_array_foreach(json_object_get(idx, "manifests"), i, ch) {
+		const char *cd = jget_s(ch, "digest");
+		json_t *pl = json_object_get(ch, "platform");
+		const char *os = jget_s(pl, "os"), *arch = jget_s(pl, "architecture");
+		if (!cd) {
+			strv_push_owned(probs, xasprintf("%s@%s: entry %zu of the index has no digest", image, digest, i));
+			continue;
+		}
+		const char *var = jget_s(pl, "variant");
+		if (registry_digest(r, image, cd, got, &err) < 0 || strcmp(got, cd) != 0)
+			strv_push_owned(probs, xasprintf("%s@%s (%s/%s), listed in the index %s, does not read back: %s",
+							 image, cd, os ? os : "?", arch ? arch : "?", digest,
+							 err.msg[0] ? err.msg : got));
+		else if (lines)
+			strv_push_owned(lines, xasprintf("%s/%s%s%s %s", os ? os : "?", arch ? arch : "?",
+							 var ? "/" : "", var ? var : "", cd));
+	}
+	json_decref(idx);
+out:
+	free(mt);
+	sbuf_free(&body);
+}
 
 static void verify_work(struct task *t)
 {
@@ -2294,6 +2688,8 @@ static void verify_work(struct task *t)
 					xasprintf("%s:%s%s reads back as %s; the record commit says %s", image, tag,
 						  is_float ? " (floating)" : "", d, t->digest));
 	}
+	if (first[0] || t->digest)
+		verify_index(r, image, t->digest ? t->digest : first, &t->problems, NULL);
 report:
 	if (!t->problems.n && !(t->strict && t->warnings.n)) {
 		/* fine */
@@ -2384,7 +2780,7 @@ static void adopt_work(struct task *t)
 	const struct comp_conf *cc = t->cs->cc;
 	struct tally_err err = {0};
 	char *image = NULL;
-	struct strv tags = {0}, floating = {0}, images = {0}, problems = {0};
+	struct strv tags = {0}, floating = {0}, images = {0}, problems = {0}, platforms = {0};
 	struct registry *r = NULL;
 	struct recorder_result res = {0};
 	enum tally_class cls = TC_VERIFY;
@@ -2413,6 +2809,8 @@ static void adopt_work(struct task *t)
 			strv_push_owned(&problems, xasprintf("%s:%s reads back as %s, but %s:%s as %s", image,
 							      tags.v[i], d, image, tags.v[0], first));
 	}
+	if (!problems.n && first[0])
+		verify_index(r, image, first, &problems, &platforms);   /* an index: every child */
 	if (problems.n || !first[0]) {
 		struct sbuf sb = {0};
 		sbuf_addf(&sb, "%s %s not adopted (nothing written): ", cc->name, t->version);
@@ -2435,7 +2833,8 @@ static void adopt_work(struct task *t)
 	}
 	struct recorder_evidence ev = {
 		.attempt = NULL, .digest = first, .images = images.v, .nimages = images.n,
-		.fingerprint = t->reason,
+		.fingerprint = t->reason, .platforms = platforms.v, .nplatforms = platforms.n,
+		.cause = "operator: tally adopt",
 	};
 	struct recorder_req req = {
 		.conf = e->conf, .cc = cc, .repo_dir = e->root, .action = RA_ADOPT, .version = t->version,
@@ -2463,6 +2862,7 @@ out:
 	strv_free(&floating);
 	strv_free(&images);
 	strv_free(&problems);
+	strv_free(&platforms);
 }
 
 static void emit_note(struct engine *e, const char *component, const char *msg)
@@ -2729,14 +3129,26 @@ static int run_no_candidate(struct engine *e, struct job *j, struct comp_state *
 		return 0;   /* a record not made by tally: nothing to compare */
 	int took = 0;
 	char *fp = fingerprint_of(e, cs->cc);
-	if (rc.recipe && strcmp(rc.recipe, fp) != 0 && !(h && holds_pin(h, cs->cc->name)) &&
-	    !(h && holds_is_skipped(h, cs->cc->name, cs->recorded))) {
+	int held = (h && holds_pin(h, cs->cc->name)) || (h && holds_is_skipped(h, cs->cc->name, cs->recorded));
+	const char *moved = held ? NULL : base_moved(cs);
+	if (moved) {
+		json_t *be = base_entry(cs, moved);
+		char *cause = xasprintf("base %s moved %s \u2192 %s", moved, jget_s(be, "built_on"),
+					jget_s(be, "digest"));
 		char *v = xstrdup(cs->recorded);
-		struct plan p = {.action = RA_REBUILD, .version = v, .no_resume = 1};
+		struct plan p = {.action = RA_REBUILD, .version = v, .no_resume = 1, .cause = cause};
+		plan_attempt(e, j, cs, &p);
+		free(v);
+		free(cause);
+		took = 1;
+	} else if (rc.recipe && strcmp(rc.recipe, fp) != 0 && !held) {
+		char *v = xstrdup(cs->recorded);
+		struct plan p = {.action = RA_REBUILD, .version = v, .no_resume = 1, .cause = "recipe changed"};
 		plan_attempt(e, j, cs, &p);
 		free(v);
 		took = 1;
 	} else if (start_repair(e, j, cs, 0)) {
+		settle(e, j, cs);
 		job_done_one(e, j);   /* the task holds the job now */
 		took = 1;
 	}
@@ -2780,7 +3192,8 @@ static void repair_then(struct engine *e, struct task *t)
 			  "class", "warning", 1, "message", m));
 	free(m);
 	j->outstanding++;   /* plan_attempt ends it */
-	struct plan p = {.action = RA_REBUILD, .version = t->version};
+	struct plan p = {.action = RA_REBUILD, .version = t->version,
+			 .cause = "a version tag lost the recorded digest"};
 	plan_attempt(e, j, t->cs, &p);
 }
 
@@ -3222,6 +3635,7 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	load_schedule(e);
 	load_checks(e);
 	queue_init(&e->inbox, 0);
+	pthread_mutex_init(&e->base_mu, NULL);
 	queue_init(&e->outbox, 1);
 	if (pipe2(e->cancel, O_CLOEXEC) < 0) {
 		tally_err_set(err, TC_INTERNAL, "pipe: %s", strerror(errno));
@@ -3345,6 +3759,7 @@ void engine_free(struct engine *e)
 		free(cs->last_message);
 		json_decref(cs->last_evidence);
 		free(cs->last_log);
+		json_decref(cs->bases);
 		cron_free(cs->cron);
 	}
 	free(e->cs);

@@ -48,7 +48,7 @@ struct ctx {
 	char *digestfile;
 	char *authfile;           /* {authfile}, $REGISTRY_AUTH_FILE, and what c->reg reads */
 	char *certdir;            /* {certdir}: certDir/HOST of the image */
-	struct tvar vars[12 + CONFIG_MAX_SECRETS];
+	struct tvar vars[20 + CONFIG_MAX_SECRETS];
 	size_t nvars;
 	/* build secrets (SPEC 4): values to mask in every command's output,
 	 * their files while the build runs, and the {secret:ID} names */
@@ -753,6 +753,172 @@ void pipeline_sweep_secrets(const char *state_dir, struct strv *report)
 	free(logs);
 }
 
+/* ---- several platforms (SPEC section 14) ---- */
+
+#define OCI_INDEX "application/vnd.oci.image.index.v1+json"
+
+static void set_var(struct ctx *c, const char *name, const char *value)
+{
+	for (size_t i = 0; i < c->nvars; i++)
+		if (!strcmp(c->vars[i].name, name)) {
+			c->vars[i].value = value;
+			return;
+		}
+	c->vars[c->nvars++] = (struct tvar){name, value};
+}
+
+/* The children of the index at digest, each read back by its digest:
+ * "os/arch[/variant] sha256:..." lines in out. */
+static int index_children(struct ctx *c, const char *digest, struct strv *out)
+{
+	struct sbuf body = {0};
+	char *mt = NULL;
+	int rc = fetch_pushed(c, digest, &body, &mt);
+	json_t *idx = rc == 0 ? json_loadb(body.buf, body.len, 0, NULL) : NULL;
+	json_t *list = json_object_get(idx, "manifests");
+	if (rc == 0 && (!is_index_type(mt) || !json_is_array(list))) {
+		fail(c, TC_VERIFY, "verify: %s@%s is not an image index (%s)", c->image, digest, mt ? mt : "?");
+		rc = -1;
+	}
+	size_t i;
+	json_t *ch;
+	json_array_foreach(list, i, ch) {
+		if (rc < 0)
+			break;
+		const char *cd = json_string_value(json_object_get(ch, "digest"));
+		json_t *pl = json_object_get(ch, "platform");
+		const char *os = json_string_value(json_object_get(pl, "os"));
+		const char *arch = json_string_value(json_object_get(pl, "architecture"));
+		const char *var = json_string_value(json_object_get(pl, "variant"));
+		char got[REGISTRY_DIGEST_MAX];
+		struct tally_err err = {0};
+		if (!cd || !os || !arch) {
+			fail(c, TC_VERIFY, "verify: entry %zu of the index %s@%s has no digest or platform", i,
+			     c->image, digest);
+			rc = -1;
+		} else if (registry_digest(c->reg, c->image, cd, got, &err) < 0 || strcmp(got, cd) != 0) {
+			fail(c, TC_VERIFY, "verify: %s@%s (%s/%s) listed in the index %s does not read back: %s",
+			     c->image, cd, os, arch, digest, err.msg[0] ? err.msg : got);
+			rc = -1;
+		} else {
+			strv_push_owned(out, xasprintf("%s/%s%s%s %s", os, arch, var ? "/" : "", var ? var : "", cd));
+			logf_(c, "verify: %s@%s = %s/%s%s%s", c->image, cd, os, arch, var ? "/" : "", var ? var : "");
+		}
+	}
+	json_decref(idx);
+	free(mt);
+	sbuf_free(&body);
+	return rc;
+}
+
+/* The template variables of platform i: {platform} {os} {arch}
+ * {variant}, and {ref} that platform's own ref (platform_end undoes it). */
+struct pvars {
+	char *os, *arch, *variant, *ptag, *pref;
+	size_t nvars;
+	const char *ref0;
+};
+
+static void platform_begin(struct ctx *c, size_t i, struct pvars *pv)
+{
+	const char *spec = c->a->cc->platforms.v[i];
+	pv->nvars = c->nvars;
+	pv->ref0 = NULL;
+	for (size_t k = 0; k < c->nvars; k++)
+		if (!strcmp(c->vars[k].name, "ref"))
+			pv->ref0 = c->vars[k].value;
+	pv->os = xstrdup(spec);
+	pv->arch = strchr(pv->os, '/');
+	*pv->arch++ = 0;
+	if ((pv->variant = strchr(pv->arch, '/')))
+		*pv->variant++ = 0;
+	pv->ptag = xasprintf("%s-%s%s%s", c->tags.v[0], pv->arch, pv->variant ? "-" : "",
+			     pv->variant ? pv->variant : "");
+	pv->pref = xasprintf("%s:%s", c->image, pv->ptag);
+	set_var(c, "platform", spec);
+	set_var(c, "os", pv->os);
+	set_var(c, "arch", pv->arch);
+	set_var(c, "variant", pv->variant ? pv->variant : "");
+	set_var(c, "ref", pv->pref);
+}
+
+static void platform_end(struct ctx *c, struct pvars *pv)
+{
+	c->nvars = pv->nvars;
+	set_var(c, "ref", pv->ref0);
+	free(pv->os);
+	free(pv->ptag);
+	free(pv->pref);
+}
+
+/* Build and push once per platform, each to its own ref
+ * {image}:{tag}-{arch}[-{variant}]; then the OCI index listing them is
+ * made (not put: the caller puts it under every version tag). Any platform
+ * failing fails the attempt before anything is put under a version tag. */
+static int ship_platforms(struct ctx *c, char digest[REGISTRY_DIGEST_MAX], struct sbuf *index)
+{
+	struct attempt *a = c->a;
+	const struct strv *pl = &a->cc->platforms;
+	json_t *list = json_array();
+	int rc = 0;
+	for (size_t i = 0; i < pl->n && rc == 0; i++) {
+		struct pvars pv;
+		platform_begin(c, i, &pv);
+		const char *os = pv.os, *arch = pv.arch, *variant = pv.variant, *ptag = pv.ptag, *pref = pv.pref;
+		logf_(c, "platform %s: building %s", pl->v[i], pref);
+		char d[REGISTRY_DIGEST_MAX] = "";
+		struct sbuf body = {0};
+		char *mt = NULL;
+		struct tally_err err = {0};
+		if (!version_valid(ptag)) {
+			fail(c, TC_INPUT, "platform %s: '%s' is not a valid OCI tag", pl->v[i], ptag);
+			rc = -1;
+		} else if (run_cmd(c, "build", a->cc->build, "build") < 0) {
+			rc = -1;
+		} else if (a->no_push) {
+			/* built only */
+		} else {
+			unlink(c->digestfile);
+			if (run_cmd(c, "push", a->cc->push, "push") < 0)
+				rc = -1;
+			else if (read_digestfile(c, d) < 0 && registry_digest(c->reg, c->image, ptag, d, &err) < 0)
+				rc = regerr(c, "push", &err);
+			if (rc == 0)
+				rc = fetch_pushed(c, d, &body, &mt);
+			if (rc == 0 && is_index_type(mt)) {
+				fail(c, TC_RECIPE, "platform %s: %s is an index itself; each platform's push must push one image",
+				     pl->v[i], pref);
+				rc = -1;
+			}
+			if (rc == 0) {
+				json_t *p = json_pack("{s:s, s:s}", "architecture", arch, "os", os);
+				if (variant)
+					json_object_set_new(p, "variant", json_string(variant));
+				json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:o}", "mediaType",
+								      mt ? mt : "application/vnd.oci.image.manifest.v1+json",
+								      "digest", d, "size", (json_int_t)body.len,
+								      "platform", p));
+				logf_(c, "platform %s: pushed %s as %s", pl->v[i], pref, d);
+			}
+		}
+		free(mt);
+		sbuf_free(&body);
+		platform_end(c, &pv);   /* the platform variables end with the platform */
+	}
+	if (rc == 0 && !a->no_push) {
+		json_t *idx = json_pack("{s:i, s:s, s:o}", "schemaVersion", 2, "mediaType", OCI_INDEX, "manifests",
+					json_incref(list));
+		char *txt = json_dumps(idx, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		sbuf_adds(index, txt);
+		registry_sha256_digest(index->buf, index->len, digest);
+		logf_(c, "index of %zu platforms: %s", pl->n, digest);
+		free(txt);
+		json_decref(idx);
+	}
+	json_decref(list);
+	return rc;
+}
+
 static int setup_refs(struct ctx *c)
 {
 	struct attempt *a = c->a;
@@ -881,22 +1047,40 @@ void pipeline_run(struct attempt *a)
 		a->result = "failed";
 	}
 
+	struct sbuf index = {0};   /* with platforms: the index to put */
 	if (secrets_prepare(&c) < 0)
 		goto out;
-	int built = run_cmd(&c, "build", a->cc->build, "build");
-	secrets_remove(&c);   /* the build only, whatever happened */
-	if (built < 0)
-		goto out;
-	crashpoint("after-build");
-	if (a->no_push) {
-		a->result = "built";
-		logf_(&c, "built %s; --no-push: nothing pushed or recorded", a->version);
-		goto out;
+	if (a->cc->platforms.n) {
+		/* the secrets stay while any platform still builds */
+		int shipped = ship_platforms(&c, digest, &index);
+		secrets_remove(&c);
+		if (shipped < 0) {
+			sbuf_free(&index);
+			goto out;
+		}
+		crashpoint("after-push");
+		if (a->no_push) {
+			a->result = "built";
+			logf_(&c, "built %s for %zu platforms; --no-push: nothing pushed or recorded", a->version,
+			      a->cc->platforms.n);
+			goto out;
+		}
+	} else {
+		int built = run_cmd(&c, "build", a->cc->build, "build");
+		secrets_remove(&c);   /* the build only, whatever happened */
+		if (built < 0)
+			goto out;
+		crashpoint("after-build");
+		if (a->no_push) {
+			a->result = "built";
+			logf_(&c, "built %s; --no-push: nothing pushed or recorded", a->version);
+			goto out;
+		}
+		unlink(c.digestfile);
+		if (run_cmd(&c, "push", a->cc->push, "push") < 0)
+			goto out;
+		crashpoint("after-push");
 	}
-	unlink(c.digestfile);
-	if (run_cmd(&c, "push", a->cc->push, "push") < 0)
-		goto out;
-	crashpoint("after-push");
 
 	double t0 = util_monotonic();
 	stage_event(&c, "verify", "started", 0, -1);
@@ -904,7 +1088,11 @@ void pipeline_run(struct attempt *a)
 		struct sbuf mbody = {0};
 		char *mt = NULL;
 		int vrc = 0;
-		if (read_digestfile(&c, digest) < 0) {
+		int multi = a->cc->platforms.n > 0;
+		if (multi) {
+			sbuf_add(&mbody, index.buf, index.len);
+			mt = xstrdup(OCI_INDEX);
+		} else if (read_digestfile(&c, digest) < 0) {
 			struct lag l = {0};
 			char *what = xasprintf("%s:%s", c.image, c.tags.v[0]);
 			int again = 0;
@@ -918,22 +1106,25 @@ void pipeline_run(struct attempt *a)
 			}
 			free(what);
 		}
-		if (vrc == 0)
+		sbuf_free(&index);
+		if (vrc == 0 && !multi)
 			logf_(&c, "pushed %s:%s as %s", c.image, c.tags.v[0], digest);
 		/* The pushed manifest, once: its config is checked before any
 		 * other tag is put (a build that ignored the version gets no
 		 * more tags than the one its push wrote), and its bytes are
 		 * what the other tags are put with. */
-		if (vrc == 0)
+		if (vrc == 0 && !multi)
 			vrc = fetch_pushed(&c, digest, &mbody, &mt);
 		if (vrc == 0 && (vrc = check_label(&c, digest, &mbody, mt)) < 0 && a->cls == TC_RECIPE)
 			logf_(&c, "verify: %s:%s, written by the push, holds the rejected image; no other "
 			      "tag was put and nothing is recorded, so no record claims it (the next "
 			      "attempt of %s overwrites it)", c.image, c.tags.v[0], a->version);
-		for (size_t i = 1; vrc == 0 && i < c.tags.n; i++)
+		for (size_t i = multi ? 0 : 1; vrc == 0 && i < c.tags.n; i++)
 			vrc = put_tag(&c, digest, c.tags.v[i], "verify", &mbody, mt);
 		if (vrc == 0)
 			vrc = verify_tags(&c, digest, 1);
+		if (vrc == 0 && multi)
+			vrc = index_children(&c, digest, &a->platforms);
 		free(mt);
 		sbuf_free(&mbody);
 		if (vrc < 0) {
@@ -959,6 +1150,8 @@ void pipeline_run(struct attempt *a)
 	crashpoint("after-verify");
 
 record:
+	if (a->cc->platforms.n && !a->platforms.n && index_children(&c, digest, &a->platforms) < 0)
+		goto out;   /* a resumed index: its children must still be there */
 	a->shipped = 1;
 	a->digest = xstrdup(digest);
 	for (size_t i = 0; i < c.tags.n; i++)
@@ -982,6 +1175,8 @@ record:
 		struct recorder_evidence ev = {
 			.attempt = a->id, .digest = digest, .images = a->images.v,
 			.nimages = a->images.n, .fingerprint = a->fingerprint,
+			.bases = a->bases.v, .nbases = a->bases.n, .cause = a->cause,
+			.platforms = a->platforms.v, .nplatforms = a->platforms.n,
 		};
 		struct recorder_req req = {
 			.conf = a->conf, .cc = a->cc, .repo_dir = a->repo_dir, .action = a->action,
@@ -1067,8 +1262,17 @@ record:
 	if (a->cc->cleanup) {
 		enum tally_class keep = a->cls;
 		char *msg = a->message ? xstrdup(a->message) : NULL;
-		if (run_cmd(&c, "cleanup", a->cc->cleanup, "cleanup") < 0)
-			logf_(&c, "cleanup failed (ignored)");
+		/* with platforms: once per platform, {ref} its own ref */
+		size_t np = a->cc->platforms.n ? a->cc->platforms.n : 1;
+		for (size_t i = 0; i < np; i++) {
+			struct pvars pv;
+			if (a->cc->platforms.n)
+				platform_begin(&c, i, &pv);
+			if (run_cmd(&c, "cleanup", a->cc->cleanup, "cleanup") < 0)
+				logf_(&c, "cleanup failed (ignored)");
+			if (a->cc->platforms.n)
+				platform_end(&c, &pv);
+		}
 		a->cls = keep;
 		free(a->message);
 		a->message = msg;
@@ -1116,6 +1320,10 @@ void attempt_free(struct attempt *a)
 	free(a->id);
 	free(a->version);
 	free(a->fingerprint);
+	free(a->cause);
+	strv_free(&a->bases);
+	strv_free(&a->base_unread);
+	strv_free(&a->platforms);
 	free(a->resume_digest);
 	free(a->pin_reason);
 	free(a->message);

@@ -30,6 +30,9 @@ struct attempt {
 	char *pin_reason;
 	int cancel_fd;            /* readable: cancel */
 	int live_logs;            /* post "log" events with the command output */
+	char *cause;              /* Tally-Cause of the record; NULL: the recorder's default */
+	struct strv bases;        /* image@digest the build is on (Tally-Base) */
+	struct strv base_unread;  /* bases to read before the build (engine.c) */
 	/* progress: called on the worker thread with a stage event (consumed) */
 	void (*post)(void *ctx, json_t *ev);
 	void *ctx;
@@ -49,6 +52,7 @@ struct attempt {
 	json_t *stages;           /* array of {stage, result, seconds, exit} */
 	double started, ended;    /* wall clock, epoch seconds */
 	struct strv images;       /* image:tag read back */
+	struct strv platforms;    /* with platform: "os/arch[/variant] sha256:..." per index child */
 };
 
 void pipeline_run(struct attempt *a);

@@ -231,6 +231,16 @@ message:;
 	sbuf_addf(m, "Tally-Recipe: %s\n", req->ev->fingerprint);
 	if (req->ev->attempt)
 		sbuf_addf(m, "Tally-Attempt: %s\n", req->ev->attempt);
+	for (size_t i = 0; i < req->ev->nplatforms; i++)
+		sbuf_addf(m, "Tally-Platform: %s\n", req->ev->platforms[i]);
+	for (size_t i = 0; i < req->ev->nbases; i++)
+		sbuf_addf(m, "Tally-Base: %s\n", req->ev->bases[i]);
+	if (req->ev->cause)
+		sbuf_addf(m, "Tally-Cause: %s\n", req->ev->cause);
+	else if (req->action == RA_SHIP)
+		sbuf_addf(m, "Tally-Cause: upstream %s released\n", req->version);
+	else
+		sbuf_addf(m, "Tally-Cause: operator\n");
 	rc = 0;
 out:
 	versionfile_free(vf);

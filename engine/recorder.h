@@ -33,6 +33,11 @@ struct recorder_evidence {
 	char *const *images;       /* every version tag read back with digest, image:tag */
 	size_t nimages;
 	const char *fingerprint;   /* recipe fingerprint of the attempt */
+	char *const *bases;        /* Tally-Base lines, image@digest (may be NULL) */
+	size_t nbases;
+	char *const *platforms;    /* Tally-Platform lines, "os/arch sha256:..." (may be NULL) */
+	size_t nplatforms;
+	const char *cause;         /* Tally-Cause; NULL: "upstream V released" for ship, else "operator" */
 };
 
 struct recorder_req {

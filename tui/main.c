@@ -341,6 +341,21 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			       *s_or(pin, "reason", "") ? s_or(pin, "reason", "") : "no reason given", s_or(ev, "component", "?"));
 		if (json_is_string(json_object_get(ev, "message")))
 			printf("  %s: %s\n", s_or(ev, "class", "error"), s_or(ev, "message", ""));
+		size_t bi;
+		json_t *b;
+		json_array_foreach(json_object_get(ev, "bases"), bi, b) {
+			const char *d = s_or(b, "digest", NULL), *on = s_or(b, "built_on", NULL);
+			printf("  base %s %.19s%s%.19s%s\n", s_or(b, "image", "?"), d ? d : "unknown",
+			       !d ? " (unreadable: base state unknown)" : !on ? " (no record built on it yet)"
+			       : strcmp(d, on) ? " (moved; the record was built on " : " (the record's)",
+			       d && on && strcmp(d, on) ? on : "", d && on && strcmp(d, on) ? ")" : "");
+		}
+		if (json_array_size(json_object_get(ev, "platforms"))) {
+			printf("  platforms");
+			json_array_foreach(json_object_get(ev, "platforms"), bi, b)
+				printf(" %s", json_string_value(b) ? json_string_value(b) : "?");
+			printf("\n");
+		}
 		json_int_t aliases = json_integer_value(json_object_get(ev, "aliases"));
 		if (o->verbose && aliases > 0)
 			printf("  %lld alias%s without a digit (latest, ...) passed over\n",

@@ -203,6 +203,21 @@ static void test_version_label(void **state)
 		 "tally.conf:5: component.a.image", "empty value");
 }
 
+static void test_base_after(void **state)
+{
+	(void)state;
+	struct tally_conf *c = load_ok(COMP_A "\tbase = reg.example/ns/anolis:8.8\n\tbase = none\n"
+				       "[component \"b\"]\n\tfile = b.txt\n\tupstream = manual\n"
+				       "\tbuild = make {ref}\n\tafter = a\n");
+	assert_int_equal(c->comps[0].bases.n, 2);
+	assert_string_equal(c->comps[0].bases.v[0], "reg.example/ns/anolis:8.8");
+	assert_int_equal(c->comps[1].after.n, 1);
+	assert_string_equal(c->comps[1].after.v[0], "a");
+	config_free(c);
+	load_bad(COMP_A "\tafter = nosuch\n", "tally.conf:1: component.a.after", "'nosuch' is not another component");
+	load_bad(COMP_A "\tafter = a\n", "tally.conf:1: component.a.after", "'a' is not another component");
+}
+
 static void test_github_api_env(void **state)
 {
 	(void)state;
@@ -702,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_spec_example),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_version_label),
+		cmocka_unit_test(test_base_after),
 		cmocka_unit_test(test_github_api_env),
 		cmocka_unit_test(test_all_keys),
 		cmocka_unit_test(test_order_and_last_wins),
