@@ -1117,6 +1117,12 @@ static void detail_lines(struct console *c, struct row *r, struct strv *o)
 		strv_push_owned(o, xasprintf("base       %s %s (built on %s)", ui_s(v, "image") ? ui_s(v, "image") : "?",
 					     ui_s(v, "digest") ? ui_s(v, "digest") : "-",
 					     ui_s(v, "built_on") ? ui_s(v, "built_on") : "-"));
+	struct sbuf pl = {0};
+	json_array_foreach(json_object_get(st, "platforms"), i, v)
+		sbuf_addf(&pl, "%s%s", i ? ", " : "", json_string_value(v));
+	if (pl.len)
+		strv_push_owned(o, xasprintf("platforms  %s (one OCI index)", sbuf_str(&pl)));
+	sbuf_free(&pl);
 	long long la = ui_parse_time(ui_s(st, "last_at"));
 	if (la)
 		ui_age(now - la, age, sizeof age);
