@@ -31,6 +31,7 @@
 #include "ledger.h"
 #include "health.h"
 #include "notify.h"
+#include "parsecache.h"
 #include "pipeline.h"
 #include "recorder.h"
 #include "runner.h"
@@ -196,6 +197,8 @@ struct engine {
 	struct tally_conf *conf;
 	struct tally_lock *lock;
 	git_repository *repo;       /* engine thread only */
+	struct parsecache *pc;      /* version files and holds by blob id (engine thread) */
+	const char **hold_names;    /* the components' names, for the holds check */
 	struct comp_state *cs;
 	size_t n;
 	struct queue inbox, outbox;
@@ -265,13 +268,32 @@ static void free_str(char **p)
 	*p = NULL;
 }
 
+/* The record of cs at the branch head, from the version file parsed once
+ * per blob (parsecache): a pass over every component parses each file once.
+ * The same checks and messages as recorder_read_record. */
 static void refresh_record(struct engine *e, struct comp_state *cs)
 {
 	struct tally_err err = {0};
 	free_str(&cs->recorded);
 	free_str(&cs->record_msg);
 	cs->record_error = 0;
-	if (recorder_read_record(e->repo, e->refname, cs->cc, &cs->recorded, &err) < 0) {
+	git_commit *head = NULL;
+	const struct vfile *vf = NULL;
+	int rc = repo_branch_commit(e->repo, e->refname, &head, &err);
+	if (rc == 0) {
+		if (!e->pc)
+			e->pc = parsecache_new();
+		rc = parsecache_vfile(e->pc, e->repo, head, cs->cc->file, 0, &vf, &err);
+	}
+	const char *v = rc == 0 ? versionfile_get(vf, cs->cc->key) : NULL;
+	if (v && !version_valid(v))
+		rc = tally_err_set(&err, TC_INPUT,
+				   "%s:%d: the record of '%s' is not a valid version (OCI tag grammar); fix the file by hand",
+				   cs->cc->file, versionfile_line(vf, cs->cc->key), cs->cc->key);
+	else if (rc == 0)
+		cs->recorded = v ? xstrdup(v) : NULL;
+	git_commit_free(head);
+	if (rc < 0) {
 		cs->record_error = 1;
 		cs->record_msg = xstrdup(err.msg);
 	}
@@ -405,19 +427,23 @@ static void save_checks(struct engine *e)
 static struct holds *read_holds(struct engine *e, struct tally_err *err)
 {
 	git_commit *head = NULL;
-	struct sbuf raw = {0};
 	struct holds *h = NULL;
-	int exists = 0;
-	if (repo_branch_commit(e->repo, e->refname, &head, err) == 0 &&
-	    repo_read_at(e->repo, head, e->conf->holds_file, &raw, &exists, err) == 0) {
-		const char **names = xcalloc(e->n + 1, sizeof *names);
-		for (size_t i = 0; i < e->n; i++)
-			names[i] = e->cs[i].cc->name;
-		holds_parse(e->conf->holds_file, sbuf_str(&raw), raw.len, names, e->n, &h, err);
-		free(names);
+	if (repo_branch_commit(e->repo, e->refname, &head, err) == 0) {
+		if (!e->pc)
+			e->pc = parsecache_new();
+		if (!e->hold_names) {
+			e->hold_names = xcalloc(e->n + 1, sizeof *e->hold_names);
+			for (size_t i = 0; i < e->n; i++)
+				e->hold_names[i] = e->cs[i].cc->name;
+		}
+		/* parsed once per blob; each caller's holds_free drops its ref */
+		if (parsecache_holds(e->pc, e->repo, head, e->conf->holds_file, e->hold_names, e->n,
+				     &h, err) == 0)
+			holds_ref(h);
+		else
+			h = NULL;
 	}
 	git_commit_free(head);
-	sbuf_free(&raw);
 	return h;
 }
 
@@ -2962,6 +2988,10 @@ static void *engine_main(void *arg)
 			break;
 	}
 	save_checks(e);
+	parsecache_free(e->pc);
+	e->pc = NULL;
+	free(e->hold_names);
+	e->hold_names = NULL;
 	git_repository_free(e->repo);
 	e->repo = NULL;
 	return NULL;
