@@ -28,6 +28,7 @@
 #include "crashpoint.h"
 #include "cron.h"
 #include "holds.h"
+#include "http.h"
 #include "ledger.h"
 #include "health.h"
 #include "notify.h"
@@ -554,6 +555,7 @@ static void job_finish(struct engine *e, struct job *j)
 		if (!json_is_null(oev))
 			emit(e, json_incref(oev));
 	json_decref(j->ordered);
+	http_cache_flush(1);   /* the job's answers are on disk before it is done */
 	int code = j->input_error ? 2 : j->mismatch ? 4 : j->failed ? 1 : 0;
 	emit(e, json_pack("{s:s, s:i, s:i, s:i}", "event", "summary", "ok", j->ok, "failed", j->failed,
 			  "exit", code));
@@ -2965,6 +2967,7 @@ static void *engine_main(void *arg)
 			break;
 		case M_CHECK_DONE:
 			on_check_done(e, m->ptr);
+			http_cache_flush(0);   /* at most every HTTP_CACHE_FLUSH_MS */
 			if (!e->jobs)
 				save_checks(e);
 			break;
