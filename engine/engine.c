@@ -33,6 +33,7 @@
 #include "health.h"
 #include "notify.h"
 #include "parsecache.h"
+#include "recindex.h"
 #include "pipeline.h"
 #include "recorder.h"
 #include "runner.h"
@@ -199,6 +200,7 @@ struct engine {
 	struct tally_lock *lock;
 	git_repository *repo;       /* engine thread only */
 	struct parsecache *pc;      /* version files and holds by blob id (engine thread) */
+	struct recindex *ri;        /* record commits of every component (engine thread) */
 	const char **hold_names;    /* the components' names, for the holds check */
 	struct comp_state *cs;
 	size_t n;
@@ -1610,39 +1612,23 @@ static void record_commit_free(struct record_commit *rc)
 static void walk_records(struct engine *e, const char *component,
 			 int (*fn)(void *ctx, const struct record_commit *rc), void *ctx)
 {
-	git_revwalk *w = NULL;
-	if (git_revwalk_new(&w, e->repo) < 0 || git_revwalk_push_ref(w, e->refname) < 0) {
-		git_revwalk_free(w);
+	/* one history walk shared by every component and command (recindex),
+	 * brought up to date with the commits added since */
+	if (!e->ri)
+		e->ri = recindex_new();
+	if (recindex_update(e->ri, e->repo, e->refname) < 0)
 		return;
-	}
-	git_oid oid;
-	while (git_revwalk_next(&oid, w) == 0) {
-		git_commit *c = NULL;
-		if (git_commit_lookup(&c, e->repo, &oid) < 0)
-			break;
-		const char *msg = git_commit_message(c);
-		char *comp = repo_trailer(msg, "Tally-Component");
-		struct record_commit rc = {0};
-		rc.action = repo_trailer(msg, "Tally-Action");
-		int stop = 0;
-		if (comp && rc.action && strcmp(comp, component) == 0 &&
-		    (!strcmp(rc.action, "ship") || !strcmp(rc.action, "rebuild") || !strcmp(rc.action, "reset") ||
-		     !strcmp(rc.action, "adopt"))) {
-			rc.version = repo_trailer(msg, "Tally-Version");
-			rc.digest = repo_trailer(msg, "Tally-Digest");
-			rc.recipe = repo_trailer(msg, "Tally-Recipe");
-			repo_oid_hex(&oid, rc.commit);
-			rc.time = (long long)git_commit_time(c);
-			if (rc.version && version_valid(rc.version))
-				stop = fn(ctx, &rc);
-		}
-		record_commit_free(&rc);
-		free(comp);
-		git_commit_free(c);
-		if (stop)
+	size_t n = 0;
+	const struct recindex_rec *r = recindex_of(e->ri, component, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct record_commit rc = {
+			.version = r[i].version, .digest = r[i].digest, .action = r[i].action,
+			.recipe = r[i].recipe, .time = r[i].time,
+		};
+		memcpy(rc.commit, r[i].commit, sizeof rc.commit);
+		if (fn(ctx, &rc))   /* the callbacks read; none records */
 			break;
 	}
-	git_revwalk_free(w);
 }
 
 struct find_ctx {
@@ -2993,6 +2979,8 @@ static void *engine_main(void *arg)
 	save_checks(e);
 	parsecache_free(e->pc);
 	e->pc = NULL;
+	recindex_free(e->ri);
+	e->ri = NULL;
 	free(e->hold_names);
 	e->hold_names = NULL;
 	git_repository_free(e->repo);
