@@ -13,6 +13,7 @@
 
 #include <git2.h>
 
+#include "nameindex.h"
 #include "template.h"
 
 /* libgit2 parses and keeps no line numbers, so the file text is scanned a
@@ -497,15 +498,6 @@ static const struct sline *scan_claim(struct scan *sc, const char *name)
 	return NULL;
 }
 
-static int scan_comp_line(const struct scan *sc, const char *comp)
-{
-	for (size_t i = 0; i < sc->nhdrs; i++)
-		if (strcmp(sc->hdrs[i].section, "component") == 0 && sc->hdrs[i].sub &&
-		    strcmp(sc->hdrs[i].sub, comp) == 0)
-			return sc->hdrs[i].line;
-	return 0;
-}
-
 /* ---- loading ---- */
 
 /* Lines of one component's keys, for checks made after all entries. */
@@ -522,7 +514,85 @@ struct loader {
 	size_t naux, capcomps;
 	struct scan scan;
 	struct tally_err *err;
+	/* hashed lookups (a config of thousands of components): conf->comps
+	 * by name (slot = index + 1), and the first header line of each
+	 * component section */
+	size_t *cslots, ncslots;
+	struct nameindex *hdr_ix;
+	const char **hdr_names;
+	int *hdr_lines;
 };
+
+static size_t comp_hash(const char *s)
+{
+	size_t h = 5381u;
+	for (; *s; s++)
+		h = h * 33u + (unsigned char)*s;
+	return h;
+}
+
+static void cslot_put(struct loader *ld, size_t i)
+{
+	size_t mask = ld->ncslots - 1;
+	size_t k = comp_hash(ld->conf->comps[i].name) & mask;
+	while (ld->cslots[k])
+		k = (k + 1) & mask;
+	ld->cslots[k] = i + 1;
+}
+
+/* After comps[ncomps - 1] was added. */
+static void cslot_add(struct loader *ld)
+{
+	size_t n = ld->conf->ncomps;
+	if (2 * n > ld->ncslots) {
+		size_t ns = ld->ncslots ? ld->ncslots * 2 : 64;
+		while (2 * n > ns)
+			ns *= 2;
+		free(ld->cslots);
+		ld->cslots = xcalloc(ns, sizeof *ld->cslots);
+		ld->ncslots = ns;
+		for (size_t i = 0; i < n; i++)
+			cslot_put(ld, i);
+	} else {
+		cslot_put(ld, n - 1);
+	}
+}
+
+static long cslot_find(const struct loader *ld, const char *name)
+{
+	if (!ld->ncslots)
+		return -1;
+	size_t mask = ld->ncslots - 1;
+	for (size_t k = comp_hash(name) & mask; ld->cslots[k]; k = (k + 1) & mask)
+		if (strcmp(ld->conf->comps[ld->cslots[k] - 1].name, name) == 0)
+			return (long)(ld->cslots[k] - 1);
+	return -1;
+}
+
+static const char *hdr_name_at(const void *ctx, size_t i)
+{
+	const struct loader *ld = ctx;
+	return ld->hdr_names[i];
+}
+
+/* The line of comp's first [component] header, 0 when none: through an
+ * index of the component headers, built once. */
+static int comp_header_line(struct loader *ld, const char *comp)
+{
+	if (!ld->hdr_ix) {
+		size_t n = 0;
+		ld->hdr_names = xcalloc(ld->scan.nhdrs + 1, sizeof *ld->hdr_names);
+		ld->hdr_lines = xcalloc(ld->scan.nhdrs + 1, sizeof *ld->hdr_lines);
+		for (size_t i = 0; i < ld->scan.nhdrs; i++)
+			if (strcmp(ld->scan.hdrs[i].section, "component") == 0 && ld->scan.hdrs[i].sub) {
+				ld->hdr_names[n] = ld->scan.hdrs[i].sub;
+				ld->hdr_lines[n++] = ld->scan.hdrs[i].line;
+			}
+		ld->hdr_ix = nameindex_new(n, hdr_name_at, ld);
+	}
+	long i = nameindex_find(ld->hdr_ix, comp);
+	return i < 0 ? 0 : ld->hdr_lines[i];
+}
 
 __attribute__((format(printf, 4, 5)))
 static int fail_at(struct loader *ld, int line, const char *key, const char *fmt, ...)
@@ -610,11 +680,10 @@ static char *path_norm(const char *p)
 static struct comp_conf *comp_get(struct loader *ld, const char *name, int line, size_t *idx)
 {
 	struct tally_conf *c = ld->conf;
-	for (size_t i = 0; i < c->ncomps; i++) {
-		if (strcmp(c->comps[i].name, name) == 0) {
-			*idx = i;
-			return &c->comps[i];
-		}
+	long found = cslot_find(ld, name);
+	if (found >= 0) {
+		*idx = (size_t)found;
+		return &c->comps[found];
 	}
 	if (!valid_comp_name(name)) {
 		fail_at(ld, line, "component", "\"%s\" is not a valid component name; "
@@ -634,11 +703,12 @@ static struct comp_conf *comp_get(struct loader *ld, const char *name, int line,
 	cc->name = xstrdup(name);
 	cc->order = ORDER_VERSION;
 	cc->timeout = 3600;
-	ax->header_line = scan_comp_line(&ld->scan, name);
+	ax->header_line = comp_header_line(ld, name);
 	if (!ax->header_line)
 		ax->header_line = line;
 	*idx = c->ncomps++;
 	ld->naux = c->ncomps;
+	cslot_add(ld);
 	return cc;
 }
 
@@ -1072,6 +1142,10 @@ fail:
 	for (size_t i = 0; i < ld.naux; i++)
 		free(ld.aux[i].ra_lines);
 	free(ld.aux);
+	free(ld.cslots);
+	nameindex_free(ld.hdr_ix);
+	free(ld.hdr_names);
+	free(ld.hdr_lines);
 	scan_free(&ld.scan);
 	config_free(ld.conf);
 	return rc;

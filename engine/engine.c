@@ -32,6 +32,7 @@
 #include "ledger.h"
 #include "health.h"
 #include "notify.h"
+#include "nameindex.h"
 #include "parsecache.h"
 #include "recindex.h"
 #include "pipeline.h"
@@ -201,6 +202,7 @@ struct engine {
 	git_repository *repo;       /* engine thread only */
 	struct parsecache *pc;      /* version files and holds by blob id (engine thread) */
 	struct recindex *ri;        /* record commits of every component (engine thread) */
+	struct nameindex *names;    /* component name -> index in cs (find_comp) */
 	const char **hold_names;    /* the components' names, for the holds check */
 	struct comp_state *cs;
 	size_t n;
@@ -349,12 +351,19 @@ static void note_result(struct comp_state *cs, const char *result, const char *c
 	}
 }
 
+static const char *comp_name_at(const void *ctx, size_t i)
+{
+	const struct engine *e = ctx;
+	return e->cs[i].cc->name;
+}
+
+/* hashed: called per ledger line at start and per event */
 static struct comp_state *find_comp(struct engine *e, const char *name)
 {
-	for (size_t i = 0; i < e->n; i++)
-		if (strcmp(e->cs[i].cc->name, name) == 0)
-			return &e->cs[i];
-	return NULL;
+	if (!e->names)   /* built with cs, before any thread runs */
+		return NULL;
+	long i = nameindex_find(e->names, name);
+	return i < 0 ? NULL : &e->cs[i];
 }
 
 static char *checks_path(struct engine *e)
@@ -3057,6 +3066,7 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	e->cs = xcalloc(e->n, sizeof *e->cs);
 	for (size_t i = 0; i < e->n; i++)
 		e->cs[i].cc = &e->conf->comps[i];
+	e->names = nameindex_new(e->n, comp_name_at, e);
 	size_t i;
 	json_t *ent;
 	json_array_foreach(e->ledger, i, ent) {
@@ -3209,6 +3219,7 @@ void engine_free(struct engine *e)
 		cron_free(cs->cron);
 	}
 	free(e->cs);
+	nameindex_free(e->names);
 	free(e->waiting);
 	free(e->check_wait);
 	json_decref(e->ledger);
