@@ -203,6 +203,7 @@ struct engine {
 	struct parsecache *pc;      /* version files and holds by blob id (engine thread) */
 	struct recindex *ri;        /* record commits of every component (engine thread) */
 	struct nameindex *names;    /* component name -> index in cs (find_comp) */
+	size_t ledger_compacted;    /* e->ledger's size after the last compaction */
 	const char **hold_names;    /* the components' names, for the holds check */
 	struct comp_state *cs;
 	size_t n;
@@ -2937,6 +2938,27 @@ static int schedule_wait_ms(struct engine *e)
 	return ms < 0 ? 0 : (int)(ms > 60000 ? 60000 : ms);
 }
 
+/* SPEC section 9: the ledger and the logs follow tally.logKeep. Compacted
+ * at start, and between messages once the ledger grew by an eighth (at
+ * least 8 lines) while no attempt runs (no worker appends meanwhile, and
+ * no command holds an entry of e->ledger). */
+static void compact_ledger(struct engine *e)
+{
+	struct tally_err err = {0};
+	if (ledger_compact(e->state_dir, &e->ledger, e->conf->log_keep, &err) < 0)
+		strv_push(&e->warnings, err.msg);
+	e->ledger_compacted = json_array_size(e->ledger);
+}
+
+static void maybe_compact(struct engine *e)
+{
+	size_t n = json_array_size(e->ledger);
+	if (e->running_attempts || e->nwaiting || n < e->ledger_compacted + 8 ||
+	    (n - e->ledger_compacted) * 8 < e->ledger_compacted)
+		return;
+	compact_ledger(e);
+}
+
 static void *engine_main(void *arg)
 {
 	struct engine *e = arg;
@@ -2982,6 +3004,7 @@ static void *engine_main(void *arg)
 		}
 		free(m);
 		schedule_tick(e);
+		maybe_compact(e);
 		if (e->quitting && !e->running_attempts && !e->running_checks && !e->running_tasks)
 			break;
 	}
@@ -3062,6 +3085,7 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 		goto fail;
 	if (ledger_load(e->state_dir, &e->ledger, ledger_warn, &e->warnings, err) < 0)
 		goto fail;
+	compact_ledger(e);
 	e->n = e->conf->ncomps;
 	e->cs = xcalloc(e->n, sizeof *e->cs);
 	for (size_t i = 0; i < e->n; i++)
