@@ -2984,7 +2984,6 @@ static void *engine_main(void *arg)
 			break;
 		case M_CHECK_DONE:
 			on_check_done(e, m->ptr);
-			http_cache_flush(0);   /* at most every HTTP_CACHE_FLUSH_MS */
 			if (!e->jobs)
 				save_checks(e);
 			break;

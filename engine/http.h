@@ -101,8 +101,9 @@ struct http_stats {
 void http_stats_get(struct http_stats *out);
 /* Writes http-cache.json when it changed: always with force, else only
  * when the last write is HTTP_CACHE_FLUSH_MS old. http_get never writes it
- * (a check would hold its slot through the write); the engine flushes after
- * each finished check (throttled) and at the end of every job (forced). */
+ * (a check would hold its slot through the write); the engine flushes it
+ * once at the end of every job, before the job's done event (a write in
+ * the engine thread while checks run would hold up the next checks). */
 #define HTTP_CACHE_FLUSH_MS 500
 void http_cache_flush(int force);
 /* Writes what changed, then forgets the in-memory cache so the next use

@@ -16,6 +16,9 @@
 #
 #   TALLY_BIN=build/tally [TALLY_BEFORE=/tmp/old-tally] bash tests/bench/bench_cost.sh [--quick]
 # --quick: N = 50, 200; 2,000 commits; 5,000-line ledger (a smoke run).
+# CHECK_NS="50 200" overrides the check sizes; BEFORE_MAX_N=1000 runs TALLY_BEFORE
+# only up to that N (an O(N^2) binary takes minutes at 5,000); SECTIONS=
+# "check repo ledger startup serve" picks sections.
 set -uo pipefail
 : "${TALLY_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${TALLY_BIN:=$TALLY_SRC/build/tally}"
@@ -29,6 +32,9 @@ if [ "$QUICK" = 1 ]; then
 else
 	NS=(50 200 1000 5000); COMMITS=10000; KEYS=1000; LEDGER=20000
 fi
+if [ -n "${CHECK_NS:-}" ]; then read -r -a NS <<<"$CHECK_NS"; fi
+SECTIONS=${SECTIONS:-check repo ledger startup serve}
+want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 BINS=("$TALLY_BIN")
 NAMES=(tally)
 if [ -n "${TALLY_BEFORE:-}" ]; then
@@ -72,6 +78,7 @@ row() { # LABEL VALUE BASELINE UNIT
 }
 
 # ---- check ---------------------------------------------------------------
+if want check; then
 start_gh_fixture "$LAT"
 echo
 echo "== check: github-release components, one host, per-host bound 24 =="
@@ -86,6 +93,9 @@ for N in "${NS[@]}"; do
 	make_gh_repo "$conf"
 	floor=$(echo "$N * $LAT / 24 * 1000" | bc -l)
 	for k in "${!BINS[@]}"; do
+		if [ "${NAMES[$k]}" = before ] && [ -n "${BEFORE_MAX_N:-}" ] && [ "$N" -gt "$BEFORE_MAX_N" ]; then
+			continue
+		fi
 		rm -rf "$XDG_STATE_HOME/tally"
 		for mode in cold warm; do
 			gh_reset
@@ -98,10 +108,9 @@ for N in "${NS[@]}"; do
 		done
 	done
 done
+fi
 
 # ---- a big repo: COMMITS commits, KEYS keys in one version file -------------
-echo
-echo "== a repo with $COMMITS commits and $KEYS keys in versions.txt =="
 gen_repo() { # DIR KEYS COMMITS
 	python3 - "$1" "$2" "$3" <<'PY'
 import subprocess, sys
@@ -144,8 +153,10 @@ PY
 }
 BIG="$T/big"
 ONE="$T/one"
-gen_repo "$BIG" "$KEYS" "$COMMITS"
-gen_repo "$ONE" 1 1
+if want repo || want serve; then gen_repo "$BIG" "$KEYS" "$COMMITS"; gen_repo "$ONE" 1 1; fi
+if want repo; then
+echo
+echo "== a repo with $COMMITS commits and $KEYS keys in versions.txt =="
 best 5 git -C "$BIG" show HEAD:versions.txt
 git_show=$BEST
 best 3 git -C "$BIG" log --format='%H %s%n%(trailers)'
@@ -168,8 +179,10 @@ for k in "${!BINS[@]}"; do
 	best 1 "$b" -C "$ONE" --no-tui verify c0
 	row "$n verify c1, registry down (1-key repo)" "$big_verify" "$BEST" ms
 done
+fi
 
 # ---- attempts with a long ledger ---------------------------------------------
+if want ledger; then
 echo
 echo "== attempts: a $LEDGER-line ledger against a 200-line one (logKeep 50) =="
 gen_ledger() { # STATE_DIR LINES
@@ -220,8 +233,10 @@ for k in "${!BINS[@]}"; do
 	eval "big=\$att_$LEDGER"
 	row "${NAMES[$k]} attempts $LEDGER lines (200 lines)" "$big" "$att_200" ms
 done
+fi
 
 # ---- start-up ------------------------------------------------------------------
+if want startup; then
 echo
 echo "== start-up =="
 best 20 /bin/true
@@ -230,8 +245,10 @@ for k in "${!BINS[@]}"; do
 	best 20 "${BINS[$k]}" --version
 	row "${NAMES[$k]} --version (/bin/true)" "$BEST" "$t_true" ms
 done
+fi
 
 # ---- serve RSS ---------------------------------------------------------------
+if want serve; then
 echo
 echo "== serve: RSS with 1,000 idle components =="
 for k in "${!BINS[@]}"; do
@@ -249,5 +266,6 @@ for k in "${!BINS[@]}"; do
 	"$b" -C "$BIG" --no-tui -q stop --now >/dev/null 2>&1 || kill "$spid" 2>/dev/null
 	wait "$spid" 2>/dev/null
 done
+fi
 echo
 echo "attempt overhead: see tests/bench/bench_overhead.sh (needs a registry and buildah)"
