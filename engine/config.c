@@ -255,6 +255,11 @@ struct scan {
 	struct shdr *hdrs;
 	size_t nhdrs, caphdrs;
 	int bad_escape_line;   /* libgit2 reports these without a line */
+	/* scan_claim's index, built on first use: the first line of each name,
+	 * the next line of the same name, and per first line the next one to
+	 * claim (so a claim is O(1), not a search of every line) */
+	struct nameindex *line_ix;
+	size_t *next_same, *claim_at;
 };
 
 static void lower(char *s)
@@ -485,19 +490,49 @@ static void scan_free(struct scan *sc)
 	}
 	free(sc->lines);
 	free(sc->hdrs);
+	nameindex_free(sc->line_ix);
+	free(sc->next_same);
+	free(sc->claim_at);
 }
 
 /* Claims the next unclaimed line defining name; NULL when not found (an
  * entry from an included file). */
+static const char *sline_name_at(const void *ctx, size_t i)
+{
+	const struct scan *sc = ctx;
+	return sc->lines[i].name;
+}
+
 static const struct sline *scan_claim(struct scan *sc, const char *name)
 {
-	for (size_t i = 0; i < sc->nlines; i++) {
-		if (!sc->lines[i].used && strcmp(sc->lines[i].name, name) == 0) {
-			sc->lines[i].used = 1;
-			return &sc->lines[i];
+	size_t none = (size_t)-1;
+	if (!sc->line_ix) {
+		sc->line_ix = nameindex_new(sc->nlines, sline_name_at, sc);
+		sc->next_same = xcalloc(sc->nlines + 1, sizeof *sc->next_same);
+		sc->claim_at = xcalloc(sc->nlines + 1, sizeof *sc->claim_at);
+		size_t *tail = xcalloc(sc->nlines + 1, sizeof *tail);
+		for (size_t i = 0; i < sc->nlines; i++) {
+			size_t f = (size_t)nameindex_find(sc->line_ix, sc->lines[i].name);
+			sc->next_same[i] = none;
+			if (f != i)
+				sc->next_same[tail[f]] = i;
+			else
+				sc->claim_at[f] = f;
+			tail[f] = i;
 		}
+		free(tail);
 	}
-	return NULL;
+	long f = nameindex_find(sc->line_ix, name);
+	if (f < 0)
+		return NULL;
+	size_t i = sc->claim_at[f];
+	while (i != none && sc->lines[i].used)
+		i = sc->next_same[i];
+	sc->claim_at[f] = i;
+	if (i == none)
+		return NULL;
+	sc->lines[i].used = 1;
+	return &sc->lines[i];
 }
 
 /* ---- loading ---- */
