@@ -88,8 +88,8 @@ static const struct keydef keydefs[] = {
 	  "logs/notify.log and shown, never fatal. See dist/notify/ for mail and webhook examples."),
 	G("tally", "logKeep", K_INT, 0, log_keep, "50",
 	  "Attempt logs to keep per component; failed attempts' logs are kept first (after the "
-	  "newest attempt's). Older logs are removed and their ledger lines compacted away, except the "
-	  "newest shipped attempt of every version (at engine start, and as the ledger grows)."),
+	  "newest attempt's). Older logs are removed and their ledger lines compacted away, except what "
+	  "a record may still need (at engine start, and as the ledger grows)."),
 	G("tally", "authorName", K_STR, 0, author_name, "tally", "Author and committer name of tally's commits."),
 	G("tally", "authorEmail", K_STR, 0, author_email, "tally@<hostname>",
 	  "Author and committer email of tally's commits."),

@@ -175,30 +175,31 @@ size_t ledger_select(json_t *entries, int log_keep, json_t **kept, json_t **drop
 		}
 	}
 	json_decref(per);
-	/* the newest shipped attempt of every (component, version), and the
-	 * newest attempt of that version when it is newer (it decides whether
-	 * the shipped one's evidence may be resumed) */
-	json_t *shipped = json_object(); /* key -> index of the version's newest, or true when done */
+	/* What a record may still need: the newest attempt of a version when
+	 * it shipped but was not recorded (its evidence lets the next attempt
+	 * of that version resume at record; an older one never decides, the
+	 * newest attempt of a version does). And the newest shipped attempt of
+	 * every component (what it built). Records themselves, and so resets,
+	 * read their digests from the record commits. */
+	json_t *shipped = json_object(); /* "c\nv" seen, and "c" with a shipped one seen */
 	for (size_t i = n; i-- > 0;) {
 		json_t *ent = json_array_get(entries, i);
 		const char *id = sget(ent, "id"), *cc = sget(ent, "component"), *v = sget(ent, "version");
 		if (!id || !cc || !v || json_integer_value(json_object_get(last, id)) != (json_int_t)i)
 			continue;
+		int is_shipped = json_is_true(json_object_get(ent, "shipped"));
 		char *k = xasprintf("%s\n%s", cc, v);
-		json_t *st = json_object_get(shipped, k);
-		if (!st) {
-			st = json_integer((json_int_t)i);
-			json_object_set_new(shipped, k, st);
-		}
-		if (json_is_integer(st) && json_is_true(json_object_get(ent, "shipped"))) {
-			size_t newest = (size_t)json_integer_value(st);
-			if (!keep[i])
-				keep[i] = 2;
-			if (!keep[newest])
-				keep[newest] = 2;
+		if (!json_object_get(shipped, k)) {
 			json_object_set_new(shipped, k, json_true());
+			if (is_shipped && !json_is_true(json_object_get(ent, "recorded")) && !keep[i])
+				keep[i] = 2;
 		}
 		free(k);
+		if (is_shipped && !json_object_get(shipped, cc)) {
+			json_object_set_new(shipped, cc, json_true());
+			if (!keep[i])
+				keep[i] = 2;
+		}
 	}
 	json_decref(shipped);
 	*kept = json_array();

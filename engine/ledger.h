@@ -25,12 +25,12 @@ int ledger_load(const char *state_dir, json_t **out,
  * are kept: at most log_keep of them (log_keep < 1 counts as 1), the
  * newest attempt always, then failed attempts (newest first), then the
  * newest of the others. *kept (new array, file order, one line per id)
- * holds those attempts plus the newest shipped attempt of every version of
- * every component (what a record, a reset or a resume may still need), and
- * the newest attempt of such a version when it is newer (it decides
- * whether the shipped one's evidence may be resumed).
- * *drop_logs (new array of strings) lists the logs of the attempts
- * selected away. Returns the number of lines compacted away. */
+ * holds those attempts plus what a record may still need: the newest
+ * shipped attempt of every component (what it built), and the newest
+ * attempt of a version when it shipped but was not recorded (the evidence
+ * a later attempt of that version resumes from). Resets read digests from
+ * the record commits. *drop_logs (new array of strings) lists the logs of
+ * the attempts selected away. Returns the number of lines compacted away. */
 size_t ledger_select(json_t *entries, int log_keep, json_t **kept, json_t **drop_logs);
 /* Selects as above and, when lines would go, rewrites the ledger atomically
  * (under the append lock: no line appended meanwhile is lost; a ledger that

@@ -138,8 +138,10 @@ static json_t *att(const char *id, const char *comp, const char *version, const 
 		   int shipped)
 {
 	char *log = xasprintf("/state/logs/%s/%s.log", comp, id);
-	json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "id", id, "component", comp, "version",
-			      version, "result", result, "shipped", shipped, "log", log);
+	/* shipped 2: shipped but not recorded (resume evidence) */
+	json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:s}", "id", id, "component", comp, "version",
+			      version, "result", result, "shipped", shipped != 0, "recorded", shipped == 1,
+			      "log", log);
 	free(log);
 	return e;
 }
@@ -168,15 +170,18 @@ static int has_log_of(json_t *logs, const char *id)
 }
 
 /* logKeep 3: the newest attempt always, then failed ones, then the newest
- * others keep their logs; the newest shipped attempt of every version stays
- * in the ledger (its log may go); everything else goes with its log. */
+ * others keep their logs; a version whose newest attempt shipped without
+ * being recorded keeps that line (its log may go); recorded versions need
+ * no line (their record commits hold the digests); everything else goes
+ * with its log. */
 static void test_select_keeps_logs_failed_first(void **state)
 {
 	(void)state;
 	json_t *l = json_array();
-	json_array_append_new(l, att("a1", "c", "v1", "shipped", 1));   /* v1's only shipped */
+	json_array_append_new(l, att("a0", "c", "v0", "shipped", 2));   /* unrecorded: evidence */
+	json_array_append_new(l, att("a1", "c", "v1", "shipped", 1));
 	json_array_append_new(l, att("a2", "c", "v2", "failed", 0));
-	json_array_append_new(l, att("a3", "c", "v2", "shipped", 1));   /* v2: superseded by a5 */
+	json_array_append_new(l, att("a3", "c", "v2", "shipped", 1));
 	json_array_append_new(l, att("a4", "c", "v3", "failed", 0));
 	json_array_append_new(l, att("a5", "c", "v2", "shipped", 1));
 	json_array_append_new(l, att("a6", "c", "v4", "nothing", 0));
@@ -187,35 +192,37 @@ static void test_select_keeps_logs_failed_first(void **state)
 	/* logs kept: a7 (newest), a4, a2 (failed) - a5, a6 are not failed */
 	assert_true(has_id(kept, "a7") && has_id(kept, "a4") && has_id(kept, "a2"));
 	assert_false(has_log_of(drop, "a7") || has_log_of(drop, "a4") || has_log_of(drop, "a2"));
-	/* kept for their records: a5 (v2's newest shipped), a1 (v1's); logs go */
-	assert_true(has_id(kept, "a5") && has_id(kept, "a1"));
-	assert_true(has_log_of(drop, "a5") && has_log_of(drop, "a1"));
-	/* gone: a3 (an older shipped of v2), a6 */
-	assert_false(has_id(kept, "a3") || has_id(kept, "a6"));
-	assert_true(has_log_of(drop, "a3") && has_log_of(drop, "a6"));
+	/* kept for a record: a0's evidence; its log goes */
+	assert_true(has_id(kept, "a0") && has_log_of(drop, "a0"));
+	/* gone: recorded versions' older attempts, and a6 */
+	assert_false(has_id(kept, "a1") || has_id(kept, "a3") || has_id(kept, "a5") || has_id(kept, "a6"));
+	assert_true(has_log_of(drop, "a1") && has_log_of(drop, "a3") && has_log_of(drop, "a5") &&
+		    has_log_of(drop, "a6"));
 	assert_true(has_id(kept, "b1") && !has_log_of(drop, "b1"));
-	assert_int_equal(dropped, 2);
-	assert_int_equal(json_array_size(kept), 6);
+	assert_int_equal(dropped, 4);
+	assert_int_equal(json_array_size(kept), 5);
 	/* kept lines stay in file order */
-	assert_string_equal(json_string_value(json_object_get(json_array_get(kept, 0), "id")), "a1");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(kept, 5), "id")), "b1");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(kept, 0), "id")), "a0");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(kept, 4), "id")), "b1");
 	json_decref(kept);
 	json_decref(drop);
 	json_decref(l);
 }
 
-/* The last line of an id wins: earlier lines go, their (shared) log stays;
- * a version whose newest attempt came after its shipped one keeps both (the
- * newer decides whether the shipped evidence may be resumed); with nothing
- * to drop, the selection is the input. */
+/* The last line of an id wins: earlier lines go; shipped-unrecorded
+ * evidence is kept only while it is its version's newest attempt (a newer
+ * attempt of the version decides, so both may go); the newest shipped
+ * attempt of a component stays (what it built), even without a log; with
+ * nothing to drop, the selection is the input. */
 static void test_select_last_line_and_resume(void **state)
 {
 	(void)state;
 	json_t *l = json_array();
-	json_array_append_new(l, att("x1", "c", "v9", "verified", 1));  /* evidence line */
-	json_array_append_new(l, att("x1", "c", "v9", "failed", 1));    /* its final line */
+	json_array_append_new(l, att("x1", "c", "v9", "verified", 2));  /* evidence line */
+	json_array_append_new(l, att("x1", "c", "v9", "failed", 2));    /* its final line */
 	json_array_append_new(l, att("x2", "c", "v8", "shipped", 1));
 	json_array_append_new(l, att("x3", "c", "v9", "failed", 0));    /* newer attempt of v9 */
+	json_array_append_new(l, att("x4", "c", "v7", "verified", 2));  /* evidence, newest of v7 */
 	for (int i = 0; i < 5; i++) {
 		char id[16];
 		snprintf(id, sizeof id, "y%d", i);
@@ -223,22 +230,19 @@ static void test_select_last_line_and_resume(void **state)
 	}
 	json_t *kept = NULL, *drop = NULL;
 	size_t dropped = ledger_select(l, 2, &kept, &drop);
-	/* one line per id */
-	size_t nx1 = 0, i;
-	json_t *e;
-	json_array_foreach(kept, i, e)
-		nx1 += strcmp(json_string_value(json_object_get(e, "id")), "x1") == 0;
-	assert_int_equal(nx1, 1);
-	json_array_foreach(kept, i, e)
-		if (!strcmp(json_string_value(json_object_get(e, "id")), "x1"))
-			assert_string_equal(json_string_value(json_object_get(e, "result")), "failed");
-	/* v9: shipped x1 and the newer x3 both stay; v8's x2 stays */
-	assert_true(has_id(kept, "x1") && has_id(kept, "x3") && has_id(kept, "x2"));
+	/* v9: x3 decides, so x1's evidence and x3 go */
+	assert_false(has_id(kept, "x1") || has_id(kept, "x3"));
+	/* v7's evidence stays; x4 is also the newest shipped attempt */
+	assert_true(has_id(kept, "x4"));
+	/* x2 is an older shipped attempt, recorded: goes */
+	assert_false(has_id(kept, "x2"));
 	/* logKeep 2: y4 (newest), y3 (failed, newest) keep logs; y0..y2 go */
 	assert_true(has_id(kept, "y4") && has_id(kept, "y3"));
 	assert_false(has_id(kept, "y2") || has_id(kept, "y1") || has_id(kept, "y0"));
-	assert_true(has_log_of(drop, "y0") && has_log_of(drop, "x1") && !has_log_of(drop, "y4"));
-	assert_int_equal(dropped, 4); /* x1's first line, y0, y1, y2 */
+	assert_true(has_log_of(drop, "y0") && has_log_of(drop, "x1") && has_log_of(drop, "x4") &&
+		    !has_log_of(drop, "y4"));
+	assert_int_equal(json_array_size(kept), 3);
+	assert_int_equal(dropped, 7); /* both x1 lines, x2, x3, y0, y1, y2 */
 	json_decref(kept);
 	json_decref(drop);
 
