@@ -13,6 +13,7 @@
 
 #include <git2.h>
 
+#include "nameindex.h"
 #include "template.h"
 
 /* libgit2 parses and keeps no line numbers, so the file text is scanned a
@@ -91,7 +92,9 @@ static const struct keydef keydefs[] = {
 	  "variables (the event is in its TALLY_* environment), at most 30 s; its failure is logged in "
 	  "logs/notify.log and shown, never fatal. See dist/notify/ for mail and webhook examples."),
 	G("tally", "logKeep", K_INT, 0, log_keep, "50",
-	  "Attempt logs to keep per component (accepted; logs are not pruned by this version yet)."),
+	  "Attempt logs to keep per component; failed attempts' logs are kept first (after the "
+	  "newest attempt's). Older logs are removed and their ledger lines compacted away, except what "
+	  "a record may still need (at engine start, and as the ledger grows)."),
 	G("tally", "authorName", K_STR, 0, author_name, "tally", "Author and committer name of tally's commits."),
 	G("tally", "authorEmail", K_STR, 0, author_email, "tally@<hostname>",
 	  "Author and committer email of tally's commits."),
@@ -287,6 +290,11 @@ struct scan {
 	struct shdr *hdrs;
 	size_t nhdrs, caphdrs;
 	int bad_escape_line;   /* libgit2 reports these without a line */
+	/* scan_claim's index, built on first use: the first line of each name,
+	 * the next line of the same name, and per first line the next one to
+	 * claim (so a claim is O(1), not a search of every line) */
+	struct nameindex *line_ix;
+	size_t *next_same, *claim_at;
 };
 
 static void lower(char *s)
@@ -517,28 +525,49 @@ static void scan_free(struct scan *sc)
 	}
 	free(sc->lines);
 	free(sc->hdrs);
+	nameindex_free(sc->line_ix);
+	free(sc->next_same);
+	free(sc->claim_at);
 }
 
 /* Claims the next unclaimed line defining name; NULL when not found (an
  * entry from an included file). */
-static const struct sline *scan_claim(struct scan *sc, const char *name)
+static const char *sline_name_at(const void *ctx, size_t i)
 {
-	for (size_t i = 0; i < sc->nlines; i++) {
-		if (!sc->lines[i].used && strcmp(sc->lines[i].name, name) == 0) {
-			sc->lines[i].used = 1;
-			return &sc->lines[i];
-		}
-	}
-	return NULL;
+	const struct scan *sc = ctx;
+	return sc->lines[i].name;
 }
 
-static int scan_comp_line(const struct scan *sc, const char *comp)
+static const struct sline *scan_claim(struct scan *sc, const char *name)
 {
-	for (size_t i = 0; i < sc->nhdrs; i++)
-		if (strcmp(sc->hdrs[i].section, "component") == 0 && sc->hdrs[i].sub &&
-		    strcmp(sc->hdrs[i].sub, comp) == 0)
-			return sc->hdrs[i].line;
-	return 0;
+	size_t none = (size_t)-1;
+	if (!sc->line_ix) {
+		sc->line_ix = nameindex_new(sc->nlines, sline_name_at, sc);
+		sc->next_same = xcalloc(sc->nlines + 1, sizeof *sc->next_same);
+		sc->claim_at = xcalloc(sc->nlines + 1, sizeof *sc->claim_at);
+		size_t *tail = xcalloc(sc->nlines + 1, sizeof *tail);
+		for (size_t i = 0; i < sc->nlines; i++) {
+			size_t f = (size_t)nameindex_find(sc->line_ix, sc->lines[i].name);
+			sc->next_same[i] = none;
+			if (f != i)
+				sc->next_same[tail[f]] = i;
+			else
+				sc->claim_at[f] = f;
+			tail[f] = i;
+		}
+		free(tail);
+	}
+	long f = nameindex_find(sc->line_ix, name);
+	if (f < 0)
+		return NULL;
+	size_t i = sc->claim_at[f];
+	while (i != none && sc->lines[i].used)
+		i = sc->next_same[i];
+	sc->claim_at[f] = i;
+	if (i == none)
+		return NULL;
+	sc->lines[i].used = 1;
+	return &sc->lines[i];
 }
 
 /* ---- loading ---- */
@@ -557,7 +586,85 @@ struct loader {
 	size_t naux, capcomps;
 	struct scan scan;
 	struct tally_err *err;
+	/* hashed lookups (a config of thousands of components): conf->comps
+	 * by name (slot = index + 1), and the first header line of each
+	 * component section */
+	size_t *cslots, ncslots;
+	struct nameindex *hdr_ix;
+	const char **hdr_names;
+	int *hdr_lines;
 };
+
+static size_t comp_hash(const char *s)
+{
+	size_t h = 5381u;
+	for (; *s; s++)
+		h = h * 33u + (unsigned char)*s;
+	return h;
+}
+
+static void cslot_put(struct loader *ld, size_t i)
+{
+	size_t mask = ld->ncslots - 1;
+	size_t k = comp_hash(ld->conf->comps[i].name) & mask;
+	while (ld->cslots[k])
+		k = (k + 1) & mask;
+	ld->cslots[k] = i + 1;
+}
+
+/* After comps[ncomps - 1] was added. */
+static void cslot_add(struct loader *ld)
+{
+	size_t n = ld->conf->ncomps;
+	if (2 * n > ld->ncslots) {
+		size_t ns = ld->ncslots ? ld->ncslots * 2 : 64;
+		while (2 * n > ns)
+			ns *= 2;
+		free(ld->cslots);
+		ld->cslots = xcalloc(ns, sizeof *ld->cslots);
+		ld->ncslots = ns;
+		for (size_t i = 0; i < n; i++)
+			cslot_put(ld, i);
+	} else {
+		cslot_put(ld, n - 1);
+	}
+}
+
+static long cslot_find(const struct loader *ld, const char *name)
+{
+	if (!ld->ncslots)
+		return -1;
+	size_t mask = ld->ncslots - 1;
+	for (size_t k = comp_hash(name) & mask; ld->cslots[k]; k = (k + 1) & mask)
+		if (strcmp(ld->conf->comps[ld->cslots[k] - 1].name, name) == 0)
+			return (long)(ld->cslots[k] - 1);
+	return -1;
+}
+
+static const char *hdr_name_at(const void *ctx, size_t i)
+{
+	const struct loader *ld = ctx;
+	return ld->hdr_names[i];
+}
+
+/* The line of comp's first [component] header, 0 when none: through an
+ * index of the component headers, built once. */
+static int comp_header_line(struct loader *ld, const char *comp)
+{
+	if (!ld->hdr_ix) {
+		size_t n = 0;
+		ld->hdr_names = xcalloc(ld->scan.nhdrs + 1, sizeof *ld->hdr_names);
+		ld->hdr_lines = xcalloc(ld->scan.nhdrs + 1, sizeof *ld->hdr_lines);
+		for (size_t i = 0; i < ld->scan.nhdrs; i++)
+			if (strcmp(ld->scan.hdrs[i].section, "component") == 0 && ld->scan.hdrs[i].sub) {
+				ld->hdr_names[n] = ld->scan.hdrs[i].sub;
+				ld->hdr_lines[n++] = ld->scan.hdrs[i].line;
+			}
+		ld->hdr_ix = nameindex_new(n, hdr_name_at, ld);
+	}
+	long i = nameindex_find(ld->hdr_ix, comp);
+	return i < 0 ? 0 : ld->hdr_lines[i];
+}
 
 __attribute__((format(printf, 4, 5)))
 static int fail_at(struct loader *ld, int line, const char *key, const char *fmt, ...)
@@ -645,11 +752,10 @@ static char *path_norm(const char *p)
 static struct comp_conf *comp_get(struct loader *ld, const char *name, int line, size_t *idx)
 {
 	struct tally_conf *c = ld->conf;
-	for (size_t i = 0; i < c->ncomps; i++) {
-		if (strcmp(c->comps[i].name, name) == 0) {
-			*idx = i;
-			return &c->comps[i];
-		}
+	long found = cslot_find(ld, name);
+	if (found >= 0) {
+		*idx = (size_t)found;
+		return &c->comps[found];
 	}
 	if (!valid_comp_name(name)) {
 		fail_at(ld, line, "component", "\"%s\" is not a valid component name; "
@@ -669,11 +775,12 @@ static struct comp_conf *comp_get(struct loader *ld, const char *name, int line,
 	cc->name = xstrdup(name);
 	cc->order = ORDER_VERSION;
 	cc->timeout = 3600;
-	ax->header_line = scan_comp_line(&ld->scan, name);
+	ax->header_line = comp_header_line(ld, name);
 	if (!ax->header_line)
 		ax->header_line = line;
 	*idx = c->ncomps++;
 	ld->naux = c->ncomps;
+	cslot_add(ld);
 	return cc;
 }
 
@@ -1270,6 +1377,10 @@ fail:
 	for (size_t i = 0; i < ld.naux; i++)
 		free(ld.aux[i].ra_lines);
 	free(ld.aux);
+	free(ld.cslots);
+	nameindex_free(ld.hdr_ix);
+	free(ld.hdr_names);
+	free(ld.hdr_lines);
 	scan_free(&ld.scan);
 	config_free(ld.conf);
 	return rc;

@@ -29,9 +29,13 @@
 #include "crashpoint.h"
 #include "cron.h"
 #include "holds.h"
+#include "http.h"
 #include "ledger.h"
 #include "health.h"
 #include "notify.h"
+#include "nameindex.h"
+#include "parsecache.h"
+#include "recindex.h"
 #include "pipeline.h"
 #include "recorder.h"
 #include "runner.h"
@@ -208,6 +212,11 @@ struct engine {
 	struct tally_conf *conf;
 	struct tally_lock *lock;
 	git_repository *repo;       /* engine thread only */
+	struct parsecache *pc;      /* version files and holds by blob id (engine thread) */
+	struct recindex *ri;        /* record commits of every component (engine thread) */
+	struct nameindex *names;    /* component name -> index in cs (find_comp) */
+	size_t ledger_compacted;    /* e->ledger's size after the last compaction */
+	const char **hold_names;    /* the components' names, for the holds check */
 	struct comp_state *cs;
 	size_t n;
 	struct queue inbox, outbox;
@@ -285,13 +294,32 @@ static void free_str(char **p)
 	*p = NULL;
 }
 
+/* The record of cs at the branch head, from the version file parsed once
+ * per blob (parsecache): a pass over every component parses each file once.
+ * The same checks and messages as recorder_read_record. */
 static void refresh_record(struct engine *e, struct comp_state *cs)
 {
 	struct tally_err err = {0};
 	free_str(&cs->recorded);
 	free_str(&cs->record_msg);
 	cs->record_error = 0;
-	if (recorder_read_record(e->repo, e->refname, cs->cc, &cs->recorded, &err) < 0) {
+	git_commit *head = NULL;
+	const struct vfile *vf = NULL;
+	int rc = repo_branch_commit(e->repo, e->refname, &head, &err);
+	if (rc == 0) {
+		if (!e->pc)
+			e->pc = parsecache_new();
+		rc = parsecache_vfile(e->pc, e->repo, head, cs->cc->file, 0, &vf, &err);
+	}
+	const char *v = rc == 0 ? versionfile_get(vf, cs->cc->key) : NULL;
+	if (v && !version_valid(v))
+		rc = tally_err_set(&err, TC_INPUT,
+				   "%s:%d: the record of '%s' is not a valid version (OCI tag grammar); fix the file by hand",
+				   cs->cc->file, versionfile_line(vf, cs->cc->key), cs->cc->key);
+	else if (rc == 0)
+		cs->recorded = v ? xstrdup(v) : NULL;
+	git_commit_free(head);
+	if (rc < 0) {
 		cs->record_error = 1;
 		cs->record_msg = xstrdup(err.msg);
 	}
@@ -349,12 +377,19 @@ static void note_result(struct comp_state *cs, const char *result, const char *c
 	}
 }
 
+static const char *comp_name_at(const void *ctx, size_t i)
+{
+	const struct engine *e = ctx;
+	return e->cs[i].cc->name;
+}
+
+/* hashed: called per ledger line at start and per event */
 static struct comp_state *find_comp(struct engine *e, const char *name)
 {
-	for (size_t i = 0; i < e->n; i++)
-		if (strcmp(e->cs[i].cc->name, name) == 0)
-			return &e->cs[i];
-	return NULL;
+	if (!e->names)   /* built with cs, before any thread runs */
+		return NULL;
+	long i = nameindex_find(e->names, name);
+	return i < 0 ? NULL : &e->cs[i];
 }
 
 static char *checks_path(struct engine *e)
@@ -447,19 +482,23 @@ static void save_checks(struct engine *e)
 static struct holds *read_holds(struct engine *e, struct tally_err *err)
 {
 	git_commit *head = NULL;
-	struct sbuf raw = {0};
 	struct holds *h = NULL;
-	int exists = 0;
-	if (repo_branch_commit(e->repo, e->refname, &head, err) == 0 &&
-	    repo_read_at(e->repo, head, e->conf->holds_file, &raw, &exists, err) == 0) {
-		const char **names = xcalloc(e->n + 1, sizeof *names);
-		for (size_t i = 0; i < e->n; i++)
-			names[i] = e->cs[i].cc->name;
-		holds_parse(e->conf->holds_file, sbuf_str(&raw), raw.len, names, e->n, &h, err);
-		free(names);
+	if (repo_branch_commit(e->repo, e->refname, &head, err) == 0) {
+		if (!e->pc)
+			e->pc = parsecache_new();
+		if (!e->hold_names) {
+			e->hold_names = xcalloc(e->n + 1, sizeof *e->hold_names);
+			for (size_t i = 0; i < e->n; i++)
+				e->hold_names[i] = e->cs[i].cc->name;
+		}
+		/* parsed once per blob; each caller's holds_free drops its ref */
+		if (parsecache_holds(e->pc, e->repo, head, e->conf->holds_file, e->hold_names, e->n,
+				     &h, err) == 0)
+			holds_ref(h);
+		else
+			h = NULL;
 	}
 	git_commit_free(head);
-	sbuf_free(&raw);
 	return h;
 }
 
@@ -645,6 +684,7 @@ static void job_finish(struct engine *e, struct job *j)
 	json_decref(j->base_digests);
 	free(j->pending);
 	free(j->deferred);
+	http_cache_flush(1);   /* the job's answers are on disk before it is done */
 	int code = j->input_error ? 2 : j->mismatch ? 4 : j->failed ? 1 : 0;
 	emit(e, json_pack("{s:s, s:i, s:i, s:i}", "event", "summary", "ok", j->ok, "failed", j->failed,
 			  "exit", code));
@@ -1893,40 +1933,23 @@ static void record_commit_free(struct record_commit *rc)
 static void walk_records(struct engine *e, const char *component,
 			 int (*fn)(void *ctx, const struct record_commit *rc), void *ctx)
 {
-	git_revwalk *w = NULL;
-	if (git_revwalk_new(&w, e->repo) < 0 || git_revwalk_push_ref(w, e->refname) < 0) {
-		git_revwalk_free(w);
+	/* one history walk shared by every component and command (recindex),
+	 * brought up to date with the commits added since */
+	if (!e->ri)
+		e->ri = recindex_new();
+	if (recindex_update(e->ri, e->repo, e->refname) < 0)
 		return;
-	}
-	git_oid oid;
-	while (git_revwalk_next(&oid, w) == 0) {
-		git_commit *c = NULL;
-		if (git_commit_lookup(&c, e->repo, &oid) < 0)
-			break;
-		const char *msg = git_commit_message(c);
-		char *comp = repo_trailer(msg, "Tally-Component");
-		struct record_commit rc = {0};
-		rc.action = repo_trailer(msg, "Tally-Action");
-		int stop = 0;
-		if (comp && rc.action && strcmp(comp, component) == 0 &&
-		    (!strcmp(rc.action, "ship") || !strcmp(rc.action, "rebuild") || !strcmp(rc.action, "reset") ||
-		     !strcmp(rc.action, "adopt"))) {
-			rc.version = repo_trailer(msg, "Tally-Version");
-			rc.digest = repo_trailer(msg, "Tally-Digest");
-			rc.recipe = repo_trailer(msg, "Tally-Recipe");
-			bases_trailers(msg, "Tally-Base", &rc.bases);
-			repo_oid_hex(&oid, rc.commit);
-			rc.time = (long long)git_commit_time(c);
-			if (rc.version && version_valid(rc.version))
-				stop = fn(ctx, &rc);
-		}
-		record_commit_free(&rc);
-		free(comp);
-		git_commit_free(c);
-		if (stop)
+	size_t n = 0;
+	const struct recindex_rec *r = recindex_of(e->ri, component, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct record_commit rc = {
+			.version = r[i].version, .digest = r[i].digest, .action = r[i].action,
+			.recipe = r[i].recipe, .time = r[i].time, .bases = r[i].bases,
+		};
+		memcpy(rc.commit, r[i].commit, sizeof rc.commit);
+		if (fn(ctx, &rc))   /* the callbacks read; none records */
 			break;
 	}
-	git_revwalk_free(w);
 }
 
 struct find_ctx {
@@ -3484,6 +3507,27 @@ static int schedule_wait_ms(struct engine *e)
 	return ms < 0 ? 0 : (int)(ms > 60000 ? 60000 : ms);
 }
 
+/* SPEC section 9: the ledger and the logs follow tally.logKeep. Compacted
+ * at start, and between messages once the ledger grew by an eighth (at
+ * least 8 lines) while no attempt runs (no worker appends meanwhile, and
+ * no command holds an entry of e->ledger). */
+static void compact_ledger(struct engine *e)
+{
+	struct tally_err err = {0};
+	if (ledger_compact(e->state_dir, &e->ledger, e->conf->log_keep, &err) < 0)
+		strv_push(&e->warnings, err.msg);
+	e->ledger_compacted = json_array_size(e->ledger);
+}
+
+static void maybe_compact(struct engine *e)
+{
+	size_t n = json_array_size(e->ledger);
+	if (e->running_attempts || e->nwaiting || n < e->ledger_compacted + 8 ||
+	    (n - e->ledger_compacted) * 8 < e->ledger_compacted)
+		return;
+	compact_ledger(e);
+}
+
 static void *engine_main(void *arg)
 {
 	struct engine *e = arg;
@@ -3528,10 +3572,17 @@ static void *engine_main(void *arg)
 		}
 		free(m);
 		schedule_tick(e);
+		maybe_compact(e);
 		if (e->quitting && !e->running_attempts && !e->running_checks && !e->running_tasks)
 			break;
 	}
 	save_checks(e);
+	parsecache_free(e->pc);
+	e->pc = NULL;
+	recindex_free(e->ri);
+	e->ri = NULL;
+	free(e->hold_names);
+	e->hold_names = NULL;
 	git_repository_free(e->repo);
 	e->repo = NULL;
 	return NULL;
@@ -3603,10 +3654,12 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 		goto fail;
 	if (ledger_load(e->state_dir, &e->ledger, ledger_warn, &e->warnings, err) < 0)
 		goto fail;
+	compact_ledger(e);
 	e->n = e->conf->ncomps;
 	e->cs = xcalloc(e->n, sizeof *e->cs);
 	for (size_t i = 0; i < e->n; i++)
 		e->cs[i].cc = &e->conf->comps[i];
+	e->names = nameindex_new(e->n, comp_name_at, e);
 	size_t i;
 	json_t *ent;
 	json_array_foreach(e->ledger, i, ent) {
@@ -3763,6 +3816,7 @@ void engine_free(struct engine *e)
 		cron_free(cs->cron);
 	}
 	free(e->cs);
+	nameindex_free(e->names);
 	free(e->waiting);
 	free(e->check_wait);
 	json_decref(e->ledger);

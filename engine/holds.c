@@ -22,6 +22,7 @@ struct holds {
 	struct hold_rec *r;
 	size_t n, cap;
 	size_t n_lf, n_crlf;
+	int refs;               /* holders beyond the first (holds_ref) */
 };
 
 static const char *const kind_words[] = { [HOLD_SKIP] = "skip", [HOLD_PIN] = "pin" };
@@ -315,9 +316,19 @@ int holds_remove(const struct holds *h, enum hold_kind kind, const char *compone
 	return 0;
 }
 
+struct holds *holds_ref(struct holds *h)
+{
+	if (h)
+		__atomic_fetch_add(&h->refs, 1, __ATOMIC_RELAXED);
+	return h;
+}
+
 void holds_free(struct holds *h)
 {
 	if (!h)
+		return;
+	if (__atomic_load_n(&h->refs, __ATOMIC_ACQUIRE) > 0 &&
+	    __atomic_fetch_sub(&h->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (size_t i = 0; i < h->n; i++) {
 		free(h->r[i].h.component);

@@ -48,6 +48,9 @@ int holds_add(const struct holds *h, enum hold_kind kind, const char *component,
  * NULL). Every other byte is kept. Error when there is no such hold. */
 int holds_remove(const struct holds *h, enum hold_kind kind, const char *component,
 		 const char *version, struct sbuf *out, struct tally_err *err);
+/* One more holder of h: each holds_free drops one, the last frees it
+ * (a parsed file cached by blob id is handed out this way). */
+struct holds *holds_ref(struct holds *h);
 void holds_free(struct holds *h);
 
 #endif

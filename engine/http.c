@@ -137,8 +137,11 @@ static void cache_use(const char *state_dir)
 		cache.root = cache_empty();
 }
 
+static void cache_save(void);
+
 void http_cache_forget(void)
 {
+	cache_save(); /* what the process would have written at the end of its job */
 	pthread_mutex_lock(&cache.mu);
 	json_decref(cache.root);
 	cache.root = NULL;
@@ -171,6 +174,15 @@ static void cache_prune(long long now)
  * return: one file write serves many answers, and every caller returns
  * with its change on disk. Failing to write is not an error of the request:
  * the answer is good, and the next run only pays a request more. */
+static long long cache_last_write_ms;
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void cache_save(void)
 {
 	pthread_mutex_lock(&cache.write_mu);
@@ -195,6 +207,7 @@ static void cache_save(void)
 			if (gen > cache.written)
 				cache.written = gen;
 			pthread_mutex_unlock(&cache.mu);
+			__atomic_store_n(&cache_last_write_ms, now_ms(), __ATOMIC_RELAXED);
 			stat_inc(&stats.cache_writes);
 		}
 	}
@@ -209,6 +222,15 @@ static int cache_dirty(void)
 	int d = cache.gen > cache.written;
 	pthread_mutex_unlock(&cache.mu);
 	return d;
+}
+
+void http_cache_flush(int force)
+{
+	if (!cache_dirty())
+		return;
+	if (!force && now_ms() - __atomic_load_n(&cache_last_write_ms, __ATOMIC_RELAXED) < HTTP_CACHE_FLUSH_MS)
+		return;
+	cache_save();
 }
 
 struct cached {
@@ -492,6 +514,15 @@ struct http *http_new(const struct http_config *cfg)
 	h->connect_timeout = env_long("TALLY_HTTP_CONNECT_TIMEOUT", HTTP_CONNECT_TIMEOUT, 1, 3600);
 	h->timeout = env_long("TALLY_HTTP_TIMEOUT", HTTP_TIMEOUT, 1, 3600);
 	h->per_host = (int)env_long("TALLY_HTTP_PER_HOST", HTTP_PER_HOST, 1, 256);
+	/* changes not yet written belong to the file they came from: write
+	 * them before the cache moves to another state directory */
+	pthread_mutex_lock(&cache.mu);
+	char *want = cfg->state_dir ? xasprintf("%s/%s", cfg->state_dir, CACHE_FILE) : NULL;
+	int moving = cache.loaded && cache.path && (!want || strcmp(want, cache.path) != 0);
+	pthread_mutex_unlock(&cache.mu);
+	free(want);
+	if (moving)
+		cache_save();
 	pthread_mutex_lock(&cache.mu);
 	cache_use(cfg->state_dir);
 	pthread_mutex_unlock(&cache.mu);
@@ -645,6 +676,10 @@ static int perform(struct http *h, const char *url, const char *shown, const cha
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, x);
 	if (share)
 		curl_easy_setopt(c, CURLOPT_SHARE, share);
+	/* The share's connection cache is bounded by this (libcurl's default
+	 * is 5): below the per-host bound, connections of parallel checks are
+	 * closed when handed back and every request opens a new one. */
+	curl_easy_setopt(c, CURLOPT_MAXCONNECTS, (long)(h->per_host * 4 > 64 ? h->per_host * 4 : 64));
 	if (h->insecure) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -895,7 +930,7 @@ out:
 	free(cur);
 	free(shown);
 	free(origin);
-	if (cache_dirty())
-		cache_save();
+	/* the file is written by http_cache_flush, once per check job or at
+	 * most every HTTP_CACHE_FLUSH_MS, never here while a check slot is held */
 	return ret;
 }

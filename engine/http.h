@@ -99,7 +99,15 @@ struct http_stats {
 	long cache_writes;      /* http-cache.json written */
 };
 void http_stats_get(struct http_stats *out);
-/* Forget the in-memory cache so the next use reloads the file (tests). */
+/* Writes http-cache.json when it changed: always with force, else only
+ * when the last write is HTTP_CACHE_FLUSH_MS old. http_get never writes it
+ * (a check would hold its slot through the write); the engine flushes it
+ * once at the end of every job, before the job's done event (a write in
+ * the engine thread while checks run would hold up the next checks). */
+#define HTTP_CACHE_FLUSH_MS 500
+void http_cache_flush(int force);
+/* Writes what changed, then forgets the in-memory cache so the next use
+ * reloads the file (tests). */
 void http_cache_forget(void);
 
 /* URL helpers shared with registry.c. Callers free what they return. */

@@ -20,4 +20,24 @@ int ledger_append(const char *state_dir, json_t *entry, struct tally_err *err);
 int ledger_load(const char *state_dir, json_t **out,
 		void (*warn)(void *ctx, const char *msg), void *ctx, struct tally_err *err);
 
+/* Compaction (SPEC section 9). From entries (file order, oldest first; the
+ * last line of an id wins), selects per component the attempts whose logs
+ * are kept: at most log_keep of them (log_keep < 1 counts as 1), the
+ * newest attempt always, then failed attempts (newest first), then the
+ * newest of the others. *kept (new array, file order, one line per id)
+ * holds those attempts plus what a record may still need: the newest
+ * shipped attempt of every component (what it built), and the newest
+ * attempt of a version when it shipped but was not recorded (the evidence
+ * a later attempt of that version resumes from). Resets read digests from
+ * the record commits. *drop_logs (new array of strings) lists the logs of
+ * the attempts selected away. Returns the number of lines compacted away. */
+size_t ledger_select(json_t *entries, int log_keep, json_t **kept, json_t **drop_logs);
+/* Selects as above and, when lines would go, rewrites the ledger atomically
+ * (under the append lock: no line appended meanwhile is lost; a ledger that
+ * changed since entries were read is left alone this time) and removes the
+ * logs selected away (only files under STATE/logs/). *entries is replaced
+ * by the kept lines when the file was rewritten. Returns the number of
+ * lines compacted away, or -1 (err set; nothing changed). */
+long ledger_compact(const char *state_dir, json_t **entries, int log_keep, struct tally_err *err);
+
 #endif

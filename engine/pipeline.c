@@ -404,12 +404,13 @@ static int lag_retry(struct ctx *c, struct lag *l, const char *what, struct tall
 	return 1;
 }
 
-/* Every version tag must read back as digest. fresh: tally just pushed
+/* Every version tag from tags[from] on must read back as digest (the ones
+ * before were read back already in this attempt). fresh: tally just pushed
  * them, so a 404 is re-read (lag_retry) and classed verify. */
-static int verify_tags(struct ctx *c, const char *digest, int fresh)
+static int verify_tags_from(struct ctx *c, const char *digest, int fresh, size_t from)
 {
 	struct tally_err err = {0};
-	for (size_t i = 0; i < c->tags.n; i++) {
+	for (size_t i = from; i < c->tags.n; i++) {
 		char got[REGISTRY_DIGEST_MAX];
 		struct lag l = {0};
 		char *what = xasprintf("%s:%s", c->image, c->tags.v[i]);
@@ -432,6 +433,11 @@ static int verify_tags(struct ctx *c, const char *digest, int fresh)
 		logf_(c, "verify: %s:%s = %s", c->image, c->tags.v[i], got);
 	}
 	return 0;
+}
+
+static int verify_tags(struct ctx *c, const char *digest, int fresh)
+{
+	return verify_tags_from(c, digest, fresh, 0);
 }
 
 /* The manifest tally just pushed, by digest, re-read on a 404 like a tag. */
@@ -1089,6 +1095,7 @@ void pipeline_run(struct attempt *a)
 		char *mt = NULL;
 		int vrc = 0;
 		int multi = a->cc->platforms.n > 0;
+		size_t read_back = 0;   /* version tags already read back as digest */
 		if (multi) {
 			sbuf_add(&mbody, index.buf, index.len);
 			mt = xstrdup(OCI_INDEX);
@@ -1105,6 +1112,7 @@ void pipeline_run(struct attempt *a)
 				break;
 			}
 			free(what);
+			read_back = vrc == 0;   /* the digest is what tags[0] reads back */
 		}
 		sbuf_free(&index);
 		if (vrc == 0 && !multi)
@@ -1121,8 +1129,11 @@ void pipeline_run(struct attempt *a)
 			      "attempt of %s overwrites it)", c.image, c.tags.v[0], a->version);
 		for (size_t i = multi ? 0 : 1; vrc == 0 && i < c.tags.n; i++)
 			vrc = put_tag(&c, digest, c.tags.v[i], "verify", &mbody, mt);
-		if (vrc == 0)
-			vrc = verify_tags(&c, digest, 1);
+		if (vrc == 0) {
+			if (read_back)
+				logf_(&c, "verify: %s:%s = %s", c.image, c.tags.v[0], digest);
+			vrc = verify_tags_from(&c, digest, 1, read_back);
+		}
 		if (vrc == 0 && multi)
 			vrc = index_children(&c, digest, &a->platforms);
 		free(mt);

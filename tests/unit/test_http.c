@@ -213,6 +213,7 @@ static void test_etag_304(void **state)
 			    "tally/" TALLY_VERSION);
 	json_decref(reqs);
 
+	http_cache_flush(1);
 	char *path = xasprintf("%s/http-cache.json", sd);
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
@@ -554,6 +555,7 @@ static void test_token_only_api_host(void **state)
 	assert_true(json_is_false(json_object_get(json_array_get(reqs, 1), "auth")));
 	json_decref(reqs);
 	http_free(h);
+	http_cache_flush(1);
 	char *path = xasprintf("%s/http-cache.json", sd);
 	char *text = read_text(path);
 	assert_non_null(text);
@@ -623,6 +625,7 @@ static void test_concurrent(void **state)
 	sbuf_free(&sb);
 	free(url);
 
+	http_cache_flush(1);
 	char *path = xasprintf("%s/http-cache.json", sd);
 	json_t *cache = json_load_file(path, 0, NULL);
 	assert_non_null(cache);

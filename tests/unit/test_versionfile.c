@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,6 +242,39 @@ static void test_err_duplicate_key(void **state)
 	struct vfile *vf = parse_ok("server=1\nserver2=2\nserve=3\n", 0);
 	assert_int_equal(versionfile_count(vf), 3);
 	versionfile_free(vf);
+}
+
+/* The duplicate check and lookups are hashed: with thousands of keys
+ * (index growth, probing), every key is found with its own value and line,
+ * a duplicate far from its first line is still caught, and near keys
+ * (prefixes, one character apart) stay distinct. */
+static void test_many_keys_hashed(void **state)
+{
+	(void)state;
+	enum { K = 5000 };
+	struct sbuf sb = {0};
+	for (int i = 0; i < K; i++)
+		sbuf_addf(&sb, "c%d=v%d\n", i, i);
+	struct vfile *vf = parse_ok_n(sbuf_str(&sb), sb.len, 0);
+	assert_int_equal(versionfile_count(vf), K);
+	char key[32], want[32];
+	for (int i = 0; i < K; i++) {
+		snprintf(key, sizeof key, "c%d", i);
+		snprintf(want, sizeof want, "v%d", i);
+		assert_string_equal(versionfile_get(vf, key), want);
+		assert_int_equal(versionfile_line(vf, key), i + 1);
+	}
+	assert_null(versionfile_get(vf, "c"));
+	assert_null(versionfile_get(vf, "c5000"));
+	assert_null(versionfile_get(vf, "c12345"));
+	versionfile_free(vf);
+	/* the last line repeats line 1234 */
+	sbuf_adds(&sb, "c1233=v9\n");
+	parse_fails_n(sbuf_str(&sb), sb.len, 0, NAME ":5001: duplicate key 'c1233' (first on line 1234)",
+		      NULL);
+	/* lenient files use the same check */
+	parse_fails_n(sbuf_str(&sb), sb.len, 1, NAME ":5001: duplicate key 'c1233'", NULL);
+	sbuf_free(&sb);
 }
 
 static void test_err_nul_byte(void **state)
@@ -572,6 +606,7 @@ int main(void)
 		cmocka_unit_test(test_err_empty_value),
 		cmocka_unit_test(test_err_whitespace_in_value),
 		cmocka_unit_test(test_err_duplicate_key),
+		cmocka_unit_test(test_many_keys_hashed),
 		cmocka_unit_test(test_err_nul_byte),
 		cmocka_unit_test(test_err_line_numbers_large),
 		cmocka_unit_test(test_err_null_name),
