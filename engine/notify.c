@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "runner.h"
+#include "statedir.h"
 #include "template.h"
 #include "util.h"
 
@@ -51,23 +52,6 @@ char **notify_env(const struct notify_event *ev, const char *repo_root)
 	return env.v;
 }
 
-/* logs/notify.log, opened for appending; the previous file moves to
- * notify.log.1 once it is over NOTIFY_LOG_MAX, so the log stays bounded. */
-static int open_log(const char *state_dir)
-{
-	char *path = xasprintf("%s/logs/notify.log", state_dir);
-	struct stat st;
-	if (stat(path, &st) == 0 && st.st_size > NOTIFY_LOG_MAX) {
-		char *old = xasprintf("%s.1", path);
-		if (rename(path, old) < 0 && errno != ENOENT)
-			(void)unlink(path);
-		free(old);
-	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	free(path);
-	return fd;
-}
-
 int notify_run(const char *tmpl, const char *repo_root, const char *state_dir,
 	       const struct notify_event *ev, int cancel_fd, struct tally_err *err)
 {
@@ -77,7 +61,7 @@ int notify_run(const char *tmpl, const char *repo_root, const char *state_dir,
 	if (template_split(tmpl, &argv, &nwords, "tally.notify", err) < 0)
 		return -1;
 	char **env = notify_env(ev, repo_root);
-	int fd = open_log(state_dir);
+	int fd = statedir_open_log(state_dir, "notify.log", NOTIFY_LOG_MAX);
 	if (fd >= 0) {
 		char when[32];
 		util_iso8601((long long)time(NULL), when, sizeof when);

@@ -158,3 +158,18 @@ int statedir_lock_info(const char *git_dir, long *pid, char **socket_path)
 	sbuf_free(&sb);
 	return 0;
 }
+
+int statedir_open_log(const char *dir, const char *name, long max)
+{
+	char *path = xasprintf("%s/logs/%s", dir, name);
+	struct stat st;
+	if (stat(path, &st) == 0 && st.st_size > max) {
+		char *old = xasprintf("%s.1", path);
+		if (rename(path, old) < 0 && errno != ENOENT)
+			(void)unlink(path);
+		free(old);
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	free(path);
+	return fd;
+}

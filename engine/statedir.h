@@ -20,6 +20,10 @@ char *statedir_path(const char *repo_root, const char *override, const char *con
  * NULL) 2750 owned by that group, so that what tally creates inside is the
  * group's to read. */
 int statedir_ensure(const char *dir, const char *group, struct tally_err *err);
+/* Opens STATE/logs/NAME for appending (O_CLOEXEC, 0600); when it is over
+ * max bytes it first becomes NAME.1 (the one before is dropped), so a log
+ * tally keeps for itself stays bounded. -1 with errno when it cannot. */
+int statedir_open_log(const char *dir, const char *name, long max);
 
 struct tally_lock;
 /* Takes the lock without waiting. Returns 0, or -1 with err; *busy is set to 1
