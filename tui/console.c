@@ -1974,11 +1974,14 @@ int console_main(struct client *cl, const struct console_opts *o)
 		int r = poll(pf, log_wait || c->gone ? 1 : 2, timeout);
 		if (r < 0 && errno != EINTR)
 			break;
+		/* the terminal went away (an SSH connection dropped, tmux
+		 * killed): leave before reading keys, which a hung-up terminal
+		 * may never stop giving */
+		if (pf[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+			break;
 		int ch;
-		while ((ch = getch()) != ERR)
+		for (int k = 0; k < 512 && !got_signal && (ch = getch()) != ERR; k++)
 			on_key(c, ch);
-		if (pf[0].revents & (POLLHUP | POLLERR))
-			break;   /* the terminal went away */
 	}
 	endwin();
 	if (c->theme_error)

@@ -49,4 +49,17 @@ check "q after E quits the console" console_dead
 expect_eq "  with exit status 0 (no signal)" "$(console_rc)" 0
 check "  and the new engine keeps running" kill -0 "${pid2:-0}"
 console_stop
+
+# a console whose terminal goes away (tmux killed, SSH dropped) exits; it
+# used to spin on the hung-up terminal, deaf to SIGTERM
+console_start 80 24
+expect_screen "a console on the running engine" 'server +v3\.8\.1 '
+cpid=$(pgrep -fx -- "$TALLY_BIN -C $V" | head -1)
+check "  its process is found" test -n "$cpid"
+tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
+live() { [ -n "$1" ] && ps -o stat= -p "$1" 2>/dev/null | grep -qv '^Z'; }
+for _ in $(seq 50); do live "$cpid" || break; sleep 0.1; done
+check "  it exits when its terminal is gone" bash -c "! { ps -o stat= -p '${cpid:-0}' 2>/dev/null | grep -qv '^Z'; }"
+[ -n "$cpid" ] && kill -9 "$cpid" 2>/dev/null || true
+console_stop
 finish
