@@ -21,6 +21,7 @@
 #include "registry.h"
 #include "tls.h"
 #include "runner.h"
+#include "sha256.h"
 #include "template.h"
 #include "util.h"
 #include "version.h"
@@ -916,7 +917,7 @@ static int ship_platforms(struct ctx *c, char digest[REGISTRY_DIGEST_MAX], struc
 					json_incref(list));
 		char *txt = json_dumps(idx, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		sbuf_adds(index, txt);
-		registry_sha256_digest(index->buf, index->len, digest);
+		sha256_digest_str(index->buf, index->len, digest);
 		logf_(c, "index of %zu platforms: %s", pl->n, digest);
 		free(txt);
 		json_decref(idx);
