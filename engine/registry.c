@@ -25,7 +25,6 @@
 #include "tls.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -35,7 +34,6 @@
 #include <strings.h>
 
 #define BODY_MAX ((size_t)8 << 20)
-#define MAX_REDIRS 5
 #define DEFAULT_PAGE_SIZE 100
 #define HUB_HOST "registry-1.docker.io"
 
@@ -115,7 +113,7 @@ struct host_state {
 };
 
 struct registry {
-	CURL *curl;
+	struct http *http;     /* the transport, this thread's */
 	int insecure;
 	struct authfile *auth;
 	char *auth_path;      /* file read, NULL when none was found */
@@ -129,7 +127,6 @@ struct registry {
 	size_t ntokens;
 	struct host_state *hosts;
 	size_t nhosts;
-	char errbuf[CURL_ERROR_SIZE];
 };
 
 /* "https://index.docker.io/v1/" -> "registry-1.docker.io"; "Host:5000" -> "host:5000" */
@@ -258,11 +255,7 @@ struct registry *registry_new(const char *auth_file, int insecure, struct tally_
 	struct registry *r = xcalloc(1, sizeof *r);
 	r->insecure = insecure;
 	r->page_size = DEFAULT_PAGE_SIZE;
-	r->curl = curl_easy_init();
-	if (!r->curl) {
-		tally_err_set(err, TC_INTERNAL, "registry: cannot create a libcurl handle");
-		goto fail;
-	}
+	r->http = http_transport_new(insecure, -1);
 	if (auth_file && *auth_file) {
 		r->auth_path = xstrdup(auth_file);
 		if (authfile_load(auth_file, &r->auth, err) < 0)
@@ -278,8 +271,7 @@ void registry_free(struct registry *r)
 {
 	if (!r)
 		return;
-	if (r->curl)
-		curl_easy_cleanup(r->curl);
+	http_free(r->http);
 	for (size_t i = 0; i < r->ncreds; i++) {
 		free(r->creds[i].key);
 		free_secret(r->creds[i].basic);
@@ -411,112 +403,44 @@ static int is_loopback(const char *host)
 
 /* ---- one HTTP exchange ---- */
 
-struct resp {
-	long status;
-	struct sbuf body;
-	int too_large;
-	char *content_type, *digest, *www_auth, *link, *location;
-};
-
-static void resp_clear(struct resp *rp)
+/* Answers are struct http_reply; these name the headers the protocol reads.
+ * A repeated header counts by its last value, except Link (the first) and
+ * WWW-Authenticate (a Bearer challenge is preferred when several come). */
+static const char *last_header(const struct http_reply *rp, const char *name)
 {
-	rp->status = 0;
-	rp->too_large = 0;
-	sbuf_reset(&rp->body);
-	free(rp->content_type);
-	free(rp->digest);
-	free(rp->www_auth);
-	free(rp->link);
-	free(rp->location);
-	rp->content_type = rp->digest = rp->www_auth = rp->link = rp->location = NULL;
+	const char *v = NULL, *n;
+	for (size_t i = 0; (n = http_reply_header(rp, name, i)); i++)
+		v = n;
+	return v;
 }
 
-static void resp_free(struct resp *rp)
+static const char *www_auth(const struct http_reply *rp)
 {
-	resp_clear(rp);
-	sbuf_free(&rp->body);
+	const char *first = http_reply_header(rp, "WWW-Authenticate", 0), *v;
+	for (size_t i = 0; (v = http_reply_header(rp, "WWW-Authenticate", i)); i++)
+		if (!strncasecmp(v, "Bearer", 6))
+			return v;
+	return first;
 }
 
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct resp *rp = ud;
-	size_t n = size * nmemb;
-	if (rp->body.len + n > BODY_MAX) {
-		rp->too_large = 1;
-		return 0;
-	}
-	sbuf_add(&rp->body, ptr, n);
-	return n;
-}
-
-static void set_header(char **slot, const char *v, size_t n)
-{
-	free(*slot);
-	*slot = xstrndup(v, n);
-}
-
-static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct resp *rp = ud;
-	size_t n = size * nmemb;
-	if (n >= 5 && !memcmp(ptr, "HTTP/", 5)) {
-		/* a new response (after 100 Continue): forget the old headers */
-		free(rp->content_type);
-		free(rp->digest);
-		free(rp->www_auth);
-		free(rp->link);
-		free(rp->location);
-		rp->content_type = rp->digest = rp->www_auth = rp->link = rp->location = NULL;
-		return n;
-	}
-	const char *colon = memchr(ptr, ':', n);
-	if (!colon)
-		return n;
-	size_t klen = (size_t)(colon - ptr);
-	const char *v = colon + 1, *end = ptr + n;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	size_t vlen = (size_t)(end - v);
-#define IS(name) (klen == sizeof(name) - 1 && !strncasecmp(ptr, name, klen))
-	if (IS("Content-Type"))
-		set_header(&rp->content_type, v, vlen);
-	else if (IS("Docker-Content-Digest"))
-		set_header(&rp->digest, v, vlen);
-	else if (IS("WWW-Authenticate")) {
-		/* prefer a Bearer challenge when several are offered */
-		if (!rp->www_auth || (vlen >= 6 && !strncasecmp(v, "Bearer", 6)))
-			set_header(&rp->www_auth, v, vlen);
-	} else if (IS("Link")) {
-		if (!rp->link)
-			set_header(&rp->link, v, vlen);
-	} else if (IS("Location"))
-		set_header(&rp->location, v, vlen);
-#undef IS
-	return n;
-}
+#define rp_digest(rp) last_header(rp, "Docker-Content-Digest")
+#define rp_content_type(rp) last_header(rp, "Content-Type")
+#define rp_location(rp) last_header(rp, "Location")
+#define rp_link(rp) http_reply_header(rp, "Link", 0)
 
 struct call {
-	const char *method;       /* GET HEAD PUT DELETE */
+	const char *method;       /* GET HEAD PUT POST DELETE */
 	const char *accept;       /* full header line or NULL */
-	const char *content_type; /* media type for PUT */
+	const char *content_type; /* media type for PUT and POST */
 	const char *data;
 	size_t len;
 };
 
-
-/* Performs one transfer (no redirects). Transport failures set err. */
+/* Performs one transfer (no redirects) on the transport, with the
+ * registry's trust (certs.d, which also covers its token realm). */
 static int perform(struct registry *r, const char *host, const struct call *c, const char *url,
-		   const char *authz, struct resp *rp, struct tally_err *err)
+		   const char *authz, struct http_reply *rp, struct tally_err *err)
 {
-	CURL *h = r->curl;
-	struct curl_slist *hdrs = NULL;
-	char *line = NULL;
-	int ret = -1;
-
-	resp_clear(rp);
-	/* the registry's own trust (certs.d) also covers its token realm */
 	struct host_state *hs = host_state(r, host);
 	if (!hs->trust_loaded && !r->insecure) {
 		if (tls_trust_load(r->cert_dir_set ? (r->cert_dir ? r->cert_dir : "") : NULL, host,
@@ -524,85 +448,27 @@ static int perform(struct registry *r, const char *host, const struct call *c, c
 			return -1;
 		hs->trust_loaded = 1;
 	}
-	curl_easy_reset(h); /* keeps the connection cache */
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "tally/" TALLY_VERSION);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->errbuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, rp);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, rp);
-	if (r->insecure) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	} else {
-		tls_trust_apply(&hs->trust, h);
-	}
-	if (!strcmp(c->method, "HEAD")) {
-		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-	} else if (!strcmp(c->method, "POST")) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->data ? c->data : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->len);
-	} else if (!strcmp(c->method, "PUT")) {
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->data ? c->data : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->len);
-	} else if (strcmp(c->method, "GET") != 0) {
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
-	}
+	const char *lines[4];
+	size_t n = 0;
+	char *ct = NULL, *az = NULL;
 	if (c->accept)
-		hdrs = curl_slist_append(hdrs, c->accept);
-	if (c->content_type) {
-		line = xasprintf("Content-Type: %s", c->content_type);
-		hdrs = curl_slist_append(hdrs, line);
-		free(line);
-		hdrs = curl_slist_append(hdrs, "Expect:");
-	}
-	if (authz) {
-		line = xasprintf("Authorization: %s", authz);
-		hdrs = curl_slist_append(hdrs, line);
-		free_secret(line);
-	}
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-
-	r->errbuf[0] = '\0';
-	CURLcode rc = curl_easy_perform(h);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	if (rc != CURLE_OK) {
-		if (rp->too_large)
-			tally_err_set(err, TC_TOO_LARGE, "%s: answer larger than %zu MiB refused",
-				      url, BODY_MAX >> 20);
-		else if (tls_curl_error((int)rc, r->errbuf, url, host,
-					r->cert_dir_set ? r->cert_dir : NULL, err) < 0)
-			; /* class tls, message says what to do */
-		else
-			tally_err_set(err, TC_NETWORK, "%s: %s", url,
-				      r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
-		goto out;
-	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rp->status);
-	ret = 0;
-out:
-	http_slist_free_wiped(hdrs);
+		lines[n++] = c->accept;
+	if (c->content_type)
+		lines[n++] = ct = xasprintf("Content-Type: %s", c->content_type);
+	if (authz)
+		lines[n++] = az = xasprintf("Authorization: %s", authz);
+	lines[n] = NULL;
+	struct http_request rq = {
+		.method = c->method, .url = url, .headers = lines,
+		.body = c->data, .body_len = c->len, .body_max = BODY_MAX,
+		.trust = r->insecure ? NULL : &hs->trust,
+		.tls_host = host, .cert_dir = r->cert_dir_set ? r->cert_dir : NULL,
+		.timeout_class = TC_NETWORK,
+	};
+	int ret = http_exchange(r->http, &rq, rp, err);
+	free(ct);
+	free_secret(az);
 	return ret;
-}
-
-/* ---- URLs ---- */
-
-
-
-static int same_origin(const char *a, const char *b)
-{
-	char *oa = http_origin(a), *ob = http_origin(b);
-	int same = oa && ob && !strcmp(oa, ob);
-	free(oa);
-	free(ob);
-	return same;
 }
 
 /* ---- auth ---- */
@@ -667,14 +533,10 @@ static void challenge_parse(const char *s, struct challenge *ch)
 	}
 }
 
-static void form_add(struct registry *r, struct sbuf *f, const char *k, const char *v)
+static void form_add(struct sbuf *f, const char *k, const char *v)
 {
-	char *e = curl_easy_escape(r->curl, v, 0);
-	sbuf_addf(f, "%s%s=%s", f->len ? "&" : "", k, e ? e : "");
-	if (e) {
-		explicit_bzero(e, strlen(e));
-		curl_free(e);
-	}
+	sbuf_addf(f, "%s%s=", f->len ? "&" : "", k);
+	http_escape(f, v);
 }
 
 static int fetch_token(struct registry *r, const struct image *im, const struct challenge *ch,
@@ -682,7 +544,7 @@ static int fetch_token(struct registry *r, const struct image *im, const struct 
 {
 	const struct cred *cr = NULL;
 	struct call c = {.method = "GET", .accept = JSON_ACCEPT};
-	struct resp rp = {0};
+	struct http_reply rp = {0};
 	struct sbuf url = {0}, form = {0};
 	json_t *root = NULL;
 	char *authz = NULL;
@@ -705,13 +567,13 @@ static int fetch_token(struct registry *r, const struct image *im, const struct 
 	if (cr && cr->identity_token) {
 		/* an identity token is an OAuth2 refresh token: POST it to the
 		 * realm (as docker and containers/image do) */
-		form_add(r, &form, "grant_type", "refresh_token");
-		form_add(r, &form, "client_id", "tally");
+		form_add(&form, "grant_type", "refresh_token");
+		form_add(&form, "client_id", "tally");
 		if (ch->service)
-			form_add(r, &form, "service", ch->service);
+			form_add(&form, "service", ch->service);
 		if (want && *want)
-			form_add(r, &form, "scope", want);
-		form_add(r, &form, "refresh_token", cr->identity_token);
+			form_add(&form, "scope", want);
+		form_add(&form, "refresh_token", cr->identity_token);
 		c.method = "POST";
 		c.content_type = "application/x-www-form-urlencoded";
 		c.data = form.buf;
@@ -719,15 +581,13 @@ static int fetch_token(struct registry *r, const struct image *im, const struct 
 	} else {
 		char sep = strchr(ch->realm, '?') ? '&' : '?';
 		if (ch->service) {
-			char *e = curl_easy_escape(r->curl, ch->service, 0);
-			sbuf_addf(&url, "%cservice=%s", sep, e ? e : "");
-			curl_free(e);
+			sbuf_addf(&url, "%cservice=", sep);
+			http_escape(&url, ch->service);
 			sep = '&';
 		}
 		if (want && *want) {
-			char *e = curl_easy_escape(r->curl, want, 0);
-			sbuf_addf(&url, "%cscope=%s", sep, e ? e : "");
-			curl_free(e);
+			sbuf_addf(&url, "%cscope=", sep);
+			http_escape(&url, want);
 		}
 		if (cr && cr->basic)
 			authz = xasprintf("Basic %s", cr->basic);
@@ -764,7 +624,7 @@ out:
 	json_decref(root);
 	if (rp.body.buf)
 		explicit_bzero(rp.body.buf, rp.body.len);
-	resp_free(&rp);
+	http_reply_free(&rp);
 	sbuf_free(&url);
 	if (form.buf)
 		explicit_bzero(form.buf, form.len);
@@ -774,13 +634,14 @@ out:
 }
 
 static int answer_challenge(struct registry *r, const struct image *im, const char *url,
-			    const char *scope, const struct resp *rp, struct tally_err *err)
+			    const char *scope, const struct http_reply *rp, struct tally_err *err)
 {
 	struct challenge ch;
 	int ret = -1;
-	if (!rp->www_auth)
+	const char *wa = www_auth(rp);
+	if (!wa)
 		return tally_err_set(err, TC_AUTH, "%s: 401 unauthorized without a challenge", url);
-	challenge_parse(rp->www_auth, &ch);
+	challenge_parse(wa, &ch);
 	if (!strcasecmp(ch.scheme, "Basic")) {
 		const struct cred *cr = NULL;
 		if (cred_get(r, im->host, im->name, &cr, err) < 0)
@@ -822,12 +683,13 @@ static char *base_url(struct registry *r, const struct image *im, int *probing)
 }
 
 /* Sends c to base + path, answering one auth challenge and following up to
- * MAX_REDIRS redirects. A request that carries credentials is never
- * redirected to another host, and once a redirect has left the registry's
- * host no credentials are sent and no challenge is answered.
- * On return 0, rp holds the final answer and *final_url (caller frees) its URL. */
+ * HTTP_MAX_REDIRS redirects (http_redirect_target). A request that carries
+ * credentials is never redirected to another host, and once a redirect has
+ * left the registry's host no credentials are sent and no challenge is
+ * answered. On return 0, rp holds the final answer and *final_url (caller
+ * frees) its URL. */
 static int request(struct registry *r, const struct image *im, const char *path,
-		   const char *scope, const struct call *c, struct resp *rp, char **final_url,
+		   const char *scope, const struct call *c, struct http_reply *rp, char **final_url,
 		   struct tally_err *err)
 {
 	int probing, challenged = 0, redirects = 0, offsite = 0, ret = -1;
@@ -851,7 +713,7 @@ static int request(struct registry *r, const struct image *im, const char *path,
 			authz = NULL;
 		}
 		if (perform(r, im->host, c, url, authz, rp, err) < 0) {
-			if (!probing || rp->too_large || !str_starts(url, "https://"))
+			if (!probing || (err && err->cls == TC_TOO_LARGE) || !str_starts(url, "https://"))
 				goto out;
 			/* insecure and https failed: fall back to plain http */
 			char *u = xasprintf("http://%s", url + 8);
@@ -866,27 +728,16 @@ static int request(struct registry *r, const struct image *im, const char *path,
 			host_state(r, im->host)->scheme = str_starts(url, "https://") ? "https" : "http";
 			probing = 0;
 		}
-		if (rp->status >= 300 && rp->status < 400 && rp->status != 304 && rp->location) {
-			char *next = http_url_resolve(url, rp->location);
-			if (!next || (!str_starts(next, "http://") && !str_starts(next, "https://"))) {
-				free(next);
-				tally_err_set(err, TC_VERIFY, "%s: %ld with an unusable Location", url,
-					      rp->status);
-				goto out;
-			}
-			if (authz && !same_origin(next, url)) {
-				tally_err_set(err, TC_VERIFY,
-					      "%s: redirect to another host (%s) refused for an "
-					      "authenticated request", url, next);
-				free(next);
-				goto out;
-			}
-			if (++redirects > MAX_REDIRS) {
-				free(next);
-				tally_err_set(err, TC_VERIFY, "%s: more than %d redirects", url, MAX_REDIRS);
-				goto out;
-			}
-			if (!same_origin(next, url))
+		char *next = NULL;
+		int redir = http_redirect_target(url, rp->status, rp_location(rp), redirects,
+						 authz ? HTTP_REDIR_SAME_ORIGIN : 0,
+						 "an authenticated request stays on the registry's host",
+						 &next, err);
+		if (redir < 0)
+			goto out;
+		if (redir) {
+			redirects++;
+			if (!http_same_origin(next, url))
 				offsite = 1;
 			free(url);
 			url = next;
@@ -924,7 +775,7 @@ out:
 
 /* Turns a non-success answer into an error naming the URL, with the
  * registry's error code and message when the body has them. */
-static int status_error(const char *url, const struct resp *rp, enum tally_class cls_404,
+static int status_error(const char *url, const struct http_reply *rp, enum tally_class cls_404,
 			struct tally_err *err)
 {
 	enum tally_class cls;
@@ -975,11 +826,11 @@ static int status_error(const char *url, const struct resp *rp, enum tally_class
 
 /* Media type from Content-Type (parameters dropped), else the body's
  * "mediaType". Caller frees; NULL when neither names one. */
-static char *media_type_of(const struct resp *rp)
+static char *media_type_of(const struct http_reply *rp)
 {
-	if (rp->content_type) {
-		size_t n = strcspn(rp->content_type, "; \t");
-		char *mt = xstrndup(rp->content_type, n);
+	if (rp_content_type(rp)) {
+		size_t n = strcspn(rp_content_type(rp), "; \t");
+		char *mt = xstrndup(rp_content_type(rp), n);
 		if (n && strcmp(mt, "application/json") != 0 && strcmp(mt, "text/plain") != 0 &&
 		    strcmp(mt, "application/octet-stream") != 0)
 			return mt;
@@ -1007,7 +858,7 @@ static int check_ref(const char *ref, struct tally_err *err)
  * token scope's action ("pull", "delete"). *rp and *url (caller frees both,
  * also on failure) hold the answer and the URL asked. */
 static int manifest_fetch(struct registry *r, const char *image, const char *ref,
-			  const char *method, const char *access, struct resp *rp, char **url,
+			  const char *method, const char *access, struct http_reply *rp, char **url,
 			  struct tally_err *err)
 {
 	struct image im = {0};
@@ -1033,7 +884,7 @@ int registry_get_manifest(struct registry *r, const char *image, const char *ref
 			  struct sbuf *body, char **media_type, char digest[REGISTRY_DIGEST_MAX],
 			  struct tally_err *err)
 {
-	struct resp rp = {0};
+	struct http_reply rp = {0};
 	char *url = NULL, *mt = NULL;
 	char d[REGISTRY_DIGEST_MAX];
 	int ret = -1;
@@ -1049,9 +900,9 @@ int registry_get_manifest(struct registry *r, const char *image, const char *ref
 		goto fail;
 	}
 	registry_sha256_digest(rp.body.buf, rp.body.len, d);
-	if (rp.digest && str_starts(rp.digest, "sha256:") && strcmp(rp.digest, d) != 0) {
+	if (rp_digest(&rp) && str_starts(rp_digest(&rp), "sha256:") && strcmp(rp_digest(&rp), d) != 0) {
 		tally_err_set(err, TC_VERIFY, "%s: Docker-Content-Digest %.80s does not match the body (%s)",
-			      url, rp.digest, d);
+			      url, rp_digest(&rp), d);
 		goto fail;
 	}
 	if (str_starts(ref, "sha256:") && strcmp(ref, d) != 0) {
@@ -1072,25 +923,25 @@ int registry_get_manifest(struct registry *r, const char *image, const char *ref
 fail:
 	free(mt);
 	free(url);
-	resp_free(&rp);
+	http_reply_free(&rp);
 	return ret;
 }
 
 int registry_digest(struct registry *r, const char *image, const char *ref,
 		    char digest[REGISTRY_DIGEST_MAX], struct tally_err *err)
 {
-	struct resp rp = {0};
+	struct http_reply rp = {0};
 	char *url = NULL;
 	int ret = -1;
 
 	if (manifest_fetch(r, image, ref, "HEAD", "pull", &rp, &url, err) < 0)
 		goto fail;
-	if (sha256_digest_valid(rp.digest)) {
-		if (str_starts(ref, "sha256:") && strcmp(ref, rp.digest) != 0) {
-			tally_err_set(err, TC_VERIFY, "%s: registry says digest %s", url, rp.digest);
+	if (sha256_digest_valid(rp_digest(&rp))) {
+		if (str_starts(ref, "sha256:") && strcmp(ref, rp_digest(&rp)) != 0) {
+			tally_err_set(err, TC_VERIFY, "%s: registry says digest %s", url, rp_digest(&rp));
 			goto fail;
 		}
-		snprintf(digest, REGISTRY_DIGEST_MAX, "%s", rp.digest);
+		snprintf(digest, REGISTRY_DIGEST_MAX, "%s", rp_digest(&rp));
 		ret = 0;
 	} else {
 		/* no usable digest header: hash the manifest ourselves */
@@ -1102,7 +953,7 @@ int registry_digest(struct registry *r, const char *image, const char *ref,
 	}
 fail:
 	free(url);
-	resp_free(&rp);
+	http_reply_free(&rp);
 	return ret;
 }
 
@@ -1111,7 +962,7 @@ int registry_put_manifest(struct registry *r, const char *image, const char *tag
 			  struct tally_err *err)
 {
 	struct image im = {0};
-	struct resp rp = {0};
+	struct http_reply rp = {0};
 	struct call c = {.method = "PUT", .content_type = media_type, .data = body, .len = len};
 	char *path = NULL, *url = NULL, *scope = NULL;
 	char d[REGISTRY_DIGEST_MAX];
@@ -1133,9 +984,9 @@ int registry_put_manifest(struct registry *r, const char *image, const char *tag
 		goto fail;
 	}
 	registry_sha256_digest(body, len, d);
-	if (rp.digest && str_starts(rp.digest, "sha256:") && strcmp(rp.digest, d) != 0) {
+	if (rp_digest(&rp) && str_starts(rp_digest(&rp), "sha256:") && strcmp(rp_digest(&rp), d) != 0) {
 		tally_err_set(err, TC_VERIFY, "%s: registry stored digest %.80s, expected %s", url,
-			      rp.digest, d);
+			      rp_digest(&rp), d);
 		goto fail;
 	}
 	ret = 0;
@@ -1143,7 +994,7 @@ fail:
 	free(path);
 	free(url);
 	free(scope);
-	resp_free(&rp);
+	http_reply_free(&rp);
 	image_free(&im);
 	return ret;
 }
@@ -1151,13 +1002,13 @@ fail:
 int registry_delete_manifest(struct registry *r, const char *image, const char *digest,
 			     struct tally_err *err)
 {
-	struct resp rp = {0};
+	struct http_reply rp = {0};
 	char *url = NULL;
 	if (!digest || !strchr(digest, ':') || check_ref(digest, err) < 0)
 		return tally_err_set(err, TC_INPUT, "\"%s\" is not a digest", digest ? digest : "(null)");
 	int ret = manifest_fetch(r, image, digest, "DELETE", "delete", &rp, &url, err);
 	free(url);
-	resp_free(&rp);
+	http_reply_free(&rp);
 	return ret;
 }
 
@@ -1166,7 +1017,7 @@ int registry_tags(struct registry *r, const char *image, struct strv *out, int m
 		  struct tally_err *err)
 {
 	struct image im = {0};
-	struct resp rp = {0};
+	struct http_reply rp = {0};
 	struct call c = {.method = "GET", .accept = JSON_ACCEPT};
 	struct strv seen = {0}, tags = {0};
 	char *path = NULL, *url = NULL, *scope = NULL, *first = NULL;
@@ -1218,12 +1069,12 @@ int registry_tags(struct registry *r, const char *image, struct strv *out, int m
 			}
 			strv_push(&tags, json_string_value(t));
 		}
-		char *next = rp.link ? http_link_next(rp.link) : NULL;
+		char *next = rp_link(&rp) ? http_link_next(rp_link(&rp)) : NULL;
 		if (!next)
 			break;
 		char *abs = http_url_resolve(url, next);
 		free(next);
-		if (!abs || !same_origin(abs, first)) {
+		if (!abs || !http_same_origin(abs, first)) {
 			tally_err_set(err, TC_VERIFY, "%s: Link to another host refused (%s)", url,
 				      abs ? abs : "unparsable");
 			free(abs);
@@ -1248,7 +1099,7 @@ fail:
 	free(path);
 	free(url);
 	free(scope);
-	resp_free(&rp);
+	http_reply_free(&rp);
 	image_free(&im);
 	return ret;
 }
@@ -1261,7 +1112,7 @@ int registry_get_blob(struct registry *r, const char *image, const char *digest,
 		      struct sbuf *body, struct tally_err *err)
 {
 	struct image im = {0};
-	struct resp rp = {0};
+	struct http_reply rp = {0};
 	struct call c = {.method = "GET", .accept = "Accept: */*"};
 	char *path = NULL, *url = NULL, *scope = NULL;
 	char d[REGISTRY_DIGEST_MAX];
@@ -1292,7 +1143,7 @@ fail:
 	free(path);
 	free(url);
 	free(scope);
-	resp_free(&rp);
+	http_reply_free(&rp);
 	image_free(&im);
 	return ret;
 }
