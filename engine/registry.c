@@ -1,11 +1,12 @@
-/* registry.c - OCI distribution client (manifests and tags only).
+/* registry.c - the OCI distribution protocol (manifests, blobs, tags) on
+ * the HTTP transport of http.c; authentication is regauth.c.
  *
- * One CURL easy handle per struct registry, reset and reused for every
- * request so that connections to the registry are kept alive. Redirects are
- * followed by hand (at most 5) so that a request carrying credentials is
- * never sent on to another host. Bodies are capped at 8 MiB by counting in
- * the write callback: libcurl 7.88 ignores CURLOPT_MAXFILESIZE when the
- * length is unknown.
+ * A struct registry belongs to one thread: it owns one struct http (whose
+ * easy handle is reset and reused, so connections stay alive), the
+ * per-host state and the credentials; nothing in it is shared. Redirects
+ * follow http_redirect_target (at most HTTP_MAX_REDIRS), so that a request
+ * carrying credentials is never sent on to another host. Bodies are capped
+ * at 8 MiB by the transport.
  *
  * Scheme choice: https with TLS verified, unless insecure. When insecure, a
  * loopback host (127.x, localhost, ::1) is spoken to over http at once;
@@ -15,19 +16,15 @@
  *
  * Credentials (base64 "user:pass" from the auth file) and bearer tokens live
  * only in this struct, are wiped on free, and never enter a message. */
-#include "registry.h"
+#include "registry_priv.h"
 
 #include "authfile.h"
-#include "base64.h"
 #include "config.h"
-#include "http.h"
 #include "sha256.h"
 #include "tls.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <jansson.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +39,6 @@ static const char MANIFEST_ACCEPT[] =
 	"application/vnd.oci.image.index.v1+json, "
 	"application/vnd.docker.distribution.manifest.v2+json, "
 	"application/vnd.docker.distribution.manifest.list.v2+json";
-static const char JSON_ACCEPT[] = "Accept: application/json";
 
 void registry_sha256_digest(const void *data, size_t len, char digest[REGISTRY_DIGEST_MAX])
 {
@@ -76,7 +72,7 @@ static int valid_ref(const char *ref)
 	return 1;
 }
 
-static void free_secret(char *s)
+void reg_free_secret(char *s)
 {
 	if (s) {
 		explicit_bzero(s, strlen(s));
@@ -85,49 +81,10 @@ static void free_secret(char *s)
 }
 
 /* A value fit for one header line: no CR, LF or NUL. */
-static int header_safe(const char *s)
+int reg_header_safe(const char *s)
 {
 	return s && *s && !strpbrk(s, "\r\n");
 }
-
-/* ---- the struct ---- */
-
-struct cred {
-	char *key;            /* host "/" name, as looked up */
-	char *basic;          /* base64(user:pass), NULL when none */
-	char *identity_token; /* NULL when none */
-	char *source;         /* auth file or helper, for messages */
-};
-
-struct token {
-	char *key;   /* host " " scope */
-	char *value;
-};
-
-struct host_state {
-	char *host;
-	const char *scheme; /* NULL until known */
-	int basic;          /* host asked for Basic auth */
-	int trust_loaded;
-	struct tls_trust trust;
-};
-
-struct registry {
-	struct http *http;     /* the transport, this thread's */
-	int insecure;
-	struct authfile *auth;
-	char *auth_path;      /* file read, NULL when none was found */
-	char *auth_shown;
-	char *cert_dir;       /* NULL: the containers defaults */
-	int cert_dir_set;
-	long page_size;
-	struct cred *creds;
-	size_t ncreds;
-	struct token *tokens;
-	size_t ntokens;
-	struct host_state *hosts;
-	size_t nhosts;
-};
 
 /* "https://index.docker.io/v1/" -> "registry-1.docker.io"; "Host:5000" -> "host:5000" */
 static char *norm_host(const char *key)
@@ -147,56 +104,7 @@ static char *norm_host(const char *key)
 	return h;
 }
 
-/* Credentials for an image's host and repository, looked up once (a
- * credential helper runs at most once per host). *out is NULL when there
- * are none; -1 when a helper failed (TC_AUTH). */
-static int cred_get(struct registry *r, const char *host, const char *name,
-		    const struct cred **out, struct tally_err *err)
-{
-	char *key = xasprintf("%s/%s", host, name ? name : "");
-	*out = NULL;
-	for (size_t i = 0; i < r->ncreds; i++)
-		if (!strcmp(r->creds[i].key, key)) {
-			free(key);
-			*out = r->creds[i].basic || r->creds[i].identity_token ? &r->creds[i] : NULL;
-			return 0;
-		}
-	struct authfile_cred ac = {0};
-	if (authfile_lookup(r->auth, host, name, &ac, err) < 0) {
-		free(key);
-		return -1;
-	}
-	r->creds = xrealloc(r->creds, (r->ncreds + 1) * sizeof *r->creds);
-	struct cred *c = &r->creds[r->ncreds++];
-	memset(c, 0, sizeof *c);
-	c->key = key;
-	if (ac.user) {
-		struct sbuf up = {0}, b = {0};
-		sbuf_addf(&up, "%s:%s", ac.user, ac.pass ? ac.pass : "");
-		base64_encode(&b, up.buf, up.len);
-		explicit_bzero(up.buf, up.len);
-		sbuf_free(&up);
-		c->basic = sbuf_detach(&b);
-	}
-	c->identity_token = xstrdup(ac.identity_token);
-	c->source = xstrdup(ac.source);
-	authfile_cred_clear(&ac);
-	*out = c->basic || c->identity_token ? c : NULL;
-	return 0;
-}
-
-/* The auth file named in messages. */
-static const char *auth_shown(struct registry *r)
-{
-	if (!r->auth_path)
-		return "no auth file";
-	if (!r->auth_shown)
-		r->auth_shown = authfile_exists(r->auth) ? xstrdup(r->auth_path)
-			: xasprintf("%s (it does not exist)", r->auth_path);
-	return r->auth_shown;
-}
-
-static struct host_state *host_state(struct registry *r, const char *host)
+struct host_state *reg_host(struct registry *r, const char *host)
 {
 	for (size_t i = 0; i < r->nhosts; i++)
 		if (!strcmp(r->hosts[i].host, host))
@@ -206,48 +114,6 @@ static struct host_state *host_state(struct registry *r, const char *host)
 	memset(hs, 0, sizeof *hs);
 	hs->host = xstrdup(host);
 	return hs;
-}
-
-static const char *token_find(const struct registry *r, const char *host, const char *scope)
-{
-	size_t hl = strlen(host);
-	for (size_t i = 0; i < r->ntokens; i++) {
-		const char *k = r->tokens[i].key;
-		if (!strncmp(k, host, hl) && k[hl] == ' ' && !strcmp(k + hl + 1, scope))
-			return r->tokens[i].value;
-	}
-	return NULL;
-}
-
-static void token_set(struct registry *r, const char *host, const char *scope, char *value)
-{
-	char *key = xasprintf("%s %s", host, scope);
-	for (size_t i = 0; i < r->ntokens; i++) {
-		if (!strcmp(r->tokens[i].key, key)) {
-			free(key);
-			free_secret(r->tokens[i].value);
-			r->tokens[i].value = value;
-			return;
-		}
-	}
-	r->tokens = xrealloc(r->tokens, (r->ntokens + 1) * sizeof *r->tokens);
-	r->tokens[r->ntokens].key = key;
-	r->tokens[r->ntokens].value = value;
-	r->ntokens++;
-}
-
-static void token_drop(struct registry *r, const char *host, const char *scope)
-{
-	size_t hl = strlen(host);
-	for (size_t i = 0; i < r->ntokens; i++) {
-		const char *k = r->tokens[i].key;
-		if (!strncmp(k, host, hl) && k[hl] == ' ' && !strcmp(k + hl + 1, scope)) {
-			free(r->tokens[i].key);
-			free_secret(r->tokens[i].value);
-			r->tokens[i] = r->tokens[--r->ntokens];
-			return;
-		}
-	}
 }
 
 struct registry *registry_new(const char *auth_file, int insecure, struct tally_err *err)
@@ -274,8 +140,8 @@ void registry_free(struct registry *r)
 	http_free(r->http);
 	for (size_t i = 0; i < r->ncreds; i++) {
 		free(r->creds[i].key);
-		free_secret(r->creds[i].basic);
-		free_secret(r->creds[i].identity_token);
+		reg_free_secret(r->creds[i].basic);
+		reg_free_secret(r->creds[i].identity_token);
 		free(r->creds[i].source);
 	}
 	authfile_free(r->auth);
@@ -285,7 +151,7 @@ void registry_free(struct registry *r)
 	free(r->creds);
 	for (size_t i = 0; i < r->ntokens; i++) {
 		free(r->tokens[i].key);
-		free_secret(r->tokens[i].value);
+		reg_free_secret(r->tokens[i].value);
 	}
 	free(r->tokens);
 	for (size_t i = 0; i < r->nhosts; i++) {
@@ -325,10 +191,6 @@ void registry_set_page_size(struct registry *r, int n)
 
 /* ---- image names ---- */
 
-struct image {
-	char *host; /* normalised, with port */
-	char *name; /* repository path */
-};
 
 static void image_free(struct image *im)
 {
@@ -414,34 +276,17 @@ static const char *last_header(const struct http_reply *rp, const char *name)
 	return v;
 }
 
-static const char *www_auth(const struct http_reply *rp)
-{
-	const char *first = http_reply_header(rp, "WWW-Authenticate", 0), *v;
-	for (size_t i = 0; (v = http_reply_header(rp, "WWW-Authenticate", i)); i++)
-		if (!strncasecmp(v, "Bearer", 6))
-			return v;
-	return first;
-}
-
 #define rp_digest(rp) last_header(rp, "Docker-Content-Digest")
 #define rp_content_type(rp) last_header(rp, "Content-Type")
 #define rp_location(rp) last_header(rp, "Location")
 #define rp_link(rp) http_reply_header(rp, "Link", 0)
 
-struct call {
-	const char *method;       /* GET HEAD PUT POST DELETE */
-	const char *accept;       /* full header line or NULL */
-	const char *content_type; /* media type for PUT and POST */
-	const char *data;
-	size_t len;
-};
-
 /* Performs one transfer (no redirects) on the transport, with the
  * registry's trust (certs.d, which also covers its token realm). */
-static int perform(struct registry *r, const char *host, const struct call *c, const char *url,
+int reg_perform(struct registry *r, const char *host, const struct call *c, const char *url,
 		   const char *authz, struct http_reply *rp, struct tally_err *err)
 {
-	struct host_state *hs = host_state(r, host);
+	struct host_state *hs = reg_host(r, host);
 	if (!hs->trust_loaded && !r->insecure) {
 		if (tls_trust_load(r->cert_dir_set ? (r->cert_dir ? r->cert_dir : "") : NULL, host,
 				   &hs->trust, err) < 0)
@@ -467,201 +312,7 @@ static int perform(struct registry *r, const char *host, const struct call *c, c
 	};
 	int ret = http_exchange(r->http, &rq, rp, err);
 	free(ct);
-	free_secret(az);
-	return ret;
-}
-
-/* ---- auth ---- */
-
-/* Parses `Scheme k="v", k2=v2` into the scheme and three known params. */
-struct challenge {
-	char scheme[16];
-	char *realm, *service, *scope;
-};
-
-static void challenge_free(struct challenge *ch)
-{
-	free(ch->realm);
-	free(ch->service);
-	free(ch->scope);
-}
-
-static void challenge_parse(const char *s, struct challenge *ch)
-{
-	memset(ch, 0, sizeof *ch);
-	size_t n = strcspn(s, " \t");
-	snprintf(ch->scheme, sizeof ch->scheme, "%.*s", (int)(n < 15 ? n : 15), s);
-	const char *p = s + n;
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		const char *k = p;
-		while (*p && *p != '=' && *p != ',' && *p != ' ')
-			p++;
-		size_t klen = (size_t)(p - k);
-		if (*p != '=') {
-			if (!klen)
-				break;
-			continue;
-		}
-		p++;
-		struct sbuf v = {0};
-		if (*p == '"') {
-			for (p++; *p && *p != '"'; p++) {
-				if (*p == '\\' && p[1])
-					p++;
-				sbuf_addc(&v, *p);
-			}
-			if (*p == '"')
-				p++;
-		} else {
-			while (*p && *p != ',' && *p != ' ')
-				sbuf_addc(&v, *p++);
-		}
-		char **slot = NULL;
-		if (klen == 5 && !strncasecmp(k, "realm", 5))
-			slot = &ch->realm;
-		else if (klen == 7 && !strncasecmp(k, "service", 7))
-			slot = &ch->service;
-		else if (klen == 5 && !strncasecmp(k, "scope", 5))
-			slot = &ch->scope;
-		if (slot) {
-			free(*slot);
-			*slot = v.buf ? sbuf_detach(&v) : xstrdup("");
-		}
-		sbuf_free(&v);
-	}
-}
-
-static void form_add(struct sbuf *f, const char *k, const char *v)
-{
-	sbuf_addf(f, "%s%s=", f->len ? "&" : "", k);
-	http_escape(f, v);
-}
-
-static int fetch_token(struct registry *r, const struct image *im, const struct challenge *ch,
-		       const char *scope, struct tally_err *err)
-{
-	const struct cred *cr = NULL;
-	struct call c = {.method = "GET", .accept = JSON_ACCEPT};
-	struct http_reply rp = {0};
-	struct sbuf url = {0}, form = {0};
-	json_t *root = NULL;
-	char *authz = NULL;
-	int ret = -1;
-
-	if (cred_get(r, im->host, im->name, &cr, err) < 0)
-		goto out;
-	if (!ch->realm || (!str_starts(ch->realm, "https://") && !str_starts(ch->realm, "http://"))) {
-		tally_err_set(err, TC_AUTH, "%s: bearer challenge without an http(s) realm", im->host);
-		goto out;
-	}
-	if (cr && str_starts(ch->realm, "http://") && !r->insecure) {
-		tally_err_set(err, TC_AUTH,
-			      "%s: refusing to send credentials to the plain-http token realm %s",
-			      im->host, ch->realm);
-		goto out;
-	}
-	const char *want = ch->scope && *ch->scope ? ch->scope : scope;
-	sbuf_adds(&url, ch->realm);
-	if (cr && cr->identity_token) {
-		/* an identity token is an OAuth2 refresh token: POST it to the
-		 * realm (as docker and containers/image do) */
-		form_add(&form, "grant_type", "refresh_token");
-		form_add(&form, "client_id", "tally");
-		if (ch->service)
-			form_add(&form, "service", ch->service);
-		if (want && *want)
-			form_add(&form, "scope", want);
-		form_add(&form, "refresh_token", cr->identity_token);
-		c.method = "POST";
-		c.content_type = "application/x-www-form-urlencoded";
-		c.data = form.buf;
-		c.len = form.len;
-	} else {
-		char sep = strchr(ch->realm, '?') ? '&' : '?';
-		if (ch->service) {
-			sbuf_addf(&url, "%cservice=", sep);
-			http_escape(&url, ch->service);
-			sep = '&';
-		}
-		if (want && *want) {
-			sbuf_addf(&url, "%cscope=", sep);
-			http_escape(&url, want);
-		}
-		if (cr && cr->basic)
-			authz = xasprintf("Basic %s", cr->basic);
-	}
-	if (perform(r, im->host, &c, url.buf, authz, &rp, err) < 0)
-		goto out;
-	if (rp.status != 200) {
-		if (cr)
-			tally_err_set(err, TC_AUTH,
-				      "%s: %ld fetching a registry token; check the credentials for %s "
-				      "in %s (buildah login %s)", url.buf, rp.status, im->host,
-				      cr->source ? cr->source : auth_shown(r), im->host);
-		else
-			tally_err_set(err, TC_AUTH,
-				      "%s: %ld fetching a registry token; no credentials for %s in %s "
-				      "(buildah login %s, or set registry.authFile)", url.buf, rp.status,
-				      im->host, auth_shown(r), im->host);
-		goto out;
-	}
-	json_error_t je;
-	root = json_loadb(rp.body.buf ? rp.body.buf : "", rp.body.len, 0, &je);
-	json_t *t = json_object_get(root, "token");
-	if (!json_is_string(t) || !json_string_length(t))
-		t = json_object_get(root, "access_token");
-	if (!json_is_string(t) || !header_safe(json_string_value(t))) {
-		tally_err_set(err, TC_VERIFY, "%s: token answer has no \"token\" or \"access_token\"",
-			      url.buf);
-		goto out;
-	}
-	char *tok = xasprintf("Bearer %s", json_string_value(t));
-	token_set(r, im->host, scope, tok);
-	ret = 0;
-out:
-	json_decref(root);
-	if (rp.body.buf)
-		explicit_bzero(rp.body.buf, rp.body.len);
-	http_reply_free(&rp);
-	sbuf_free(&url);
-	if (form.buf)
-		explicit_bzero(form.buf, form.len);
-	sbuf_free(&form);
-	free_secret(authz);
-	return ret;
-}
-
-static int answer_challenge(struct registry *r, const struct image *im, const char *url,
-			    const char *scope, const struct http_reply *rp, struct tally_err *err)
-{
-	struct challenge ch;
-	int ret = -1;
-	const char *wa = www_auth(rp);
-	if (!wa)
-		return tally_err_set(err, TC_AUTH, "%s: 401 unauthorized without a challenge", url);
-	challenge_parse(wa, &ch);
-	if (!strcasecmp(ch.scheme, "Basic")) {
-		const struct cred *cr = NULL;
-		if (cred_get(r, im->host, im->name, &cr, err) < 0)
-			goto out;
-		if (!cr || !cr->basic) {
-			tally_err_set(err, TC_AUTH,
-				      "%s: 401 unauthorized; no credentials for %s in %s "
-				      "(buildah login %s, or set registry.authFile)", url, im->host,
-				      auth_shown(r), im->host);
-			goto out;
-		}
-		host_state(r, im->host)->basic = 1;
-		ret = 0;
-	} else if (!strcasecmp(ch.scheme, "Bearer")) {
-		ret = fetch_token(r, im, &ch, scope, err);
-	} else {
-		tally_err_set(err, TC_AUTH, "%s: 401 with unsupported auth scheme \"%s\"", url, ch.scheme);
-	}
-out:
-	challenge_free(&ch);
+	reg_free_secret(az);
 	return ret;
 }
 
@@ -669,7 +320,7 @@ out:
 
 static char *base_url(struct registry *r, const struct image *im, int *probing)
 {
-	struct host_state *hs = host_state(r, im->host);
+	struct host_state *hs = reg_host(r, im->host);
 	*probing = 0;
 	if (!hs->scheme) {
 		if (!r->insecure)
@@ -700,19 +351,19 @@ static int request(struct registry *r, const struct image *im, const char *path,
 
 	*final_url = NULL;
 	for (;;) {
-		hs = host_state(r, im->host);
-		const char *tok = token_find(r, im->host, scope);
+		hs = reg_host(r, im->host);
+		const char *tok = reg_token_find(r, im->host, scope);
 		const struct cred *cr = NULL;
-		if (!tok && hs->basic && cred_get(r, im->host, im->name, &cr, err) < 0)
+		if (!tok && hs->basic && reg_cred_get(r, im->host, im->name, &cr, err) < 0)
 			goto out;
-		free_secret(authz);
+		reg_free_secret(authz);
 		authz = tok ? xstrdup(tok) : (cr && cr->basic) ? xasprintf("Basic %s", cr->basic) : NULL;
 		if (offsite) {
 			/* redirected away from the registry: its secrets stay home */
-			free_secret(authz);
+			reg_free_secret(authz);
 			authz = NULL;
 		}
-		if (perform(r, im->host, c, url, authz, rp, err) < 0) {
+		if (reg_perform(r, im->host, c, url, authz, rp, err) < 0) {
 			if (!probing || (err && err->cls == TC_TOO_LARGE) || !str_starts(url, "https://"))
 				goto out;
 			/* insecure and https failed: fall back to plain http */
@@ -720,12 +371,12 @@ static int request(struct registry *r, const struct image *im, const char *path,
 			free(url);
 			url = u;
 			probing = 0;
-			host_state(r, im->host)->scheme = "http";
+			reg_host(r, im->host)->scheme = "http";
 			tally_err_clear(err);
 			continue;
 		}
 		if (probing) {
-			host_state(r, im->host)->scheme = str_starts(url, "https://") ? "https" : "http";
+			reg_host(r, im->host)->scheme = str_starts(url, "https://") ? "https" : "http";
 			probing = 0;
 		}
 		char *next = NULL;
@@ -745,8 +396,8 @@ static int request(struct registry *r, const struct image *im, const char *path,
 		}
 		if (rp->status == 401 && !challenged && !offsite) {
 			challenged = 1;
-			token_drop(r, im->host, scope);
-			if (answer_challenge(r, im, url, scope, rp, err) < 0)
+			reg_token_drop(r, im->host, scope);
+			if (reg_answer_challenge(r, im, url, scope, rp, err) < 0)
 				goto out;
 			continue;
 		}
@@ -754,11 +405,11 @@ static int request(struct registry *r, const struct image *im, const char *path,
 			/* the credentials were sent and refused */
 			const struct cred *sent = NULL;
 			struct tally_err e2 = {0};
-			cred_get(r, im->host, im->name, &sent, &e2);
+			reg_cred_get(r, im->host, im->name, &sent, &e2);
 			tally_err_set(err, TC_AUTH,
 				      "%s: 401 unauthorized with the credentials for %s from %s; check "
 				      "them (buildah login %s)", url, im->host,
-				      sent && sent->source ? sent->source : auth_shown(r), im->host);
+				      sent && sent->source ? sent->source : reg_auth_shown(r), im->host);
 			goto out;
 		}
 		break;
@@ -767,7 +418,7 @@ static int request(struct registry *r, const struct image *im, const char *path,
 	url = NULL;
 	ret = 0;
 out:
-	free_secret(authz);
+	reg_free_secret(authz);
 	free(base);
 	free(url);
 	return ret;
@@ -839,7 +490,7 @@ static char *media_type_of(const struct http_reply *rp)
 	json_error_t je;
 	json_t *root = json_loadb(rp->body.buf ? rp->body.buf : "", rp->body.len, 0, &je);
 	const char *v = json_string_value(json_object_get(root, "mediaType"));
-	char *mt = v && header_safe(v) ? xstrdup(v) : NULL;
+	char *mt = v && reg_header_safe(v) ? xstrdup(v) : NULL;
 	json_decref(root);
 	return mt;
 }
@@ -854,21 +505,22 @@ static int check_ref(const char *ref, struct tally_err *err)
 	return 0;
 }
 
-/* GET, HEAD or DELETE of a manifest that must answer 2xx; access is the
- * token scope's action ("pull", "delete"). *rp and *url (caller frees both,
- * also on failure) hold the answer and the URL asked. */
-static int manifest_fetch(struct registry *r, const char *image, const char *ref,
-			  const char *method, const char *access, struct http_reply *rp, char **url,
-			  struct tally_err *err)
+/* method on /v2/NAME/KIND/REF (KIND "manifests" or "blobs") that must
+ * answer 2xx; access is the token scope's action ("pull", "pull,push",
+ * "delete"). *rp and *url (caller frees both, also on failure) hold the
+ * answer and the URL asked. The one request path of the manifest and blob
+ * calls. */
+static int object_call(struct registry *r, const char *image, const char *kind, const char *ref,
+		       const char *access, const struct call *c, struct http_reply *rp, char **url,
+		       struct tally_err *err)
 {
 	struct image im = {0};
-	struct call c = {.method = method, .accept = MANIFEST_ACCEPT};
 	int ret = -1;
-	if (check_ref(ref, err) < 0 || image_parse(image, &im, err) < 0)
+	if (image_parse(image, &im, err) < 0)
 		return -1;
-	char *path = xasprintf("/v2/%s/manifests/%s", im.name, ref);
+	char *path = xasprintf("/v2/%s/%s/%s", im.name, kind, ref);
 	char *scope = xasprintf("repository:%s:%s", im.name, access);
-	if (request(r, &im, path, scope, &c, rp, url, err) == 0) {
+	if (request(r, &im, path, scope, c, rp, url, err) == 0) {
 		if (rp->status >= 200 && rp->status <= 299)
 			ret = 0;
 		else
@@ -878,6 +530,27 @@ static int manifest_fetch(struct registry *r, const char *image, const char *ref
 	free(scope);
 	image_free(&im);
 	return ret;
+}
+
+static int manifest_fetch(struct registry *r, const char *image, const char *ref,
+			  const char *method, const char *access, struct http_reply *rp, char **url,
+			  struct tally_err *err)
+{
+	struct call c = {.method = method, .accept = MANIFEST_ACCEPT};
+	if (check_ref(ref, err) < 0)
+		return -1;
+	return object_call(r, image, "manifests", ref, access, &c, rp, url, err);
+}
+
+/* A Docker-Content-Digest that names sha256 must be d (what the body
+ * hashes to); what says which mismatch it is. */
+static int header_digest_check(const struct http_reply *rp, const char *url, const char *d,
+			       const char *what, struct tally_err *err)
+{
+	const char *hd = rp_digest(rp);
+	if (hd && str_starts(hd, "sha256:") && strcmp(hd, d) != 0)
+		return tally_err_set(err, TC_VERIFY, "%s: %s %.80s, expected %s", url, what, hd, d);
+	return 0;
 }
 
 int registry_get_manifest(struct registry *r, const char *image, const char *ref,
@@ -899,12 +572,9 @@ int registry_get_manifest(struct registry *r, const char *image, const char *ref
 		tally_err_set(err, TC_VERIFY, "%s: manifest is not a JSON object", url);
 		goto fail;
 	}
-	registry_sha256_digest(rp.body.buf, rp.body.len, d);
-	if (rp_digest(&rp) && str_starts(rp_digest(&rp), "sha256:") && strcmp(rp_digest(&rp), d) != 0) {
-		tally_err_set(err, TC_VERIFY, "%s: Docker-Content-Digest %.80s does not match the body (%s)",
-			      url, rp_digest(&rp), d);
+	sha256_digest_str(rp.body.buf ? rp.body.buf : "", rp.body.len, d);
+	if (header_digest_check(&rp, url, d, "Docker-Content-Digest does not match the body:", err) < 0)
 		goto fail;
-	}
 	if (str_starts(ref, "sha256:") && strcmp(ref, d) != 0) {
 		tally_err_set(err, TC_VERIFY, "%s: manifest body has digest %s", url, d);
 		goto fail;
@@ -961,41 +631,23 @@ int registry_put_manifest(struct registry *r, const char *image, const char *tag
 			  const char *body, size_t len, const char *media_type,
 			  struct tally_err *err)
 {
-	struct image im = {0};
 	struct http_reply rp = {0};
 	struct call c = {.method = "PUT", .content_type = media_type, .data = body, .len = len};
-	char *path = NULL, *url = NULL, *scope = NULL;
+	char *url = NULL;
 	char d[REGISTRY_DIGEST_MAX];
 	int ret = -1;
 
 	if (check_ref(tag, err) < 0)
 		return -1;
-	if (!header_safe(media_type))
+	if (!reg_header_safe(media_type))
 		return tally_err_set(err, TC_INPUT, "manifest for %s:%s has no usable media type",
 				     image, tag);
-	if (image_parse(image, &im, err) < 0)
-		return -1;
-	path = xasprintf("/v2/%s/manifests/%s", im.name, tag);
-	scope = xasprintf("repository:%s:pull,push", im.name);
-	if (request(r, &im, path, scope, &c, &rp, &url, err) < 0)
-		goto fail;
-	if (rp.status < 200 || rp.status > 299) {
-		status_error(url, &rp, TC_MISSING_VERSION, err);
-		goto fail;
+	if (object_call(r, image, "manifests", tag, "pull,push", &c, &rp, &url, err) == 0) {
+		sha256_digest_str(body, len, d);
+		ret = header_digest_check(&rp, url, d, "registry stored digest", err);
 	}
-	registry_sha256_digest(body, len, d);
-	if (rp_digest(&rp) && str_starts(rp_digest(&rp), "sha256:") && strcmp(rp_digest(&rp), d) != 0) {
-		tally_err_set(err, TC_VERIFY, "%s: registry stored digest %.80s, expected %s", url,
-			      rp_digest(&rp), d);
-		goto fail;
-	}
-	ret = 0;
-fail:
-	free(path);
 	free(url);
-	free(scope);
 	http_reply_free(&rp);
-	image_free(&im);
 	return ret;
 }
 
@@ -1012,13 +664,12 @@ int registry_delete_manifest(struct registry *r, const char *image, const char *
 	return ret;
 }
 
-
 int registry_tags(struct registry *r, const char *image, struct strv *out, int max_pages,
 		  struct tally_err *err)
 {
 	struct image im = {0};
 	struct http_reply rp = {0};
-	struct call c = {.method = "GET", .accept = JSON_ACCEPT};
+	struct call c = {.method = "GET", .accept = REG_JSON_ACCEPT};
 	struct strv seen = {0}, tags = {0};
 	char *path = NULL, *url = NULL, *scope = NULL, *first = NULL;
 	json_t *root = NULL;
@@ -1111,27 +762,18 @@ fail:
 int registry_get_blob(struct registry *r, const char *image, const char *digest,
 		      struct sbuf *body, struct tally_err *err)
 {
-	struct image im = {0};
 	struct http_reply rp = {0};
 	struct call c = {.method = "GET", .accept = "Accept: */*"};
-	char *path = NULL, *url = NULL, *scope = NULL;
+	char *url = NULL;
 	char d[REGISTRY_DIGEST_MAX];
 	int ret = -1;
 
 	if (!sha256_digest_valid(digest))
 		return tally_err_set(err, TC_INPUT, "\"%s\" is not a sha256 digest",
 				     digest ? digest : "(null)");
-	if (image_parse(image, &im, err) < 0)
-		return -1;
-	path = xasprintf("/v2/%s/blobs/%s", im.name, digest);
-	scope = xasprintf("repository:%s:pull", im.name);
-	if (request(r, &im, path, scope, &c, &rp, &url, err) < 0)
+	if (object_call(r, image, "blobs", digest, "pull", &c, &rp, &url, err) < 0)
 		goto fail;
-	if (rp.status < 200 || rp.status > 299) {
-		status_error(url, &rp, TC_MISSING_VERSION, err);
-		goto fail;
-	}
-	registry_sha256_digest(rp.body.buf, rp.body.len, d);
+	sha256_digest_str(rp.body.buf ? rp.body.buf : "", rp.body.len, d);
 	if (strcmp(d, digest) != 0) {
 		tally_err_set(err, TC_VERIFY, "%s: blob body has digest %s", url, d);
 		goto fail;
@@ -1140,10 +782,7 @@ int registry_get_blob(struct registry *r, const char *image, const char *digest,
 	sbuf_add(body, rp.body.buf ? rp.body.buf : "", rp.body.len);
 	ret = 0;
 fail:
-	free(path);
 	free(url);
-	free(scope);
 	http_reply_free(&rp);
-	image_free(&im);
 	return ret;
 }
