@@ -172,8 +172,17 @@ void pipe_stage(struct ctx *c, const char *stage, const char *result, double sec
 	}
 }
 
-void pipe_fail(struct ctx *c, enum tally_class cls, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* The attempt ends with message (taken) as result, class cls. */
+static void end_with(struct ctx *c, enum tally_class cls, const char *result, const char *label,
+		     char *message)
+{
+	free(c->a->message);
+	c->a->message = message;
+	c->a->cls = cls;
+	c->a->result = result;
+	pipe_log(c, "%s: %s", label, message);
+}
+
 void pipe_fail(struct ctx *c, enum tally_class cls, const char *fmt, ...)
 {
 	struct sbuf sb = {0};
@@ -181,16 +190,12 @@ void pipe_fail(struct ctx *c, enum tally_class cls, const char *fmt, ...)
 	va_start(ap, fmt);
 	sbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	free(c->a->message);
-	c->a->message = sbuf_detach(&sb);
-	c->a->cls = cls;
-	c->a->result = cls == TC_HELD ? "cancelled" : "failed";
-	pipe_log(c, "%s: %s", tally_class_name(cls), c->a->message);
+	end_with(c, cls, cls == TC_HELD ? "cancelled" : "failed", tally_class_name(cls),
+		 sbuf_detach(&sb));
 }
 
 /* Cancelled by the engine (stopping, or an operator's --now): not a
  * failure and not a hold, so no class. */
-void pipe_cancel(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void pipe_cancel(struct ctx *c, const char *fmt, ...)
 {
 	struct sbuf sb = {0};
@@ -198,11 +203,7 @@ void pipe_cancel(struct ctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	sbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	free(c->a->message);
-	c->a->message = sbuf_detach(&sb);
-	c->a->cls = TC_NONE;
-	c->a->result = "cancelled";
-	pipe_log(c, "cancelled: %s", c->a->message);
+	end_with(c, TC_NONE, "cancelled", "cancelled", sbuf_detach(&sb));
 }
 
 int pipe_cancelled(struct ctx *c)
