@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pwd.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "runner.h"
 #include "util.h"
 
@@ -222,43 +222,6 @@ static void parse_key(const char *key, char **host, char **path, int *score)
 	}
 }
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Standard base64 (padding optional). -1 on a bad character. */
-static int b64decode(const char *s, struct sbuf *out)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	for (; *s && *s != '='; s++) {
-		int v = b64val((unsigned char)*s);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			sbuf_addc(out, (char)((acc >> bits) & 0xff));
-		}
-	}
-	for (; *s; s++)
-		if (*s != '=')
-			return -1;
-	return 0;
-}
-
 /* No CR, LF or NUL: the value goes into a header or a form. */
 static int line_safe(const char *s, size_t n)
 {
@@ -290,7 +253,7 @@ static int load_entry(struct authfile *af, const char *key, json_t *ent, struct 
 	if (json_is_string(a) && json_string_length(a) > 0) {
 		struct sbuf d = {0};
 		char *colon;
-		if (b64decode(json_string_value(a), &d) < 0 || !d.buf ||
+		if (base64_decode(json_string_value(a), &d) < 0 || !d.buf ||
 		    !(colon = memchr(d.buf, ':', d.len)) || !line_safe(d.buf, d.len)) {
 			if (d.buf)
 				explicit_bzero(d.buf, d.len);

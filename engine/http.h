@@ -1,4 +1,13 @@
-/* http.h - the HTTP layer for upstreams (SPEC section 5), on libcurl.
+/* http.h - tally's one HTTP client, on libcurl (SPEC section 5).
+ *
+ * Two layers:
+ *   - the transport (http.c): http_exchange sends one request (any method,
+ *     headers, body, body cap, timeouts, TLS trust from tls.h, cancellation)
+ *     and returns status, headers and body; http_redirect_target is the one
+ *     redirect policy. The registry client (registry.c) speaks the OCI
+ *     protocol on it; nothing else in tally links libcurl's easy API.
+ *   - the upstream GET (httpget.c): http_get with redirects, the token, the
+ *     ETag cache and rate limits described below.
  *
  * A struct http is one client for one thread (its CURL easy handle never
  * crosses threads); connections, DNS and TLS sessions are shared between
@@ -114,10 +123,72 @@ void http_cache_forget(void);
 /* ref resolved against base (base NULL: ref must be absolute), without user
  * info or fragment; NULL when it does not parse. */
 char *http_url_resolve(const char *base, const char *ref);
+/* 1 when a and b have the same origin (http_origin), 0 otherwise. */
+int http_same_origin(const char *a, const char *b);
 /* The rel="next" target of a Link header, or NULL. */
 char *http_link_next(const char *link);
-/* Frees a header list after wiping it (it may hold credentials). */
-struct curl_slist;
-void http_slist_free_wiped(struct curl_slist *l);
+/* Appends s to out percent-encoded for a URL query or a form (every byte
+ * but ALPHA DIGIT - . _ ~). */
+void http_escape(struct sbuf *out, const char *s);
+
+/* ---- the transport (http.c) ---------------------------------------------- */
+
+struct tls_trust;
+
+/* A client with no cache and no token: connect timeout
+ * HTTP_CONNECT_TIMEOUT, whole request HTTP_TIMEOUT (no environment
+ * override), requests not counted in http_stats. For the registry client.
+ * Caller frees with http_free. */
+struct http *http_transport_new(int insecure, int cancel_fd);
+
+struct http_request {
+	const char *method;          /* NULL or "GET", "HEAD", "POST", "PUT", "DELETE"... */
+	const char *url;             /* http or https */
+	const char *const *headers;  /* "Name: value" lines, NULL-terminated, or NULL;
+				      * they may carry credentials: copies are wiped */
+	const char *body;            /* sent with POST and PUT */
+	size_t body_len;
+	size_t body_max;             /* answers longer are refused; 0: HTTP_BODY_MAX */
+	int decode;                  /* Accept-Encoding: what libcurl decodes (the
+				      * cap counts decoded bytes) */
+	struct tls_trust *trust;     /* CAs and client cert; NULL: $SSL_CERT_* only */
+	const char *tls_host;        /* registry HOST[:PORT]: TLS failures name
+				      * certs.d; NULL: an upstream ($SSL_CERT_FILE) */
+	const char *cert_dir;        /* with tls_host: registry.certDir or NULL */
+	enum tally_class timeout_class; /* TC_NONE: a timeout is TC_TIMEOUT; else this
+					 * class with libcurl's words */
+};
+
+struct http_header {
+	char *name, *value;
+};
+
+struct http_reply {
+	long status;
+	struct sbuf body;
+	struct http_header *headers; /* the final response's (not a 1xx's) */
+	size_t nheaders;
+};
+
+/* One request, no redirects followed (see http_redirect_target). Returns 0
+ * when an answer came (any status) with rp filled, else -1 with err:
+ * TC_TOO_LARGE (body cap), TC_TLS, TC_TIMEOUT (or rq->timeout_class),
+ * TC_INTERNAL (cancelled), TC_NETWORK; messages name the URL (as shown:
+ * no user info). rp is cleared first; free it with http_reply_free. */
+int http_exchange(struct http *h, const struct http_request *rq, struct http_reply *rp,
+		  struct tally_err *err);
+/* The nth (from 0) value of header name (case-insensitive), or NULL. */
+const char *http_reply_header(const struct http_reply *rp, const char *name, size_t nth);
+void http_reply_free(struct http_reply *rp);
+
+#define HTTP_REDIR_NO_DOWNGRADE 1u  /* refuse https -> http */
+#define HTTP_REDIR_SAME_ORIGIN  2u  /* refuse another scheme, host or port */
+/* The redirect policy. status 301/302/303/307/308 from cur: returns 1 with
+ * *next (caller frees) the absolute target to follow as hop number hops+1;
+ * 0 when status is no redirect; -1 with err (TC_VERIFY) when it must not be
+ * followed: hops already HTTP_MAX_REDIRS, no usable http(s) Location, a
+ * downgrade or another origin refused by flags (why ends the message). */
+int http_redirect_target(const char *cur, long status, const char *location, int hops,
+			 unsigned flags, const char *why, char **next, struct tally_err *err);
 
 #endif

@@ -1,9 +1,14 @@
-/* DESIGN: runs on a worker thread with all signals blocked. It touches no
+/* pipeline.c - one attempt in shipping order (SPEC section 4): build,
+ * push, tag, verify, record, floating tags, cleanup, with its log and
+ * stage events. Tags are read back and put through tags.c, images and
+ * tags expanded by refs.c; pipeimage.c and pipesecrets.c hold the
+ * versionLabel check, several platforms and build secrets.
+ *
+ * DESIGN: runs on a worker thread with all signals blocked. It touches no
  * engine state: it reads its own struct attempt and the immutable config,
  * reports progress through a->post, and writes results into a. */
-#include "pipeline.h"
+#include "pipeline_priv.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -18,6 +23,7 @@
 #include "crashpoint.h"
 #include "ledger.h"
 #include "authfile.h"
+#include "refs.h"
 #include "registry.h"
 #include "tls.h"
 #include "runner.h"
@@ -32,30 +38,6 @@ const char *pipeline_action_name(enum recorder_action a)
 	return action_names[a];
 }
 
-struct ctx {
-	struct attempt *a;
-	int log_fd;
-	int times_fd;             /* ATTEMPT.log.times: "END-OFFSET EPOCH" when bytes arrived */
-	struct sbuf tail;         /* last output of the current command, for classify */
-	char last_char;           /* of the output so far: tally's lines start on a new line */
-	char utf8_carry[4];
-	size_t utf8_n;
-	struct sbuf live;         /* output not yet sent live */
-	size_t live_skipped;      /* bytes dropped from the live tail since the last send */
-	double live_at;           /* when live output was last sent */
-	char *image;
-	struct strv tags;
-	char *digestfile;
-	char *authfile;           /* {authfile}, $REGISTRY_AUTH_FILE, and what c->reg reads */
-	char *certdir;            /* {certdir}: certDir/HOST of the image */
-	struct tvar vars[20 + CONFIG_MAX_SECRETS];
-	size_t nvars;
-	/* build secrets (SPEC 4): values to mask in every command's output,
-	 * their files while the build runs, and the {secret:ID} names */
-	struct strv secret_vals, secret_files, secret_names;
-	char *secret_dir;
-	struct registry *reg;
-};
 
 static void live_flush(struct ctx *c);
 
@@ -76,8 +58,8 @@ static void stamp(struct ctx *c)
 	}
 }
 
-static void logf_(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct ctx *c, const char *fmt, ...)
+void pipe_log(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pipe_log(struct ctx *c, const char *fmt, ...)
 {
 	struct sbuf sb = {0};
 	va_list ap;
@@ -172,7 +154,7 @@ static void on_output(void *vc, const char *data, size_t len)
 	}
 }
 
-static void stage_event(struct ctx *c, const char *stage, const char *result, double secs,
+void pipe_stage(struct ctx *c, const char *stage, const char *result, double secs,
 			int exit_code)
 {
 	struct attempt *a = c->a;
@@ -190,40 +172,41 @@ static void stage_event(struct ctx *c, const char *stage, const char *result, do
 	}
 }
 
-static void fail(struct ctx *c, enum tally_class cls, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void fail(struct ctx *c, enum tally_class cls, const char *fmt, ...)
+/* The attempt ends with message (taken) as result, class cls. */
+static void end_with(struct ctx *c, enum tally_class cls, const char *result, const char *label,
+		     char *message)
+{
+	free(c->a->message);
+	c->a->message = message;
+	c->a->cls = cls;
+	c->a->result = result;
+	pipe_log(c, "%s: %s", label, message);
+}
+
+void pipe_fail(struct ctx *c, enum tally_class cls, const char *fmt, ...)
 {
 	struct sbuf sb = {0};
 	va_list ap;
 	va_start(ap, fmt);
 	sbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	free(c->a->message);
-	c->a->message = sbuf_detach(&sb);
-	c->a->cls = cls;
-	c->a->result = cls == TC_HELD ? "cancelled" : "failed";
-	logf_(c, "%s: %s", tally_class_name(cls), c->a->message);
+	end_with(c, cls, cls == TC_HELD ? "cancelled" : "failed", tally_class_name(cls),
+		 sbuf_detach(&sb));
 }
 
 /* Cancelled by the engine (stopping, or an operator's --now): not a
  * failure and not a hold, so no class. */
-static void cancel_attempt(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void cancel_attempt(struct ctx *c, const char *fmt, ...)
+void pipe_cancel(struct ctx *c, const char *fmt, ...)
 {
 	struct sbuf sb = {0};
 	va_list ap;
 	va_start(ap, fmt);
 	sbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	free(c->a->message);
-	c->a->message = sbuf_detach(&sb);
-	c->a->cls = TC_NONE;
-	c->a->result = "cancelled";
-	logf_(c, "cancelled: %s", c->a->message);
+	end_with(c, TC_NONE, "cancelled", "cancelled", sbuf_detach(&sb));
 }
 
-static int cancelled(struct ctx *c)
+int pipe_cancelled(struct ctx *c)
 {
 	if (c->a->cancel_fd < 0)
 		return 0;
@@ -232,7 +215,7 @@ static int cancelled(struct ctx *c)
 }
 
 /* Runs one command template; 0 when it exited 0. */
-static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const char *what)
+int pipe_run_cmd(struct ctx *c, const char *stage, const char *tmpl, const char *what)
 {
 	struct attempt *a = c->a;
 	char **argv = NULL;
@@ -240,14 +223,14 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 	char *ctxname = xasprintf("component.%s.%s", a->cc->name, what);
 	if (template_expand(tmpl, c->vars, c->nvars, &argv, ctxname, &err) < 0) {
 		free(ctxname);
-		fail(c, TC_INPUT, "%s", err.msg);
+		pipe_fail(c, TC_INPUT, "%s", err.msg);
 		return -1;
 	}
 	free(ctxname);
 	struct sbuf cmdline = {0};
 	for (char **p = argv; *p; p++)
 		sbuf_addf(&cmdline, "%s%s", p == argv ? "" : " ", *p);
-	logf_(c, "%s: %s", stage, cmdline.buf);
+	pipe_log(c, "%s: %s", stage, cmdline.buf);
 	sbuf_free(&cmdline);
 
 	struct strv env = {0};
@@ -276,7 +259,7 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 		.pass_env = a->conf->pass_env.v, .mask = c->secret_vals.v,
 	};
 	struct run_result rr = {0};
-	stage_event(c, stage, "started", 0, -1);
+	pipe_stage(c, stage, "started", 0, -1);
 	int rc = runner_run(&o, &rr, &err);
 	if (a->post && a->live_logs)
 		live_flush(c);
@@ -288,19 +271,19 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 	template_argv_free(argv);
 	if (rc < 0) {
 		json_decref(jargv);
-		stage_event(c, stage, "failed", rr.seconds, -1);
-		fail(c, err.cls ? err.cls : TC_INTERNAL, "%s", err.msg);
+		pipe_stage(c, stage, "failed", rr.seconds, -1);
+		pipe_fail(c, err.cls ? err.cls : TC_INTERNAL, "%s", err.msg);
 		return -1;
 	}
 	int code = rr.exited ? rr.status : 128 + rr.status;
 	if (rr.cancelled) {
 		json_decref(jargv);
-		stage_event(c, stage, "failed", rr.seconds, code);
-		cancel_attempt(c, "%s stopped: the engine is stopping", stage);
+		pipe_stage(c, stage, "failed", rr.seconds, code);
+		pipe_cancel(c, "%s stopped: the engine is stopping", stage);
 		return -1;
 	}
 	if (rr.timed_out || !rr.exited || rr.status != 0) {
-		stage_event(c, stage, "failed", rr.seconds, code);
+		pipe_stage(c, stage, "failed", rr.seconds, code);
 		enum tally_class cls = classify(stage, rr.timed_out, c->tail.buf, c->tail.len);
 		free(a->evidence);
 		a->evidence = classify_line(stage, c->tail.buf, c->tail.len);
@@ -309,17 +292,17 @@ static int run_cmd(struct ctx *c, const char *stage, const char *tmpl, const cha
 					    "line", a->evidence ? json_string(a->evidence) : json_null());
 		json_decref(jargv);
 		if (rr.timed_out)
-			fail(c, cls, "%s timed out after %d s", stage, a->cc->timeout);
+			pipe_fail(c, cls, "%s timed out after %d s", stage, a->cc->timeout);
 		else
-			fail(c, cls, "%s exited with status %d", stage, code);
+			pipe_fail(c, cls, "%s exited with status %d", stage, code);
 		return -1;
 	}
 	json_decref(jargv);
-	stage_event(c, stage, "ok", rr.seconds, 0);
+	pipe_stage(c, stage, "ok", rr.seconds, 0);
 	return 0;
 }
 
-static int read_digestfile(struct ctx *c, char digest[REGISTRY_DIGEST_MAX])
+int pipe_read_digestfile(struct ctx *c, char digest[REGISTRY_DIGEST_MAX])
 {
 	struct sbuf sb = {0};
 	if (util_read_file(c->digestfile, &sb, NULL) < 0) {
@@ -339,590 +322,64 @@ static int read_digestfile(struct ctx *c, char digest[REGISTRY_DIGEST_MAX])
 /* A registry failure on tally's own images. A 404 there is never
  * missing-version (whose hint says to skip the version): the version
  * exists, tally pushed it; the registry lags or lost it (SPEC section 6). */
-static int regerr(struct ctx *c, const char *stage, struct tally_err *err)
+int pipe_regerr(struct ctx *c, const char *stage, struct tally_err *err)
 {
 	enum tally_class cls = err->cls;
 	if (!cls || cls == TC_INPUT || cls == TC_MISSING_VERSION)
 		cls = TC_VERIFY;
-	fail(c, cls, "%s: %s", stage, err->msg);
+	pipe_fail(c, cls, "%s: %s", stage, err->msg);
 	return -1;
 }
 
-/* A registry behind a CDN may answer 404 for a moment after a push (SPEC
- * section 6): what tally itself just pushed is read again for up to
- * READBACK_WINDOW seconds. Only a 404 is re-read; a different digest never
- * is. Past the window the failure is class verify, never missing-version:
- * the version exists, the registry lags or lost it. */
-#define READBACK_WINDOW 10.0
-
-struct lag {
-	double deadline, wait;
-	int tries;
-};
-
-/* Waits up to secs; -1 when the attempt is cancelled meanwhile. */
-static int nap(struct ctx *c, double secs)
+/* The attempt's view of tags.c: its registry, image, cancel fd and log. */
+static void tag_log(void *lctx, const char *line)
 {
-	struct pollfd p = {.fd = c->a->cancel_fd, .events = POLLIN};
-	int ms = (int)(secs * 1000);
-	if (c->a->cancel_fd < 0) {
-		poll(NULL, 0, ms);
-		return 0;
-	}
-	return poll(&p, 1, ms) > 0 ? -1 : 0;
+	pipe_log(lctx, "%s", line);
 }
 
-/* After a failed read of what: 1 when it slept and the read should be
- * tried again, 0 to give up (err then has its final class), -1 when the
- * attempt was cancelled (cancel_attempt already called). */
-static int lag_retry(struct ctx *c, struct lag *l, const char *what, struct tally_err *err)
+struct tags_ctx pipe_tags(struct ctx *c)
 {
-	if (err->cls != TC_MISSING_VERSION)
-		return 0;
-	double now = util_monotonic();
-	if (!l->tries && l->deadline == 0) {
-		l->deadline = now + READBACK_WINDOW;
-		l->wait = 0.25;
-		logf_(c, "verify: %s not found right after the push; reading it again for up to "
-		      "%.0f s (registries behind a CDN lag)", what, READBACK_WINDOW);
-	}
-	double left = l->deadline - now;
-	if (left <= 0) {
-		err->cls = TC_VERIFY;
-		size_t n = strlen(err->msg);
-		snprintf(err->msg + n, sizeof err->msg - n,
-			 "; still not found after %d re-reads in %.0f s: the registry lags or lost "
-			 "what tally pushed", l->tries, READBACK_WINDOW);
-		return 0;
-	}
-	l->tries++;
-	if (nap(c, l->wait < left ? l->wait : left) < 0) {
-		cancel_attempt(c, "verify stopped: the engine is stopping");
+	return (struct tags_ctx){.reg = c->reg, .image = c->image, .cancel_fd = c->a->cancel_fd,
+				 .log = tag_log, .lctx = c};
+}
+
+int pipe_tags_fail(struct ctx *c, int rc, const char *stage, struct tally_err *err)
+{
+	if (rc == TAGS_CANCELLED) {
+		pipe_cancel(c, "verify stopped: the engine is stopping");
 		return -1;
 	}
-	l->wait = l->wait * 2 > 2 ? 2 : l->wait * 2;
-	return 1;
+	return pipe_regerr(c, stage, err);
 }
 
 /* Every version tag from tags[from] on must read back as digest (the ones
  * before were read back already in this attempt). fresh: tally just pushed
- * them, so a 404 is re-read (lag_retry) and classed verify. */
+ * them, so a 404 is re-read and classed verify. */
 static int verify_tags_from(struct ctx *c, const char *digest, int fresh, size_t from)
 {
 	struct tally_err err = {0};
-	for (size_t i = from; i < c->tags.n; i++) {
-		char got[REGISTRY_DIGEST_MAX];
-		struct lag l = {0};
-		char *what = xasprintf("%s:%s", c->image, c->tags.v[i]);
-		while (registry_digest(c->reg, c->image, c->tags.v[i], got, &err) < 0) {
-			int again = fresh ? lag_retry(c, &l, what, &err) : 0;
-			if (again > 0)
-				continue;
-			free(what);
-			return again < 0 ? -1 : regerr(c, "verify", &err);
-		}
-		if (l.tries)
-			logf_(c, "verify: %s found after %d re-read%s", what, l.tries,
-			      l.tries == 1 ? "" : "s");
-		free(what);
-		if (strcmp(got, digest) != 0) {
-			fail(c, TC_VERIFY, "verify: %s:%s reads back as %s, expected %s", c->image,
-			     c->tags.v[i], got, digest);
-			return -1;
-		}
-		logf_(c, "verify: %s:%s = %s", c->image, c->tags.v[i], got);
-	}
-	return 0;
+	struct tags_ctx t = pipe_tags(c);
+	int rc = tags_verify(&t, (const char *const *)c->tags.v + from, c->tags.n - from, digest,
+			     fresh, &err);
+	return rc < 0 ? pipe_tags_fail(c, rc, "verify", &err) : 0;
 }
 
-static int verify_tags(struct ctx *c, const char *digest, int fresh)
-{
-	return verify_tags_from(c, digest, fresh, 0);
-}
-
-/* The manifest tally just pushed, by digest, re-read on a 404 like a tag. */
-static int fetch_pushed(struct ctx *c, const char *ref, struct sbuf *body, char **mt)
+int pipe_fetch_pushed(struct ctx *c, const char *ref, struct sbuf *body, char **mt)
 {
 	struct tally_err err = {0};
-	struct lag l = {0};
-	char d[REGISTRY_DIGEST_MAX];
-	char *what = xasprintf("%s@%s", c->image, ref);
-	int again;
-	while (registry_get_manifest(c->reg, c->image, ref, body, mt, d, &err) < 0) {
-		if ((again = lag_retry(c, &l, what, &err)) > 0)
-			continue;
-		free(what);
-		return again < 0 ? -1 : regerr(c, "verify", &err);
-	}
-	free(what);
-	return 0;
+	struct tags_ctx t = pipe_tags(c);
+	int rc = tags_manifest(&t, ref, 1, body, mt, &err);
+	return rc < 0 ? pipe_tags_fail(c, rc, "verify", &err) : 0;
 }
 
-/* Puts the manifest of digest under tag (same bytes, so same digest);
- * body/mt when the caller has the manifest already, else it is fetched. */
+/* Puts the manifest of digest under tag (same bytes, so same digest). */
 static int put_tag(struct ctx *c, const char *digest, const char *tag, const char *stage,
 		   const struct sbuf *have, const char *have_mt)
 {
-	struct sbuf body = {0};
-	char *mt = NULL;
-	char d[REGISTRY_DIGEST_MAX];
 	struct tally_err err = {0};
-	int rc = 0;
-	if (!have) {
-		rc = registry_get_manifest(c->reg, c->image, digest, &body, &mt, d, &err);
-		have = &body;
-		have_mt = mt;
-	}
-	if (rc == 0)
-		rc = registry_put_manifest(c->reg, c->image, tag, have->buf, have->len, have_mt, &err);
-	if (rc < 0)
-		regerr(c, stage, &err);
-	else
-		logf_(c, "%s: %s:%s -> %s", stage, c->image, tag, digest);
-	free(mt);
-	sbuf_free(&body);
-	return rc;
-}
-
-/* ---- versionLabel (SPEC section 4) ---- */
-
-static int is_index_type(const char *mt)
-{
-	return mt && (!strcmp(mt, "application/vnd.oci.image.index.v1+json") ||
-		      !strcmp(mt, "application/vnd.docker.distribution.manifest.list.v2+json"));
-}
-
-/* Shown in a message: printable ASCII only, at most 80 characters. */
-static char *shown(const char *s)
-{
-	struct sbuf sb = {0};
-	const char *p = s;
-	for (; *p && sb.len < 80; p++)
-		sbuf_addc(&sb, (*p >= 0x20 && *p < 0x7f) ? *p : '?');
-	if (*p)
-		sbuf_adds(&sb, "...");
-	return sbuf_detach(&sb);
-}
-
-/* The label in the config of one image manifest: 0 when absent or equal
- * to the version, -1 (attempt failed) otherwise. */
-static int label_one(struct ctx *c, const char *manifest, size_t len, const char *what)
-{
-	const char *label = c->a->cc->version_label;
-	struct tally_err err = {0};
-	json_t *m = json_loadb(manifest, len, 0, NULL), *conf = NULL;
-	struct sbuf blob = {0};
-	int ret = -1;
-	const char *cfg = json_string_value(json_object_get(json_object_get(m, "config"), "digest"));
-	if (!cfg) {
-		fail(c, TC_VERIFY, "verify: the manifest of %s names no config blob", what);
-		goto out;
-	}
-	struct lag l = {0};
-	char *bwhat = xasprintf("%s config %s", c->image, cfg);
-	int again;
-	while (registry_get_blob(c->reg, c->image, cfg, &blob, &err) < 0) {
-		if ((again = lag_retry(c, &l, bwhat, &err)) > 0)
-			continue;
-		free(bwhat);
-		if (again == 0)
-			regerr(c, "verify", &err);
-		goto out;
-	}
-	free(bwhat);
-	conf = json_loadb(sbuf_str(&blob), blob.len, 0, NULL);
-	if (!json_is_object(conf)) {
-		fail(c, TC_VERIFY, "verify: the config blob %s of %s is not a JSON object", cfg, what);
-		goto out;
-	}
-	json_t *v = json_object_get(json_object_get(json_object_get(conf, "config"), "Labels"), label);
-	if (!v) {
-		logf_(c, "verify: %s has no %s label; nothing to compare", what, label);
-	} else if (json_is_string(v) && !strcmp(json_string_value(v), c->a->version)) {
-		logf_(c, "verify: %s says %s=%s, the version being shipped", what, label, c->a->version);
-	} else {
-		char *said = shown(json_is_string(v) ? json_string_value(v) : "(not a string)");
-		fail(c, TC_RECIPE,
-		     "the image says %s: the build ignores {version} (label %s of %s is %s, the "
-		     "version being shipped is %s); make the build use the version, or set "
-		     "component.%s.versionLabel = \"\" if the label means something else",
-		     said, label, what, said, c->a->version, c->a->cc->name);
-		free(said);
-		goto out;
-	}
-	ret = 0;
-out:
-	json_decref(m);
-	json_decref(conf);
-	sbuf_free(&blob);
-	return ret;
-}
-
-/* For an index, every child image is checked. */
-static int check_label(struct ctx *c, const char *digest, const struct sbuf *body, const char *mt)
-{
-	if (!c->a->cc->version_label || !*c->a->cc->version_label)
-		return 0;
-	char *what = xasprintf("%s@%s", c->image, digest);
-	if (!is_index_type(mt)) {
-		int rc = label_one(c, body->buf, body->len, what);
-		free(what);
-		return rc;
-	}
-	json_t *idx = json_loadb(body->buf, body->len, 0, NULL);
-	json_t *list = json_object_get(idx, "manifests");
-	int rc = 0;
-	if (!json_is_array(list)) {
-		fail(c, TC_VERIFY, "verify: the index %s has no \"manifests\" list", what);
-		rc = -1;
-	}
-	size_t i;
-	json_t *ch;
-	json_array_foreach(list, i, ch) {
-		const char *cd = json_string_value(json_object_get(ch, "digest"));
-		const char *cmt = json_string_value(json_object_get(ch, "mediaType"));
-		if (!cd) {
-			fail(c, TC_VERIFY, "verify: entry %zu of the index %s has no digest", i, what);
-			rc = -1;
-			break;
-		}
-		if (cmt && is_index_type(cmt))
-			continue;   /* nested indexes are not images */
-		struct sbuf cb = {0};
-		char *cmt2 = NULL;
-		char *cwhat = xasprintf("%s@%s", c->image, cd);
-		rc = fetch_pushed(c, cd, &cb, &cmt2);
-		if (rc == 0)
-			rc = label_one(c, cb.buf, cb.len, cwhat);
-		free(cwhat);
-		free(cmt2);
-		sbuf_free(&cb);
-		if (rc < 0)
-			break;
-	}
-	json_decref(idx);
-	free(what);
-	return rc;
-}
-
-/* ---- build secrets ---------------------------------------------------- */
-
-static void wipe_str(char *s)
-{
-	volatile char *p = s;
-	while (p && *p)
-		*p++ = 0;
-}
-
-/* Removes the secret files and their directory, and the {secret:ID}
- * variables; the values stay for masking until the attempt ends. */
-static void secrets_remove(struct ctx *c)
-{
-	for (size_t i = 0; i < c->secret_files.n; i++)
-		unlink(c->secret_files.v[i]);
-	if (c->secret_dir)
-		rmdir(c->secret_dir);
-	strv_free(&c->secret_files);
-	free(c->secret_dir);
-	c->secret_dir = NULL;
-	while (c->nvars && str_starts(c->vars[c->nvars - 1].name, "secret:"))
-		c->nvars--;
-}
-
-/* Resolves every secret (an unset variable or unreadable file is an input
- * error, before anything is built), writes each to a 0600 file in the
- * attempt's own 0700 directory, and adds {secret:ID} for the build. */
-static int secrets_prepare(struct ctx *c)
-{
-	struct attempt *a = c->a;
-	const struct comp_conf *cc = a->cc;
-	if (!cc->secrets.n)
-		return 0;
-	c->secret_dir = xasprintf("%s/logs/%s/%s.secrets", a->state_dir, cc->name, a->id);
-	if (mkdir(c->secret_dir, 0700) < 0 && errno != EEXIST) {
-		fail(c, TC_INTERNAL, "cannot make %s for the build secrets: %s", c->secret_dir, strerror(errno));
-		return -1;
-	}
-	for (size_t i = 0; i < cc->secrets.n; i++) {
-		char *id = NULL, *src = NULL, why[512];
-		int from_env = 0;
-		if (config_secret_parse(cc->secrets.v[i], &id, &from_env, &src, why, sizeof why) < 0) {
-			fail(c, TC_INPUT, "component.%s.secret: %s", cc->name, why);
-			goto fail;
-		}
-		struct sbuf val = {0};
-		int ok = 1;
-		if (from_env) {
-			const char *v = getenv(src);
-			if (!v || !*v) {
-				fail(c, TC_INPUT, "component.%s.secret %s: $%s is not set in tally's environment; "
-				     "set it for the engine (e.g. Environment= in its unit), nothing was built",
-				     cc->name, id, src);
-				ok = 0;
-			} else {
-				sbuf_adds(&val, v);
-			}
-		} else {
-			char *path = src[0] == '/' ? xstrdup(src) : xasprintf("%s/%s", a->repo_dir, src);
-			struct tally_err rerr = {0};
-			if (util_read_file(path, &val, &rerr) < 0) {
-				fail(c, TC_INPUT, "component.%s.secret %s: cannot read %s (%s); nothing was built",
-				     cc->name, id, path, strerror(errno));
-				ok = 0;
-			}
-			free(path);
-		}
-		char *file = ok ? xasprintf("%s/%s", c->secret_dir, id) : NULL;
-		int fd = ok ? open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
-		if (ok && (fd < 0 || write(fd, val.buf ? val.buf : "", val.len) != (ssize_t)val.len)) {
-			fail(c, TC_INTERNAL, "cannot write the build secret %s: %s", id, strerror(errno));
-			ok = 0;
-		}
-		if (fd >= 0)
-			close(fd);
-		if (file)
-			strv_push_owned(&c->secret_files, file);
-		if (ok) {
-			/* masked without its final newline (a file usually has one,
-			 * what the build prints usually does not) */
-			size_t keep = val.len;
-			while (keep && (val.buf[keep - 1] == '\n' || val.buf[keep - 1] == '\r'))
-				keep--;
-			if (keep) {
-				char *v = xstrndup(val.buf, keep);
-				strv_push(&c->secret_vals, v);
-				wipe_str(v);
-				free(v);
-			}
-			strv_push_owned(&c->secret_names, xasprintf("secret:%s", id));
-			c->vars[c->nvars++] = (struct tvar){c->secret_names.v[c->secret_names.n - 1],
-							    c->secret_files.v[c->secret_files.n - 1]};
-		}
-		if (val.buf)
-			memset(val.buf, 0, val.cap);
-		sbuf_free(&val);
-		free(id);
-		free(src);
-		if (!ok)
-			goto fail;
-	}
-	return 0;
-fail:
-	secrets_remove(c);
-	return -1;
-}
-
-static void secrets_free(struct ctx *c)
-{
-	secrets_remove(c);
-	for (size_t i = 0; i < c->secret_vals.n; i++)
-		wipe_str(c->secret_vals.v[i]);
-	strv_free(&c->secret_vals);
-	strv_free(&c->secret_names);
-}
-
-void pipeline_sweep_secrets(const char *state_dir, struct strv *report)
-{
-	char *logs = xasprintf("%s/logs", state_dir);
-	DIR *d = opendir(logs);
-	struct dirent *de;
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char *comp = xasprintf("%s/%s", logs, de->d_name);
-		DIR *cd = opendir(comp);
-		struct dirent *ce;
-		while (cd && (ce = readdir(cd))) {
-			if (!str_ends(ce->d_name, ".secrets"))
-				continue;
-			char *dir = xasprintf("%s/%s", comp, ce->d_name);
-			DIR *sd = opendir(dir);
-			struct dirent *se;
-			while (sd && (se = readdir(sd)))
-				if (se->d_name[0] != '.') {
-					char *f = xasprintf("%s/%s", dir, se->d_name);
-					unlink(f);
-					free(f);
-				}
-			if (sd)
-				closedir(sd);
-			if (rmdir(dir) == 0 && report)
-				strv_push_owned(report, xasprintf("%s: removed build secrets left by a stopped engine", dir));
-			free(dir);
-		}
-		if (cd)
-			closedir(cd);
-		free(comp);
-	}
-	if (d)
-		closedir(d);
-	free(logs);
-}
-
-/* ---- several platforms (SPEC section 14) ---- */
-
-#define OCI_INDEX "application/vnd.oci.image.index.v1+json"
-
-static void set_var(struct ctx *c, const char *name, const char *value)
-{
-	for (size_t i = 0; i < c->nvars; i++)
-		if (!strcmp(c->vars[i].name, name)) {
-			c->vars[i].value = value;
-			return;
-		}
-	c->vars[c->nvars++] = (struct tvar){name, value};
-}
-
-/* The children of the index at digest, each read back by its digest:
- * "os/arch[/variant] sha256:..." lines in out. */
-static int index_children(struct ctx *c, const char *digest, struct strv *out)
-{
-	struct sbuf body = {0};
-	char *mt = NULL;
-	int rc = fetch_pushed(c, digest, &body, &mt);
-	json_t *idx = rc == 0 ? json_loadb(body.buf, body.len, 0, NULL) : NULL;
-	json_t *list = json_object_get(idx, "manifests");
-	if (rc == 0 && (!is_index_type(mt) || !json_is_array(list))) {
-		fail(c, TC_VERIFY, "verify: %s@%s is not an image index (%s)", c->image, digest, mt ? mt : "?");
-		rc = -1;
-	}
-	size_t i;
-	json_t *ch;
-	json_array_foreach(list, i, ch) {
-		if (rc < 0)
-			break;
-		const char *cd = json_string_value(json_object_get(ch, "digest"));
-		json_t *pl = json_object_get(ch, "platform");
-		const char *os = json_string_value(json_object_get(pl, "os"));
-		const char *arch = json_string_value(json_object_get(pl, "architecture"));
-		const char *var = json_string_value(json_object_get(pl, "variant"));
-		char got[REGISTRY_DIGEST_MAX];
-		struct tally_err err = {0};
-		if (!cd || !os || !arch) {
-			fail(c, TC_VERIFY, "verify: entry %zu of the index %s@%s has no digest or platform", i,
-			     c->image, digest);
-			rc = -1;
-		} else if (registry_digest(c->reg, c->image, cd, got, &err) < 0 || strcmp(got, cd) != 0) {
-			fail(c, TC_VERIFY, "verify: %s@%s (%s/%s) listed in the index %s does not read back: %s",
-			     c->image, cd, os, arch, digest, err.msg[0] ? err.msg : got);
-			rc = -1;
-		} else {
-			strv_push_owned(out, xasprintf("%s/%s%s%s %s", os, arch, var ? "/" : "", var ? var : "", cd));
-			logf_(c, "verify: %s@%s = %s/%s%s%s", c->image, cd, os, arch, var ? "/" : "", var ? var : "");
-		}
-	}
-	json_decref(idx);
-	free(mt);
-	sbuf_free(&body);
-	return rc;
-}
-
-/* The template variables of platform i: {platform} {os} {arch}
- * {variant}, and {ref} that platform's own ref (platform_end undoes it). */
-struct pvars {
-	char *os, *arch, *variant, *ptag, *pref;
-	size_t nvars;
-	const char *ref0;
-};
-
-static void platform_begin(struct ctx *c, size_t i, struct pvars *pv)
-{
-	const char *spec = c->a->cc->platforms.v[i];
-	pv->nvars = c->nvars;
-	pv->ref0 = NULL;
-	for (size_t k = 0; k < c->nvars; k++)
-		if (!strcmp(c->vars[k].name, "ref"))
-			pv->ref0 = c->vars[k].value;
-	pv->os = xstrdup(spec);
-	pv->arch = strchr(pv->os, '/');
-	*pv->arch++ = 0;
-	if ((pv->variant = strchr(pv->arch, '/')))
-		*pv->variant++ = 0;
-	pv->ptag = xasprintf("%s-%s%s%s", c->tags.v[0], pv->arch, pv->variant ? "-" : "",
-			     pv->variant ? pv->variant : "");
-	pv->pref = xasprintf("%s:%s", c->image, pv->ptag);
-	set_var(c, "platform", spec);
-	set_var(c, "os", pv->os);
-	set_var(c, "arch", pv->arch);
-	set_var(c, "variant", pv->variant ? pv->variant : "");
-	set_var(c, "ref", pv->pref);
-}
-
-static void platform_end(struct ctx *c, struct pvars *pv)
-{
-	c->nvars = pv->nvars;
-	set_var(c, "ref", pv->ref0);
-	free(pv->os);
-	free(pv->ptag);
-	free(pv->pref);
-}
-
-/* Build and push once per platform, each to its own ref
- * {image}:{tag}-{arch}[-{variant}]; then the OCI index listing them is
- * made (not put: the caller puts it under every version tag). Any platform
- * failing fails the attempt before anything is put under a version tag. */
-static int ship_platforms(struct ctx *c, char digest[REGISTRY_DIGEST_MAX], struct sbuf *index)
-{
-	struct attempt *a = c->a;
-	const struct strv *pl = &a->cc->platforms;
-	json_t *list = json_array();
-	int rc = 0;
-	for (size_t i = 0; i < pl->n && rc == 0; i++) {
-		struct pvars pv;
-		platform_begin(c, i, &pv);
-		const char *os = pv.os, *arch = pv.arch, *variant = pv.variant, *ptag = pv.ptag, *pref = pv.pref;
-		logf_(c, "platform %s: building %s", pl->v[i], pref);
-		char d[REGISTRY_DIGEST_MAX] = "";
-		struct sbuf body = {0};
-		char *mt = NULL;
-		struct tally_err err = {0};
-		if (!version_valid(ptag)) {
-			fail(c, TC_INPUT, "platform %s: '%s' is not a valid OCI tag", pl->v[i], ptag);
-			rc = -1;
-		} else if (run_cmd(c, "build", a->cc->build, "build") < 0) {
-			rc = -1;
-		} else if (a->no_push) {
-			/* built only */
-		} else {
-			unlink(c->digestfile);
-			if (run_cmd(c, "push", a->cc->push, "push") < 0)
-				rc = -1;
-			else if (read_digestfile(c, d) < 0 && registry_digest(c->reg, c->image, ptag, d, &err) < 0)
-				rc = regerr(c, "push", &err);
-			if (rc == 0)
-				rc = fetch_pushed(c, d, &body, &mt);
-			if (rc == 0 && is_index_type(mt)) {
-				fail(c, TC_RECIPE, "platform %s: %s is an index itself; each platform's push must push one image",
-				     pl->v[i], pref);
-				rc = -1;
-			}
-			if (rc == 0) {
-				json_t *p = json_pack("{s:s, s:s}", "architecture", arch, "os", os);
-				if (variant)
-					json_object_set_new(p, "variant", json_string(variant));
-				json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:o}", "mediaType",
-								      mt ? mt : "application/vnd.oci.image.manifest.v1+json",
-								      "digest", d, "size", (json_int_t)body.len,
-								      "platform", p));
-				logf_(c, "platform %s: pushed %s as %s", pl->v[i], pref, d);
-			}
-		}
-		free(mt);
-		sbuf_free(&body);
-		platform_end(c, &pv);   /* the platform variables end with the platform */
-	}
-	if (rc == 0 && !a->no_push) {
-		json_t *idx = json_pack("{s:i, s:s, s:o}", "schemaVersion", 2, "mediaType", OCI_INDEX, "manifests",
-					json_incref(list));
-		char *txt = json_dumps(idx, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		sbuf_adds(index, txt);
-		registry_sha256_digest(index->buf, index->len, digest);
-		logf_(c, "index of %zu platforms: %s", pl->n, digest);
-		free(txt);
-		json_decref(idx);
-	}
-	json_decref(list);
-	return rc;
+	struct tags_ctx t = pipe_tags(c);
+	return tags_put(&t, digest, tag, stage, have, have_mt, &err) < 0
+		? pipe_regerr(c, stage, &err) : 0;
 }
 
 static int setup_refs(struct ctx *c)
@@ -931,7 +388,7 @@ static int setup_refs(struct ctx *c)
 	const struct comp_conf *cc = a->cc;
 	struct tally_err err = {0};
 	if (!version_valid(a->version)) {
-		fail(c, TC_INPUT, "'%s' is not a valid version", a->version);
+		pipe_fail(c, TC_INPUT, "'%s' is not a valid version", a->version);
 		return -1;
 	}
 	const char *prefix = a->conf->reg_prefix ? a->conf->reg_prefix : "";
@@ -947,32 +404,10 @@ static int setup_refs(struct ctx *c)
 	c->authfile = authfile_for_commands(a->conf->reg_auth_file);
 	c->vars[n++] = (struct tvar){"authfile", c->authfile};
 	c->nvars = n;
-	char *ctxname = xasprintf("component.%s.image", cc->name);
-	int rc = template_subst(cc->image, c->vars, c->nvars, &c->image, ctxname, &err);
-	free(ctxname);
-	if (rc < 0) {
-		fail(c, TC_INPUT, "%s", err.msg);
+	if (refs_image(cc, c->vars, c->nvars, &c->image, &err) < 0 ||
+	    refs_tags(cc, c->vars, c->nvars, &c->tags, &err) < 0) {
+		pipe_fail(c, TC_INPUT, "%s", err.msg);
 		return -1;
-	}
-	for (const char *p = c->image; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr("._-/:", *p))) {
-			fail(c, TC_INPUT, "component.%s.image: '%s' is not a valid image name", cc->name,
-			     c->image);
-			return -1;
-		}
-	for (size_t i = 0; i < cc->tags.n; i++) {
-		char *t = NULL;
-		if (template_subst(cc->tags.v[i], c->vars, c->nvars, &t, "tag", &err) < 0) {
-			fail(c, TC_INPUT, "component.%s.tag: %s", cc->name, err.msg);
-			return -1;
-		}
-		/* a version plus a suffix can exceed the tag grammar */
-		if (!version_valid(t)) {
-			fail(c, TC_INPUT, "component.%s.tag: '%s' is not a valid OCI tag", cc->name, t);
-			free(t);
-			return -1;
-		}
-		strv_push_owned(&c->tags, t);
 	}
 	c->vars[c->nvars++] = (struct tvar){"image", c->image};
 	/* what buildah's --cert-dir wants: the registry's own directory */
@@ -994,7 +429,7 @@ static int setup(struct ctx *c)
 		return -1;
 	c->reg = registry_new(c->authfile, c->a->conf->reg_insecure, &err);
 	if (!c->reg) {
-		fail(c, err.cls ? err.cls : TC_AUTH, "%s", err.msg);
+		pipe_fail(c, err.cls ? err.cls : TC_AUTH, "%s", err.msg);
 		return -1;
 	}
 	if (c->a->conf->reg_cert_dir)
@@ -1025,28 +460,28 @@ void pipeline_run(struct attempt *a)
 	char *times = xasprintf("%s.times", a->log_path);
 	c.times_fd = open(times, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, a->conf->group ? 0640 : 0600);
 	free(times);
-	logf_(&c, "attempt %s: %s %s %s", a->id, pipeline_action_name(a->action), a->cc->name,
+	pipe_log(&c, "attempt %s: %s %s %s", a->id, pipeline_action_name(a->action), a->cc->name,
 	      a->version);
 	if (setup(&c) < 0)
 		goto out;
 
 	if (a->resume_digest) {
-		logf_(&c, "resume: %s shipped before as %s; checking the registry still has it",
+		pipe_log(&c, "resume: %s shipped before as %s; checking the registry still has it",
 		      a->version, a->resume_digest);
 		double t0 = util_monotonic();
-		stage_event(&c, "verify", "started", 0, -1);
-		if (verify_tags(&c, a->resume_digest, 0) == 0) {
+		pipe_stage(&c, "verify", "started", 0, -1);
+		if (verify_tags_from(&c, a->resume_digest, 0, 0) == 0) {
 			snprintf(digest, sizeof digest, "%s", a->resume_digest);
-			stage_event(&c, "verify", "ok", util_monotonic() - t0, -1);
+			pipe_stage(&c, "verify", "ok", util_monotonic() - t0, -1);
 			goto record;
 		}
-		stage_event(&c, "verify", "failed", util_monotonic() - t0, -1);
+		pipe_stage(&c, "verify", "failed", util_monotonic() - t0, -1);
 		if (a->no_build) {
-			logf_(&c, "the registry no longer holds %s as %s for every tag; --no-build: refusing",
+			pipe_log(&c, "the registry no longer holds %s as %s for every tag; --no-build: refusing",
 			      a->version, a->resume_digest);
 			goto out;
 		}
-		logf_(&c, "resume: not usable (%s); building again", a->message);
+		pipe_log(&c, "resume: not usable (%s); building again", a->message);
 		free(a->message);
 		a->message = NULL;
 		a->cls = TC_NONE;
@@ -1054,12 +489,12 @@ void pipeline_run(struct attempt *a)
 	}
 
 	struct sbuf index = {0};   /* with platforms: the index to put */
-	if (secrets_prepare(&c) < 0)
+	if (pipe_secrets_prepare(&c) < 0)
 		goto out;
 	if (a->cc->platforms.n) {
 		/* the secrets stay while any platform still builds */
-		int shipped = ship_platforms(&c, digest, &index);
-		secrets_remove(&c);
+		int shipped = pipe_ship_platforms(&c, digest, &index);
+		pipe_secrets_remove(&c);
 		if (shipped < 0) {
 			sbuf_free(&index);
 			goto out;
@@ -1067,29 +502,29 @@ void pipeline_run(struct attempt *a)
 		crashpoint("after-push");
 		if (a->no_push) {
 			a->result = "built";
-			logf_(&c, "built %s for %zu platforms; --no-push: nothing pushed or recorded", a->version,
+			pipe_log(&c, "built %s for %zu platforms; --no-push: nothing pushed or recorded", a->version,
 			      a->cc->platforms.n);
 			goto out;
 		}
 	} else {
-		int built = run_cmd(&c, "build", a->cc->build, "build");
-		secrets_remove(&c);   /* the build only, whatever happened */
+		int built = pipe_run_cmd(&c, "build", a->cc->build, "build");
+		pipe_secrets_remove(&c);   /* the build only, whatever happened */
 		if (built < 0)
 			goto out;
 		crashpoint("after-build");
 		if (a->no_push) {
 			a->result = "built";
-			logf_(&c, "built %s; --no-push: nothing pushed or recorded", a->version);
+			pipe_log(&c, "built %s; --no-push: nothing pushed or recorded", a->version);
 			goto out;
 		}
 		unlink(c.digestfile);
-		if (run_cmd(&c, "push", a->cc->push, "push") < 0)
+		if (pipe_run_cmd(&c, "push", a->cc->push, "push") < 0)
 			goto out;
 		crashpoint("after-push");
 	}
 
 	double t0 = util_monotonic();
-	stage_event(&c, "verify", "started", 0, -1);
+	pipe_stage(&c, "verify", "started", 0, -1);
 	{
 		struct sbuf mbody = {0};
 		char *mt = NULL;
@@ -1099,51 +534,43 @@ void pipeline_run(struct attempt *a)
 		if (multi) {
 			sbuf_add(&mbody, index.buf, index.len);
 			mt = xstrdup(OCI_INDEX);
-		} else if (read_digestfile(&c, digest) < 0) {
-			struct lag l = {0};
-			char *what = xasprintf("%s:%s", c.image, c.tags.v[0]);
-			int again = 0;
-			while (registry_digest(c.reg, c.image, c.tags.v[0], digest, &err) < 0) {
-				if ((again = lag_retry(&c, &l, what, &err)) > 0)
-					continue;
-				if (again == 0)
-					regerr(&c, "verify", &err);
-				vrc = -1;
-				break;
-			}
-			free(what);
+		} else if (pipe_read_digestfile(&c, digest) < 0) {
+			struct tags_ctx t = pipe_tags(&c);
+			int rc = tags_digest(&t, c.tags.v[0], 1, digest, &err);
+			if (rc < 0)
+				vrc = pipe_tags_fail(&c, rc, "verify", &err);
 			read_back = vrc == 0;   /* the digest is what tags[0] reads back */
 		}
 		sbuf_free(&index);
 		if (vrc == 0 && !multi)
-			logf_(&c, "pushed %s:%s as %s", c.image, c.tags.v[0], digest);
+			pipe_log(&c, "pushed %s:%s as %s", c.image, c.tags.v[0], digest);
 		/* The pushed manifest, once: its config is checked before any
 		 * other tag is put (a build that ignored the version gets no
 		 * more tags than the one its push wrote), and its bytes are
 		 * what the other tags are put with. */
 		if (vrc == 0 && !multi)
-			vrc = fetch_pushed(&c, digest, &mbody, &mt);
-		if (vrc == 0 && (vrc = check_label(&c, digest, &mbody, mt)) < 0 && a->cls == TC_RECIPE)
-			logf_(&c, "verify: %s:%s, written by the push, holds the rejected image; no other "
+			vrc = pipe_fetch_pushed(&c, digest, &mbody, &mt);
+		if (vrc == 0 && (vrc = pipe_check_label(&c, digest, &mbody, mt)) < 0 && a->cls == TC_RECIPE)
+			pipe_log(&c, "verify: %s:%s, written by the push, holds the rejected image; no other "
 			      "tag was put and nothing is recorded, so no record claims it (the next "
 			      "attempt of %s overwrites it)", c.image, c.tags.v[0], a->version);
 		for (size_t i = multi ? 0 : 1; vrc == 0 && i < c.tags.n; i++)
 			vrc = put_tag(&c, digest, c.tags.v[i], "verify", &mbody, mt);
 		if (vrc == 0) {
 			if (read_back)
-				logf_(&c, "verify: %s:%s = %s", c.image, c.tags.v[0], digest);
+				pipe_log(&c, "verify: %s:%s = %s", c.image, c.tags.v[0], digest);
 			vrc = verify_tags_from(&c, digest, 1, read_back);
 		}
 		if (vrc == 0 && multi)
-			vrc = index_children(&c, digest, &a->platforms);
+			vrc = pipe_index_children(&c, digest, &a->platforms);
 		free(mt);
 		sbuf_free(&mbody);
 		if (vrc < 0) {
-			stage_event(&c, "verify", "failed", util_monotonic() - t0, -1);
+			pipe_stage(&c, "verify", "failed", util_monotonic() - t0, -1);
 			goto out;
 		}
 	}
-	stage_event(&c, "verify", "ok", util_monotonic() - t0, -1);
+	pipe_stage(&c, "verify", "ok", util_monotonic() - t0, -1);
 	{
 		/* Evidence first: a crash between here and the record commit
 		 * resumes at record instead of building again (SPEC section 6).
@@ -1155,20 +582,20 @@ void pipeline_run(struct attempt *a)
 				       "log", a->log_path, "started_at", a->started);
 		struct tally_err lerr = {0};
 		if (ledger_append(a->state_dir, ev, &lerr) < 0)
-			logf_(&c, "warning: %s", lerr.msg);
+			pipe_log(&c, "warning: %s", lerr.msg);
 		json_decref(ev);
 	}
 	crashpoint("after-verify");
 
 record:
-	if (a->cc->platforms.n && !a->platforms.n && index_children(&c, digest, &a->platforms) < 0)
+	if (a->cc->platforms.n && !a->platforms.n && pipe_index_children(&c, digest, &a->platforms) < 0)
 		goto out;   /* a resumed index: its children must still be there */
 	a->shipped = 1;
 	a->digest = xstrdup(digest);
 	for (size_t i = 0; i < c.tags.n; i++)
 		strv_push_owned(&a->images, xasprintf("%s:%s", c.image, c.tags.v[i]));
-	if (cancelled(&c)) {
-		cancel_attempt(&c, "before record; %s shipped as %s but is not recorded", a->version, digest);
+	if (pipe_cancelled(&c)) {
+		pipe_cancel(&c, "before record; %s shipped as %s but is not recorded", a->version, digest);
 		goto out;
 	}
 	{
@@ -1177,7 +604,7 @@ record:
 			char *v = NULL;
 			if (template_subst(a->cc->record_also[i].tmpl, c.vars, c.nvars, &v, "recordAlso",
 					   &err) < 0) {
-				fail(&c, TC_INPUT, "component.%s.recordAlso: %s", a->cc->name, err.msg);
+				pipe_fail(&c, TC_INPUT, "component.%s.recordAlso: %s", a->cc->name, err.msg);
 				strv_free(&also);
 				goto out;
 			}
@@ -1196,12 +623,12 @@ record:
 		};
 		struct recorder_result rr = {0};
 		t0 = util_monotonic();
-		stage_event(&c, "record", "started", 0, -1);
+		pipe_stage(&c, "record", "started", 0, -1);
 		int rc = recorder_record(&req, &rr, &err);
 		strv_free(&also);
 		if (rc < 0) {
-			stage_event(&c, "record", "failed", util_monotonic() - t0, -1);
-			fail(&c, err.cls == TC_HELD ? TC_HELD : (err.cls == TC_INTERNAL ? TC_INTERNAL : TC_RECORD),
+			pipe_stage(&c, "record", "failed", util_monotonic() - t0, -1);
+			pipe_fail(&c, err.cls == TC_HELD ? TC_HELD : (err.cls == TC_INTERNAL ? TC_INTERNAL : TC_RECORD),
 			     "record: %s", err.msg);
 			recorder_result_free(&rr);
 			goto out;
@@ -1210,65 +637,50 @@ record:
 		a->commit = xstrdup(rr.commit);
 		if (rr.worktree_error) {
 			/* the record stands; the attempt says it is not whole */
-			logf_(&c, "warning: %s", rr.worktree_error);
+			pipe_log(&c, "warning: %s", rr.worktree_error);
 			if (rr.worktree_files)
 				worktree_error = xstrdup(rr.worktree_error);
 		}
 		a->previous = xstrdup(rr.previous);
 		a->pushed_remote = rr.pushed;
-		logf_(&c, "recorded %s %s in commit %s", a->cc->name, a->version, rr.commit);
+		pipe_log(&c, "recorded %s %s in commit %s", a->cc->name, a->version, rr.commit);
 		if (!rr.pushed) {
-			stage_event(&c, "record", "failed", util_monotonic() - t0, -1);
-			fail(&c, TC_RECORD, "recorded locally in %.12s, but not on the remote: %s", rr.commit,
+			pipe_stage(&c, "record", "failed", util_monotonic() - t0, -1);
+			pipe_fail(&c, TC_RECORD, "recorded locally in %.12s, but not on the remote: %s", rr.commit,
 			     rr.push_error ? rr.push_error : "push failed");
 			recorder_result_free(&rr);
 			goto out;
 		}
-		stage_event(&c, "record", "ok", util_monotonic() - t0, -1);
+		pipe_stage(&c, "record", "ok", util_monotonic() - t0, -1);
 		recorder_result_free(&rr);
 	}
 	a->result = "shipped";
 
 	if (a->cc->floating.n) {
 		t0 = util_monotonic();
-		stage_event(&c, "floating", "started", 0, -1);
-		for (size_t i = 0; i < a->cc->floating.n; i++) {
-			char *ft = NULL;
-			if (template_subst(a->cc->floating.v[i], c.vars, c.nvars, &ft, "floatingTag", &err) < 0 ||
-			    !version_valid(ft)) {
-				fail(&c, TC_INPUT, "component.%s.floatingTag: '%s' is not a valid OCI tag%s%s",
-				     a->cc->name, a->cc->floating.v[i], ft ? " once expanded: " : "", ft ? ft : "");
-				free(ft);
-				break;
-			}
-			char got[REGISTRY_DIGEST_MAX];
-			int frc = put_tag(&c, digest, ft, "floating", NULL, NULL);
-			if (frc == 0) {
-				/* tally just put it: a 404 is re-read like a version tag */
-				struct lag l = {0};
-				char *what = xasprintf("%s:%s", c.image, ft);
-				int again = 1;
-				while ((frc = registry_digest(c.reg, c.image, ft, got, &err)) < 0 &&
-				       (again = lag_retry(&c, &l, what, &err)) > 0)
-					;
-				free(what);
-				if (again < 0) {
-					free(ft);
-					break;
-				}
-			}
-			if (frc < 0 || strcmp(got, digest) != 0) {
-				if (!a->message)
-					fail(&c, TC_VERIFY, "floating: %s:%s does not read back as %s", c.image, ft, digest);
-				a->cls = TC_VERIFY;
-				free(ft);
-				break;
-			}
-			free(ft);
+		pipe_stage(&c, "floating", "started", 0, -1);
+		struct strv fts = {0};
+		struct sbuf fbody = {0};
+		char *fmt = NULL;
+		struct tags_ctx t = pipe_tags(&c);
+		int fok = refs_floating(a->cc, c.vars, c.nvars, &fts, &err) == 0;
+		if (!fok)
+			pipe_fail(&c, TC_INPUT, "%s", err.msg);
+		for (size_t i = 0; fok && i < fts.n; i++) {
+			int changed;
+			int frc = tags_float(&t, fts.v[i], digest, 0, &fbody, &fmt, &changed, &err);
+			if (frc == TAGS_CANCELLED)
+				pipe_tags_fail(&c, frc, "floating", &err);
+			else if (frc < 0)
+				pipe_fail(&c, TC_VERIFY, "floating: %s", err.msg);
+			fok = frc == 0;
 		}
+		free(fmt);
+		sbuf_free(&fbody);
+		strv_free(&fts);
 		/* the record stands either way; a floating tag failure is retried */
 		a->result = "shipped";
-		stage_event(&c, "floating", a->cls == TC_NONE ? "ok" : "failed", util_monotonic() - t0, -1);
+		pipe_stage(&c, "floating", a->cls == TC_NONE ? "ok" : "failed", util_monotonic() - t0, -1);
 	}
 	if (a->cc->cleanup) {
 		enum tally_class keep = a->cls;
@@ -1278,11 +690,11 @@ record:
 		for (size_t i = 0; i < np; i++) {
 			struct pvars pv;
 			if (a->cc->platforms.n)
-				platform_begin(&c, i, &pv);
-			if (run_cmd(&c, "cleanup", a->cc->cleanup, "cleanup") < 0)
-				logf_(&c, "cleanup failed (ignored)");
+				pipe_platform_begin(&c, i, &pv);
+			if (pipe_run_cmd(&c, "cleanup", a->cc->cleanup, "cleanup") < 0)
+				pipe_log(&c, "cleanup failed (ignored)");
 			if (a->cc->platforms.n)
-				platform_end(&c, &pv);
+				pipe_platform_end(&c, &pv);
 		}
 		a->cls = keep;
 		free(a->message);
@@ -1298,17 +710,17 @@ record:
 out:
 	free(worktree_error);
 	if (a->cls != TC_NONE)
-		logf_(&c, "attempt %s ended: %s (%s); hint: %s", a->id, a->result, tally_class_name(a->cls),
+		pipe_log(&c, "attempt %s ended: %s (%s); hint: %s", a->id, a->result, tally_class_name(a->cls),
 		      classify_hint(a->cls));
 	else
-		logf_(&c, "attempt %s ended: %s", a->id, a->result);
+		pipe_log(&c, "attempt %s ended: %s", a->id, a->result);
 	a->ended = util_now();
 	if (c.log_fd >= 0)
 		close(c.log_fd);
 	if (c.times_fd >= 0)
 		close(c.times_fd);
 	unlink(c.digestfile ? c.digestfile : "");
-	secrets_free(&c);
+	pipe_secrets_free(&c);
 	free(c.digestfile);
 	free(c.authfile);
 	free(c.certdir);
@@ -1363,19 +775,8 @@ int pipeline_refs(const struct tally_conf *conf, const struct comp_conf *cc, con
 		c.image = NULL;
 		*tags = c.tags;
 		memset(&c.tags, 0, sizeof c.tags);
-		for (size_t i = 0; floating && i < cc->floating.n; i++) {
-			char *ft = NULL;
-			if (template_subst(cc->floating.v[i], c.vars, c.nvars, &ft, "floatingTag", err) < 0 ||
-			    !version_valid(ft)) {
-				if (ft)
-					tally_err_set(err, TC_INPUT, "component.%s.floatingTag: '%s' is not a valid OCI tag",
-						      cc->name, ft);
-				free(ft);
-				rc = -1;
-				break;
-			}
-			strv_push_owned(floating, ft);
-		}
+		if (floating && refs_floating(cc, c.vars, c.nvars, floating, err) < 0)
+			rc = -1;
 	} else {
 		tally_err_set(err, a.cls ? a.cls : TC_INPUT, "%s", a.message ? a.message : "bad image or tag");
 	}

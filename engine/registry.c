@@ -1,11 +1,12 @@
-/* registry.c - OCI distribution client (manifests and tags only).
+/* registry.c - the OCI distribution protocol (manifests, blobs, tags) on
+ * the HTTP transport of http.c; authentication is regauth.c.
  *
- * One CURL easy handle per struct registry, reset and reused for every
- * request so that connections to the registry are kept alive. Redirects are
- * followed by hand (at most 5) so that a request carrying credentials is
- * never sent on to another host. Bodies are capped at 8 MiB by counting in
- * the write callback: libcurl 7.88 ignores CURLOPT_MAXFILESIZE when the
- * length is unknown.
+ * A struct registry belongs to one thread: it owns one struct http (whose
+ * easy handle is reset and reused, so connections stay alive), the
+ * per-host state and the credentials; nothing in it is shared. Redirects
+ * follow http_redirect_target (at most HTTP_MAX_REDIRS), so that a request
+ * carrying credentials is never sent on to another host. Bodies are capped
+ * at 8 MiB by the transport.
  *
  * Scheme choice: https with TLS verified, unless insecure. When insecure, a
  * loopback host (127.x, localhost, ::1) is spoken to over http at once;
@@ -15,25 +16,21 @@
  *
  * Credentials (base64 "user:pass" from the auth file) and bearer tokens live
  * only in this struct, are wiped on free, and never enter a message. */
-#include "registry.h"
+#include "registry_priv.h"
 
 #include "authfile.h"
 #include "config.h"
-#include "http.h"
+#include "sha256.h"
 #include "tls.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
-#include <errno.h>
 #include <jansson.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define BODY_MAX ((size_t)8 << 20)
-#define MAX_REDIRS 5
 #define DEFAULT_PAGE_SIZE 100
 #define HUB_HOST "registry-1.docker.io"
 
@@ -42,127 +39,13 @@ static const char MANIFEST_ACCEPT[] =
 	"application/vnd.oci.image.index.v1+json, "
 	"application/vnd.docker.distribution.manifest.v2+json, "
 	"application/vnd.docker.distribution.manifest.list.v2+json";
-static const char JSON_ACCEPT[] = "Accept: application/json";
-
-/* ---- SHA-256 (FIPS 180-4), small and dependency-free ---- */
-
-struct sha256 {
-	uint32_t h[8];
-	uint64_t bytes;
-	unsigned char buf[64];
-	size_t n;
-};
-
-static const uint32_t sha256_k[64] = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-};
-
-#define ROR32(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
-
-static void sha256_block(struct sha256 *s, const unsigned char *p)
-{
-	uint32_t w[64], v[8];
-	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
-		       (uint32_t)p[4 * i + 2] << 8 | (uint32_t)p[4 * i + 3];
-	for (int i = 16; i < 64; i++) {
-		uint32_t s0 = ROR32(w[i - 15], 7) ^ ROR32(w[i - 15], 18) ^ (w[i - 15] >> 3);
-		uint32_t s1 = ROR32(w[i - 2], 17) ^ ROR32(w[i - 2], 19) ^ (w[i - 2] >> 10);
-		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
-	}
-	memcpy(v, s->h, sizeof v);
-	for (int i = 0; i < 64; i++) {
-		uint32_t S1 = ROR32(v[4], 6) ^ ROR32(v[4], 11) ^ ROR32(v[4], 25);
-		uint32_t ch = (v[4] & v[5]) ^ (~v[4] & v[6]);
-		uint32_t t1 = v[7] + S1 + ch + sha256_k[i] + w[i];
-		uint32_t S0 = ROR32(v[0], 2) ^ ROR32(v[0], 13) ^ ROR32(v[0], 22);
-		uint32_t maj = (v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]);
-		uint32_t t2 = S0 + maj;
-		memmove(v + 1, v, 7 * sizeof v[0]);
-		v[4] += t1;
-		v[0] = t1 + t2;
-	}
-	for (int i = 0; i < 8; i++)
-		s->h[i] += v[i];
-}
-
-static void sha256_init(struct sha256 *s)
-{
-	static const uint32_t iv[8] = {
-		0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-		0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-	};
-	memcpy(s->h, iv, sizeof iv);
-	s->bytes = 0;
-	s->n = 0;
-}
-
-static void sha256_update(struct sha256 *s, const unsigned char *p, size_t len)
-{
-	s->bytes += len;
-	while (len) {
-		size_t take = 64 - s->n < len ? 64 - s->n : len;
-		memcpy(s->buf + s->n, p, take);
-		s->n += take;
-		p += take;
-		len -= take;
-		if (s->n == 64) {
-			sha256_block(s, s->buf);
-			s->n = 0;
-		}
-	}
-}
-
-static void sha256_final(struct sha256 *s, unsigned char out[32])
-{
-	uint64_t bits = s->bytes * 8;
-	unsigned char pad[72] = {0x80};
-	size_t padlen = (s->n < 56 ? 56 : 120) - s->n;
-	for (int i = 0; i < 8; i++)
-		pad[padlen + (size_t)i] = (unsigned char)(bits >> (56 - 8 * i));
-	sha256_update(s, pad, padlen + 8);
-	for (int i = 0; i < 8; i++) {
-		out[4 * i] = (unsigned char)(s->h[i] >> 24);
-		out[4 * i + 1] = (unsigned char)(s->h[i] >> 16);
-		out[4 * i + 2] = (unsigned char)(s->h[i] >> 8);
-		out[4 * i + 3] = (unsigned char)s->h[i];
-	}
-}
 
 void registry_sha256_digest(const void *data, size_t len, char digest[REGISTRY_DIGEST_MAX])
 {
-	static const char hex[] = "0123456789abcdef";
-	struct sha256 s;
-	unsigned char md[32];
-	sha256_init(&s);
-	sha256_update(&s, data, len);
-	sha256_final(&s, md);
-	memcpy(digest, "sha256:", 7);
-	for (int i = 0; i < 32; i++) {
-		digest[7 + 2 * i] = hex[md[i] >> 4];
-		digest[8 + 2 * i] = hex[md[i] & 15];
-	}
-	digest[71] = '\0';
+	sha256_digest_str(data, len, digest);
 }
 
 /* ---- small helpers ---- */
-
-static int is_sha256_digest(const char *s)
-{
-	if (!s || strncmp(s, "sha256:", 7) != 0 || strlen(s) != 71)
-		return 0;
-	for (const char *p = s + 7; *p; p++)
-		if (!isdigit((unsigned char)*p) && !(*p >= 'a' && *p <= 'f'))
-			return 0;
-	return 1;
-}
 
 /* OCI tag grammar or a digest (algorithm ":" encoded); keeps refs from
  * adding path or query parts to a URL. */
@@ -189,23 +72,7 @@ static int valid_ref(const char *ref)
 	return 1;
 }
 
-static void base64_encode(struct sbuf *out, const unsigned char *p, size_t len)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		if (i + 1 < len)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
-		sbuf_addc(out, tab[(v >> 18) & 63]);
-		sbuf_addc(out, tab[(v >> 12) & 63]);
-		sbuf_addc(out, i + 1 < len ? tab[(v >> 6) & 63] : '=');
-		sbuf_addc(out, i + 2 < len ? tab[v & 63] : '=');
-	}
-}
-
-static void free_secret(char *s)
+void reg_free_secret(char *s)
 {
 	if (s) {
 		explicit_bzero(s, strlen(s));
@@ -214,50 +81,10 @@ static void free_secret(char *s)
 }
 
 /* A value fit for one header line: no CR, LF or NUL. */
-static int header_safe(const char *s)
+int reg_header_safe(const char *s)
 {
 	return s && *s && !strpbrk(s, "\r\n");
 }
-
-/* ---- the struct ---- */
-
-struct cred {
-	char *key;            /* host "/" name, as looked up */
-	char *basic;          /* base64(user:pass), NULL when none */
-	char *identity_token; /* NULL when none */
-	char *source;         /* auth file or helper, for messages */
-};
-
-struct token {
-	char *key;   /* host " " scope */
-	char *value;
-};
-
-struct host_state {
-	char *host;
-	const char *scheme; /* NULL until known */
-	int basic;          /* host asked for Basic auth */
-	int trust_loaded;
-	struct tls_trust trust;
-};
-
-struct registry {
-	CURL *curl;
-	int insecure;
-	struct authfile *auth;
-	char *auth_path;      /* file read, NULL when none was found */
-	char *auth_shown;
-	char *cert_dir;       /* NULL: the containers defaults */
-	int cert_dir_set;
-	long page_size;
-	struct cred *creds;
-	size_t ncreds;
-	struct token *tokens;
-	size_t ntokens;
-	struct host_state *hosts;
-	size_t nhosts;
-	char errbuf[CURL_ERROR_SIZE];
-};
 
 /* "https://index.docker.io/v1/" -> "registry-1.docker.io"; "Host:5000" -> "host:5000" */
 static char *norm_host(const char *key)
@@ -277,56 +104,7 @@ static char *norm_host(const char *key)
 	return h;
 }
 
-/* Credentials for an image's host and repository, looked up once (a
- * credential helper runs at most once per host). *out is NULL when there
- * are none; -1 when a helper failed (TC_AUTH). */
-static int cred_get(struct registry *r, const char *host, const char *name,
-		    const struct cred **out, struct tally_err *err)
-{
-	char *key = xasprintf("%s/%s", host, name ? name : "");
-	*out = NULL;
-	for (size_t i = 0; i < r->ncreds; i++)
-		if (!strcmp(r->creds[i].key, key)) {
-			free(key);
-			*out = r->creds[i].basic || r->creds[i].identity_token ? &r->creds[i] : NULL;
-			return 0;
-		}
-	struct authfile_cred ac = {0};
-	if (authfile_lookup(r->auth, host, name, &ac, err) < 0) {
-		free(key);
-		return -1;
-	}
-	r->creds = xrealloc(r->creds, (r->ncreds + 1) * sizeof *r->creds);
-	struct cred *c = &r->creds[r->ncreds++];
-	memset(c, 0, sizeof *c);
-	c->key = key;
-	if (ac.user) {
-		struct sbuf up = {0}, b = {0};
-		sbuf_addf(&up, "%s:%s", ac.user, ac.pass ? ac.pass : "");
-		base64_encode(&b, (const unsigned char *)up.buf, up.len);
-		explicit_bzero(up.buf, up.len);
-		sbuf_free(&up);
-		c->basic = sbuf_detach(&b);
-	}
-	c->identity_token = xstrdup(ac.identity_token);
-	c->source = xstrdup(ac.source);
-	authfile_cred_clear(&ac);
-	*out = c->basic || c->identity_token ? c : NULL;
-	return 0;
-}
-
-/* The auth file named in messages. */
-static const char *auth_shown(struct registry *r)
-{
-	if (!r->auth_path)
-		return "no auth file";
-	if (!r->auth_shown)
-		r->auth_shown = authfile_exists(r->auth) ? xstrdup(r->auth_path)
-			: xasprintf("%s (it does not exist)", r->auth_path);
-	return r->auth_shown;
-}
-
-static struct host_state *host_state(struct registry *r, const char *host)
+struct host_state *reg_host(struct registry *r, const char *host)
 {
 	for (size_t i = 0; i < r->nhosts; i++)
 		if (!strcmp(r->hosts[i].host, host))
@@ -338,58 +116,12 @@ static struct host_state *host_state(struct registry *r, const char *host)
 	return hs;
 }
 
-static const char *token_find(const struct registry *r, const char *host, const char *scope)
-{
-	size_t hl = strlen(host);
-	for (size_t i = 0; i < r->ntokens; i++) {
-		const char *k = r->tokens[i].key;
-		if (!strncmp(k, host, hl) && k[hl] == ' ' && !strcmp(k + hl + 1, scope))
-			return r->tokens[i].value;
-	}
-	return NULL;
-}
-
-static void token_set(struct registry *r, const char *host, const char *scope, char *value)
-{
-	char *key = xasprintf("%s %s", host, scope);
-	for (size_t i = 0; i < r->ntokens; i++) {
-		if (!strcmp(r->tokens[i].key, key)) {
-			free(key);
-			free_secret(r->tokens[i].value);
-			r->tokens[i].value = value;
-			return;
-		}
-	}
-	r->tokens = xrealloc(r->tokens, (r->ntokens + 1) * sizeof *r->tokens);
-	r->tokens[r->ntokens].key = key;
-	r->tokens[r->ntokens].value = value;
-	r->ntokens++;
-}
-
-static void token_drop(struct registry *r, const char *host, const char *scope)
-{
-	size_t hl = strlen(host);
-	for (size_t i = 0; i < r->ntokens; i++) {
-		const char *k = r->tokens[i].key;
-		if (!strncmp(k, host, hl) && k[hl] == ' ' && !strcmp(k + hl + 1, scope)) {
-			free(r->tokens[i].key);
-			free_secret(r->tokens[i].value);
-			r->tokens[i] = r->tokens[--r->ntokens];
-			return;
-		}
-	}
-}
-
 struct registry *registry_new(const char *auth_file, int insecure, struct tally_err *err)
 {
 	struct registry *r = xcalloc(1, sizeof *r);
 	r->insecure = insecure;
 	r->page_size = DEFAULT_PAGE_SIZE;
-	r->curl = curl_easy_init();
-	if (!r->curl) {
-		tally_err_set(err, TC_INTERNAL, "registry: cannot create a libcurl handle");
-		goto fail;
-	}
+	r->http = http_transport_new(insecure, -1);
 	if (auth_file && *auth_file) {
 		r->auth_path = xstrdup(auth_file);
 		if (authfile_load(auth_file, &r->auth, err) < 0)
@@ -405,12 +137,11 @@ void registry_free(struct registry *r)
 {
 	if (!r)
 		return;
-	if (r->curl)
-		curl_easy_cleanup(r->curl);
+	http_free(r->http);
 	for (size_t i = 0; i < r->ncreds; i++) {
 		free(r->creds[i].key);
-		free_secret(r->creds[i].basic);
-		free_secret(r->creds[i].identity_token);
+		reg_free_secret(r->creds[i].basic);
+		reg_free_secret(r->creds[i].identity_token);
 		free(r->creds[i].source);
 	}
 	authfile_free(r->auth);
@@ -420,7 +151,7 @@ void registry_free(struct registry *r)
 	free(r->creds);
 	for (size_t i = 0; i < r->ntokens; i++) {
 		free(r->tokens[i].key);
-		free_secret(r->tokens[i].value);
+		reg_free_secret(r->tokens[i].value);
 	}
 	free(r->tokens);
 	for (size_t i = 0; i < r->nhosts; i++) {
@@ -460,10 +191,6 @@ void registry_set_page_size(struct registry *r, int n)
 
 /* ---- image names ---- */
 
-struct image {
-	char *host; /* normalised, with port */
-	char *name; /* repository path */
-};
 
 static void image_free(struct image *im)
 {
@@ -538,396 +265,54 @@ static int is_loopback(const char *host)
 
 /* ---- one HTTP exchange ---- */
 
-struct resp {
-	long status;
-	struct sbuf body;
-	int too_large;
-	char *content_type, *digest, *www_auth, *link, *location;
-};
-
-static void resp_clear(struct resp *rp)
+/* Answers are struct http_reply; these name the headers the protocol reads.
+ * A repeated header counts by its last value, except Link (the first) and
+ * WWW-Authenticate (a Bearer challenge is preferred when several come). */
+static const char *last_header(const struct http_reply *rp, const char *name)
 {
-	rp->status = 0;
-	rp->too_large = 0;
-	sbuf_reset(&rp->body);
-	free(rp->content_type);
-	free(rp->digest);
-	free(rp->www_auth);
-	free(rp->link);
-	free(rp->location);
-	rp->content_type = rp->digest = rp->www_auth = rp->link = rp->location = NULL;
+	const char *v = NULL, *n;
+	for (size_t i = 0; (n = http_reply_header(rp, name, i)); i++)
+		v = n;
+	return v;
 }
 
-static void resp_free(struct resp *rp)
+#define rp_digest(rp) last_header(rp, "Docker-Content-Digest")
+#define rp_content_type(rp) last_header(rp, "Content-Type")
+#define rp_location(rp) last_header(rp, "Location")
+#define rp_link(rp) http_reply_header(rp, "Link", 0)
+
+/* Performs one transfer (no redirects) on the transport, with the
+ * registry's trust (certs.d, which also covers its token realm). */
+int reg_perform(struct registry *r, const char *host, const struct call *c, const char *url,
+		   const char *authz, struct http_reply *rp, struct tally_err *err)
 {
-	resp_clear(rp);
-	sbuf_free(&rp->body);
-}
-
-static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct resp *rp = ud;
-	size_t n = size * nmemb;
-	if (rp->body.len + n > BODY_MAX) {
-		rp->too_large = 1;
-		return 0;
-	}
-	sbuf_add(&rp->body, ptr, n);
-	return n;
-}
-
-static void set_header(char **slot, const char *v, size_t n)
-{
-	free(*slot);
-	*slot = xstrndup(v, n);
-}
-
-static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
-{
-	struct resp *rp = ud;
-	size_t n = size * nmemb;
-	if (n >= 5 && !memcmp(ptr, "HTTP/", 5)) {
-		/* a new response (after 100 Continue): forget the old headers */
-		free(rp->content_type);
-		free(rp->digest);
-		free(rp->www_auth);
-		free(rp->link);
-		free(rp->location);
-		rp->content_type = rp->digest = rp->www_auth = rp->link = rp->location = NULL;
-		return n;
-	}
-	const char *colon = memchr(ptr, ':', n);
-	if (!colon)
-		return n;
-	size_t klen = (size_t)(colon - ptr);
-	const char *v = colon + 1, *end = ptr + n;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	size_t vlen = (size_t)(end - v);
-#define IS(name) (klen == sizeof(name) - 1 && !strncasecmp(ptr, name, klen))
-	if (IS("Content-Type"))
-		set_header(&rp->content_type, v, vlen);
-	else if (IS("Docker-Content-Digest"))
-		set_header(&rp->digest, v, vlen);
-	else if (IS("WWW-Authenticate")) {
-		/* prefer a Bearer challenge when several are offered */
-		if (!rp->www_auth || (vlen >= 6 && !strncasecmp(v, "Bearer", 6)))
-			set_header(&rp->www_auth, v, vlen);
-	} else if (IS("Link")) {
-		if (!rp->link)
-			set_header(&rp->link, v, vlen);
-	} else if (IS("Location"))
-		set_header(&rp->location, v, vlen);
-#undef IS
-	return n;
-}
-
-struct call {
-	const char *method;       /* GET HEAD PUT DELETE */
-	const char *accept;       /* full header line or NULL */
-	const char *content_type; /* media type for PUT */
-	const char *data;
-	size_t len;
-};
-
-
-/* Performs one transfer (no redirects). Transport failures set err. */
-static int perform(struct registry *r, const char *host, const struct call *c, const char *url,
-		   const char *authz, struct resp *rp, struct tally_err *err)
-{
-	CURL *h = r->curl;
-	struct curl_slist *hdrs = NULL;
-	char *line = NULL;
-	int ret = -1;
-
-	resp_clear(rp);
-	/* the registry's own trust (certs.d) also covers its token realm */
-	struct host_state *hs = host_state(r, host);
+	struct host_state *hs = reg_host(r, host);
 	if (!hs->trust_loaded && !r->insecure) {
 		if (tls_trust_load(r->cert_dir_set ? (r->cert_dir ? r->cert_dir : "") : NULL, host,
 				   &hs->trust, err) < 0)
 			return -1;
 		hs->trust_loaded = 1;
 	}
-	curl_easy_reset(h); /* keeps the connection cache */
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "tally/" TALLY_VERSION);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->errbuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, rp);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, rp);
-	if (r->insecure) {
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-	} else {
-		tls_trust_apply(&hs->trust, h);
-	}
-	if (!strcmp(c->method, "HEAD")) {
-		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-	} else if (!strcmp(c->method, "POST")) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->data ? c->data : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->len);
-	} else if (!strcmp(c->method, "PUT")) {
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->data ? c->data : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->len);
-	} else if (strcmp(c->method, "GET") != 0) {
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, c->method);
-	}
+	const char *lines[4];
+	size_t n = 0;
+	char *ct = NULL, *az = NULL;
 	if (c->accept)
-		hdrs = curl_slist_append(hdrs, c->accept);
-	if (c->content_type) {
-		line = xasprintf("Content-Type: %s", c->content_type);
-		hdrs = curl_slist_append(hdrs, line);
-		free(line);
-		hdrs = curl_slist_append(hdrs, "Expect:");
-	}
-	if (authz) {
-		line = xasprintf("Authorization: %s", authz);
-		hdrs = curl_slist_append(hdrs, line);
-		free_secret(line);
-	}
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-
-	r->errbuf[0] = '\0';
-	CURLcode rc = curl_easy_perform(h);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	if (rc != CURLE_OK) {
-		if (rp->too_large)
-			tally_err_set(err, TC_TOO_LARGE, "%s: answer larger than %zu MiB refused",
-				      url, BODY_MAX >> 20);
-		else if (tls_curl_error((int)rc, r->errbuf, url, host,
-					r->cert_dir_set ? r->cert_dir : NULL, err) < 0)
-			; /* class tls, message says what to do */
-		else
-			tally_err_set(err, TC_NETWORK, "%s: %s", url,
-				      r->errbuf[0] ? r->errbuf : curl_easy_strerror(rc));
-		goto out;
-	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rp->status);
-	ret = 0;
-out:
-	http_slist_free_wiped(hdrs);
-	return ret;
-}
-
-/* ---- URLs ---- */
-
-
-
-static int same_origin(const char *a, const char *b)
-{
-	char *oa = http_origin(a), *ob = http_origin(b);
-	int same = oa && ob && !strcmp(oa, ob);
-	free(oa);
-	free(ob);
-	return same;
-}
-
-/* ---- auth ---- */
-
-/* Parses `Scheme k="v", k2=v2` into the scheme and three known params. */
-struct challenge {
-	char scheme[16];
-	char *realm, *service, *scope;
-};
-
-static void challenge_free(struct challenge *ch)
-{
-	free(ch->realm);
-	free(ch->service);
-	free(ch->scope);
-}
-
-static void challenge_parse(const char *s, struct challenge *ch)
-{
-	memset(ch, 0, sizeof *ch);
-	size_t n = strcspn(s, " \t");
-	snprintf(ch->scheme, sizeof ch->scheme, "%.*s", (int)(n < 15 ? n : 15), s);
-	const char *p = s + n;
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		const char *k = p;
-		while (*p && *p != '=' && *p != ',' && *p != ' ')
-			p++;
-		size_t klen = (size_t)(p - k);
-		if (*p != '=') {
-			if (!klen)
-				break;
-			continue;
-		}
-		p++;
-		struct sbuf v = {0};
-		if (*p == '"') {
-			for (p++; *p && *p != '"'; p++) {
-				if (*p == '\\' && p[1])
-					p++;
-				sbuf_addc(&v, *p);
-			}
-			if (*p == '"')
-				p++;
-		} else {
-			while (*p && *p != ',' && *p != ' ')
-				sbuf_addc(&v, *p++);
-		}
-		char **slot = NULL;
-		if (klen == 5 && !strncasecmp(k, "realm", 5))
-			slot = &ch->realm;
-		else if (klen == 7 && !strncasecmp(k, "service", 7))
-			slot = &ch->service;
-		else if (klen == 5 && !strncasecmp(k, "scope", 5))
-			slot = &ch->scope;
-		if (slot) {
-			free(*slot);
-			*slot = v.buf ? sbuf_detach(&v) : xstrdup("");
-		}
-		sbuf_free(&v);
-	}
-}
-
-static void form_add(struct registry *r, struct sbuf *f, const char *k, const char *v)
-{
-	char *e = curl_easy_escape(r->curl, v, 0);
-	sbuf_addf(f, "%s%s=%s", f->len ? "&" : "", k, e ? e : "");
-	if (e) {
-		explicit_bzero(e, strlen(e));
-		curl_free(e);
-	}
-}
-
-static int fetch_token(struct registry *r, const struct image *im, const struct challenge *ch,
-		       const char *scope, struct tally_err *err)
-{
-	const struct cred *cr = NULL;
-	struct call c = {.method = "GET", .accept = JSON_ACCEPT};
-	struct resp rp = {0};
-	struct sbuf url = {0}, form = {0};
-	json_t *root = NULL;
-	char *authz = NULL;
-	int ret = -1;
-
-	if (cred_get(r, im->host, im->name, &cr, err) < 0)
-		goto out;
-	if (!ch->realm || (!str_starts(ch->realm, "https://") && !str_starts(ch->realm, "http://"))) {
-		tally_err_set(err, TC_AUTH, "%s: bearer challenge without an http(s) realm", im->host);
-		goto out;
-	}
-	if (cr && str_starts(ch->realm, "http://") && !r->insecure) {
-		tally_err_set(err, TC_AUTH,
-			      "%s: refusing to send credentials to the plain-http token realm %s",
-			      im->host, ch->realm);
-		goto out;
-	}
-	const char *want = ch->scope && *ch->scope ? ch->scope : scope;
-	sbuf_adds(&url, ch->realm);
-	if (cr && cr->identity_token) {
-		/* an identity token is an OAuth2 refresh token: POST it to the
-		 * realm (as docker and containers/image do) */
-		form_add(r, &form, "grant_type", "refresh_token");
-		form_add(r, &form, "client_id", "tally");
-		if (ch->service)
-			form_add(r, &form, "service", ch->service);
-		if (want && *want)
-			form_add(r, &form, "scope", want);
-		form_add(r, &form, "refresh_token", cr->identity_token);
-		c.method = "POST";
-		c.content_type = "application/x-www-form-urlencoded";
-		c.data = form.buf;
-		c.len = form.len;
-	} else {
-		char sep = strchr(ch->realm, '?') ? '&' : '?';
-		if (ch->service) {
-			char *e = curl_easy_escape(r->curl, ch->service, 0);
-			sbuf_addf(&url, "%cservice=%s", sep, e ? e : "");
-			curl_free(e);
-			sep = '&';
-		}
-		if (want && *want) {
-			char *e = curl_easy_escape(r->curl, want, 0);
-			sbuf_addf(&url, "%cscope=%s", sep, e ? e : "");
-			curl_free(e);
-		}
-		if (cr && cr->basic)
-			authz = xasprintf("Basic %s", cr->basic);
-	}
-	if (perform(r, im->host, &c, url.buf, authz, &rp, err) < 0)
-		goto out;
-	if (rp.status != 200) {
-		if (cr)
-			tally_err_set(err, TC_AUTH,
-				      "%s: %ld fetching a registry token; check the credentials for %s "
-				      "in %s (buildah login %s)", url.buf, rp.status, im->host,
-				      cr->source ? cr->source : auth_shown(r), im->host);
-		else
-			tally_err_set(err, TC_AUTH,
-				      "%s: %ld fetching a registry token; no credentials for %s in %s "
-				      "(buildah login %s, or set registry.authFile)", url.buf, rp.status,
-				      im->host, auth_shown(r), im->host);
-		goto out;
-	}
-	json_error_t je;
-	root = json_loadb(rp.body.buf ? rp.body.buf : "", rp.body.len, 0, &je);
-	json_t *t = json_object_get(root, "token");
-	if (!json_is_string(t) || !json_string_length(t))
-		t = json_object_get(root, "access_token");
-	if (!json_is_string(t) || !header_safe(json_string_value(t))) {
-		tally_err_set(err, TC_VERIFY, "%s: token answer has no \"token\" or \"access_token\"",
-			      url.buf);
-		goto out;
-	}
-	char *tok = xasprintf("Bearer %s", json_string_value(t));
-	token_set(r, im->host, scope, tok);
-	ret = 0;
-out:
-	json_decref(root);
-	if (rp.body.buf)
-		explicit_bzero(rp.body.buf, rp.body.len);
-	resp_free(&rp);
-	sbuf_free(&url);
-	if (form.buf)
-		explicit_bzero(form.buf, form.len);
-	sbuf_free(&form);
-	free_secret(authz);
-	return ret;
-}
-
-static int answer_challenge(struct registry *r, const struct image *im, const char *url,
-			    const char *scope, const struct resp *rp, struct tally_err *err)
-{
-	struct challenge ch;
-	int ret = -1;
-	if (!rp->www_auth)
-		return tally_err_set(err, TC_AUTH, "%s: 401 unauthorized without a challenge", url);
-	challenge_parse(rp->www_auth, &ch);
-	if (!strcasecmp(ch.scheme, "Basic")) {
-		const struct cred *cr = NULL;
-		if (cred_get(r, im->host, im->name, &cr, err) < 0)
-			goto out;
-		if (!cr || !cr->basic) {
-			tally_err_set(err, TC_AUTH,
-				      "%s: 401 unauthorized; no credentials for %s in %s "
-				      "(buildah login %s, or set registry.authFile)", url, im->host,
-				      auth_shown(r), im->host);
-			goto out;
-		}
-		host_state(r, im->host)->basic = 1;
-		ret = 0;
-	} else if (!strcasecmp(ch.scheme, "Bearer")) {
-		ret = fetch_token(r, im, &ch, scope, err);
-	} else {
-		tally_err_set(err, TC_AUTH, "%s: 401 with unsupported auth scheme \"%s\"", url, ch.scheme);
-	}
-out:
-	challenge_free(&ch);
+		lines[n++] = c->accept;
+	if (c->content_type)
+		lines[n++] = ct = xasprintf("Content-Type: %s", c->content_type);
+	if (authz)
+		lines[n++] = az = xasprintf("Authorization: %s", authz);
+	lines[n] = NULL;
+	struct http_request rq = {
+		.method = c->method, .url = url, .headers = lines,
+		.body = c->data, .body_len = c->len, .body_max = BODY_MAX,
+		.trust = r->insecure ? NULL : &hs->trust,
+		.tls_host = host, .cert_dir = r->cert_dir_set ? r->cert_dir : NULL,
+		.timeout_class = TC_NETWORK,
+	};
+	int ret = http_exchange(r->http, &rq, rp, err);
+	free(ct);
+	reg_free_secret(az);
 	return ret;
 }
 
@@ -935,7 +320,7 @@ out:
 
 static char *base_url(struct registry *r, const struct image *im, int *probing)
 {
-	struct host_state *hs = host_state(r, im->host);
+	struct host_state *hs = reg_host(r, im->host);
 	*probing = 0;
 	if (!hs->scheme) {
 		if (!r->insecure)
@@ -949,12 +334,13 @@ static char *base_url(struct registry *r, const struct image *im, int *probing)
 }
 
 /* Sends c to base + path, answering one auth challenge and following up to
- * MAX_REDIRS redirects. A request that carries credentials is never
- * redirected to another host, and once a redirect has left the registry's
- * host no credentials are sent and no challenge is answered.
- * On return 0, rp holds the final answer and *final_url (caller frees) its URL. */
+ * HTTP_MAX_REDIRS redirects (http_redirect_target). A request that carries
+ * credentials is never redirected to another host, and once a redirect has
+ * left the registry's host no credentials are sent and no challenge is
+ * answered. On return 0, rp holds the final answer and *final_url (caller
+ * frees) its URL. */
 static int request(struct registry *r, const struct image *im, const char *path,
-		   const char *scope, const struct call *c, struct resp *rp, char **final_url,
+		   const char *scope, const struct call *c, struct http_reply *rp, char **final_url,
 		   struct tally_err *err)
 {
 	int probing, challenged = 0, redirects = 0, offsite = 0, ret = -1;
@@ -965,55 +351,44 @@ static int request(struct registry *r, const struct image *im, const char *path,
 
 	*final_url = NULL;
 	for (;;) {
-		hs = host_state(r, im->host);
-		const char *tok = token_find(r, im->host, scope);
+		hs = reg_host(r, im->host);
+		const char *tok = reg_token_find(r, im->host, scope);
 		const struct cred *cr = NULL;
-		if (!tok && hs->basic && cred_get(r, im->host, im->name, &cr, err) < 0)
+		if (!tok && hs->basic && reg_cred_get(r, im->host, im->name, &cr, err) < 0)
 			goto out;
-		free_secret(authz);
+		reg_free_secret(authz);
 		authz = tok ? xstrdup(tok) : (cr && cr->basic) ? xasprintf("Basic %s", cr->basic) : NULL;
 		if (offsite) {
 			/* redirected away from the registry: its secrets stay home */
-			free_secret(authz);
+			reg_free_secret(authz);
 			authz = NULL;
 		}
-		if (perform(r, im->host, c, url, authz, rp, err) < 0) {
-			if (!probing || rp->too_large || !str_starts(url, "https://"))
+		if (reg_perform(r, im->host, c, url, authz, rp, err) < 0) {
+			if (!probing || (err && err->cls == TC_TOO_LARGE) || !str_starts(url, "https://"))
 				goto out;
 			/* insecure and https failed: fall back to plain http */
 			char *u = xasprintf("http://%s", url + 8);
 			free(url);
 			url = u;
 			probing = 0;
-			host_state(r, im->host)->scheme = "http";
+			reg_host(r, im->host)->scheme = "http";
 			tally_err_clear(err);
 			continue;
 		}
 		if (probing) {
-			host_state(r, im->host)->scheme = str_starts(url, "https://") ? "https" : "http";
+			reg_host(r, im->host)->scheme = str_starts(url, "https://") ? "https" : "http";
 			probing = 0;
 		}
-		if (rp->status >= 300 && rp->status < 400 && rp->status != 304 && rp->location) {
-			char *next = http_url_resolve(url, rp->location);
-			if (!next || (!str_starts(next, "http://") && !str_starts(next, "https://"))) {
-				free(next);
-				tally_err_set(err, TC_VERIFY, "%s: %ld with an unusable Location", url,
-					      rp->status);
-				goto out;
-			}
-			if (authz && !same_origin(next, url)) {
-				tally_err_set(err, TC_VERIFY,
-					      "%s: redirect to another host (%s) refused for an "
-					      "authenticated request", url, next);
-				free(next);
-				goto out;
-			}
-			if (++redirects > MAX_REDIRS) {
-				free(next);
-				tally_err_set(err, TC_VERIFY, "%s: more than %d redirects", url, MAX_REDIRS);
-				goto out;
-			}
-			if (!same_origin(next, url))
+		char *next = NULL;
+		int redir = http_redirect_target(url, rp->status, rp_location(rp), redirects,
+						 authz ? HTTP_REDIR_SAME_ORIGIN : 0,
+						 "an authenticated request stays on the registry's host",
+						 &next, err);
+		if (redir < 0)
+			goto out;
+		if (redir) {
+			redirects++;
+			if (!http_same_origin(next, url))
 				offsite = 1;
 			free(url);
 			url = next;
@@ -1021,8 +396,8 @@ static int request(struct registry *r, const struct image *im, const char *path,
 		}
 		if (rp->status == 401 && !challenged && !offsite) {
 			challenged = 1;
-			token_drop(r, im->host, scope);
-			if (answer_challenge(r, im, url, scope, rp, err) < 0)
+			reg_token_drop(r, im->host, scope);
+			if (reg_answer_challenge(r, im, url, scope, rp, err) < 0)
 				goto out;
 			continue;
 		}
@@ -1030,11 +405,11 @@ static int request(struct registry *r, const struct image *im, const char *path,
 			/* the credentials were sent and refused */
 			const struct cred *sent = NULL;
 			struct tally_err e2 = {0};
-			cred_get(r, im->host, im->name, &sent, &e2);
+			reg_cred_get(r, im->host, im->name, &sent, &e2);
 			tally_err_set(err, TC_AUTH,
 				      "%s: 401 unauthorized with the credentials for %s from %s; check "
 				      "them (buildah login %s)", url, im->host,
-				      sent && sent->source ? sent->source : auth_shown(r), im->host);
+				      sent && sent->source ? sent->source : reg_auth_shown(r), im->host);
 			goto out;
 		}
 		break;
@@ -1043,7 +418,7 @@ static int request(struct registry *r, const struct image *im, const char *path,
 	url = NULL;
 	ret = 0;
 out:
-	free_secret(authz);
+	reg_free_secret(authz);
 	free(base);
 	free(url);
 	return ret;
@@ -1051,7 +426,7 @@ out:
 
 /* Turns a non-success answer into an error naming the URL, with the
  * registry's error code and message when the body has them. */
-static int status_error(const char *url, const struct resp *rp, enum tally_class cls_404,
+static int status_error(const char *url, const struct http_reply *rp, enum tally_class cls_404,
 			struct tally_err *err)
 {
 	enum tally_class cls;
@@ -1102,11 +477,11 @@ static int status_error(const char *url, const struct resp *rp, enum tally_class
 
 /* Media type from Content-Type (parameters dropped), else the body's
  * "mediaType". Caller frees; NULL when neither names one. */
-static char *media_type_of(const struct resp *rp)
+static char *media_type_of(const struct http_reply *rp)
 {
-	if (rp->content_type) {
-		size_t n = strcspn(rp->content_type, "; \t");
-		char *mt = xstrndup(rp->content_type, n);
+	if (rp_content_type(rp)) {
+		size_t n = strcspn(rp_content_type(rp), "; \t");
+		char *mt = xstrndup(rp_content_type(rp), n);
 		if (n && strcmp(mt, "application/json") != 0 && strcmp(mt, "text/plain") != 0 &&
 		    strcmp(mt, "application/octet-stream") != 0)
 			return mt;
@@ -1115,7 +490,7 @@ static char *media_type_of(const struct resp *rp)
 	json_error_t je;
 	json_t *root = json_loadb(rp->body.buf ? rp->body.buf : "", rp->body.len, 0, &je);
 	const char *v = json_string_value(json_object_get(root, "mediaType"));
-	char *mt = v && header_safe(v) ? xstrdup(v) : NULL;
+	char *mt = v && reg_header_safe(v) ? xstrdup(v) : NULL;
 	json_decref(root);
 	return mt;
 }
@@ -1130,21 +505,22 @@ static int check_ref(const char *ref, struct tally_err *err)
 	return 0;
 }
 
-/* GET, HEAD or DELETE of a manifest that must answer 2xx; access is the
- * token scope's action ("pull", "delete"). *rp and *url (caller frees both,
- * also on failure) hold the answer and the URL asked. */
-static int manifest_fetch(struct registry *r, const char *image, const char *ref,
-			  const char *method, const char *access, struct resp *rp, char **url,
-			  struct tally_err *err)
+/* method on /v2/NAME/KIND/REF (KIND "manifests" or "blobs") that must
+ * answer 2xx; access is the token scope's action ("pull", "pull,push",
+ * "delete"). *rp and *url (caller frees both, also on failure) hold the
+ * answer and the URL asked. The one request path of the manifest and blob
+ * calls. */
+static int object_call(struct registry *r, const char *image, const char *kind, const char *ref,
+		       const char *access, const struct call *c, struct http_reply *rp, char **url,
+		       struct tally_err *err)
 {
 	struct image im = {0};
-	struct call c = {.method = method, .accept = MANIFEST_ACCEPT};
 	int ret = -1;
-	if (check_ref(ref, err) < 0 || image_parse(image, &im, err) < 0)
+	if (image_parse(image, &im, err) < 0)
 		return -1;
-	char *path = xasprintf("/v2/%s/manifests/%s", im.name, ref);
+	char *path = xasprintf("/v2/%s/%s/%s", im.name, kind, ref);
 	char *scope = xasprintf("repository:%s:%s", im.name, access);
-	if (request(r, &im, path, scope, &c, rp, url, err) == 0) {
+	if (request(r, &im, path, scope, c, rp, url, err) == 0) {
 		if (rp->status >= 200 && rp->status <= 299)
 			ret = 0;
 		else
@@ -1156,11 +532,32 @@ static int manifest_fetch(struct registry *r, const char *image, const char *ref
 	return ret;
 }
 
+static int manifest_fetch(struct registry *r, const char *image, const char *ref,
+			  const char *method, const char *access, struct http_reply *rp, char **url,
+			  struct tally_err *err)
+{
+	struct call c = {.method = method, .accept = MANIFEST_ACCEPT};
+	if (check_ref(ref, err) < 0)
+		return -1;
+	return object_call(r, image, "manifests", ref, access, &c, rp, url, err);
+}
+
+/* A Docker-Content-Digest that names sha256 must be d (what the body
+ * hashes to); what says which mismatch it is. */
+static int header_digest_check(const struct http_reply *rp, const char *url, const char *d,
+			       const char *what, struct tally_err *err)
+{
+	const char *hd = rp_digest(rp);
+	if (hd && str_starts(hd, "sha256:") && strcmp(hd, d) != 0)
+		return tally_err_set(err, TC_VERIFY, "%s: %s %.80s, expected %s", url, what, hd, d);
+	return 0;
+}
+
 int registry_get_manifest(struct registry *r, const char *image, const char *ref,
 			  struct sbuf *body, char **media_type, char digest[REGISTRY_DIGEST_MAX],
 			  struct tally_err *err)
 {
-	struct resp rp = {0};
+	struct http_reply rp = {0};
 	char *url = NULL, *mt = NULL;
 	char d[REGISTRY_DIGEST_MAX];
 	int ret = -1;
@@ -1175,12 +572,9 @@ int registry_get_manifest(struct registry *r, const char *image, const char *ref
 		tally_err_set(err, TC_VERIFY, "%s: manifest is not a JSON object", url);
 		goto fail;
 	}
-	registry_sha256_digest(rp.body.buf, rp.body.len, d);
-	if (rp.digest && str_starts(rp.digest, "sha256:") && strcmp(rp.digest, d) != 0) {
-		tally_err_set(err, TC_VERIFY, "%s: Docker-Content-Digest %.80s does not match the body (%s)",
-			      url, rp.digest, d);
+	sha256_digest_str(rp.body.buf ? rp.body.buf : "", rp.body.len, d);
+	if (header_digest_check(&rp, url, d, "Docker-Content-Digest does not match the body:", err) < 0)
 		goto fail;
-	}
 	if (str_starts(ref, "sha256:") && strcmp(ref, d) != 0) {
 		tally_err_set(err, TC_VERIFY, "%s: manifest body has digest %s", url, d);
 		goto fail;
@@ -1199,25 +593,25 @@ int registry_get_manifest(struct registry *r, const char *image, const char *ref
 fail:
 	free(mt);
 	free(url);
-	resp_free(&rp);
+	http_reply_free(&rp);
 	return ret;
 }
 
 int registry_digest(struct registry *r, const char *image, const char *ref,
 		    char digest[REGISTRY_DIGEST_MAX], struct tally_err *err)
 {
-	struct resp rp = {0};
+	struct http_reply rp = {0};
 	char *url = NULL;
 	int ret = -1;
 
 	if (manifest_fetch(r, image, ref, "HEAD", "pull", &rp, &url, err) < 0)
 		goto fail;
-	if (is_sha256_digest(rp.digest)) {
-		if (str_starts(ref, "sha256:") && strcmp(ref, rp.digest) != 0) {
-			tally_err_set(err, TC_VERIFY, "%s: registry says digest %s", url, rp.digest);
+	if (sha256_digest_valid(rp_digest(&rp))) {
+		if (str_starts(ref, "sha256:") && strcmp(ref, rp_digest(&rp)) != 0) {
+			tally_err_set(err, TC_VERIFY, "%s: registry says digest %s", url, rp_digest(&rp));
 			goto fail;
 		}
-		snprintf(digest, REGISTRY_DIGEST_MAX, "%s", rp.digest);
+		snprintf(digest, REGISTRY_DIGEST_MAX, "%s", rp_digest(&rp));
 		ret = 0;
 	} else {
 		/* no usable digest header: hash the manifest ourselves */
@@ -1229,7 +623,7 @@ int registry_digest(struct registry *r, const char *image, const char *ref,
 	}
 fail:
 	free(url);
-	resp_free(&rp);
+	http_reply_free(&rp);
 	return ret;
 }
 
@@ -1237,64 +631,45 @@ int registry_put_manifest(struct registry *r, const char *image, const char *tag
 			  const char *body, size_t len, const char *media_type,
 			  struct tally_err *err)
 {
-	struct image im = {0};
-	struct resp rp = {0};
+	struct http_reply rp = {0};
 	struct call c = {.method = "PUT", .content_type = media_type, .data = body, .len = len};
-	char *path = NULL, *url = NULL, *scope = NULL;
+	char *url = NULL;
 	char d[REGISTRY_DIGEST_MAX];
 	int ret = -1;
 
 	if (check_ref(tag, err) < 0)
 		return -1;
-	if (!header_safe(media_type))
+	if (!reg_header_safe(media_type))
 		return tally_err_set(err, TC_INPUT, "manifest for %s:%s has no usable media type",
 				     image, tag);
-	if (image_parse(image, &im, err) < 0)
-		return -1;
-	path = xasprintf("/v2/%s/manifests/%s", im.name, tag);
-	scope = xasprintf("repository:%s:pull,push", im.name);
-	if (request(r, &im, path, scope, &c, &rp, &url, err) < 0)
-		goto fail;
-	if (rp.status < 200 || rp.status > 299) {
-		status_error(url, &rp, TC_MISSING_VERSION, err);
-		goto fail;
+	if (object_call(r, image, "manifests", tag, "pull,push", &c, &rp, &url, err) == 0) {
+		sha256_digest_str(body, len, d);
+		ret = header_digest_check(&rp, url, d, "registry stored digest", err);
 	}
-	registry_sha256_digest(body, len, d);
-	if (rp.digest && str_starts(rp.digest, "sha256:") && strcmp(rp.digest, d) != 0) {
-		tally_err_set(err, TC_VERIFY, "%s: registry stored digest %.80s, expected %s", url,
-			      rp.digest, d);
-		goto fail;
-	}
-	ret = 0;
-fail:
-	free(path);
 	free(url);
-	free(scope);
-	resp_free(&rp);
-	image_free(&im);
+	http_reply_free(&rp);
 	return ret;
 }
 
 int registry_delete_manifest(struct registry *r, const char *image, const char *digest,
 			     struct tally_err *err)
 {
-	struct resp rp = {0};
+	struct http_reply rp = {0};
 	char *url = NULL;
 	if (!digest || !strchr(digest, ':') || check_ref(digest, err) < 0)
 		return tally_err_set(err, TC_INPUT, "\"%s\" is not a digest", digest ? digest : "(null)");
 	int ret = manifest_fetch(r, image, digest, "DELETE", "delete", &rp, &url, err);
 	free(url);
-	resp_free(&rp);
+	http_reply_free(&rp);
 	return ret;
 }
-
 
 int registry_tags(struct registry *r, const char *image, struct strv *out, int max_pages,
 		  struct tally_err *err)
 {
 	struct image im = {0};
-	struct resp rp = {0};
-	struct call c = {.method = "GET", .accept = JSON_ACCEPT};
+	struct http_reply rp = {0};
+	struct call c = {.method = "GET", .accept = REG_JSON_ACCEPT};
 	struct strv seen = {0}, tags = {0};
 	char *path = NULL, *url = NULL, *scope = NULL, *first = NULL;
 	json_t *root = NULL;
@@ -1345,12 +720,12 @@ int registry_tags(struct registry *r, const char *image, struct strv *out, int m
 			}
 			strv_push(&tags, json_string_value(t));
 		}
-		char *next = rp.link ? http_link_next(rp.link) : NULL;
+		char *next = rp_link(&rp) ? http_link_next(rp_link(&rp)) : NULL;
 		if (!next)
 			break;
 		char *abs = http_url_resolve(url, next);
 		free(next);
-		if (!abs || !same_origin(abs, first)) {
+		if (!abs || !http_same_origin(abs, first)) {
 			tally_err_set(err, TC_VERIFY, "%s: Link to another host refused (%s)", url,
 				      abs ? abs : "unparsable");
 			free(abs);
@@ -1375,7 +750,7 @@ fail:
 	free(path);
 	free(url);
 	free(scope);
-	resp_free(&rp);
+	http_reply_free(&rp);
 	image_free(&im);
 	return ret;
 }
@@ -1387,27 +762,18 @@ fail:
 int registry_get_blob(struct registry *r, const char *image, const char *digest,
 		      struct sbuf *body, struct tally_err *err)
 {
-	struct image im = {0};
-	struct resp rp = {0};
+	struct http_reply rp = {0};
 	struct call c = {.method = "GET", .accept = "Accept: */*"};
-	char *path = NULL, *url = NULL, *scope = NULL;
+	char *url = NULL;
 	char d[REGISTRY_DIGEST_MAX];
 	int ret = -1;
 
-	if (!is_sha256_digest(digest))
+	if (!sha256_digest_valid(digest))
 		return tally_err_set(err, TC_INPUT, "\"%s\" is not a sha256 digest",
 				     digest ? digest : "(null)");
-	if (image_parse(image, &im, err) < 0)
-		return -1;
-	path = xasprintf("/v2/%s/blobs/%s", im.name, digest);
-	scope = xasprintf("repository:%s:pull", im.name);
-	if (request(r, &im, path, scope, &c, &rp, &url, err) < 0)
+	if (object_call(r, image, "blobs", digest, "pull", &c, &rp, &url, err) < 0)
 		goto fail;
-	if (rp.status < 200 || rp.status > 299) {
-		status_error(url, &rp, TC_MISSING_VERSION, err);
-		goto fail;
-	}
-	registry_sha256_digest(rp.body.buf, rp.body.len, d);
+	sha256_digest_str(rp.body.buf ? rp.body.buf : "", rp.body.len, d);
 	if (strcmp(d, digest) != 0) {
 		tally_err_set(err, TC_VERIFY, "%s: blob body has digest %s", url, d);
 		goto fail;
@@ -1416,10 +782,7 @@ int registry_get_blob(struct registry *r, const char *image, const char *digest,
 	sbuf_add(body, rp.body.buf ? rp.body.buf : "", rp.body.len);
 	ret = 0;
 fail:
-	free(path);
 	free(url);
-	free(scope);
-	resp_free(&rp);
-	image_free(&im);
+	http_reply_free(&rp);
 	return ret;
 }

@@ -1,5 +1,5 @@
-/* registry.h - OCI distribution client on libcurl (one per thread; the
- * handle never crosses threads).
+/* registry.h - OCI distribution client on the HTTP transport of http.h
+ * (one per thread; a struct registry never crosses threads).
  *
  * Images are "HOST[:PORT]/NAME" (a first component without '.' or ':' and
  * not "localhost" means Docker Hub: registry-1.docker.io, "library/" added

@@ -648,11 +648,137 @@ static void test_origin(void **state)
 	assert_null(http_origin("not a url"));
 }
 
+/* The transport alone: one request, no redirect followed, every header of
+ * the answer, the body cap naming the URL, HEAD without a body. */
+static void test_exchange(void **state)
+{
+	(void)state;
+	struct http *h = http_transport_new(0, -1);
+	struct http_reply rp = {0};
+	struct tally_err err = {0};
+	char *url = xasprintf("%s/files/docker-compose.yml", fx.base);
+	const char *hdrs[] = {"Accept: */*", NULL};
+	struct http_request rq = {.url = url, .headers = hdrs};
+	if (http_exchange(h, &rq, &rp, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(rp.status, 200);
+	assert_non_null(http_reply_header(&rp, "etag", 0));
+	assert_null(http_reply_header(&rp, "ETag", 1));
+	assert_true(rp.body.len > 16);
+	size_t full = rp.body.len;
+	/* the method is sent as asked: this server has no HEAD (501, no body) */
+	rq.method = "HEAD";
+	if (http_exchange(h, &rq, &rp, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(rp.status, 501);
+	assert_int_equal(rp.body.len, 0);
+	/* a cap below the body: too large, naming the URL */
+	rq.method = NULL;
+	rq.body_max = 16;
+	assert_int_equal(http_exchange(h, &rq, &rp, &err), -1);
+	assert_int_equal(err.cls, TC_TOO_LARGE);
+	assert_non_null(strstr(err.msg, url));
+	rq.body_max = full;
+	assert_int_equal(http_exchange(h, &rq, &rp, &err), 0);
+	free(url);
+	/* a redirect is returned, not followed */
+	url = xasprintf("%s/files/redirect-compose", fx.base);
+	rq.url = url;
+	if (http_exchange(h, &rq, &rp, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(rp.status, 302);
+	const char *loc = http_reply_header(&rp, "Location", 0);
+	assert_non_null(loc);
+	char *next = NULL;
+	/* to another host: refused when the policy keeps to the origin */
+	assert_int_equal(http_redirect_target(url, rp.status, loc, 0, HTTP_REDIR_SAME_ORIGIN, "why",
+					      &next, &err), -1);
+	assert_int_equal(err.cls, TC_VERIFY);
+	assert_non_null(strstr(err.msg, "another host"));
+	assert_non_null(strstr(err.msg, "why"));
+	assert_null(next);
+	assert_int_equal(http_redirect_target(url, rp.status, loc, 0, 0, NULL, &next, &err), 1);
+	assert_true(str_starts(next, fx.other));
+	free(next);
+	free(url);
+	/* nothing listens: network, naming the URL */
+	url = xstrdup("http://127.0.0.1:1/x");
+	rq.url = url;
+	assert_int_equal(http_exchange(h, &rq, &rp, &err), -1);
+	assert_int_equal(err.cls, TC_NETWORK);
+	assert_non_null(strstr(err.msg, url));
+	free(url);
+	http_reply_free(&rp);
+	http_free(h);
+}
+
+/* The redirect policy without a server. */
+static void test_redirect_policy(void **state)
+{
+	(void)state;
+	struct tally_err err = {0};
+	char *next = NULL;
+	const char *cur = "https://a.example/x/y";
+	assert_int_equal(http_redirect_target(cur, 200, "/z", 0, 0, NULL, &next, &err), 0);
+	assert_int_equal(http_redirect_target(cur, 304, "/z", 0, 0, NULL, &next, &err), 0);
+	assert_int_equal(http_redirect_target(cur, 301, "../z?q", 0, 0, NULL, &next, &err), 1);
+	assert_string_equal(next, "https://a.example/z?q");
+	free(next);
+	/* hop HTTP_MAX_REDIRS is one too many */
+	assert_int_equal(http_redirect_target(cur, 307, "/z", HTTP_MAX_REDIRS - 1, 0, NULL, &next,
+					      &err), 1);
+	free(next);
+	assert_int_equal(http_redirect_target(cur, 307, "/z", HTTP_MAX_REDIRS, 0, NULL, &next, &err),
+			 -1);
+	assert_non_null(strstr(err.msg, "more than"));
+	assert_int_equal(http_redirect_target(cur, 302, NULL, 0, 0, NULL, &next, &err), -1);
+	assert_int_equal(err.cls, TC_VERIFY);
+	assert_int_equal(http_redirect_target(cur, 302, "ftp://a.example/f", 0, 0, NULL, &next, &err),
+			 -1);
+	assert_non_null(strstr(err.msg, "unusable"));
+	/* a downgrade only when allowed */
+	assert_int_equal(http_redirect_target(cur, 308, "http://a.example/x", 0,
+					      HTTP_REDIR_NO_DOWNGRADE, NULL, &next, &err), -1);
+	assert_non_null(strstr(err.msg, "plain http"));
+	assert_int_equal(http_redirect_target(cur, 308, "http://a.example/x", 0, 0, NULL, &next, &err),
+			 1);
+	free(next);
+	/* the same origin, another port is another origin */
+	assert_int_equal(http_redirect_target(cur, 302, "https://a.example:444/x", 0,
+					      HTTP_REDIR_SAME_ORIGIN, NULL, &next, &err), -1);
+	assert_int_equal(http_redirect_target(cur, 302, "https://A.example:443/w", 0,
+					      HTTP_REDIR_SAME_ORIGIN, NULL, &next, &err), 1);
+	free(next);
+	/* a user name in the target never reaches a message or the next URL */
+	assert_int_equal(http_redirect_target(cur, 302, "https://u:secret@b.example/", 0,
+					      HTTP_REDIR_SAME_ORIGIN, NULL, &next, &err), -1);
+	assert_null(strstr(err.msg, "secret"));
+	assert_int_equal(http_redirect_target(cur, 302, "https://u:secret@b.example/", 0, 0, NULL,
+					      &next, &err), 1);
+	assert_null(strstr(next, "secret"));
+	free(next);
+}
+
+static void test_escape(void **state)
+{
+	(void)state;
+	struct sbuf sb = {0};
+	http_escape(&sb, "repository:a/b:pull,push");
+	assert_string_equal(sb.buf, "repository%3Aa%2Fb%3Apull%2Cpush");
+	sbuf_reset(&sb);
+	http_escape(&sb, "AZaz09-._~ +&=\xc3\xa9");
+	assert_string_equal(sb.buf, "AZaz09-._~%20%2B%26%3D%C3%A9");
+	sbuf_free(&sb);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_origin),
+		cmocka_unit_test(test_exchange),
+		cmocka_unit_test(test_redirect_policy),
+		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_etag_304),
 		cmocka_unit_test(test_no_etag_not_cached),
 		cmocka_unit_test(test_link_next),

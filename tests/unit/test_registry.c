@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "registry.h"
+#include "tags.h"
 
 #define OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 
@@ -308,24 +309,6 @@ static int teardown_reg(void **state)
 }
 
 /* ---- tests without a server ---- */
-
-static void test_sha256_vectors(void **state)
-{
-	(void)state;
-	char d[REGISTRY_DIGEST_MAX];
-	registry_sha256_digest("", 0, d);
-	assert_string_equal(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-	registry_sha256_digest("abc", 3, d);
-	assert_string_equal(d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	const char *s56 = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-	registry_sha256_digest(s56, strlen(s56), d);
-	assert_string_equal(d, "sha256:248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-	char *mil = xmalloc(1000000);
-	memset(mil, 'a', 1000000);
-	registry_sha256_digest(mil, 1000000, d);
-	assert_string_equal(d, "sha256:cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-	free(mil);
-}
 
 static void test_bad_input(void **state)
 {
@@ -856,12 +839,110 @@ static void test_misbehaving(void **state)
 	registry_free(r);
 }
 
+/* ---- tags.c on the real registry ---- */
+
+static void collect(void *ctx, const char *line)
+{
+	strv_push(ctx, line);
+}
+
+static int has_line(const struct strv *v, const char *part)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (strstr(v->v[i], part))
+			return 1;
+	return 0;
+}
+
+static void test_tags_put_verify_float(void **state)
+{
+	struct reg_env *e = *state;
+	struct tally_err err = {0};
+	struct registry *r = registry_new(e->auth_file, 1, &err);
+	struct strv log = {0};
+	char *image = xasprintf("%s/t/app", e->host);
+	struct tags_ctx t = {.reg = r, .image = image, .cancel_fd = -1, .log = collect, .lctx = &log};
+	if (tags_put(&t, e->digest, "v1-copy", "verify", NULL, NULL, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_true(has_line(&log, "verify: "));
+	assert_true(has_line(&log, ":v1-copy -> sha256:"));
+	const char *both[] = {"v1", "v1-copy"};
+	if (tags_verify(&t, both, 2, e->digest, 0, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_true(has_line(&log, ":v1-copy = sha256:"));
+	/* another digest expected: verify, naming tag, both digests */
+	char other[REGISTRY_DIGEST_MAX];
+	registry_sha256_digest("x", 1, other);
+	assert_int_equal(tags_verify(&t, both, 2, other, 0, &err), -1);
+	assert_int_equal(err.cls, TC_VERIFY);
+	assert_non_null(strstr(err.msg, ":v1 reads back as sha256:"));
+	assert_non_null(strstr(err.msg, other));
+	/* a floating tag: put once, then left alone */
+	struct sbuf body = {0};
+	char *mt = NULL;
+	int changed = -1;
+	if (tags_float(&t, "stable", e->digest, 1, &body, &mt, &changed, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(changed, 1);
+	assert_string_equal(mt, OCI_MANIFEST);
+	char got[REGISTRY_DIGEST_MAX];
+	assert_int_equal(tags_digest(&t, "stable", 0, got, &err), 0);
+	assert_string_equal(got, e->digest);
+	if (tags_float(&t, "stable", e->digest, 1, &body, &mt, &changed, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(changed, 0);
+	free(mt);
+	sbuf_free(&body);
+	/* the config blob, by digest */
+	struct sbuf m = {0}, blob = {0};
+	char *mmt = NULL;
+	assert_int_equal(tags_manifest(&t, e->digest, 0, &m, &mmt, &err), 0);
+	assert_int_equal(m.len, strlen(e->manifest));
+	char *cfg = strstr(m.buf, "sha256:");
+	assert_non_null(cfg);
+	char cd[REGISTRY_DIGEST_MAX];
+	snprintf(cd, sizeof cd, "%.71s", cfg);
+	assert_int_equal(tags_blob(&t, cd, 0, &blob, &err), 0);
+	assert_non_null(strstr(sbuf_str(&blob), "rootfs"));
+	free(mmt);
+	sbuf_free(&m);
+	sbuf_free(&blob);
+	strv_free(&log);
+	free(image);
+	registry_free(r);
+}
+
+/* A missing tag: as the registry says when not fresh; when fresh, the wait
+ * for a lagging registry stops when cancel_fd is readable. */
+static void test_tags_missing_and_cancel(void **state)
+{
+	struct reg_env *e = *state;
+	struct tally_err err = {0};
+	struct registry *r = registry_new(e->auth_file, 1, &err);
+	struct strv log = {0};
+	char *image = xasprintf("%s/t/app", e->host);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	struct tags_ctx t = {.reg = r, .image = image, .cancel_fd = p[0], .log = collect, .lctx = &log};
+	char got[REGISTRY_DIGEST_MAX];
+	assert_int_equal(tags_digest(&t, "nosuch", 0, got, &err), -1);
+	assert_int_equal(err.cls, TC_MISSING_VERSION);
+	assert_int_equal(log.n, 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	assert_int_equal(tags_digest(&t, "nosuch", 1, got, &err), TAGS_CANCELLED);
+	assert_true(has_line(&log, "not found right after the push"));
+	close(p[0]);
+	close(p[1]);
+	strv_free(&log);
+	free(image);
+	registry_free(r);
+}
+
 int main(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest offline[] = {
-		cmocka_unit_test(test_sha256_vectors),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_auth_file_errors),
 		cmocka_unit_test(test_connection_refused),
@@ -873,6 +954,8 @@ int main(void)
 		cmocka_unit_test(test_missing_tag),
 		cmocka_unit_test(test_tags_list),
 		cmocka_unit_test(test_delete),
+		cmocka_unit_test(test_tags_put_verify_float),
+		cmocka_unit_test(test_tags_missing_and_cancel),
 		cmocka_unit_test(test_tls_required),
 		cmocka_unit_test(test_insecure_fallback),
 	};
