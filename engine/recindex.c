@@ -5,6 +5,7 @@
 
 #include "bases.h"
 #include "repo.h"
+#include "trailers.h"
 #include "util.h"
 #include "version.h"
 
@@ -142,9 +143,7 @@ static int walk(git_repository *repo, const git_oid *head, const git_oid *hide,
 		char *comp = repo_trailer(msg, "Tally-Component");
 		char *action = repo_trailer(msg, "Tally-Action");
 		char *version = NULL;
-		if (comp && action &&
-		    (!strcmp(action, "ship") || !strcmp(action, "rebuild") || !strcmp(action, "reset") ||
-		     !strcmp(action, "adopt")) &&
+		if (comp && trailers_is_record_action(action) &&
 		    (version = repo_trailer(msg, "Tally-Version")) && version_valid(version)) {
 			if (n == cap) {
 				cap = cap ? cap * 2 : 64;

@@ -59,6 +59,11 @@ int repo_branch_ref(git_repository *repo, const char *branch, char **refname,
 	return 0;
 }
 
+const char *repo_branch_short(const char *refname)
+{
+	return str_starts(refname, "refs/heads/") ? refname + strlen("refs/heads/") : refname;
+}
+
 int repo_branch_commit(git_repository *repo, const char *refname, git_commit **out,
 		       struct tally_err *err)
 {
