@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "textlines.h"
+
 /* The file is kept as its original bytes plus, per entry, where the value
  * sits in them: set() then splices one value into an otherwise untouched
  * copy, which is how comments, blank lines, CRLF and a missing final newline
@@ -260,38 +262,27 @@ int versionfile_parse(const char *name, const char *data, size_t len, int lenien
 	vf->len = len;
 	vf->lenient = lenient ? 1 : 0;
 
-	size_t off = 0;
-	int line = 0;
-	while (off < len) {
-		line++;
-		const char *nl = memchr(vf->data + off, '\n', len - off);
-		size_t next = nl ? (size_t)(nl - vf->data) + 1 : len;
-		size_t clen = (nl ? (size_t)(nl - vf->data) : len) - off;
-		if (memchr(vf->data + off, '\0', next - off)) {
-			tally_err_set(err, TC_INPUT, "%s:%d: NUL byte in file (is it a text file?)",
-				      vf->name, line);
-			goto fail;
-		}
-		if (nl) {
-			if (clen > 0 && vf->data[off + clen - 1] == '\r') {
-				clen--;
-				vf->n_crlf++;
-			} else {
-				vf->n_lf++;
-			}
-		} else if (clen > 0 && vf->data[off + clen - 1] == '\r') {
+	struct textline l = {0};
+	int r;
+	while ((r = textline_next(vf->name, vf->data, len, &l, err)) > 0) {
+		if (l.lf == 2) {
+			vf->n_crlf++;
+		} else if (l.lf == 1) {
+			vf->n_lf++;
+		} else if (l.len > 0 && vf->data[l.off + l.len - 1] == '\r') {
 			/* A CR at the very end is a CRLF ending that lost its LF
 			 * (a CRLF file without a final newline): the same line
 			 * ending as elsewhere, not part of the value. set()
 			 * completes it with the LF. */
-			clen--;
+			l.len--;
 			vf->n_crlf++;
 			vf->open_cr = 1;
 		}
-		if (parse_line(vf, off, clen, line, err) < 0)
+		if (parse_line(vf, l.off, l.len, l.line, err) < 0)
 			goto fail;
-		off = next;
 	}
+	if (r < 0)
+		goto fail;
 	*out = vf;
 	return 0;
 fail:
