@@ -21,50 +21,10 @@
 #include "confscan.h"
 #include "nameindex.h"
 
-static size_t comp_hash(const char *s)
+static const char *comp_name_at(const void *ctx, size_t i)
 {
-	size_t h = 5381u;
-	for (; *s; s++)
-		h = h * 33u + (unsigned char)*s;
-	return h;
-}
-
-static void cslot_put(struct loader *ld, size_t i)
-{
-	size_t mask = ld->ncslots - 1;
-	size_t k = comp_hash(ld->conf->comps[i].name) & mask;
-	while (ld->cslots[k])
-		k = (k + 1) & mask;
-	ld->cslots[k] = i + 1;
-}
-
-/* After comps[ncomps - 1] was added. */
-static void cslot_add(struct loader *ld)
-{
-	size_t n = ld->conf->ncomps;
-	if (2 * n > ld->ncslots) {
-		size_t ns = ld->ncslots ? ld->ncslots * 2 : 64;
-		while (2 * n > ns)
-			ns *= 2;
-		free(ld->cslots);
-		ld->cslots = xcalloc(ns, sizeof *ld->cslots);
-		ld->ncslots = ns;
-		for (size_t i = 0; i < n; i++)
-			cslot_put(ld, i);
-	} else {
-		cslot_put(ld, n - 1);
-	}
-}
-
-static long cslot_find(const struct loader *ld, const char *name)
-{
-	if (!ld->ncslots)
-		return -1;
-	size_t mask = ld->ncslots - 1;
-	for (size_t k = comp_hash(name) & mask; ld->cslots[k]; k = (k + 1) & mask)
-		if (strcmp(ld->conf->comps[ld->cslots[k] - 1].name, name) == 0)
-			return (long)(ld->cslots[k] - 1);
-	return -1;
+	const struct loader *ld = ctx;
+	return ld->conf->comps[i].name;
 }
 
 static const char *hdr_name_at(const void *ctx, size_t i)
@@ -114,7 +74,7 @@ char *conf_ctx_at(const struct loader *ld, int line, const char *key)
 static struct comp_conf *comp_get(struct loader *ld, const char *name, int line, size_t *idx)
 {
 	struct tally_conf *c = ld->conf;
-	long found = cslot_find(ld, name);
+	long found = hashindex_find(&ld->comps_ix, name, strlen(name), comp_name_at, ld);
 	if (found >= 0) {
 		*idx = (size_t)found;
 		return &c->comps[found];
@@ -142,7 +102,7 @@ static struct comp_conf *comp_get(struct loader *ld, const char *name, int line,
 		ax->header_line = line;
 	*idx = c->ncomps++;
 	ld->naux = c->ncomps;
-	cslot_add(ld);
+	hashindex_added(&ld->comps_ix, c->ncomps, comp_name_at, ld);
 	return cc;
 }
 
@@ -349,7 +309,7 @@ fail:
 	for (size_t i = 0; i < ld.naux; i++)
 		free(ld.aux[i].ra_lines);
 	free(ld.aux);
-	free(ld.cslots);
+	hashindex_free(&ld.comps_ix);
 	nameindex_free(ld.hdr_ix);
 	free(ld.hdr_names);
 	free(ld.hdr_lines);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "confscan.h"
 #include "err.h"
+#include "hashindex.h"
 #include "nameindex.h"
 
 /* Lines of one component's keys, for checks made after all entries. */
@@ -27,9 +28,8 @@ struct loader {
 	struct scan scan;
 	struct tally_err *err;
 	/* hashed lookups (a config of thousands of components): conf->comps
-	 * by name (slot = index + 1), and the first header line of each
-	 * component section */
-	size_t *cslots, ncslots;
+	 * by name, and the first header line of each component section */
+	struct hashindex comps_ix;
 	struct nameindex *hdr_ix;
 	const char **hdr_names;
 	int *hdr_lines;
