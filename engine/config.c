@@ -382,62 +382,54 @@ const struct comp_conf *config_find(const struct tally_conf *c, const char *name
 	return NULL;
 }
 
-static void comp_free(struct comp_conf *cc)
+/* Frees every field the key table names in base: a struct comp_conf when
+ * comp, else the struct tally_conf (so that a key added to the table is
+ * freed without a line here). */
+static void free_keyed(void *base, int comp)
 {
-	free(cc->name);
-	free(cc->file);
-	free(cc->key);
-	free(cc->upstream);
-	free(cc->upstream_kind);
-	free(cc->upstream_arg);
-	free(cc->include);
-	free(cc->exclude);
-	free(cc->match);
-	free(cc->image);
-	strv_free(&cc->tags);
-	strv_free(&cc->floating);
-	free(cc->build);
-	free(cc->push);
-	free(cc->cleanup);
-	free(cc->version_label);
-	strv_free(&cc->secrets);
-	free(cc->workdir);
-	free(cc->schedule);
-	strv_free(&cc->recipes);
-	strv_free(&cc->bases);
-	strv_free(&cc->after);
-	strv_free(&cc->platforms);
-	for (size_t i = 0; i < cc->nrecord_also; i++) {
-		free(cc->record_also[i].file);
-		free(cc->record_also[i].var);
-		free(cc->record_also[i].tmpl);
+	for (size_t i = 0; i < config_key_count(); i++) {
+		const struct keydef *kd = confkeys_at(i);
+		if ((strcmp(kd->section, "component") == 0) != comp)
+			continue;
+		void *field = (char *)base + kd->off;
+		switch (kd->type) {
+		case K_STR:
+		case K_UPSTREAM:
+			free(*(char **)field);
+			break;
+		case K_LIST:
+			strv_free(field);
+			break;
+		case K_RECORD_ALSO: {
+			struct comp_conf *cc = base;
+			for (size_t j = 0; j < cc->nrecord_also; j++) {
+				free(cc->record_also[j].file);
+				free(cc->record_also[j].var);
+				free(cc->record_also[j].tmpl);
+			}
+			free(cc->record_also);
+			break;
+		}
+		case K_INT:
+		case K_BOOL:
+		case K_ORDER:
+			break;
+		}
 	}
-	free(cc->record_also);
 }
 
 void config_free(struct tally_conf *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->ncomps; i++)
-		comp_free(&c->comps[i]);
+	for (size_t i = 0; i < c->ncomps; i++) {
+		free(c->comps[i].name);
+		free(c->comps[i].upstream_kind);
+		free(c->comps[i].upstream_arg);
+		free_keyed(&c->comps[i], 1);
+	}
 	free(c->comps);
 	free(c->path);
-	free(c->state_dir);
-	free(c->group);
-	free(c->remote);
-	free(c->branch);
-	free(c->holds_file);
-	free(c->schedule);
-	free(c->notify);
-	free(c->author_name);
-	free(c->author_email);
-	free(c->theme);
-	free(c->reg_prefix);
-	free(c->reg_auth_file);
-	free(c->reg_cert_dir);
-	strv_free(&c->pass_env);
-	free(c->gh_api);
-	free(c->gh_token_file);
+	free_keyed(c, 0);
 	free(c);
 }
