@@ -1,3 +1,6 @@
+/* holds.c - parsing and editing the operator holds file (see holds.h),
+ * byte for byte outside the line changed. Pure text, no threads; only the
+ * recorder writes the file. */
 #include "holds.h"
 
 #include <stdlib.h>

@@ -1,3 +1,6 @@
+/* recindex.c - the record commits of every component from one shared
+ * history walk (see recindex.h). No threads of its own: one index belongs
+ * to one thread and uses that thread's git_repository. */
 #include "recindex.h"
 
 #include <stdlib.h>

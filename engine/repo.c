@@ -1,3 +1,7 @@
+/* repo.c - read-only helpers over libgit2 for the versions repo (see
+ * repo.h): opening it, the branch, files and blob ids at a commit, trailer
+ * values. No threads of its own; a git_repository belongs to the thread that
+ * opened it. libgit2 is initialised once per process (pthread_once). */
 #include "repo.h"
 
 #include <pthread.h>

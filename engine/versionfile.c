@@ -1,3 +1,6 @@
+/* versionfile.c - parsing and editing key=value version files (see
+ * versionfile.h), byte for byte outside the value changed. Pure text, no
+ * threads; only the recorder writes the files. */
 #include "versionfile.h"
 
 #include <stdlib.h>
