@@ -34,7 +34,7 @@ struct comp_conf {
 	struct strv tags;       /* templates; default {"{version}"} */
 	struct strv floating;   /* templates */
 	char *build;            /* required template */
-	char *push;             /* template; default in config.c */
+	char *push;             /* template; default CONFIG_DEFAULT_PUSH */
 	char *cleanup;          /* NULL when unset */
 	char *workdir;          /* NULL: repo root; relative paths are from the repo root */
 	int timeout;            /* seconds, default 3600 */

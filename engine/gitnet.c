@@ -1,3 +1,5 @@
+/* gitnet.c - the environment and the failure class of network git
+ * commands (see gitnet.h). Pure apart from reading git config; no threads. */
 #include "gitnet.h"
 
 #include <git2.h>

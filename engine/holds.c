@@ -1,8 +1,12 @@
+/* holds.c - parsing and editing the operator holds file (see holds.h),
+ * byte for byte outside the line changed. Pure text, no threads; only the
+ * recorder writes the file. */
 #include "holds.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "textlines.h"
 #include "version.h"
 
 /* Like versionfile.c, the original bytes are kept and edits are splices:
@@ -177,30 +181,18 @@ int holds_parse(const char *name, const char *data, size_t len, const char *cons
 		if (known[i])
 			strv_push(&h->known, known[i]);
 
-	size_t off = 0;
-	int line = 0;
-	while (off < len) {
-		line++;
-		const char *nl = memchr(h->data + off, '\n', len - off);
-		size_t next = nl ? (size_t)(nl - h->data) + 1 : len;
-		size_t clen = (nl ? (size_t)(nl - h->data) : len) - off;
-		if (memchr(h->data + off, '\0', next - off)) {
-			tally_err_set(err, TC_INPUT, "%s:%d: NUL byte in file (is it a text file?)",
-				      h->name, line);
+	struct textline l = {0};
+	int r;
+	while ((r = textline_next(h->name, h->data, len, &l, err)) > 0) {
+		if (l.lf == 2)
+			h->n_crlf++;
+		else if (l.lf == 1)
+			h->n_lf++;
+		if (parse_line(h, l.off, l.len, l.next, l.line, err) < 0)
 			goto fail;
-		}
-		if (nl) {
-			if (clen > 0 && h->data[off + clen - 1] == '\r') {
-				clen--;
-				h->n_crlf++;
-			} else {
-				h->n_lf++;
-			}
-		}
-		if (parse_line(h, off, clen, next, line, err) < 0)
-			goto fail;
-		off = next;
 	}
+	if (r < 0)
+		goto fail;
 	*out = h;
 	return 0;
 fail:

@@ -1,3 +1,6 @@
+/* ledger.c - ledger.jsonl: appends of whole lines, loading, compaction
+ * (see ledger.h). Any thread may append (one O_APPEND write per line, under
+ * a process-wide mutex); compaction rewrites under the same mutex. */
 #include "ledger.h"
 
 #include <errno.h>

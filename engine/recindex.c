@@ -1,10 +1,15 @@
+/* recindex.c - the record commits of every component from one shared
+ * history walk (see recindex.h). No threads of its own: one index belongs
+ * to one thread and uses that thread's git_repository. */
 #include "recindex.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "bases.h"
+#include "hashindex.h"
 #include "repo.h"
+#include "trailers.h"
 #include "util.h"
 #include "version.h"
 
@@ -12,7 +17,6 @@ struct comp_recs {
 	char *name;
 	struct recindex_rec *r;
 	size_t n, cap;
-	size_t next;            /* hash chain: index + 1 */
 };
 
 struct recindex {
@@ -20,7 +24,7 @@ struct recindex {
 	int have_head;
 	struct comp_recs *c;
 	size_t nc, capc;
-	size_t *heads, nheads;
+	struct hashindex by_name;   /* c[] by name */
 };
 
 struct recindex *recindex_new(void)
@@ -46,10 +50,9 @@ static void clear(struct recindex *ri)
 		free(ri->c[i].name);
 	}
 	free(ri->c);
-	free(ri->heads);
+	hashindex_free(&ri->by_name);
 	ri->c = NULL;
-	ri->heads = NULL;
-	ri->nc = ri->capc = ri->nheads = 0;
+	ri->nc = ri->capc = 0;
 	ri->have_head = 0;
 }
 
@@ -61,22 +64,16 @@ void recindex_free(struct recindex *ri)
 	free(ri);
 }
 
-static size_t name_hash(const char *s)
+static const char *comp_name_at(const void *ctx, size_t i)
 {
-	size_t h = 5381u;
-	for (; *s; s++)
-		h = h * 33u + (unsigned char)*s;
-	return h;
+	const struct recindex *ri = ctx;
+	return ri->c[i].name;
 }
 
 static struct comp_recs *lookup(const struct recindex *ri, const char *name)
 {
-	if (!ri->nheads)
-		return NULL;
-	for (size_t i = ri->heads[name_hash(name) & (ri->nheads - 1)]; i; i = ri->c[i - 1].next)
-		if (strcmp(ri->c[i - 1].name, name) == 0)
-			return &ri->c[i - 1];
-	return NULL;
+	long i = hashindex_find(&ri->by_name, name, strlen(name), comp_name_at, ri);
+	return i < 0 ? NULL : &ri->c[i];
 }
 
 static struct comp_recs *get(struct recindex *ri, const char *name)
@@ -91,23 +88,7 @@ static struct comp_recs *get(struct recindex *ri, const char *name)
 	cr = &ri->c[ri->nc++];
 	memset(cr, 0, sizeof *cr);
 	cr->name = xstrdup(name);
-	if (2 * ri->nc > ri->nheads) {
-		size_t nh = ri->nheads ? ri->nheads * 2 : 128;
-		while (2 * ri->nc > nh)
-			nh *= 2;
-		free(ri->heads);
-		ri->heads = xcalloc(nh, sizeof *ri->heads);
-		ri->nheads = nh;
-		for (size_t i = 0; i < ri->nc; i++) {
-			size_t b = name_hash(ri->c[i].name) & (nh - 1);
-			ri->c[i].next = ri->heads[b];
-			ri->heads[b] = i + 1;
-		}
-	} else {
-		size_t b = name_hash(name) & (ri->nheads - 1);
-		cr->next = ri->heads[b];
-		ri->heads[b] = ri->nc;
-	}
+	hashindex_added(&ri->by_name, ri->nc, comp_name_at, ri);
 	return cr;
 }
 
@@ -142,9 +123,7 @@ static int walk(git_repository *repo, const git_oid *head, const git_oid *hide,
 		char *comp = repo_trailer(msg, "Tally-Component");
 		char *action = repo_trailer(msg, "Tally-Action");
 		char *version = NULL;
-		if (comp && action &&
-		    (!strcmp(action, "ship") || !strcmp(action, "rebuild") || !strcmp(action, "reset") ||
-		     !strcmp(action, "adopt")) &&
+		if (comp && trailers_is_record_action(action) &&
 		    (version = repo_trailer(msg, "Tally-Version")) && version_valid(version)) {
 			if (n == cap) {
 				cap = cap ? cap * 2 : 64;

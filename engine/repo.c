@@ -1,3 +1,7 @@
+/* repo.c - read-only helpers over libgit2 for the versions repo (see
+ * repo.h): opening it, the branch, files and blob ids at a commit, trailer
+ * values. No threads of its own; a git_repository belongs to the thread that
+ * opened it. libgit2 is initialised once per process (pthread_once). */
 #include "repo.h"
 
 #include <pthread.h>
@@ -57,6 +61,11 @@ int repo_branch_ref(git_repository *repo, const char *branch, char **refname,
 	*refname = xstrdup(git_reference_symbolic_target(head));
 	git_reference_free(head);
 	return 0;
+}
+
+const char *repo_branch_short(const char *refname)
+{
+	return str_starts(refname, "refs/heads/") ? refname + strlen("refs/heads/") : refname;
 }
 
 int repo_branch_commit(git_repository *repo, const char *refname, git_commit **out,

@@ -15,6 +15,8 @@ int repo_open(const char *dir, git_repository **out, struct tally_err *err);
  * Caller frees. */
 int repo_branch_ref(git_repository *repo, const char *branch, char **refname,
 		    struct tally_err *err);
+/* The branch name of "refs/heads/<branch>" (other refnames as they are). */
+const char *repo_branch_short(const char *refname);
 /* The commit the branch points at; *out NULL when the branch has no commit
  * yet. Caller frees with git_commit_free. */
 int repo_branch_commit(git_repository *repo, const char *refname, git_commit **out,

@@ -1,8 +1,14 @@
+/* versionfile.c - parsing and editing key=value version files (see
+ * versionfile.h), byte for byte outside the value changed. Pure text, no
+ * threads; only the recorder writes the files. */
 #include "versionfile.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "hashindex.h"
+#include "textlines.h"
 
 /* The file is kept as its original bytes plus, per entry, where the value
  * sits in them: set() then splices one value into an otherwise untouched
@@ -24,10 +30,9 @@ struct vfile {
 	size_t n, cap;
 	size_t n_lf, n_crlf;
 	int open_cr;            /* the data ends in a CR without its LF */
-	/* open-addressing index over e[]: slot holds entry index + 1, 0 = empty;
-	 * nslots is a power of two at least twice n, so lookups and the
-	 * duplicate check cost O(1) and a parse O(K), not O(K^2) */
-	size_t *slots, nslots;
+	/* e[] by key, so lookups and the duplicate check cost O(1) and a
+	 * parse O(K), not O(K^2) */
+	struct hashindex index;
 };
 
 static int is_key_start(char c)
@@ -116,59 +121,22 @@ static void lenient_value(const char *v, const char *end, size_t *off, size_t *l
 	*len = (size_t)(e - q);
 }
 
-static size_t key_hash(const char *k, size_t klen)
+static const char *key_at(const void *ctx, size_t i)
 {
-	size_t h = 1469598103934665603ULL & (size_t)-1; /* FNV-1a */
-	for (size_t i = 0; i < klen; i++) {
-		h ^= (unsigned char)k[i];
-		h *= (size_t)1099511628211ULL;
-	}
-	return h;
+	const struct vfile *vf = ctx;
+	return vf->e[i].key;
 }
 
 /* The entry with key k (klen bytes), or NULL. */
 static const struct ventry *find_n(const struct vfile *vf, const char *k, size_t klen)
 {
-	if (!vf->nslots)
-		return NULL;
-	size_t mask = vf->nslots - 1;
-	for (size_t i = key_hash(k, klen) & mask; vf->slots[i]; i = (i + 1) & mask) {
-		const struct ventry *e = &vf->e[vf->slots[i] - 1];
-		if (strlen(e->key) == klen && memcmp(e->key, k, klen) == 0)
-			return e;
-	}
-	return NULL;
+	long i = hashindex_find(&vf->index, k, klen, key_at, vf);
+	return i < 0 ? NULL : &vf->e[i];
 }
 
 static const struct ventry *find(const struct vfile *vf, const char *key)
 {
 	return find_n(vf, key, strlen(key));
-}
-
-static void index_put(size_t *slots, size_t nslots, const char *key, size_t idx)
-{
-	size_t mask = nslots - 1;
-	size_t i = key_hash(key, strlen(key)) & mask;
-	while (slots[i])
-		i = (i + 1) & mask;
-	slots[i] = idx + 1;
-}
-
-/* Keeps the index at most half full; called after e[n-1] was added. */
-static void index_add(struct vfile *vf)
-{
-	if (2 * vf->n > vf->nslots) {
-		size_t ns = vf->nslots ? vf->nslots * 2 : 32;
-		while (2 * vf->n > ns)
-			ns *= 2;
-		free(vf->slots);
-		vf->slots = xcalloc(ns, sizeof *vf->slots);
-		vf->nslots = ns;
-		for (size_t i = 0; i < vf->n; i++)
-			index_put(vf->slots, ns, vf->e[i].key, i);
-	} else {
-		index_put(vf->slots, vf->nslots, vf->e[vf->n - 1].key, vf->n - 1);
-	}
 }
 
 static void add_entry(struct vfile *vf, const char *k, size_t klen, size_t voff, size_t vlen,
@@ -184,7 +152,7 @@ static void add_entry(struct vfile *vf, const char *k, size_t klen, size_t voff,
 	e->line = line;
 	e->val_off = voff;
 	e->val_len = vlen;
-	index_add(vf);
+	hashindex_added(&vf->index, vf->n, key_at, vf);
 }
 
 /* Checks one line (without its ending) and records it when it is an entry.
@@ -260,38 +228,27 @@ int versionfile_parse(const char *name, const char *data, size_t len, int lenien
 	vf->len = len;
 	vf->lenient = lenient ? 1 : 0;
 
-	size_t off = 0;
-	int line = 0;
-	while (off < len) {
-		line++;
-		const char *nl = memchr(vf->data + off, '\n', len - off);
-		size_t next = nl ? (size_t)(nl - vf->data) + 1 : len;
-		size_t clen = (nl ? (size_t)(nl - vf->data) : len) - off;
-		if (memchr(vf->data + off, '\0', next - off)) {
-			tally_err_set(err, TC_INPUT, "%s:%d: NUL byte in file (is it a text file?)",
-				      vf->name, line);
-			goto fail;
-		}
-		if (nl) {
-			if (clen > 0 && vf->data[off + clen - 1] == '\r') {
-				clen--;
-				vf->n_crlf++;
-			} else {
-				vf->n_lf++;
-			}
-		} else if (clen > 0 && vf->data[off + clen - 1] == '\r') {
+	struct textline l = {0};
+	int r;
+	while ((r = textline_next(vf->name, vf->data, len, &l, err)) > 0) {
+		if (l.lf == 2) {
+			vf->n_crlf++;
+		} else if (l.lf == 1) {
+			vf->n_lf++;
+		} else if (l.len > 0 && vf->data[l.off + l.len - 1] == '\r') {
 			/* A CR at the very end is a CRLF ending that lost its LF
 			 * (a CRLF file without a final newline): the same line
 			 * ending as elsewhere, not part of the value. set()
 			 * completes it with the LF. */
-			clen--;
+			l.len--;
 			vf->n_crlf++;
 			vf->open_cr = 1;
 		}
-		if (parse_line(vf, off, clen, line, err) < 0)
+		if (parse_line(vf, l.off, l.len, l.line, err) < 0)
 			goto fail;
-		off = next;
 	}
+	if (r < 0)
+		goto fail;
 	*out = vf;
 	return 0;
 fail:
@@ -403,7 +360,7 @@ void versionfile_free(struct vfile *vf)
 		free(vf->e[i].value);
 	}
 	free(vf->e);
-	free(vf->slots);
+	hashindex_free(&vf->index);
 	free(vf->data);
 	free(vf->name);
 	free(vf);

@@ -639,7 +639,7 @@ static void test_key_help(void **state)
 		struct config_keydoc d;
 		assert_int_equal(config_key_doc(i, &d), 0);
 		if (!d.help || strlen(d.help) < 10 || d.help[strlen(d.help) - 1] != '.')
-			fail_msg("%s.%s has no help text (a sentence ending in '.') in config.c's keydefs[]",
+			fail_msg("%s.%s has no help text (a sentence ending in '.') in confkeys.c's keydefs[]",
 				 d.section, d.key);
 		for (const char *p = d.help; *p; p++)
 			if ((unsigned char)*p < 0x20)
@@ -649,7 +649,7 @@ static void test_key_help(void **state)
 	assert_int_equal(config_key_doc(config_key_count(), &d), -1);
 	for (size_t i = 0; i < config_template_nvars; i++)
 		if (!config_var_help(config_template_vars[i]))
-			fail_msg("template variable {%s} has no help in config.c's var_docs[]",
+			fail_msg("template variable {%s} has no help in confkeys.c's var_docs[]",
 				 config_template_vars[i]);
 	assert_null(config_var_help("nosuchvar"));
 }
