@@ -13,6 +13,7 @@ make_upstream v3.8.0 v3.8.1
 make_chat_upstream v1.0.0
 make_versions_repo
 use_chatty_build
+not() { ! "$@"; }
 echo 6000 >"$CTL/bytes-v3.8.1"
 expect_exit "setup: ship v3.8.1 with a long log" 0 tally run server
 expect_exit "setup: pause the schedule" 0 tally pause
@@ -23,6 +24,9 @@ mouse() {
 	keys -H 1b 5b 4d "$(printf %x $((32 + $1)))" "$(printf %x $((33 + $2)))" "$(printf %x $((33 + $3)))"
 	if [ "$1" = 0 ]; then keys -H 1b 5b 4d 23 "$(printf %x $((33 + $2)))" "$(printf %x $((33 + $3)))"; fi
 }
+# table_focused: the selected row is drawn as in the focused table (its
+# state cell reversed; with the focus in the log pane it is not)
+table_focused() { screen -e | grep -F '▸' | grep -qE $'\e\\[([0-9;]*;)?7m'; }
 # log_lines: the log pane's lines (below its title, above the footer)
 log_lines() { screen | sed -n '/^── log: /,$p' | sed '1d;$d'; }
 
@@ -34,9 +38,13 @@ expect_screen "  and shows the log's last line" 'attempt .* ended: shipped'
 mouse 0 10 4
 expect_screen "a click on the chat row selects chat" '^▸ chat +v1\.0\.0'
 expect_screen "  and the log pane shows chat's log" 'log: chat'
+check "  the table has the focus" table_focused
+mouse 0 10 15
+check "a click in the log pane moves the focus to it" waitfor 5 not table_focused
 mouse 0 10 3
 expect_screen "a click on the server row selects server again" '^▸ server +v3\.8\.1'
 expect_screen "  with server's log" 'log: server .*\[follow\]'
+check "  and gives the table the focus back" waitfor 5 table_focused
 before=$(log_lines)
 mouse 64 10 15
 expect_screen "the wheel up over the log stops following" 'log: server .*\[scrolled: End follows\]'
