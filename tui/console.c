@@ -11,6 +11,7 @@
  * prints as fast as it can costs a bounded amount of drawing. Signals only
  * set a flag (the engine thread has them all blocked). */
 #include "ui.h"
+#include "command.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -518,7 +519,7 @@ static void dialog_key(struct console *c, int ch)
 
 static int writable(struct console *c, const struct keydef *k)
 {
-	if (k->needs_write && c->readonly) {
+	if (keys_writes(k) && c->readonly) {
 		ui_flash(c, 1, "read-only: %s is not available in watch mode", k->name);
 		return 0;
 	}
@@ -982,58 +983,47 @@ static void cmdline_run(struct console *c, const char *line)
 	split_words(line, &w);
 	if (!w.n)
 		return;
-	const struct compl_cmd *cmd = cmd_named(c, w.v[0]);
+	const struct command *cmd = command_find_cli(w.v[0]);
 	if (!cmd) {
 		ui_flash(c, 1, "unknown command '%s' (Tab completes)", w.v[0]);
 		strv_free(&w);
 		return;
 	}
-	static const char *const local[] = {"help", "init", "serve", "completion", "stop"};
-	for (size_t i = 0; i < sizeof local / sizeof local[0]; i++)
-		if (!strcmp(cmd->name, local[i])) {
-			ui_flash(c, 1, "%s is not run from the console (tally %s in a shell)", cmd->name, cmd->name);
-			strv_free(&w);
-			return;
-		}
-	static const struct {
-		const char *opt, *key;
-		int arg;
-	} opts[] = {{"--dry-run", "dry_run", 0}, {"--no-push", "no_push", 0}, {"--build-only", "no_push", 0},
-		    {"--all", "all", 0}, {"--no-build", "no_build", 0}, {"--no-pin", "no_pin", 0},
-		    {"--strict", "strict", 0}, {"--now", "now", 0}, {"--version", "version", 1},
-		    {"--reason", "reason", 1}, {"--attempt", "attempt", 1}, {"--limit", "limit", 2}};
+	if (cmd->flags & CF_FRONTEND) {
+		ui_flash(c, 1, "%s is not run from the console (tally %s in a shell)", cmd->name, cmd->name);
+		strv_free(&w);
+		return;
+	}
+	int posver = (cmd->flags & CF_VERSION_ARG) != 0;
 	json_t *j = json_object(), *names = json_array();
 	struct sbuf reason = {0};
-	int npos = 0, rest = !strcmp(cmd->name, "skip") || !strcmp(cmd->name, "pin");
+	int npos = 0, rest = (cmd->flags & CF_REASON_REST) != 0;
 	for (size_t i = 1; i < w.n; i++) {
 		const char *a = w.v[i];
 		if (a[0] == '-' && !reason.len) {
-			size_t k;
-			for (k = 0; k < sizeof opts / sizeof opts[0]; k++)
-				if (!strcmp(a, opts[k].opt))
-					break;
-			if (k == sizeof opts / sizeof opts[0] || (cmd->opts && !strstr(cmd->opts, a) && strcmp(a, "--build-only"))) {
+			const struct cmd_option *op = command_option(a);
+			if (!op || !op->key || !command_takes(cmd, op->id)) {
 				ui_flash(c, 1, "%s does not take %s", cmd->name, a);
 				goto out;
 			}
-			if (opts[k].arg && i + 1 >= w.n) {
+			if (op->arg != OA_NONE && i + 1 >= w.n) {
 				ui_flash(c, 1, "%s needs an argument", a);
 				goto out;
 			}
-			if (opts[k].arg == 2)
-				json_object_set_new(j, opts[k].key, json_integer(atoll(w.v[++i])));
-			else if (opts[k].arg)
-				json_object_set_new(j, opts[k].key, json_string(w.v[++i]));
+			if (op->arg == OA_COUNT)
+				json_object_set_new(j, op->key, json_integer(atoll(w.v[++i])));
+			else if (op->arg == OA_STRING)
+				json_object_set_new(j, op->key, json_string(w.v[++i]));
 			else
-				json_object_set_new(j, opts[k].key, json_true());
+				json_object_set_new(j, op->key, json_true());
 			continue;
 		}
-		int limit = cmd->posver ? 2 : -1;
-		if (rest && npos >= (cmd->posver ? 2 : 1)) {
+		int limit = posver ? 2 : -1;
+		if (rest && npos >= (posver ? 2 : 1)) {
 			sbuf_addf(&reason, "%s%s", reason.len ? " " : "", a);
 			continue;
 		}
-		if (cmd->posver && npos == 1)
+		if (posver && npos == 1)
 			json_object_set_new(j, "version", json_string(a));
 		else if (limit < 0 || npos < limit)
 			json_array_append_new(names, json_string(a));
@@ -1041,13 +1031,13 @@ static void cmdline_run(struct console *c, const char *line)
 	}
 	if (reason.len)
 		json_object_set_new(j, "reason", json_string(sbuf_str(&reason)));
-	if (!strcmp(cmd->name, "history") || !strcmp(cmd->name, "attempts")) {
+	if (cmd->id == CMD_HISTORY || cmd->id == CMD_ATTEMPTS) {
 		if (json_array_size(names)) {
 			struct row *r = find_row(c, json_string_value(json_array_get(names, 0)));
 			if (r)
 				c->sel = (int)(r - c->rows);
 		}
-		ui_set_view(c, !strcmp(cmd->name, "history") ? VIEW_HISTORY : VIEW_ATTEMPTS);
+		ui_set_view(c, cmd->id == CMD_HISTORY ? VIEW_HISTORY : VIEW_ATTEMPTS);
 		goto out;
 	}
 	json_object_set(j, "components", names);
@@ -1547,7 +1537,7 @@ static void draw_footer(struct console *c)
 	int limit = c->cols - tailw;
 	for (size_t i = 0; i < key_table_len && !c->flash[0]; i++) {
 		const struct keydef *k = &key_table[i];
-		if (!k->footer || !(k->views & vb) || (k->needs_write && c->readonly) || k == tail[0] || k == tail[1])
+		if (!k->footer || !(k->views & vb) || (keys_writes(k) && c->readonly) || k == tail[0] || k == tail[1])
 			continue;
 		int need = (int)strlen(k->label) + (int)strlen(k->name) + 3;
 		if (x + need > limit)

@@ -41,9 +41,8 @@ extern const struct view_ops *const views[VIEW_COUNT];
 struct keydef {
 	int keys[4];            /* key codes, 0-terminated */
 	const char *label;      /* as shown: "c", "Up/k" */
-	const char *name;       /* command name */
+	const char *name;       /* a command (command.h) or a UI action (keys.c) */
 	const char *help;
-	int needs_write;        /* an action: refused in read-only mode */
 	unsigned views;         /* where it applies (VB bits) */
 	int footer;             /* offered in the footer */
 	void (*handler)(struct console *c, const struct keydef *k);
@@ -52,6 +51,9 @@ extern const struct keydef key_table[];
 extern const size_t key_table_len;
 const struct keydef *keys_find(int key, unsigned view_bit);
 void keys_print_man(FILE *f);
+/* The flags (CF_*) of what the key names: 0, or -1 when it names nothing. */
+int keys_flags(const struct keydef *k, unsigned *flags);
+int keys_writes(const struct keydef *k);   /* refused in read-only mode */
 
 /* One row of the component table: the last status/check event as the
  * engine sent it, plus what the console learns from live events. */

@@ -968,10 +968,10 @@ static void help_lines(struct console *c, struct strv *out)
 	int W = getmaxx(c->w_full) - 2;
 	for (size_t i = 0; i < key_table_len; i++) {
 		const struct keydef *k = &key_table[i];
-		if (k->needs_write && c->readonly)
+		if (keys_writes(k) && c->readonly)
 			continue;
 		/* long help wraps under its column, so no row ends mid-word */
-		char *l = xasprintf("  %-8s %-12s %s%s", k->label, k->name, k->help, k->needs_write ? " (write)" : "");
+		char *l = xasprintf("  %-8s %-12s %s%s", k->label, k->name, k->help, keys_writes(k) ? " (write)" : "");
 		const char *p = l;
 		int first = 1;
 		while (*p) {
