@@ -1,12 +1,14 @@
-/* ui.h - the console's internal state, shared by console.c (loop, engine
- * messages, dialogs), views.c (one view_ops per view), keys.c (the key
- * table) and theme.c. Everything here lives on the UI thread, which alone
+/* ui.h - the console's internal state, shared by its modules: console.c
+ * (the loop), model.c (rows, requests by job id), events.c, dialog.c,
+ * actions.c, cmdline.c, draw.c, view.c and view_*.c (one view_ops per
+ * view), keys.c (the key table) and theme.c. Everything here lives on the UI thread, which alone
  * calls curses; the engine is reached only through engine.h's messages. */
 #ifndef TALLY_UI_H
 #define TALLY_UI_H
 
 #include <curses.h>
 #include <jansson.h>
+#include <wchar.h>
 
 #include "console.h"
 #include "logbuf.h"
@@ -34,7 +36,8 @@ struct view_ops {
 #define VIEW_PAGE 100000
 #define VIEW_FAR 1000000
 
-extern const struct view_ops *const views[VIEW_COUNT];
+extern const struct view_ops *const views[VIEW_COUNT];   /* view.c */
+extern const struct view_ops table_view, log_view, attempts_view, history_view, help_view, detail_view;
 
 /* The key table (keys.c): dispatch, the footer, the help view and the
  * man page's KEYS section all come from it. */
@@ -170,38 +173,72 @@ struct console {
 	size_t prompt_len;
 };
 
-/* console.c */
-void ui_flash(struct console *c, int error, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-struct row *ui_selected(struct console *c);
+/* model.c: rows and requests (no curses) */
 const char *ui_s(json_t *o, const char *k);
+struct row *ui_selected(struct console *c);
+struct row *ui_find_row(struct console *c, const char *name);
+struct row *ui_row_status(struct console *c, json_t *ev, int *added);
+const char *ui_state_of(const struct row *r);
+const char *ui_stage_word(const char *stage);
+double ui_line_time(const struct row *r, long long seq);   /* 0: not known */
 json_int_t ui_submit(struct console *c, enum req_kind kind, const char *cmd, const char *comp,
 		     json_t *extra);
-void ui_set_view(struct console *c, enum view_id v);
+struct req *ui_req_of(struct console *c, json_t *ev);       /* by the event's job id */
+struct req *ui_req_kind(struct console *c, unsigned kinds); /* 1u << RQ_... */
+struct req *ui_req_take(struct console *c, json_int_t id);
+void ui_req_free(struct req *r);
 void ui_request_log(struct console *c, struct row *r, const char *attempt);
-const char *ui_state_of(const struct row *r);
-double ui_line_time(const struct row *r, long long seq);   /* 0: not known */
 
-/* drawing helpers (views.c) */
+/* console.c: the loop */
+void ui_flash(struct console *c, int error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void ui_layout(struct console *c);
+
+/* events.c */
+void ui_on_event(struct console *c, json_t *ev);
+void ui_load_log_file(struct console *c, struct row *r, const char *path);
+
+/* dialog.c */
+struct dialog *ui_dlg_open(struct console *c, enum dlg_kind kind, const char *title, const char *ok);
+void ui_dlg_close(struct console *c);
+void ui_dlg_key(struct console *c, int ch);
+void ui_dlg_draw(struct console *c);
+
+/* actions.c */
+int ui_writable(struct console *c, const struct keydef *k);   /* says why not */
+void ui_reset_dialog(struct console *c, const char *comp, struct strv *versions);
+void ui_unskip_dialog(struct console *c, const char *comp, const struct strv *skipped);
+
+/* cmdline.c */
+void ui_prompt_key(struct console *c, int ch);
+
+/* view.c */
+void ui_set_view(struct console *c, enum view_id v);
+
+/* draw.c: helpers and the frame */
 int ui_put(struct console *c, WINDOW *w, int y, int x, int maxw, const char *s, attr_t a);
+size_t ui_decode(const struct console *c, const char *s, size_t len, wchar_t *wc, unsigned char *wd,
+		 size_t *boff, size_t max);
 void ui_rule(struct console *c, WINDOW *w, int y, const char *title, int focused);
 const char *ui_glyph(const struct console *c, const char *state);
 enum theme_role ui_state_role(const char *state);
 void ui_age(long long secs, char *buf, size_t len);
 void ui_fit(const struct console *c, const char *s, int maxw, char *out, size_t outlen);
 void ui_when(long long t, char *buf, size_t len);
-struct row;
-int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, size_t n2);
 long long ui_parse_time(const char *iso);
+void ui_list_scroll(int *sel, int *top, int n, int rows);
+void ui_draw_header(struct console *c);
+void ui_draw_footer(struct console *c);
 
-/* log pane and table helpers (views.c) */
+/* view_table.c, view_log.c */
+int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, size_t n2);
 void log_search(struct console *c, int dir);
 int ui_table_order(struct console *c, int *out);
 void ui_table_problem(struct console *c, int dir);
 void ui_table_click(struct console *c, int y);
 extern const char *const ui_sort_names[4];
 
-/* key handlers (console.c and views.c) */
+/* key handlers (keys.c names them; actions.c, cmdline.c, console.c) */
 #define KH(name) void name(struct console *c, const struct keydef *k)
 KH(kh_up); KH(kh_down); KH(kh_pgup); KH(kh_pgdn); KH(kh_home); KH(kh_end);
 KH(kh_enter); KH(kh_tab); KH(kh_back); KH(kh_follow); KH(kh_wrap); KH(kh_search);
