@@ -33,27 +33,11 @@
 #include "client.h"
 
 #define LOG_FPS 20
-#define FLASH_S 5.0
 
 static volatile sig_atomic_t got_signal;
 static void on_signal(int sig)
 {
 	got_signal = sig;
-}
-
-void ui_flash(struct console *c, int error, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->flash, sizeof c->flash, fmt, ap);
-	va_end(ap);
-	/* one line: no control characters from messages */
-	for (char *p = c->flash; *p; p++)
-		if ((unsigned char)*p < 32)
-			*p = ' ';
-	c->flash_error = error;
-	c->flash_until = util_monotonic() + (error ? 2 * FLASH_S : FLASH_S);
-	c->dirty |= D_FOOTER;
 }
 
 static void free_windows(struct console *c)
@@ -66,7 +50,7 @@ static void free_windows(struct console *c)
 		}
 }
 
-void ui_layout(struct console *c)
+static void layout(struct console *c)
 {
 	free_windows(c);
 	getmaxyx(stdscr, c->lines, c->cols);
@@ -341,7 +325,7 @@ static void mouse_event(struct console *c)
 static void on_key(struct console *c, int ch)
 {
 	if (ch == KEY_RESIZE) {
-		ui_layout(c);
+		layout(c);
 		return;
 	}
 	if (c->too_small) {
@@ -550,7 +534,7 @@ int console_main(struct client *cl, const struct console_opts *o)
 		  , NULL);
 	mouseinterval(0);
 	apply_theme(c);
-	ui_layout(c);
+	layout(c);
 	if (c->theme_error) {
 		/* the footer is short: the file's base name and the first clause;
 		 * stderr gets the whole message on exit */
@@ -577,6 +561,8 @@ int console_main(struct client *cl, const struct console_opts *o)
 				break;
 			ui_on_event(c, ev);
 			json_decref(ev);
+			if (c->dirty & D_LAYOUT)
+				layout(c);
 		}
 		if (c->status_wanted && !ui_req_kind(c, 1u << RQ_STATUS)) {
 			c->status_wanted = 0;

@@ -189,8 +189,6 @@ void ui_dlg_key(struct console *c, int ch)
 		} else if (ch >= 32 && ch < 256 && ch != 127 && d->input_len + 1 < sizeof d->input) {
 			d->input[d->input_len++] = (char)ch;
 		}
-	} else if (ch == KEY_RESIZE) {
-		ui_layout(c);
 	}
 	c->dirty |= D_DIALOG;
 }

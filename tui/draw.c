@@ -3,6 +3,7 @@
  * the footer. UI thread only (it alone calls curses). */
 #include "ui.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,24 @@
 
 #include "classify.h"
 #include "err.h"
+
+#define FLASH_S 5.0
+
+/* The footer's message line: errors stay twice as long. */
+void ui_flash(struct console *c, int error, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->flash, sizeof c->flash, fmt, ap);
+	va_end(ap);
+	/* one line: no control characters from messages */
+	for (char *p = c->flash; *p; p++)
+		if ((unsigned char)*p < 32)
+			*p = ' ';
+	c->flash_error = error;
+	c->flash_until = util_monotonic() + (error ? 2 * FLASH_S : FLASH_S);
+	c->dirty |= D_FOOTER;
+}
 
 /* ---- the frame: header and footer --------------------------------------- */
 

@@ -241,7 +241,7 @@ static void status_event(struct console *c, json_t *ev)
 	struct row *r = ui_row_status(c, ev, &added);
 	if (added) {
 		if (!c->too_small)
-			ui_layout(c);
+			c->dirty |= D_LAYOUT;   /* the table grows: the loop lays out again */
 		if (c->nrows == 1)
 			ui_request_log(c, r, NULL);
 	}

@@ -112,7 +112,8 @@ struct dialog {
 	char *comp, *version, *cmd;
 };
 
-enum { D_HEADER = 1, D_BODY = 2, D_FOOTER = 4, D_DIALOG = 8, D_ALL = 15 };
+enum { D_HEADER = 1, D_BODY = 2, D_FOOTER = 4, D_DIALOG = 8, D_ALL = 15,
+       D_LAYOUT = 16 /* the windows are made again before the next draw */ };
 
 struct console {
 	struct client *cl;
@@ -189,10 +190,6 @@ struct req *ui_req_take(struct console *c, json_int_t id);
 void ui_req_free(struct req *r);
 void ui_request_log(struct console *c, struct row *r, const char *attempt);
 
-/* console.c: the loop */
-void ui_flash(struct console *c, int error, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-void ui_layout(struct console *c);
 
 /* events.c */
 void ui_on_event(struct console *c, json_t *ev);
@@ -229,6 +226,8 @@ long long ui_parse_time(const char *iso);
 void ui_list_scroll(int *sel, int *top, int n, int rows);
 void ui_draw_header(struct console *c);
 void ui_draw_footer(struct console *c);
+void ui_flash(struct console *c, int error, const char *fmt, ...)   /* the footer's message */
+	__attribute__((format(printf, 3, 4)));
 
 /* view_table.c, view_log.c */
 int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, size_t n2);
