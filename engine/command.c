@@ -39,7 +39,7 @@ const struct command command_table[CMD_COUNT] = {
 	[CMD_REBUILD] = {CMD_REBUILD, "rebuild", "rebuild COMP...|--all [--version V]",
 			 "ship the recorded version (or V) again and record the new digest", 0, -1,
 			 OB(OPT_ALL) | OB(OPT_VERSION) | OB(OPT_DRY_RUN), SEL_MANY_OR_ALL, W | CF_CONFIRMS},
-	[CMD_RESET] = {CMD_RESET, "reset", "reset COMP VERSION [--no-build] [--no-pin]",
+	[CMD_RESET] = {CMD_RESET, "reset", "reset COMP VERSION [--no-build] [--no-pin] [--reason TEXT]",
 		       "move the record back to VERSION (shipping it first if the registry lost it)", 2, 2,
 		       OB(OPT_NO_BUILD) | OB(OPT_NO_PIN) | OB(OPT_REASON) | OB(OPT_DRY_RUN), SEL_ONE,
 		       W | CF_CONFIRMS | CF_VERSION_ARG},
@@ -192,3 +192,176 @@ void command_print_usage(FILE *f, void (*wrap)(FILE *f, int indent, const char *
 		wrap(f, 6, command_table[i].help);
 	}
 }
+
+/* ---- the man page's COMMANDS section ---------------------------------- */
+
+/* Each command's paragraph in docs/tally.1 (troff); the synopsis line is
+ * made from the usage above. */
+static const char *const command_man[CMD_COUNT] = {
+	[CMD_STATUS] =
+		"One line per component: recorded, upstream (from the last check), built,\n"
+		"state and last result, then one line per watched base image: its digest at\n"
+		"the last check and whether the record was built on it. No network.\n",
+	[CMD_CHECK] =
+		"Read the upstreams; build nothing. Exit 1 when an upstream is unknown.\n",
+	[CMD_RUN] =
+		"Ship every component that has a candidate (the newest upstream version that\n"
+		"is not skipped and is newer than the record). Pinned and \\fBmanual\\fR\n"
+		"components are passed over (their version and floating tags are still\n"
+		"mended to follow the record). \\fB\\-\\-dry\\-run\\fR prints the plan;\n"
+		"\\fB\\-\\-no\\-push\\fR (or \\fB\\-\\-build\\-only\\fR) builds only and never records;\n"
+		"\\fB\\-\\-version\\fR \\fIV\\fR ships\n"
+		"\\fIV\\fR of one component (exit 2 when it is pinned, skipped or not newer than\n"
+		"the record).\n",
+	[CMD_RETRY] =
+		"Run the component's last failed or interrupted attempt (same action and\n"
+		"version) now, ignoring backoff; an interrupted force rebuild whose tags moved\n"
+		"off the record is finished. Exit 2 when nothing failed or the version is now\n"
+		"held.\n"
+		".PP\n"
+		"A \\fBrun\\fR, \\fBretry\\fR or \\fBrebuild\\fR that meets an attempt in flight for\n"
+		"the same component waits for it (saying so), reports its outcome, then starts\n"
+		"its own only if work remains.\n",
+	[CMD_REBUILD] =
+		"Ship the recorded version (or \\fIV\\fR, not older than the record) again even\n"
+		"though its image exists, and record the new digest in a commit with no file\n"
+		"change. Floating tags follow. Allowed while pinned.\n",
+	[CMD_RESET] =
+		"Move the record back to an older \\fIVERSION\\fR. It records at once only when\n"
+		"a past record commit of \\fIVERSION\\fR carries a digest that every version tag\n"
+		"still reads back; otherwise it ships \\fIVERSION\\fR first (\\fB\\-\\-no\\-build\\fR:\n"
+		"refuse, exit 1). Pins the component in the same commit unless\n"
+		"\\fB\\-\\-no\\-pin\\fR.\n",
+	[CMD_SKIP] =
+		"Never build \\fIVERSION\\fR: commits the holds file; never touches the record.\n"
+		"An attempt of that version still running records nothing (class \\fBheld\\fR).\n",
+	[CMD_UNSKIP] =
+		"Undo a skip.\n",
+	[CMD_PIN] =
+		"Hold the component at its record: no candidate, no schedule, no recipe\n"
+		"re\\-ship while pinned.\n",
+	[CMD_UNPIN] =
+		"Release a pin: the component has candidates and runs on its schedule again.\n",
+	[CMD_VERIFY] =
+		"For each record: every version tag reads back with one digest, equal to the\n"
+		"last record commit's \\fBTally\\-Digest\\fR; every floating tag points at it;\n"
+		"the record line in the working tree equals the committed one. A record not\n"
+		"made by tally is a warning (a problem with \\fB\\-\\-strict\\fR). Exit 4 on a\n"
+		"mismatch, 1 when the registry cannot be reached.\n",
+	[CMD_ADOPT] =
+		"For a record made before tally (no record commit of its version carries\n"
+		"trailers): read every version tag back from the registry and, when they all\n"
+		"give one digest, commit that evidence (\\fBTally\\-Action: adopt\\fR, images,\n"
+		"digest, recipe fingerprint) with no file change, so \\fBverify \\-\\-strict\\fR\n"
+		"passes and \\fBreset\\fR can return to the version. Never moves a record,\n"
+		"never builds. A tag missing or disagreeing writes nothing for that component\n"
+		"and exits 1; a record that already has evidence is reported and left.\n",
+	[CMD_INIT] =
+		"Print a starter \\fItally.conf\\fR for the repository: one component per key\n"
+		"of the \\fBkey=value\\fR version files, recipes from the Dockerfiles and\n"
+		"Containerfiles that mention the key, \\fBrecordAlso\\fR lines for \\fI.env\\fR\n"
+		"values that contain a recorded version, and upstreams guessed from the CI\n"
+		"workflows (marked \\fB# check this\\fR). \\fB\\-\\-write\\fR writes it (never\n"
+		"over an existing \\fItally.conf\\fR) and commits nothing. Needs no engine.\n",
+	[CMD_HELP] =
+		"Help for one command (also \\fBtally\\fR \\fICOMMAND\\fR \\fB\\-\\-help\\fR, from the\n"
+		"command table), or the \\fItally.conf\\fR reference (every key, its default,\n"
+		"and the template variables; also \\fB\\-\\-help\\-config\\fR); \\fB\\-\\-man\\fR prints\n"
+		"it as the \\fBtally.conf\\fR(5) page. A mistyped command or component gets\n"
+		"\"did you mean\" and exit 2.\n",
+	[CMD_HISTORY] =
+		"Record and hold commits from the git log, with their trailers (\\fB\\-v\\fR shows\n"
+		"images, attempt and recipe fingerprint).\n",
+	[CMD_ATTEMPTS] =
+		"Recent attempts from the ledger: version, action, result, class.\n",
+	[CMD_LOGS] =
+		"Print an attempt's full log (the latest by default); \\fB\\-\\-follow\\fR prints what\n"
+		"is appended to it until the attempt ends.\n",
+	[CMD_PAUSE] =
+		"Stop the schedule; a pause lasts across engine restarts.\n",
+	[CMD_RESUME] =
+		"Restart the schedule.\n",
+	[CMD_SERVE] =
+		"Run the engine and the schedule with no screen (for systemd; see\n"
+		"\\fIdist/tally@.service\\fR). Holds the repo's lock, listens on the engine\n"
+		"socket, logs one line per event to stderr with \\fB<N>\\fR priority prefixes.\n"
+		"SIGTERM stops scheduling, lets running attempts finish for\n"
+		"\\fB$TALLY_STOP_GRACE\\fR seconds (default 30), then cancels them; SIGINT\n"
+		"cancels at once. A second \\fBserve\\fR on the same repo exits 3.\n",
+	[CMD_STOP] =
+		"End the running engine (after running attempts, or cancelling them).\n",
+	[CMD_HEALTH] =
+		"For monitoring, with no network: exit 0 when an engine runs this repo's\n"
+		"schedule (\\fBtally serve\\fR), it is not paused, no scheduled run of an\n"
+		"unpinned component fell due more than an hour ago without running, and no\n"
+		"upstream is rate\\-limited; else exit 1 and print the reason (no engine, an\n"
+		"engine of a batch command, paused since when, which run was missed, rate\n"
+		"limited until when). Never starts an engine. \\fIdist/tally\\-health@.timer\\fR\n"
+		"runs it every 15 minutes and leaves a failed unit for the host's monitoring.\n",
+	[CMD_COMPLETION] =
+		"Print a shell completion script: commands, each command's options, and the\n"
+		"component names of \\fItally.conf\\fR (read when completing, through the hidden\n"
+		"\\fBtally __components\\fR; no engine, no network). Install with\n"
+		"\\fBtally completion bash > /etc/bash_completion.d/tally\\fR or\n"
+		"\\fBtally completion zsh > \"${fpath[1]}/_tally\"\\fR.\n",
+};
+
+/* One usage word in troff: NAMES in italics, --options and literal words
+ * in bold, "-" escaped. */
+static void man_word(FILE *f, const char *w, size_t n)
+{
+	int upper = 1;
+	for (size_t i = 0; i < n; i++)
+		upper &= w[i] >= 'A' && w[i] <= 'Z';
+	fputs(upper ? "\\fI" : "\\fB", f);
+	for (size_t i = 0; i < n; i++) {
+		if (w[i] == '-')
+			fputc('\\', f);
+		fputc(w[i], f);
+	}
+	fputs("\\fR", f);
+}
+
+void command_print_man(FILE *f)
+{
+	fputs(".SH COMMANDS\n", f);
+	for (size_t i = 0; i < CMD_COUNT; i++) {
+		const struct command *c = &command_table[i];
+		if (c->flags & CF_INTERNAL)
+			continue;
+		const char *rest = c->usage + strlen(c->name);
+		if (!*rest) {
+			fprintf(f, ".TP\n.B %s\n", c->name);
+		} else {
+			fprintf(f, ".TP\n.BR %s \"", c->name);
+			for (const char *p = rest; *p;) {
+				size_t n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-");
+				if (n) {
+					man_word(f, p, n);
+					p += n;
+				} else {
+					fputc(*p++, f);
+				}
+			}
+			fputs("\"\n", f);
+		}
+		fputs(command_man[i] ? command_man[i] : "", f);
+	}
+	fputs(".TP\n"
+	      ".B watch\n"
+	      "Attach read\\-only to the running engine (same as \\fB\\-\\-readonly\\fR); never\n"
+	      "starts one.\n"
+	      ".PP\n"
+	      "While an engine runs (\\fBtally serve\\fR, or one started by the console),\n"
+	      "every batch command is handed to it over its socket and prints only its own\n"
+	      "events; with none running, the command runs an engine in\\-process for its\n"
+	      "own duration.\n", f);
+}
+
+#ifdef COMMAND_MAN_MAIN
+int main(void)
+{
+	command_print_man(stdout);
+	return 0;
+}
+#endif

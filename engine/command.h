@@ -100,6 +100,8 @@ json_t *command_json(const struct command *c, const struct cmd_args *a, json_int
 
 /* --help's command list (wrap: confref_wrap). */
 void command_print_usage(FILE *f, void (*wrap)(FILE *f, int indent, const char *text));
+/* The COMMANDS section of docs/tally.1 (tests/console/gen_man_commands.sh). */
+void command_print_man(FILE *f);
 
 /* Defined by the engine (engine.c): whether id has a handler there. */
 int engine_command_handled(enum cmd_id id);

@@ -111,6 +111,35 @@ static void test_every_command_is_documented(void **state)
 	free(help);
 }
 
+/* docs/tally.1's COMMANDS section is the one the table generates
+ * (regenerate with tests/console/gen_man_commands.sh). */
+static void test_man_commands_match_the_table(void **state)
+{
+	(void)state;
+	char path[4096];
+	snprintf(path, sizeof path, "%s", __FILE__);
+	char *slash = strstr(path, "tests/unit/");
+	assert_non_null(slash);
+	snprintf(slash, sizeof path - (size_t)(slash - path), "docs/tally.1");
+	struct sbuf sb = {0};
+	struct tally_err err = {0};
+	if (util_read_file(path, &sb, &err) < 0)
+		fail_msg("%s", err.msg);
+	const char *from = strstr(sbuf_str(&sb), ".SH COMMANDS\n");
+	const char *to = from ? strstr(from, ".SH OPTIONS\n") : NULL;
+	assert_non_null(to);
+	char *want = NULL;
+	size_t wlen = 0;
+	FILE *m = open_memstream(&want, &wlen);
+	command_print_man(m);
+	fclose(m);
+	if (wlen != (size_t)(to - from) || memcmp(want, from, wlen) != 0)
+		fail_msg("docs/tally.1 COMMANDS differs from the command table; regenerate it with "
+			 "tests/console/gen_man_commands.sh");
+	free(want);
+	sbuf_free(&sb);
+}
+
 static int parse(struct opts *o, char *msg, const char *const *words)
 {
 	char *argv[32];
@@ -215,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_reads_only_from_the_flags),
 		cmocka_unit_test(test_every_key_names_a_command_or_ui_action),
 		cmocka_unit_test(test_every_command_is_documented),
+		cmocka_unit_test(test_man_commands_match_the_table),
 		cmocka_unit_test(test_cli_parse),
 		cmocka_unit_test(test_lookup_and_suggest),
 	};
