@@ -17,21 +17,23 @@
 
 /* ---- actions ------------------------------------------------------------ */
 
-int ui_writable(struct console *c, const struct keydef *k)
+/* Before any key's handler: a key that writes is refused in read-only
+ * mode, and one that acts on components needs the selected one (both from
+ * the command the key names). The handlers below can rely on a row. */
+int ui_key_allowed(struct console *c, const struct keydef *k)
 {
-	if (keys_writes(k) && c->readonly) {
+	unsigned flags = 0;
+	const struct command *cmd = command_find_cli(k->name);
+	keys_flags(k, &flags);
+	if ((flags & CF_WRITES) && c->readonly) {
 		ui_flash(c, 1, "read-only: %s is not available in watch mode", k->name);
 		return 0;
 	}
-	return 1;
-}
-
-static struct row *need_row(struct console *c)
-{
-	struct row *r = ui_selected(c);
-	if (!r)
+	if (cmd && (flags & CF_WRITES) && cmd->select != SEL_NONE && !ui_selected(c)) {
 		ui_flash(c, 1, "no component selected");
-	return r;
+		return 0;
+	}
+	return 1;
 }
 
 static void submit_action(struct console *c, const char *cmd, const char *comp, json_t *extra)
@@ -40,31 +42,18 @@ static void submit_action(struct console *c, const char *cmd, const char *comp, 
 	ui_flash(c, 0, "%s %s: sent", cmd, comp ? comp : "");
 }
 
+/* b, r, v: the command the key names, on the selected component, at once */
+void kh_submit(struct console *c, const struct keydef *k)
+{
+	submit_action(c, k->name, ui_selected(c)->name, NULL);
+}
+
 void kh_check(struct console *c, const struct keydef *k)
 {
-	struct row *r = need_row(c);
-	if (!r)
-		return;
+	struct row *r = ui_selected(c);
 	ui_submit(c, RQ_CHECK, "check", r->name, NULL);
 	ui_flash(c, 0, "checking %s...", r->name);
 	(void)k;
-}
-
-void kh_run(struct console *c, const struct keydef *k)
-{
-	(void)k;
-	struct row *r = need_row(c);
-	if (!r)
-		return;
-	submit_action(c, "run", r->name, NULL);
-}
-
-void kh_retry(struct console *c, const struct keydef *k)
-{
-	(void)k;
-	struct row *r = need_row(c);
-	if (r)
-		submit_action(c, "retry", r->name, NULL);
 }
 
 static void ok_rebuild(struct console *c)
@@ -75,9 +64,7 @@ static void ok_rebuild(struct console *c)
 void kh_rebuild(struct console *c, const struct keydef *k)
 {
 	(void)k;
-	struct row *r = need_row(c);
-	if (!r)
-		return;
+	struct row *r = ui_selected(c);
 	const char *rec = ui_s(r->st, "recorded");
 	if (!rec) {
 		ui_flash(c, 1, "%s has no record to rebuild", r->name);
@@ -133,9 +120,7 @@ void ui_reset_dialog(struct console *c, const char *comp, struct strv *versions)
 void kh_reset(struct console *c, const struct keydef *k)
 {
 	(void)k;
-	struct row *r = need_row(c);
-	if (!r)
-		return;
+	struct row *r = ui_selected(c);
 	ui_submit(c, RQ_SHIPPED, "shipped", r->name, NULL);
 	ui_flash(c, 0, "%s: looking up the versions that shipped before...", r->name);
 }
@@ -152,9 +137,7 @@ static void ok_skip(struct console *c)
 void kh_skip(struct console *c, const struct keydef *k)
 {
 	(void)k;
-	struct row *r = need_row(c);
-	if (!r)
-		return;
+	struct row *r = ui_selected(c);
 	const char *v = ui_s(r->st, "candidate");
 	if (!v)
 		v = r->live_version;
@@ -215,9 +198,7 @@ void ui_unskip_dialog(struct console *c, const char *comp, const struct strv *sk
 void kh_unskip(struct console *c, const struct keydef *k)
 {
 	(void)k;
-	struct row *r = need_row(c);
-	if (!r)
-		return;
+	struct row *r = ui_selected(c);
 	ui_submit(c, RQ_UNSKIP_HISTORY, "history", r->name, NULL);
 }
 
@@ -229,9 +210,7 @@ static void ok_unpin(struct console *c)
 void kh_pin(struct console *c, const struct keydef *k)
 {
 	(void)k;
-	struct row *r = need_row(c);
-	if (!r)
-		return;
+	struct row *r = ui_selected(c);
 	json_t *pin = json_object_get(r->st, "pin");
 	const char *state = ui_s(r->st, "state");
 	if (!json_is_object(pin) && !(state && !strcmp(state, "pinned"))) {
@@ -265,14 +244,6 @@ void kh_pause(struct console *c, const struct keydef *k)
 {
 	(void)k;
 	submit_action(c, c->paused ? "resume" : "pause", NULL, NULL);
-}
-
-void kh_verify(struct console *c, const struct keydef *k)
-{
-	(void)k;
-	struct row *r = need_row(c);
-	if (r)
-		submit_action(c, "verify", r->name, NULL);
 }
 
 /* S: the whole log file (not the tail on screen) is copied to the state

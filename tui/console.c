@@ -351,7 +351,7 @@ static void on_key(struct console *c, int ch)
 			ui_flash(c, 0, "no such key here; press ? for help");
 		return;
 	}
-	if (!ui_writable(c, k))
+	if (!ui_key_allowed(c, k))
 		return;
 	k->handler(c, k);
 }
@@ -459,12 +459,7 @@ static void say_detached(struct console *c)
 	json_int_t pid = json_integer_value(json_object_get(hello, "pid"));
 	if (!pid || !client_is_remote(c->cl))
 		return;
-	long long next = 0;
-	for (size_t i = 0; i < c->nrows; i++) {
-		long long t = ui_parse_time(ui_s(c->rows[i].st, "next_run"));
-		if (t && (!next || t < next))
-			next = t;
-	}
+	long long next = ui_next_run(c);
 	char when[40] = "none scheduled";
 	if (c->paused)
 		snprintf(when, sizeof when, "none (paused)");

@@ -44,12 +44,7 @@ void ui_draw_header(struct console *c)
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(clock, sizeof clock, "%H:%M:%S UTC", &tm);
-	long long next = 0;
-	for (size_t i = 0; i < c->nrows; i++) {
-		long long t = ui_parse_time(ui_s(c->rows[i].st, "next_run"));
-		if (t && (!next || t < next))
-			next = t;
-	}
+	long long next = ui_next_run(c);
 	char nextbuf[40] = "-";
 	if (next) {
 		struct tm nt;

@@ -36,8 +36,8 @@ const struct keydef key_table[] = {
 	 VB(VIEW_ATTEMPTS) | VB(VIEW_HISTORY) | VB(VIEW_HELP) | VB(VIEW_DETAIL), 1, H(kh_back)},
 	/* actions on the selected component (refused in read-only mode) */
 	{{'c', 0}, "c", "check", "check the selected component's upstream (builds nothing)", V_MAIN, 1, H(kh_check)},
-	{{'b', 0}, "b", "run", "run: ship the selected component's candidate now", V_MAIN, 1, H(kh_run)},
-	{{'r', 0}, "r", "retry", "retry the last failed attempt now, ignoring backoff", V_MAIN, 1, H(kh_retry)},
+	{{'b', 0}, "b", "run", "run: ship the selected component's candidate now", V_MAIN, 1, H(kh_submit)},
+	{{'r', 0}, "r", "retry", "retry the last failed attempt now, ignoring backoff", V_MAIN, 1, H(kh_submit)},
 	{{'f', 0}, "f", "rebuild", "force rebuild: ship the recorded version again (asks first)", V_MAIN, 1,
 	 H(kh_rebuild)},
 	{{'R', 0}, "R", "reset", "reset the record to a version that shipped before (asks first)", V_MAIN, 1,
@@ -47,7 +47,7 @@ const struct keydef key_table[] = {
 	{{'u', 0}, "u", "unskip", "undo a skip of the selected component", V_MAIN, 1, H(kh_unskip)},
 	{{'p', 0}, "p", "pin", "pin the component at its record, or unpin it", V_MAIN, 1, H(kh_pin)},
 	{{'P', 0}, "P", "pause", "pause or resume the schedule", V_ALL, 0, H(kh_pause)},
-	{{'v', 0}, "v", "verify", "verify the record against the registry", V_MAIN, 1, H(kh_verify)},
+	{{'v', 0}, "v", "verify", "verify the record against the registry", V_MAIN, 1, H(kh_submit)},
 	/* views */
 	{{'h', 0}, "h", "history", "history: record and hold commits with their trailers", V_ALL, 1,
 	 H(kh_history)},

@@ -189,3 +189,15 @@ const char *ui_stage_word(const char *stage)
 			return words[i].state;
 	return "building";
 }
+
+/* The soonest next run of any component (0: none scheduled). */
+long long ui_next_run(const struct console *c)
+{
+	long long next = 0;
+	for (size_t i = 0; i < c->nrows; i++) {
+		long long t = ui_parse_time(ui_s(c->rows[i].st, "next_run"));
+		if (t && (!next || t < next))
+			next = t;
+	}
+	return next;
+}

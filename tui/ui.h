@@ -189,6 +189,7 @@ struct req *ui_req_kind(struct console *c, unsigned kinds); /* 1u << RQ_... */
 struct req *ui_req_take(struct console *c, json_int_t id);
 void ui_req_free(struct req *r);
 void ui_request_log(struct console *c, struct row *r, const char *attempt);
+long long ui_next_run(const struct console *c);   /* soonest next_run, 0 none */
 
 
 /* events.c */
@@ -202,7 +203,7 @@ void ui_dlg_key(struct console *c, int ch);
 void ui_dlg_draw(struct console *c);
 
 /* actions.c */
-int ui_writable(struct console *c, const struct keydef *k);   /* says why not */
+int ui_key_allowed(struct console *c, const struct keydef *k);   /* says why not */
 void ui_reset_dialog(struct console *c, const char *comp, struct strv *versions);
 void ui_unskip_dialog(struct console *c, const char *comp, const struct strv *skipped);
 
@@ -242,8 +243,8 @@ extern const char *const ui_sort_names[4];
 KH(kh_up); KH(kh_down); KH(kh_pgup); KH(kh_pgdn); KH(kh_home); KH(kh_end);
 KH(kh_enter); KH(kh_tab); KH(kh_back); KH(kh_follow); KH(kh_wrap); KH(kh_search);
 KH(kh_next); KH(kh_prev); KH(kh_save); KH(kh_help); KH(kh_history); KH(kh_attempts);
-KH(kh_quit); KH(kh_engine); KH(kh_redraw); KH(kh_check); KH(kh_run); KH(kh_retry); KH(kh_rebuild);
-KH(kh_reset); KH(kh_skip); KH(kh_unskip); KH(kh_pin); KH(kh_pause); KH(kh_verify); KH(kh_sort); KH(kh_cmdline); KH(kh_stamps);
+KH(kh_quit); KH(kh_engine); KH(kh_redraw); KH(kh_check); KH(kh_submit); KH(kh_rebuild);
+KH(kh_reset); KH(kh_skip); KH(kh_unskip); KH(kh_pin); KH(kh_pause); KH(kh_sort); KH(kh_cmdline); KH(kh_stamps);
 #undef KH
 
 #endif

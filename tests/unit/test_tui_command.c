@@ -62,6 +62,19 @@ static void test_every_key_names_a_command_or_ui_action(void **state)
 	assert_false(keys_writes(keys_find('q', VB(VIEW_TABLE))));
 }
 
+/* docs/tally.1 of this source tree */
+static void read_man(struct sbuf *sb)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s", __FILE__);
+	char *slash = strstr(path, "tests/unit/");
+	assert_non_null(slash);
+	snprintf(slash, sizeof path - (size_t)(slash - path), "docs/tally.1");
+	struct tally_err err = {0};
+	if (util_read_file(path, sb, &err) < 0)
+		fail_msg("%s", err.msg);
+}
+
 static void test_every_command_is_documented(void **state)
 {
 	(void)state;
@@ -70,15 +83,8 @@ static void test_every_command_is_documented(void **state)
 	FILE *m = open_memstream(&help, &hlen);
 	cli_usage(m);
 	fclose(m);
-	char path[4096];
-	snprintf(path, sizeof path, "%s", __FILE__);
-	char *slash = strstr(path, "tests/unit/");
-	assert_non_null(slash);
-	snprintf(slash, sizeof path - (size_t)(slash - path), "docs/tally.1");
 	struct sbuf sb = {0};
-	struct tally_err err = {0};
-	if (util_read_file(path, &sb, &err) < 0)
-		fail_msg("%s", err.msg);
+	read_man(&sb);
 	char *man = xstrdup(sbuf_str(&sb));
 	sbuf_free(&sb);
 	char *cmds = strstr(man, "\n.SH COMMANDS\n"), *end = cmds ? strstr(cmds + 1, "\n.SH ") : NULL;
@@ -116,15 +122,8 @@ static void test_every_command_is_documented(void **state)
 static void test_man_commands_match_the_table(void **state)
 {
 	(void)state;
-	char path[4096];
-	snprintf(path, sizeof path, "%s", __FILE__);
-	char *slash = strstr(path, "tests/unit/");
-	assert_non_null(slash);
-	snprintf(slash, sizeof path - (size_t)(slash - path), "docs/tally.1");
 	struct sbuf sb = {0};
-	struct tally_err err = {0};
-	if (util_read_file(path, &sb, &err) < 0)
-		fail_msg("%s", err.msg);
+	read_man(&sb);
 	const char *from = strstr(sbuf_str(&sb), ".SH COMMANDS\n");
 	const char *to = from ? strstr(from, ".SH OPTIONS\n") : NULL;
 	assert_non_null(to);
