@@ -33,6 +33,10 @@ struct view_ops {
 	void (*move_by)(struct console *c, int delta);      /* lines; +-VIEW_PAGE, +-VIEW_ALL */
 	void (*enter)(struct console *c);                /* Enter on a line (NULL: switch pane) */
 };
+/* A view's position: the selected line and the first line shown. */
+struct view_pos {
+	int sel, top;
+};
 #define VIEW_PAGE 100000
 #define VIEW_FAR 1000000
 
@@ -150,14 +154,12 @@ struct console {
 	double log_drawn_at;
 	int log_pending;        /* log changed since the last draw */
 
-	/* attempts / history views */
+	/* the attempts and history views' data (from their requests) */
 	json_t *attempts;       /* array of attempt events for attempts_comp */
 	char *attempts_comp;
-	int att_sel, att_top;
 	json_t *history;        /* array of record/hold events */
-	int hist_sel, hist_top;
-	int help_top;
-	int detail_top;
+	/* where each full-body view is: its own, touched only by its file */
+	struct view_pos pos[VIEW_COUNT];
 
 	struct req *reqs;       /* in submission order */
 	json_int_t next_id;

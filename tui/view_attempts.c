@@ -22,7 +22,7 @@ static void attempts_open(struct console *c)
 	c->attempts_comp = strdup(r->name);
 	json_decref(c->attempts);
 	c->attempts = NULL;
-	c->att_sel = c->att_top = 0;
+	c->pos[VIEW_ATTEMPTS].sel = c->pos[VIEW_ATTEMPTS].top = 0;
 	ui_submit(c, RQ_ATTEMPTS, "attempts", r->name, json_pack("{s:i}", "limit", 100));
 }
 
@@ -60,11 +60,11 @@ static void attempts_draw(struct console *c, WINDOW *w, int focused)
 			: "ATTEMPT (UTC start)       VERSION    ACTION  RESULT    CLASS     BUILD  PUSH",
 	       A_BOLD);
 	int rows = h - 2;
-	ui_list_scroll(&c->att_sel, &c->att_top, n, rows);
-	for (int i = 0; i < rows && c->att_top + i < n; i++) {
+	ui_list_scroll(&c->pos[VIEW_ATTEMPTS].sel, &c->pos[VIEW_ATTEMPTS].top, n, rows);
+	for (int i = 0; i < rows && c->pos[VIEW_ATTEMPTS].top + i < n; i++) {
 		/* newest first, as the engine sends them */
-		json_t *a = json_array_get(c->attempts, (size_t)(c->att_top + i));
-		int is_sel = c->att_top + i == c->att_sel;
+		json_t *a = json_array_get(c->attempts, (size_t)(c->pos[VIEW_ATTEMPTS].top + i));
+		int is_sel = c->pos[VIEW_ATTEMPTS].top + i == c->pos[VIEW_ATTEMPTS].sel;
 		attr_t base = is_sel ? c->role_attr[R_SELECTED] : A_NORMAL;
 		char line[512], t[3][16];
 		const char *stn[3] = {"build", "push", "verify"};
@@ -98,9 +98,9 @@ static void attempts_move(struct console *c, int delta)
 {
 	int n = c->attempts ? (int)json_array_size(c->attempts) : 0;
 	int page = getmaxy(c->w_full) - 2;
-	c->att_sel += delta >= VIEW_FAR ? n : delta <= -VIEW_FAR ? -n : delta >= VIEW_PAGE ? page
+	c->pos[VIEW_ATTEMPTS].sel += delta >= VIEW_FAR ? n : delta <= -VIEW_FAR ? -n : delta >= VIEW_PAGE ? page
 		      : delta <= -VIEW_PAGE ? -page : delta;
-	ui_list_scroll(&c->att_sel, &c->att_top, n, page);
+	ui_list_scroll(&c->pos[VIEW_ATTEMPTS].sel, &c->pos[VIEW_ATTEMPTS].top, n, page);
 	c->dirty |= D_BODY;
 }
 
@@ -109,7 +109,7 @@ static void attempts_enter(struct console *c)
 	int n = c->attempts ? (int)json_array_size(c->attempts) : 0;
 	if (!n || !c->attempts_comp)
 		return;
-	json_t *a = json_array_get(c->attempts, (size_t)c->att_sel);
+	json_t *a = json_array_get(c->attempts, (size_t)c->pos[VIEW_ATTEMPTS].sel);
 	const char *id = ui_s(a, "attempt") ? ui_s(a, "attempt") : ui_s(a, "id");
 	for (size_t i = 0; i < c->nrows; i++)
 		if (!strcmp(c->rows[i].name, c->attempts_comp)) {

@@ -16,7 +16,7 @@
 
 static void detail_open(struct console *c)
 {
-	c->detail_top = 0;
+	c->pos[VIEW_DETAIL].top = 0;
 }
 
 /* The lines around the decisive line in the log file (the last place it
@@ -150,13 +150,13 @@ static void detail_draw(struct console *c, WINDOW *w, int focused)
 		return;
 	struct strv lines = {0};
 	detail_lines(c, r, &lines);
-	if (c->detail_top > (int)lines.n - 1)
-		c->detail_top = (int)lines.n - 1;
-	if (c->detail_top < 0)
-		c->detail_top = 0;
-	for (int i = 0; i < h - 1 && c->detail_top + i < (int)lines.n; i++) {
+	if (c->pos[VIEW_DETAIL].top > (int)lines.n - 1)
+		c->pos[VIEW_DETAIL].top = (int)lines.n - 1;
+	if (c->pos[VIEW_DETAIL].top < 0)
+		c->pos[VIEW_DETAIL].top = 0;
+	for (int i = 0; i < h - 1 && c->pos[VIEW_DETAIL].top + i < (int)lines.n; i++) {
 		char fit[1100];
-		ui_fit(c, lines.v[c->detail_top + i], W - 2, fit, sizeof fit);
+		ui_fit(c, lines.v[c->pos[VIEW_DETAIL].top + i], W - 2, fit, sizeof fit);
 		ui_put(c, w, 1 + i, 1, W - 2, fit, fit[0] == '>' ? A_BOLD : A_NORMAL);
 	}
 	strv_free(&lines);
@@ -164,7 +164,7 @@ static void detail_draw(struct console *c, WINDOW *w, int focused)
 
 static void detail_move(struct console *c, int delta)
 {
-	c->detail_top += delta >= VIEW_FAR ? 1000 : delta <= -VIEW_FAR ? -1000 : delta >= VIEW_PAGE ? 10
+	c->pos[VIEW_DETAIL].top += delta >= VIEW_FAR ? 1000 : delta <= -VIEW_FAR ? -1000 : delta >= VIEW_PAGE ? 10
 			 : delta <= -VIEW_PAGE ? -10 : delta;
 	c->dirty |= D_BODY;
 }

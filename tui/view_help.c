@@ -15,7 +15,7 @@
 
 static void help_open(struct console *c)
 {
-	c->help_top = 0;
+	c->pos[VIEW_HELP].top = 0;
 }
 
 static void help_lines(struct console *c, struct strv *out)
@@ -69,12 +69,12 @@ static void help_draw(struct console *c, WINDOW *w, int focused)
 	ui_rule(c, w, 0, "help (Esc goes back)", focused);
 	struct strv lines = {0};
 	help_lines(c, &lines);
-	if (c->help_top > (int)lines.n - 1)
-		c->help_top = (int)lines.n - 1;
-	if (c->help_top < 0)
-		c->help_top = 0;
-	for (int i = 0; i < h - 1 && c->help_top + i < (int)lines.n; i++) {
-		const char *l = lines.v[c->help_top + i];
+	if (c->pos[VIEW_HELP].top > (int)lines.n - 1)
+		c->pos[VIEW_HELP].top = (int)lines.n - 1;
+	if (c->pos[VIEW_HELP].top < 0)
+		c->pos[VIEW_HELP].top = 0;
+	for (int i = 0; i < h - 1 && c->pos[VIEW_HELP].top + i < (int)lines.n; i++) {
+		const char *l = lines.v[c->pos[VIEW_HELP].top + i];
 		ui_put(c, w, 1 + i, 1, W - 2, l, l[0] == ' ' ? A_NORMAL : A_BOLD);
 	}
 	strv_free(&lines);
@@ -82,7 +82,7 @@ static void help_draw(struct console *c, WINDOW *w, int focused)
 
 static void help_move(struct console *c, int delta)
 {
-	c->help_top += delta >= VIEW_FAR ? 1000 : delta <= -VIEW_FAR ? -1000 : delta >= VIEW_PAGE ? 10
+	c->pos[VIEW_HELP].top += delta >= VIEW_FAR ? 1000 : delta <= -VIEW_FAR ? -1000 : delta >= VIEW_PAGE ? 10
 		       : delta <= -VIEW_PAGE ? -10 : delta;
 	c->dirty |= D_BODY;
 }

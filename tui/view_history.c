@@ -17,7 +17,7 @@ static void history_open(struct console *c)
 {
 	json_decref(c->history);
 	c->history = NULL;
-	c->hist_sel = c->hist_top = 0;
+	c->pos[VIEW_HISTORY].sel = c->pos[VIEW_HISTORY].top = 0;
 	ui_submit(c, RQ_HISTORY, "history", NULL, json_pack("{s:i}", "limit", 500));
 }
 
@@ -36,10 +36,10 @@ static void history_draw(struct console *c, WINDOW *w, int focused)
 	}
 	int detail = 7;
 	int rows = h - 1 - detail;
-	ui_list_scroll(&c->hist_sel, &c->hist_top, n, rows);
-	for (int i = 0; i < rows && c->hist_top + i < n; i++) {
-		json_t *ev = json_array_get(c->history, (size_t)(c->hist_top + i));
-		int is_sel = c->hist_top + i == c->hist_sel;
+	ui_list_scroll(&c->pos[VIEW_HISTORY].sel, &c->pos[VIEW_HISTORY].top, n, rows);
+	for (int i = 0; i < rows && c->pos[VIEW_HISTORY].top + i < n; i++) {
+		json_t *ev = json_array_get(c->history, (size_t)(c->pos[VIEW_HISTORY].top + i));
+		int is_sel = c->pos[VIEW_HISTORY].top + i == c->pos[VIEW_HISTORY].sel;
 		attr_t base = is_sel ? c->role_attr[R_SELECTED] : A_NORMAL;
 		char line[512], when[20] = "";
 		const char *t = ui_s(ev, "time");
@@ -54,7 +54,7 @@ static void history_draw(struct console *c, WINDOW *w, int focused)
 		ui_put(c, w, 1 + i, 1, W - 2, line, base);
 	}
 	/* trailers of the selected commit */
-	json_t *ev = json_array_get(c->history, (size_t)c->hist_sel);
+	json_t *ev = json_array_get(c->history, (size_t)c->pos[VIEW_HISTORY].sel);
 	int y = h - detail;
 	ui_rule(c, w, y++, "trailers", 0);
 	char line[1024];
@@ -83,9 +83,9 @@ static void history_move(struct console *c, int delta)
 {
 	int n = c->history ? (int)json_array_size(c->history) : 0;
 	int page = getmaxy(c->w_full) - 8;
-	c->hist_sel += delta >= VIEW_FAR ? n : delta <= -VIEW_FAR ? -n : delta >= VIEW_PAGE ? page
+	c->pos[VIEW_HISTORY].sel += delta >= VIEW_FAR ? n : delta <= -VIEW_FAR ? -n : delta >= VIEW_PAGE ? page
 		       : delta <= -VIEW_PAGE ? -page : delta;
-	ui_list_scroll(&c->hist_sel, &c->hist_top, n, page > 0 ? page : 1);
+	ui_list_scroll(&c->pos[VIEW_HISTORY].sel, &c->pos[VIEW_HISTORY].top, n, page > 0 ? page : 1);
 	c->dirty |= D_BODY;
 }
 
