@@ -50,25 +50,26 @@ void cli_command_help(FILE *f, const struct command *c)
 
 int cli_parse(int argc, char **argv, struct opts *o, char *msg, size_t len)
 {
-	static const struct {
+	/* the global options: a flag, or a value (the next word) */
+	const struct {
 		const char *name, *alias;
-		size_t off;     /* of a const char * in struct opts, or of an int flag */
-		int arg;
+		int *flag;
+		const char **val;
 	} globals[] = {
-		{"-C", NULL, offsetof(struct opts, dir), 1},
-		{"--config", NULL, offsetof(struct opts, config), 1},
-		{"--state-dir", NULL, offsetof(struct opts, state_dir), 1},
-		{"--theme", NULL, offsetof(struct opts, theme), 1},
-		{"--no-tui", NULL, offsetof(struct opts, no_tui), 0},
-		{"--json", NULL, offsetof(struct opts, json), 0},
-		{"--readonly", NULL, offsetof(struct opts, readonly), 0},
-		{"--no-color", NULL, offsetof(struct opts, no_color), 0},
-		{"--ascii", NULL, offsetof(struct opts, ascii), 0},
-		{"-y", "--yes", offsetof(struct opts, yes), 0},
-		{"-q", NULL, offsetof(struct opts, quiet), 0},
-		{"-v", NULL, offsetof(struct opts, verbose), 0},
-		{"--help", "-h", offsetof(struct opts, help), 0},   /* tally CMD --help: that command's help */
-		{"--help-config", NULL, offsetof(struct opts, help_config), 0},
+		{"-C", NULL, NULL, &o->dir},
+		{"--config", NULL, NULL, &o->config},
+		{"--state-dir", NULL, NULL, &o->state_dir},
+		{"--theme", NULL, NULL, &o->theme},
+		{"--no-tui", NULL, &o->no_tui, NULL},
+		{"--json", NULL, &o->json, NULL},
+		{"--readonly", NULL, &o->readonly, NULL},
+		{"--no-color", NULL, &o->no_color, NULL},
+		{"--ascii", NULL, &o->ascii, NULL},
+		{"-y", "--yes", &o->yes, NULL},
+		{"-q", NULL, &o->quiet, NULL},
+		{"-v", NULL, &o->verbose, NULL},
+		{"--help", "-h", &o->help, NULL},   /* tally CMD --help: that command's help */
+		{"--help-config", NULL, &o->help_config, NULL},
 	};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -83,14 +84,13 @@ int cli_parse(int argc, char **argv, struct opts *o, char *msg, size_t len)
 			if (strcmp(a, globals[g].name) == 0 || (globals[g].alias && strcmp(a, globals[g].alias) == 0))
 				break;
 		if (g < sizeof globals / sizeof globals[0]) {
-			char *field = (char *)o + globals[g].off;
-			if (!globals[g].arg) {
-				*(int *)(void *)field = 1;
+			if (globals[g].flag) {
+				*globals[g].flag = 1;
 				continue;
 			}
 			if (!next)
 				return USAGE_ERR("missing the argument of", a);
-			*(const char **)(void *)field = next;
+			*globals[g].val = next;
 			i++;
 			continue;
 		}
