@@ -1,6 +1,6 @@
 /* draw.c - drawing helpers the views share (width-aware text, rules,
  * glyphs, times, list scrolling) and the screen's frame: the header and
- * the footer. UI thread only (it alone calls curses). */
+ * the footer. UI thread only (the one thread that calls curses). */
 #include "ui.h"
 
 #include <stdarg.h>
