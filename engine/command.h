@@ -56,6 +56,7 @@ enum cmd_select {
 #define CF_INTERNAL 8u   /* engine-only: not on the CLI, in --help or completions */
 #define CF_VERSION_ARG 16u   /* the last positional argument is VERSION */
 #define CF_REASON_REST 32u   /* on the console's ':' line the rest of the words are the reason */
+#define CF_NO_SUMMARY 64u    /* batch output prints no "N ok, M failed" line */
 
 struct command {
 	enum cmd_id id;

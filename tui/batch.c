@@ -179,14 +179,8 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			return;
 		fprintf(stderr, "tally: %s%s%s\n", comp ? comp : "", comp ? ": " : "", s_or(ev, "message", ""));
 	} else if (strcmp(event, "summary") == 0) {
-		static const char *const quiet_summary[] = {"status", "history", "logs", "attempts",
-							    "pause", "resume", "skip", "unskip", "pin", "unpin",
-							    "health"};
-		int show = !o->quiet;
-		for (size_t i = 0; i < sizeof quiet_summary / sizeof quiet_summary[0]; i++)
-			if (strcmp(o->command, quiet_summary[i]) == 0)
-				show = 0;
-		if (show)
+		const struct command *c = command_find_cli(o->command);
+		if (!o->quiet && !(c && (c->flags & CF_NO_SUMMARY)))
 			printf("%lld ok, %lld failed\n", (long long)json_integer_value(json_object_get(ev, "ok")),
 			       (long long)json_integer_value(json_object_get(ev, "failed")));
 	}
