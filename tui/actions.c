@@ -93,27 +93,38 @@ static void ok_reset(struct console *c)
 	free(ver);
 }
 
+/* A dialog choosing one of versions for comp (the list focused; Enter goes
+ * to the buttons, Cancel first); NULL, after a flash, when there is none. */
+static struct dialog *choose_version(struct console *c, const char *verb, const char *comp,
+				     const struct strv *versions, const char *none)
+{
+	if (!versions->n) {
+		ui_flash(c, 1, "%s: %s", comp, none);
+		return NULL;
+	}
+	char title[128];
+	snprintf(title, sizeof title, "%s %s", verb, comp);
+	struct dialog *d = ui_dlg_open(c, DLG_CHOOSE, title, verb);
+	for (size_t i = 0; i < versions->n; i++)
+		strv_push(&d->choices, versions->v[i]);
+	d->focus = 2;
+	d->comp = xstrdup(comp);
+	return d;
+}
+
 void ui_reset_dialog(struct console *c, const char *comp, struct strv *versions)
 {
 	struct row *r = ui_find_row(c, comp);
 	const char *rec = r ? ui_s(r->st, "recorded") : NULL;
-	if (!versions->n) {
-		ui_flash(c, 1, "%s: no version shipped before (nothing to reset to)", comp);
+	struct dialog *d = choose_version(c, "Reset", comp, versions, "no version shipped before (nothing to reset to)");
+	if (!d)
 		return;
-	}
-	char title[128];
-	snprintf(title, sizeof title, "Reset %s", comp);
-	struct dialog *d = ui_dlg_open(c, DLG_CHOOSE, title, "Reset");
 	strv_push_owned(&d->text, xasprintf("Move the record of %s from %s to a version that shipped before. "
 					    "If its tags still read back with the recorded digest it is recorded "
 					    "at once; otherwise it is built, pushed and verified first.",
 					    comp, rec ? rec : "(none)"));
 	strv_push_owned(&d->text, xasprintf("The record stays %s until that succeeds. The reset pins %s in the "
 					    "same commit (unpin with p).", rec ? rec : "(none)", comp));
-	for (size_t i = 0; i < versions->n; i++)
-		strv_push(&d->choices, versions->v[i]);
-	d->focus = 2;   /* the list; Enter goes to the buttons, Cancel first */
-	d->comp = xstrdup(comp);
 	d->on_ok = ok_reset;
 }
 
@@ -178,20 +189,12 @@ static void ok_unskip(struct console *c)
 /* u, once the history is in: choose which skip to undo (newest first). */
 void ui_unskip_dialog(struct console *c, const char *comp, const struct strv *skipped)
 {
-	if (!skipped->n) {
-		ui_flash(c, 1, "%s: no skipped versions", comp);
+	struct dialog *d = choose_version(c, "Unskip", comp, skipped, "no skipped versions");
+	if (!d)
 		return;
-	}
-	char title[128];
-	snprintf(title, sizeof title, "Unskip %s", comp);
-	struct dialog *d = ui_dlg_open(c, DLG_CHOOSE, title, "Unskip");
 	strv_push_owned(&d->text, xasprintf("Remove the skip of the chosen version of %s (one commit); "
 					    "it may be built again at the next run. The record is not "
 					    "touched.", comp));
-	for (size_t k = 0; k < skipped->n; k++)
-		strv_push(&d->choices, skipped->v[k]);
-	d->focus = 2;
-	d->comp = xstrdup(comp);
 	d->on_ok = ok_unskip;
 }
 
