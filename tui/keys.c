@@ -1,8 +1,12 @@
 /* keys.c - the one key table (tmux's cmd_table, tig's keymap): it drives
  * dispatch, the footer, the help view and the man page's KEYS section
- * (tests/console/gen_man_keys.sh compiles this file alone with
- * -DKEYS_MAN_MAIN to print it). */
+ * (tests/console/gen_man_keys.sh compiles this file with engine/command.c
+ * and -DKEYS_MAN_MAIN to print it). Each key names a command of the
+ * command table (engine/command.h) or a UI action below, and inherits its
+ * flags: a key that writes is refused in read-only mode. UI thread only. */
 #include "ui.h"
+
+#include "command.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,62 +22,93 @@
 
 const struct keydef key_table[] = {
 	/* moving: table and log panes, lists */
-	{{KEY_UP, 'k', 0}, "Up/k", "up", "move up (scroll the log up: stops following)", 0, V_ALL, 0, H(kh_up)},
-	{{KEY_DOWN, 'j', 0}, "Down/j", "down", "move down", 0, V_ALL, 0, H(kh_down)},
-	{{KEY_PPAGE, CTRL('b'), 0}, "PgUp", "page-up", "one page up", 0, V_ALL, 0, H(kh_pgup)},
-	{{KEY_NPAGE, CTRL('f'), ' ', 0}, "PgDn", "page-down", "one page down", 0, V_ALL, 0, H(kh_pgdn)},
-	{{KEY_HOME, 'g', 0}, "Home/g", "top", "go to the first line", 0, V_ALL, 0, H(kh_home)},
-	{{KEY_END, 'G', 0}, "End/G", "bottom", "go to the last line (the log follows again)", 0, V_ALL, 0, H(kh_end)},
-	{{'\t', 0}, "Tab", "switch-pane", "switch between the table and the log pane", 0, V_MAIN, 1, H(kh_tab)},
+	{{KEY_UP, 'k', 0}, "Up/k", "up", "move up (scroll the log up: stops following)", V_ALL, 0, H(kh_up)},
+	{{KEY_DOWN, 'j', 0}, "Down/j", "down", "move down", V_ALL, 0, H(kh_down)},
+	{{KEY_PPAGE, CTRL('b'), 0}, "PgUp", "page-up", "one page up", V_ALL, 0, H(kh_pgup)},
+	{{KEY_NPAGE, CTRL('f'), ' ', 0}, "PgDn", "page-down", "one page down", V_ALL, 0, H(kh_pgdn)},
+	{{KEY_HOME, 'g', 0}, "Home/g", "top", "go to the first line", V_ALL, 0, H(kh_home)},
+	{{KEY_END, 'G', 0}, "End/G", "bottom", "go to the last line (the log follows again)", V_ALL, 0, H(kh_end)},
+	{{'\t', 0}, "Tab", "switch-pane", "switch between the table and the log pane", V_MAIN, 1, H(kh_tab)},
 	{{K_ENTER_KEYS, 0}, "Enter", "detail",
-	 "in the table, everything about the component; in the attempts list, that attempt's log", 0, V_ALL,
+	 "in the table, everything about the component; in the attempts list, that attempt's log", V_ALL,
 	 1, H(kh_enter)},
-	{{27, KEY_BACKSPACE, 0}, "Esc", "back", "back to the components (closes a view)", 0,
+	{{27, KEY_BACKSPACE, 0}, "Esc", "back", "back to the components (closes a view)",
 	 VB(VIEW_ATTEMPTS) | VB(VIEW_HISTORY) | VB(VIEW_HELP) | VB(VIEW_DETAIL), 1, H(kh_back)},
 	/* actions on the selected component (refused in read-only mode) */
-	{{'c', 0}, "c", "check", "check the selected component's upstream (builds nothing)", 1, V_MAIN, 1, H(kh_check)},
-	{{'b', 0}, "b", "run", "run: ship the selected component's candidate now", 1, V_MAIN, 1, H(kh_run)},
-	{{'r', 0}, "r", "retry", "retry the last failed attempt now, ignoring backoff", 1, V_MAIN, 1, H(kh_retry)},
-	{{'f', 0}, "f", "rebuild", "force rebuild: ship the recorded version again (asks first)", 1, V_MAIN, 1,
+	{{'c', 0}, "c", "check", "check the selected component's upstream (builds nothing)", V_MAIN, 1, H(kh_check)},
+	{{'b', 0}, "b", "run", "run: ship the selected component's candidate now", V_MAIN, 1, H(kh_submit)},
+	{{'r', 0}, "r", "retry", "retry the last failed attempt now, ignoring backoff", V_MAIN, 1, H(kh_submit)},
+	{{'f', 0}, "f", "rebuild", "force rebuild: ship the recorded version again (asks first)", V_MAIN, 1,
 	 H(kh_rebuild)},
-	{{'R', 0}, "R", "reset", "reset the record to a version that shipped before (asks first)", 1, V_MAIN, 1,
+	{{'R', 0}, "R", "reset", "reset the record to a version that shipped before (asks first)", V_MAIN, 1,
 	 H(kh_reset)},
-	{{'s', 0}, "s", "skip", "skip the candidate version: never build it (asks for a reason)", 1, V_MAIN, 1,
+	{{'s', 0}, "s", "skip", "skip the candidate version: never build it (asks for a reason)", V_MAIN, 1,
 	 H(kh_skip)},
-	{{'u', 0}, "u", "unskip", "undo a skip of the selected component", 1, V_MAIN, 1, H(kh_unskip)},
-	{{'p', 0}, "p", "pin", "pin the component at its record, or unpin it", 1, V_MAIN, 1, H(kh_pin)},
-	{{'P', 0}, "P", "pause", "pause or resume the schedule", 1, V_ALL, 0, H(kh_pause)},
-	{{'v', 0}, "v", "verify", "verify the record against the registry", 1, V_MAIN, 1, H(kh_verify)},
+	{{'u', 0}, "u", "unskip", "undo a skip of the selected component", V_MAIN, 1, H(kh_unskip)},
+	{{'p', 0}, "p", "pin", "pin the component at its record, or unpin it", V_MAIN, 1, H(kh_pin)},
+	{{'P', 0}, "P", "pause", "pause or resume the schedule", V_ALL, 0, H(kh_pause)},
+	{{'v', 0}, "v", "verify", "verify the record against the registry", V_MAIN, 1, H(kh_submit)},
 	/* views */
-	{{'h', 0}, "h", "history", "history: record and hold commits with their trailers", 0, V_ALL, 1,
+	{{'h', 0}, "h", "history", "history: record and hold commits with their trailers", V_ALL, 1,
 	 H(kh_history)},
-	{{'l', 0}, "l", "attempts", "attempts of the selected component", 0, V_ALL, 1, H(kh_attempts)},
+	{{'l', 0}, "l", "attempts", "attempts of the selected component", V_ALL, 1, H(kh_attempts)},
 	/* the log */
 	{{'/', 0}, "/", "search",
-	 "in the table, filter the rows by name or state; in the log, search forward (smart case; a count 3/7)", 0,
+	 "in the table, filter the rows by name or state; in the log, search forward (smart case; a count 3/7)",
 	 V_MAIN, 1, H(kh_search)},
-	{{'n', 0}, "n", "next", "next match (forward); in the table, the next component with a problem", 0, V_MAIN,
+	{{'n', 0}, "n", "next", "next match (forward); in the table, the next component with a problem", V_MAIN,
 	 0, H(kh_next)},
-	{{'N', 0}, "N", "previous", "previous match; in the table, the previous component with a problem", 0, V_MAIN,
+	{{'N', 0}, "N", "previous", "previous match; in the table, the previous component with a problem", V_MAIN,
 	 0, H(kh_prev)},
-	{{'o', 0}, "o", "sort", "cycle the table's sort: config order, state, name, last result", 0, V_MAIN, 0,
+	{{'o', 0}, "o", "sort", "cycle the table's sort: config order, state, name, last result", V_MAIN, 0,
 	 H(kh_sort)},
-	{{'F', 0}, "F", "follow", "follow the log again (also End)", 0, V_MAIN, 0, H(kh_follow)},
-	{{'t', 0}, "t", "times", "log timestamps: when each line arrived (kept beside the log file)", 0, V_MAIN, 0,
+	{{'F', 0}, "F", "follow", "follow the log again (also End)", V_MAIN, 0, H(kh_follow)},
+	{{'t', 0}, "t", "times", "log timestamps: when each line arrived (kept beside the log file)", V_MAIN, 0,
 	 H(kh_stamps)},
-	{{'w', 0}, "w", "wrap", "wrap long log lines on or off", 0, V_MAIN, 0, H(kh_wrap)},
-	{{'S', 0}, "S", "save", "save the whole log file under the state directory's saved/ (says where)", 0,
+	{{'w', 0}, "w", "wrap", "wrap long log lines on or off", V_MAIN, 0, H(kh_wrap)},
+	{{'S', 0}, "S", "save", "save the whole log file under the state directory's saved/ (says where)",
 	 V_MAIN, 0, H(kh_save)},
 	/* the console */
 	{{':', 0}, ":", "command",
-	 "command line: any batch command with its arguments (Tab completes): :skip server v3.8.2 bad base", 0,
+	 "command line: any batch command with its arguments (Tab completes): :skip server v3.8.2 bad base",
 	 V_MAIN, 1, H(kh_cmdline)},
-	{{'?', KEY_F(1), 0}, "?", "help", "this help", 0, V_ALL, 1, H(kh_help)},
-	{{CTRL('l'), 0}, "Ctrl-L", "redraw", "redraw the screen", 0, V_ALL, 0, H(kh_redraw)},
-	{{'E', 0}, "E", "engine", "start a new engine when the attached one went away", 1, V_ALL, 0, H(kh_engine)},
-	{{'q', 0}, "q", "quit", "quit the console (the engine and its builds go on)", 0, V_ALL, 1, H(kh_quit)},
+	{{'?', KEY_F(1), 0}, "?", "help", "this help", V_ALL, 1, H(kh_help)},
+	{{CTRL('l'), 0}, "Ctrl-L", "redraw", "redraw the screen", V_ALL, 0, H(kh_redraw)},
+	{{'E', 0}, "E", "engine", "start a new engine when the attached one went away", V_ALL, 0, H(kh_engine)},
+	{{'q', 0}, "q", "quit", "quit the console (the engine and its builds go on)", V_ALL, 1, H(kh_quit)},
 };
 const size_t key_table_len = sizeof key_table / sizeof key_table[0];
+
+/* What a key may name besides a command: actions of the console itself. */
+static const struct {
+	const char *name;
+	unsigned flags;         /* CF_WRITES: refused in read-only mode */
+} ui_actions[] = {
+	{"up", 0}, {"down", 0}, {"page-up", 0}, {"page-down", 0}, {"top", 0}, {"bottom", 0},
+	{"switch-pane", 0}, {"detail", 0}, {"back", 0}, {"search", 0}, {"next", 0}, {"previous", 0},
+	{"sort", 0}, {"follow", 0}, {"times", 0}, {"wrap", 0}, {"save", 0}, {"command", 0},
+	{"redraw", 0}, {"engine", CF_WRITES}, {"quit", 0},
+};
+
+int keys_flags(const struct keydef *k, unsigned *flags)
+{
+	for (size_t i = 0; i < sizeof ui_actions / sizeof ui_actions[0]; i++)
+		if (strcmp(ui_actions[i].name, k->name) == 0) {
+			*flags = ui_actions[i].flags;
+			return 0;
+		}
+	const struct command *c = command_find_cli(k->name);
+	if (!c)
+		return -1;
+	*flags = c->flags;
+	return 0;
+}
+
+int keys_writes(const struct keydef *k)
+{
+	unsigned f = 0;
+	return keys_flags(k, &f) == 0 && (f & CF_WRITES);
+}
 
 const struct keydef *keys_find(int key, unsigned view_bit)
 {
@@ -116,7 +151,7 @@ void keys_print_man(FILE *f)
 		man_escape(f, key_table[i].label);
 		fputs("\n", f);
 		man_escape(f, key_table[i].help);
-		fputs(key_table[i].needs_write ? " \\fI(write)\\fR\n" : "\n", f);
+		fputs(keys_writes(&key_table[i]) ? " \\fI(write)\\fR\n" : "\n", f);
 	}
 }
 

@@ -1,12 +1,14 @@
-/* ui.h - the console's internal state, shared by console.c (loop, engine
- * messages, dialogs), views.c (one view_ops per view), keys.c (the key
- * table) and theme.c. Everything here lives on the UI thread, which alone
+/* ui.h - the console's internal state, shared by its modules: console.c
+ * (the loop), model.c (rows, requests by job id), events.c, dialog.c,
+ * actions.c, cmdline.c, draw.c, view.c and view_*.c (one view_ops per
+ * view), keys.c (the key table) and theme.c. Everything here lives on the UI thread, which alone
  * calls curses; the engine is reached only through engine.h's messages. */
 #ifndef TALLY_UI_H
 #define TALLY_UI_H
 
 #include <curses.h>
 #include <jansson.h>
+#include <wchar.h>
 
 #include "console.h"
 #include "logbuf.h"
@@ -31,19 +33,23 @@ struct view_ops {
 	void (*move_by)(struct console *c, int delta);      /* lines; +-VIEW_PAGE, +-VIEW_ALL */
 	void (*enter)(struct console *c);                /* Enter on a line (NULL: switch pane) */
 };
+/* A view's position: the selected line and the first line shown. */
+struct view_pos {
+	int sel, top;
+};
 #define VIEW_PAGE 100000
 #define VIEW_FAR 1000000
 
-extern const struct view_ops *const views[VIEW_COUNT];
+extern const struct view_ops *const views[VIEW_COUNT];   /* view.c */
+extern const struct view_ops table_view, log_view, attempts_view, history_view, help_view, detail_view;
 
 /* The key table (keys.c): dispatch, the footer, the help view and the
  * man page's KEYS section all come from it. */
 struct keydef {
 	int keys[4];            /* key codes, 0-terminated */
 	const char *label;      /* as shown: "c", "Up/k" */
-	const char *name;       /* command name */
+	const char *name;       /* a command (command.h) or a UI action (keys.c) */
 	const char *help;
-	int needs_write;        /* an action: refused in read-only mode */
 	unsigned views;         /* where it applies (VB bits) */
 	int footer;             /* offered in the footer */
 	void (*handler)(struct console *c, const struct keydef *k);
@@ -52,6 +58,9 @@ extern const struct keydef key_table[];
 extern const size_t key_table_len;
 const struct keydef *keys_find(int key, unsigned view_bit);
 void keys_print_man(FILE *f);
+/* The flags (CF_*) of what the key names: 0, or -1 when it names nothing. */
+int keys_flags(const struct keydef *k, unsigned *flags);
+int keys_writes(const struct keydef *k);   /* refused in read-only mode */
 
 /* One row of the component table: the last status/check event as the
  * engine sent it, plus what the console learns from live events. */
@@ -107,7 +116,8 @@ struct dialog {
 	char *comp, *version, *cmd;
 };
 
-enum { D_HEADER = 1, D_BODY = 2, D_FOOTER = 4, D_DIALOG = 8, D_ALL = 15 };
+enum { D_HEADER = 1, D_BODY = 2, D_FOOTER = 4, D_DIALOG = 8, D_ALL = 15,
+       D_LAYOUT = 16 /* the windows are made again before the next draw */ };
 
 struct console {
 	struct client *cl;
@@ -144,14 +154,12 @@ struct console {
 	double log_drawn_at;
 	int log_pending;        /* log changed since the last draw */
 
-	/* attempts / history views */
+	/* the attempts and history views' data (from their requests) */
 	json_t *attempts;       /* array of attempt events for attempts_comp */
 	char *attempts_comp;
-	int att_sel, att_top;
 	json_t *history;        /* array of record/hold events */
-	int hist_sel, hist_top;
-	int help_top;
-	int detail_top;
+	/* where each full-body view is: its own, touched only by its file */
+	struct view_pos pos[VIEW_COUNT];
 
 	struct req *reqs;       /* in submission order */
 	json_int_t next_id;
@@ -168,44 +176,77 @@ struct console {
 	size_t prompt_len;
 };
 
-/* console.c */
-void ui_flash(struct console *c, int error, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-struct row *ui_selected(struct console *c);
+/* model.c: rows and requests (no curses) */
 const char *ui_s(json_t *o, const char *k);
+struct row *ui_selected(struct console *c);
+struct row *ui_find_row(struct console *c, const char *name);
+struct row *ui_row_status(struct console *c, json_t *ev, int *added);
+const char *ui_state_of(const struct row *r);
+const char *ui_stage_word(const char *stage);
+double ui_line_time(const struct row *r, long long seq);   /* 0: not known */
 json_int_t ui_submit(struct console *c, enum req_kind kind, const char *cmd, const char *comp,
 		     json_t *extra);
-void ui_set_view(struct console *c, enum view_id v);
+struct req *ui_req_of(struct console *c, json_t *ev);       /* by the event's job id */
+struct req *ui_req_kind(struct console *c, unsigned kinds); /* 1u << RQ_... */
+struct req *ui_req_take(struct console *c, json_int_t id);
+void ui_req_free(struct req *r);
 void ui_request_log(struct console *c, struct row *r, const char *attempt);
-const char *ui_state_of(const struct row *r);
-double ui_line_time(const struct row *r, long long seq);   /* 0: not known */
+long long ui_next_run(const struct console *c);   /* soonest next_run, 0 none */
 
-/* drawing helpers (views.c) */
+
+/* events.c */
+void ui_on_event(struct console *c, json_t *ev);
+void ui_load_log_file(struct console *c, struct row *r, const char *path);
+
+/* dialog.c */
+struct dialog *ui_dlg_open(struct console *c, enum dlg_kind kind, const char *title, const char *ok);
+void ui_dlg_close(struct console *c);
+void ui_dlg_key(struct console *c, int ch);
+void ui_dlg_draw(struct console *c);
+
+/* actions.c */
+int ui_key_allowed(struct console *c, const struct keydef *k);   /* says why not */
+void ui_reset_dialog(struct console *c, const char *comp, struct strv *versions);
+void ui_unskip_dialog(struct console *c, const char *comp, const struct strv *skipped);
+
+/* cmdline.c */
+void ui_prompt_key(struct console *c, int ch);
+
+/* view.c */
+void ui_set_view(struct console *c, enum view_id v);
+
+/* draw.c: helpers and the frame */
 int ui_put(struct console *c, WINDOW *w, int y, int x, int maxw, const char *s, attr_t a);
+size_t ui_decode(const struct console *c, const char *s, size_t len, wchar_t *wc, unsigned char *wd,
+		 size_t *boff, size_t max);
 void ui_rule(struct console *c, WINDOW *w, int y, const char *title, int focused);
 const char *ui_glyph(const struct console *c, const char *state);
 enum theme_role ui_state_role(const char *state);
 void ui_age(long long secs, char *buf, size_t len);
 void ui_fit(const struct console *c, const char *s, int maxw, char *out, size_t outlen);
 void ui_when(long long t, char *buf, size_t len);
-struct row;
-int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, size_t n2);
 long long ui_parse_time(const char *iso);
+void ui_list_scroll(int *sel, int *top, int n, int rows);
+void ui_draw_header(struct console *c);
+void ui_draw_footer(struct console *c);
+void ui_flash(struct console *c, int error, const char *fmt, ...)   /* the footer's message */
+	__attribute__((format(printf, 3, 4)));
 
-/* log pane and table helpers (views.c) */
+/* view_table.c, view_log.c */
+int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, size_t n2);
 void log_search(struct console *c, int dir);
 int ui_table_order(struct console *c, int *out);
 void ui_table_problem(struct console *c, int dir);
 void ui_table_click(struct console *c, int y);
 extern const char *const ui_sort_names[4];
 
-/* key handlers (console.c and views.c) */
+/* key handlers (keys.c names them; actions.c, cmdline.c, console.c) */
 #define KH(name) void name(struct console *c, const struct keydef *k)
 KH(kh_up); KH(kh_down); KH(kh_pgup); KH(kh_pgdn); KH(kh_home); KH(kh_end);
 KH(kh_enter); KH(kh_tab); KH(kh_back); KH(kh_follow); KH(kh_wrap); KH(kh_search);
 KH(kh_next); KH(kh_prev); KH(kh_save); KH(kh_help); KH(kh_history); KH(kh_attempts);
-KH(kh_quit); KH(kh_engine); KH(kh_redraw); KH(kh_check); KH(kh_run); KH(kh_retry); KH(kh_rebuild);
-KH(kh_reset); KH(kh_skip); KH(kh_unskip); KH(kh_pin); KH(kh_pause); KH(kh_verify); KH(kh_sort); KH(kh_cmdline); KH(kh_stamps);
+KH(kh_quit); KH(kh_engine); KH(kh_redraw); KH(kh_check); KH(kh_submit); KH(kh_rebuild);
+KH(kh_reset); KH(kh_skip); KH(kh_unskip); KH(kh_pin); KH(kh_pause); KH(kh_sort); KH(kh_cmdline); KH(kh_stamps);
 #undef KH
 
 #endif

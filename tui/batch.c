@@ -1,0 +1,469 @@
+/* batch.c - batch mode (--no-tui, or stdout not a terminal): submits one
+ * command to an engine (in-process, or the running one through its socket)
+ * and writes its events as they happen, as plain lines or JSON Lines, with
+ * a progress line on a terminal. Single-threaded: the main thread reads the
+ * engine's events; signals only set `interrupted`. */
+#include <errno.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "server.h"
+
+static const char *s_or(json_t *o, const char *k, const char *dflt)
+{
+	const char *v = json_string_value(json_object_get(o, k));
+	return v ? v : dflt;
+}
+
+static void print_status_header(void)
+{
+	printf("%-16s %-14s %-14s %-14s %-10s %-9s %s\n", "COMPONENT", "RECORDED", "UPSTREAM", "BUILT", "STATE",
+	       "LAST", "NEXT RUN");
+}
+
+/* "2026-12-02T02:00:00Z" -> "12-02 02:00" (UTC) */
+static const char *short_time(const char *iso, char *buf, size_t len)
+{
+	if (!iso || strlen(iso) < 16)
+		return "-";
+	snprintf(buf, len, "%.5s %.5s", iso + 5, iso + 11);
+	return buf;
+}
+
+static void print_plain(const struct opts *o, json_t *ev, int *header)
+{
+	const char *event = s_or(ev, "event", "");
+	if (strcmp(event, "status") == 0 || strcmp(event, "check") == 0) {
+		if (!*header) {
+			print_status_header();
+			*header = 1;
+		}
+		char nb[32];
+		printf("%-16s %-14s %-14s %-14s %-10s %-9s %s\n", s_or(ev, "component", "?"),
+		       s_or(ev, "recorded", "-"), s_or(ev, "upstream", "-"), s_or(ev, "built", "-"),
+		       s_or(ev, "state", "?"), s_or(ev, "last_result", "-"), short_time(s_or(ev, "next_run", NULL), nb, sizeof nb));
+		size_t si;
+		json_t *sv;
+		json_array_foreach(json_object_get(ev, "skipped"), si, sv)
+			printf("  skipped: %s\n", json_string_value(sv));
+		json_t *pin = json_object_get(ev, "pin");
+		if (json_is_object(pin))
+			printf("  pinned at %s: %s (tally unpin %s)\n", s_or(pin, "version", "?"),
+			       *s_or(pin, "reason", "") ? s_or(pin, "reason", "") : "no reason given", s_or(ev, "component", "?"));
+		if (json_is_string(json_object_get(ev, "message")))
+			printf("  %s: %s\n", s_or(ev, "class", "error"), s_or(ev, "message", ""));
+		size_t bi;
+		json_t *b;
+		json_array_foreach(json_object_get(ev, "bases"), bi, b) {
+			const char *d = s_or(b, "digest", NULL), *on = s_or(b, "built_on", NULL);
+			printf("  base %s %.19s%s%.19s%s\n", s_or(b, "image", "?"), d ? d : "unknown",
+			       !d ? " (unreadable: base state unknown)" : !on ? " (no record built on it yet)"
+			       : strcmp(d, on) ? " (moved; the record was built on " : " (the record's)",
+			       d && on && strcmp(d, on) ? on : "", d && on && strcmp(d, on) ? ")" : "");
+		}
+		if (json_array_size(json_object_get(ev, "platforms"))) {
+			printf("  platforms");
+			json_array_foreach(json_object_get(ev, "platforms"), bi, b)
+				printf(" %s", json_string_value(b) ? json_string_value(b) : "?");
+			printf("\n");
+		}
+		json_int_t aliases = json_integer_value(json_object_get(ev, "aliases"));
+		if (o->verbose && aliases > 0)
+			printf("  %lld alias%s without a digit (latest, ...) passed over\n",
+			       (long long)aliases, aliases == 1 ? "" : "es");
+		json_t *evd = json_object_get(ev, "evidence");
+		if (json_is_object(evd) && json_is_string(json_object_get(evd, "line")))
+			printf("  %s: %s\n", s_or(evd, "stage", "log"), s_or(evd, "line", ""));
+	} else if (strcmp(event, "stage") == 0) {
+		if (o->quiet)
+			return;
+		const char *res = s_or(ev, "result", "");
+		if (strcmp(res, "started") == 0) {
+			if (o->verbose)
+				printf("%s %s: %s started\n", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
+				       s_or(ev, "stage", "?"));
+		} else {
+			printf("%s %s: %s %s (%.1f s)\n", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
+			       s_or(ev, "stage", "?"), res, json_number_value(json_object_get(ev, "seconds")));
+		}
+	} else if (strcmp(event, "attempt") == 0 && strcmp(o->command, "attempts") == 0) {
+		if (!*header) {
+			printf("%-36s %-12s %-8s %-9s %-16s %s\n", "ATTEMPT", "VERSION", "ACTION", "RESULT", "CLASS",
+			       "ENDED");
+			*header = 1;
+		}
+		printf("%-36s %-12s %-8s %-9s %-16s %s\n", s_or(ev, "attempt", "?"), s_or(ev, "version", "?"),
+		       s_or(ev, "action", "?"), s_or(ev, "result", "?"), s_or(ev, "class", "-"),
+		       s_or(ev, "ended", "-"));
+	} else if (strcmp(event, "verify") == 0) {
+		int good = json_is_true(json_object_get(ev, "ok"));
+		printf("%s %s: %s\n", s_or(ev, "component", "?"), s_or(ev, "version", "(no record)"),
+		       good ? "ok" : "PROBLEM");
+		size_t i;
+		json_t *x;
+		json_array_foreach(json_object_get(ev, "problems"), i, x)
+			printf("  problem: %s\n", json_string_value(x));
+		json_array_foreach(json_object_get(ev, "warnings"), i, x)
+			printf("  warning: %s\n", json_string_value(x));
+	} else if (strcmp(event, "health") == 0) {
+		if (json_is_true(json_object_get(ev, "ok"))) {
+			printf("healthy: engine %lld runs the schedule; last run %s; next run %s\n",
+			       (long long)json_integer_value(json_object_get(ev, "engine")),
+			       s_or(ev, "last_run", "none yet"), s_or(ev, "next_run", "none"));
+		} else {
+			printf("unhealthy: %s\n", s_or(ev, "reason", "unknown"));
+		}
+	} else if (strcmp(event, "engine") == 0) {
+		printf("schedule %s\n", json_is_true(json_object_get(ev, "paused")) ? "paused" : "running");
+	} else if (strcmp(event, "shipped") == 0) {
+		printf("%s %s %s %.12s\n", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
+		       s_or(ev, "digest", ""), s_or(ev, "commit", ""));
+	} else if (strcmp(event, "attempt") == 0) {
+		const char *res = s_or(ev, "result", "?");
+		if (strcmp(res, "planned") == 0) {
+			printf("%s %s: would %s (%s)\n", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
+			       s_or(ev, "action", "ship"), s_or(ev, "plan", ""));
+			return;
+		}
+		printf("%s %s: %s", s_or(ev, "component", "?"), s_or(ev, "version", "?"), res);
+		if (json_is_string(json_object_get(ev, "digest")))
+			printf(" %s", s_or(ev, "digest", ""));
+		printf("\n");
+		if (json_is_string(json_object_get(ev, "class"))) {
+			printf("  %s: %s\n  hint: %s\n", s_or(ev, "class", ""), s_or(ev, "message", ""),
+			       s_or(ev, "hint", ""));
+		}
+		if (json_is_string(json_object_get(ev, "log")) && strcmp(res, "shipped") != 0)
+			printf("  log: %s\n", s_or(ev, "log", ""));
+	} else if (strcmp(event, "record") == 0 || strcmp(event, "hold") == 0) {
+		const char *subject = s_or(ev, "subject", NULL);
+		if (subject) {   /* history */
+			printf("%s  %.12s  %s", s_or(ev, "time", ""), s_or(ev, "commit", ""), subject);
+			if (json_is_string(json_object_get(ev, "digest")))
+				printf("  %s", s_or(ev, "digest", ""));
+			printf("\n");
+			if (o->verbose) {
+				size_t i;
+				json_t *img;
+				json_array_foreach(json_object_get(ev, "images"), i, img)
+					printf("    image %s\n", json_string_value(img));
+				printf("    attempt %s  recipe %s\n", s_or(ev, "attempt", "-"), s_or(ev, "recipe", "-"));
+			}
+		} else if (strcmp(event, "hold") == 0) {
+			printf("%s %s %s: committed in %.12s\n", s_or(ev, "action", "?"), s_or(ev, "component", "?"),
+			       s_or(ev, "version", "?"), s_or(ev, "commit", ""));
+		} else if (strcmp(s_or(ev, "action", ""), "adopt") == 0) {
+			printf("%s %s: adopted in %.12s (%s)\n", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
+			       s_or(ev, "commit", ""), s_or(ev, "digest", ""));
+		} else {
+			const char *prev = s_or(ev, "previous", NULL);
+			printf("%s %s: recorded in %.12s", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
+			       s_or(ev, "commit", ""));
+			if (prev)
+				printf(" (was %s)", prev);
+			printf("\n");
+		}
+	} else if (strcmp(event, "note") == 0) {
+		if (!o->quiet)
+			printf("%s\n", s_or(ev, "message", ""));
+	} else if (strcmp(event, "error") == 0) {
+		const char *comp = s_or(ev, "component", NULL);
+		if (o->quiet && json_is_true(json_object_get(ev, "warning")))
+			return;
+		fprintf(stderr, "tally: %s%s%s\n", comp ? comp : "", comp ? ": " : "", s_or(ev, "message", ""));
+	} else if (strcmp(event, "summary") == 0) {
+		const struct command *c = command_find_cli(o->command);
+		if (!o->quiet && !(c && (c->flags & CF_NO_SUMMARY)))
+			printf("%lld ok, %lld failed\n", (long long)json_integer_value(json_object_get(ev, "ok")),
+			       (long long)json_integer_value(json_object_get(ev, "failed")));
+	}
+}
+
+static int cat_file(const char *path)
+{
+	struct sbuf sb = {0};
+	struct tally_err err = {0};
+	if (util_read_file(path, &sb, &err) < 0) {
+		fprintf(stderr, "tally: %s\n", err.msg);
+		return -1;
+	}
+	fwrite(sbuf_str(&sb), 1, sb.len, stdout);
+	sbuf_free(&sb);
+	return 0;
+}
+
+static volatile sig_atomic_t interrupted;
+
+/* logs --follow: print the log and what is appended to it until the
+ * attempt's last line ("tally: attempt ID ended: ...") or Ctrl-C. */
+static int follow_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		fprintf(stderr, "tally: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	char line[65536];
+	while (!interrupted) {
+		if (fgets(line, sizeof line, f)) {
+			fputs(line, stdout);
+			if (str_starts(line, "tally: attempt ") && strstr(line, " ended: "))
+				break;
+			continue;
+		}
+		fflush(stdout);
+		clearerr(f);
+		usleep(200000);
+	}
+	fclose(f);
+	fflush(stdout);
+	return 0;
+}
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* A batch command that could not reach any engine: say so (also as JSON). */
+int batch_fail(const struct opts *o, int code, const char *msg)
+{
+	if (o->json) {
+		json_t *ev = json_pack("{s:i, s:s, s:o, s:s, s:s}", "schema", 1, "event", "error", "component",
+				       json_null(), "class", code == EXIT_BUSY ? "busy" : "input", "message", msg);
+		char *s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		puts(s);
+		free(s);
+		json_decref(ev);
+		printf("{\"schema\":1,\"event\":\"summary\",\"ok\":0,\"failed\":0,\"exit\":%d}\n", code);
+	}
+	fprintf(stderr, "tally: %s\n", msg);
+	return code;
+}
+/* On a terminal, without -q or --json, the running stage shows one line
+ * updated in place: component, version, stage, elapsed, last log line. */
+static struct progress {
+	int on, shown;
+	char comp[64], version[64], stage[32], last[256];
+	double started, drawn;
+} prog;
+
+static void progress_clear(void)
+{
+	if (prog.shown) {
+		fputs("\r\033[K", stdout);
+		prog.shown = 0;
+	}
+}
+
+static void progress_draw(int force)
+{
+	if (!prog.on || !prog.stage[0])
+		return;
+	double now = util_monotonic();
+	if (!force && now - prog.drawn < 0.1)
+		return;
+	prog.drawn = now;
+	struct winsize ws;
+	int cols = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col : 80;
+	char line[512];
+	int n = snprintf(line, sizeof line, "%s %s: %s %lds%s%s", prog.comp, prog.version, prog.stage,
+			 (long)(now - prog.started), prog.last[0] ? " | " : "", prog.last);
+	if (n > cols - 1)
+		n = cols - 1;
+	/* cut on a character boundary */
+	while (n > 0 && ((unsigned char)line[n] & 0xc0) == 0x80)
+		n--;
+	printf("\r\033[K%.*s", n, line);
+	fflush(stdout);
+	prog.shown = 1;
+}
+
+static void progress_log(const char *data)
+{
+	/* the last complete non-empty line, printable bytes only */
+	const char *end = data + strlen(data), *p = end;
+	while (p > data && (p[-1] == '\n' || p[-1] == '\r'))
+		p--;
+	const char *e2 = p;
+	while (p > data && p[-1] != '\n' && p[-1] != '\r')
+		p--;
+	if (e2 == p)
+		return;
+	size_t k = 0;
+	for (; p < e2 && k + 1 < sizeof prog.last; p++)
+		if ((unsigned char)*p >= 32 && *p != 127)
+			prog.last[k++] = *p;
+	prog.last[k] = 0;
+	progress_draw(0);
+}
+
+int run_batch(struct opts *o, const struct command *c)
+{
+	/* written as each event happens, also into a pipe */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	prog.on = isatty(STDOUT_FILENO) && !o->quiet && !o->json && !o->verbose;
+	struct engine *e = NULL;
+	struct client *cl = NULL;
+	struct server *srv = NULL;
+	struct engine_opts eo = engine_opts_of(o);
+	struct tally_err err = {0};
+	int busy = 0;
+	if (engine_open(&eo, &e, &busy, &err) == 0) {
+		const struct strv *w = engine_warnings(e);
+		for (size_t i = 0; i < w->n; i++)
+			fprintf(stderr, "tally: warning: %s\n", w->v[i]);
+		engine_set_live_logs(e, (o->verbose || prog.on) && !o->json);
+		if (engine_start(e) < 0) {
+			fprintf(stderr, "tally: cannot start the engine thread\n");
+			engine_free(e);
+			return EXIT_FAIL;
+		}
+		/* this engine listens on the socket like serve (SPEC section 8):
+		 * a command or console started meanwhile is handed to it; this
+		 * command is one of its clients */
+		struct server_opts so = {.socket_path = engine_socket_path(e), .group = engine_conf(e)->group};
+		struct tally_err serr = {0};
+		signal(SIGPIPE, SIG_IGN);
+		if (server_start(e, &so, &srv, &serr) == 0 &&
+		    client_connect(engine_socket_path(e), 0, &cl, &serr) < 0) {
+			fprintf(stderr, "tally: warning: %s; other commands cannot reach this one\n", serr.msg);
+			server_free(srv);
+			srv = NULL;
+		} else if (!srv) {
+			fprintf(stderr, "tally: warning: %s; other commands cannot reach this one\n", serr.msg);
+		}
+		if (!cl)
+			cl = client_local(e);
+	} else if (busy) {
+		/* an engine runs: hand it the command */
+		struct tally_err aerr = {0};
+		cl = attach(o, 0, &aerr);
+		if (!cl) {
+			fprintf(stderr, "tally: %s\ntally: and it could not be reached: %s\n", err.msg, aerr.msg);
+			return batch_fail(o, EXIT_BUSY, err.msg);
+		}
+	} else {
+		return batch_fail(o, EXIT_USAGE, err.msg);
+	}
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	json_t *cmd = command_json(c, &o->ca, 1);
+#ifdef TALLY_TESTING
+	/* tests judge health with a clock they set */
+	if (c->id == CMD_HEALTH && getenv("TALLY_NOW"))
+		json_object_set_new(cmd, "now", json_integer(atoll(getenv("TALLY_NOW"))));
+#endif
+	long long job = client_submit(cl, cmd, &err);
+	int code = EXIT_FAIL, header = 0, cancelled = 0;
+	if (job < 0) {
+		fprintf(stderr, "tally: %s\n", err.msg);
+		goto out;
+	}
+	for (;;) {
+		json_t *ev = client_next_event(cl, 200);
+		if (!ev)
+			progress_draw(1);   /* the elapsed time moves on */
+		if (interrupted && !cancelled) {
+			if (e) {
+				fprintf(stderr, "tally: interrupted; cancelling (nothing is recorded by a cancelled attempt)\n");
+				engine_cancel(e);
+			} else {
+				/* attached: the engine carries on, as with a closed console */
+				fprintf(stderr, "tally: detached; the engine carries on (see tally status)\n");
+				json_decref(ev);
+				break;
+			}
+			cancelled = 1;
+		}
+		if (!ev)
+			continue;
+		const char *event = s_or(ev, "event", "");
+		if (strcmp(event, "disconnected") == 0) {
+			fprintf(stderr, "tally: the engine went away before the command finished\n");
+			json_decref(ev);
+			break;
+		}
+		/* attached to a busy engine: only this command's events */
+		json_t *evjob = json_object_get(ev, "job");
+		if (client_is_remote(cl) && (!json_is_integer(evjob) || json_integer_value(evjob) != job)) {
+			json_decref(ev);
+			continue;
+		}
+		if (strcmp(event, "done") == 0) {
+			code = (int)json_integer_value(json_object_get(ev, "exit"));
+			json_decref(ev);
+			break;
+		}
+		if (strcmp(event, "logfile") == 0) {
+			if ((OPT_GIVEN(o, OPT_FOLLOW) ? follow_file(s_or(ev, "path", "")) : cat_file(s_or(ev, "path", ""))) < 0)
+				code = EXIT_FAIL;
+		} else if (strcmp(event, "log") == 0 || strcmp(event, "accepted") == 0 ||
+			   strcmp(event, "hello") == 0 || strcmp(event, "dropped") == 0) {
+			/* live output is in the log file; batch mode shows it with -v,
+			 * and its last line on the progress line */
+			if (o->verbose && !o->json && strcmp(event, "log") == 0)
+				fputs(s_or(ev, "data", ""), stdout);
+			else if (prog.on && strcmp(event, "log") == 0)
+				progress_log(s_or(ev, "data", ""));
+		} else if (o->json) {
+			char *s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			puts(s);
+			free(s);
+		} else {
+			if (prog.on && strcmp(event, "stage") == 0) {
+				progress_clear();
+				if (strcmp(s_or(ev, "result", ""), "started") == 0) {
+					snprintf(prog.comp, sizeof prog.comp, "%s", s_or(ev, "component", "?"));
+					snprintf(prog.version, sizeof prog.version, "%s", s_or(ev, "version", "?"));
+					snprintf(prog.stage, sizeof prog.stage, "%s", s_or(ev, "stage", "?"));
+					prog.last[0] = 0;
+					prog.started = util_monotonic();
+					progress_draw(1);
+					json_decref(ev);
+					continue;
+				}
+				prog.stage[0] = 0;
+			} else if (prog.shown) {
+				progress_clear();
+			}
+			print_plain(o, ev, &header);
+			progress_draw(1);
+		}
+		json_decref(ev);
+	}
+	progress_clear();
+out:
+	fflush(stdout);
+	client_free(cl);
+	if (srv) {
+		/* commands other front ends handed to this engine finish first */
+		while (engine_jobs(e) > 0 && !interrupted) {
+			struct pollfd p = {.fd = server_stop_fd(srv), .events = POLLIN};
+			if (poll(&p, 1, 100) > 0) {
+				if (server_stop_now(srv))
+					engine_cancel(e);
+				break;
+			}
+		}
+		if (interrupted)
+			engine_cancel(e);
+		engine_shutdown(e, 30);
+		server_free(srv);   /* flushes the last events to attached clients */
+	}
+	engine_free(e);
+	if (cancelled && code == EXIT_OK)
+		code = EXIT_FAIL;
+	return code;
+}
+
