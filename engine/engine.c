@@ -1,10 +1,14 @@
 /* DESIGN: three kinds of threads.
  * - The engine thread (engine_main) owns every struct comp_state, the job
  *   list and its own git_repository. It sleeps on the inbox and is the only
- *   one that decides anything or writes the ledger.
- * - Task threads (one per upstream check or attempt, detached, all signals
- *   blocked) do blocking work on copies of what they need and post their
- *   results and progress back to the inbox.
+ *   one that decides anything or writes the ledger. It never calls a
+ *   recorder_* function and never waits on git's network or HTTP.
+ * - Worker pools (workers.c, all signals blocked): "check" (upstream checks,
+ *   verify, floating tag repair, notifications; MAX_CHECKS threads),
+ *   "attempt" (tally.parallel threads) and "repo", ONE thread for the work
+ *   that writes the repo or talks to its remote (holds, sync, repair,
+ *   adopt). Work carries copies and the const struct work_ctx, never the
+ *   engine, and comes back through the inbox (M_WORK_DONE).
  * - Front ends read events from the outbox (mutex + cond, plus a pipe that
  *   is readable while events are queued, for poll loops).
  * The model is redis bio.c: hand results back under a lock and wake the
@@ -47,6 +51,7 @@
 #include "util.h"
 #include "version.h"
 #include "versionfile.h"
+#include "workers.h"
 
 #define MAX_CHECKS 32   /* check threads; http.c bounds requests per host (HTTP_PER_HOST) */
 
@@ -151,7 +156,23 @@ static struct msg *queue_pop(struct queue *q, int timeout_ms)
 /* ---- state ----------------------------------------------------------- */
 
 struct task;
-enum { M_CMD, M_CHECK_DONE, M_PROGRESS, M_ATTEMPT_DONE, M_TASK_DONE, M_QUIT };
+enum { M_CMD, M_PROGRESS, M_WORK_DONE, M_QUIT };
+
+/* What every worker may read: set in engine_open, constant until the pools
+ * are joined. */
+struct work_ctx {
+	const struct tally_conf *conf;
+	const char *root, *state_dir;
+	int cancel_fd;
+};
+
+/* Base image digests read by a job's checks, each once per job: shared by
+ * the check workers only (the engine thread keeps its own copy in
+ * job->base_digests from each check's result). */
+struct basecache {
+	pthread_mutex_t mu;
+	json_t *digests;            /* base image -> digest or {"error": msg} */
+};
 
 struct job {
 	struct job *next;
@@ -162,7 +183,8 @@ struct job {
 	int outstanding;
 	int ok, failed, input_error, mismatch;
 	json_t *ordered;            /* check: events held back to come out in config order */
-	json_t *base_digests;       /* base image -> digest or {"error": msg}, read once per job */
+	json_t *base_digests;       /* base image -> digest or {"error": msg}, as the checks read it */
+	struct basecache *bcache;   /* the check workers' shared reads */
 	unsigned char *pending;     /* run: per component, its part of the job is not settled */
 	struct comp_state **deferred;   /* run: checked, waiting for its after components */
 	size_t ndeferred;
@@ -198,7 +220,10 @@ struct comp_state {
 };
 
 struct check_task {
-	struct engine *e;
+	struct work w;
+	const struct work_ctx *ctx;
+	const struct comp_conf *cc;
+	struct basecache *bcache;
 	struct job *job;
 	struct comp_state *cs;
 	struct upstream_result res;
@@ -237,11 +262,12 @@ struct engine {
 	int live_logs;              /* attempts post their output as "log" events */
 	json_int_t cur_job;         /* job whose events are being emitted; -1 none */
 	int cancel[2];
+	struct work_ctx wctx;
+	struct pool *check_pool, *attempt_pool, *repo_pool;
 	json_t *ledger;
 	struct strv warnings;
 	unsigned seq;
 	int njobs;                  /* commands in flight (any thread reads it) */
-	pthread_mutex_t base_mu;    /* job->base_digests, shared by check threads */
 };
 
 static void refresh_unpushed(struct engine *e);
@@ -682,6 +708,11 @@ static void job_finish(struct engine *e, struct job *j)
 	}
 	json_decref(j->ordered);
 	json_decref(j->base_digests);
+	if (j->bcache) {
+		json_decref(j->bcache->digests);
+		pthread_mutex_destroy(&j->bcache->mu);
+		free(j->bcache);
+	}
 	free(j->pending);
 	free(j->deferred);
 	http_cache_flush(1);   /* the job's answers are on disk before it is done */
@@ -767,59 +798,58 @@ static void usage_error(struct engine *e, json_t *cmd, const char *msg)
  * one HEAD rather than sending their own). */
 static void check_bases(struct check_task *t)
 {
-	struct engine *e = t->e;
+	struct basecache *bc = t->bcache;
 	t->bases = json_array();
 	struct registry *r = NULL;
 	for (size_t i = 0; i < t->base_refs.n; i++) {
 		const char *ref = t->base_refs.v[i];
-		pthread_mutex_lock(&e->base_mu);
-		json_t *got = json_object_get(t->job->base_digests, ref);
+		pthread_mutex_lock(&bc->mu);
+		json_t *got = json_object_get(bc->digests, ref);
 		if (!got) {
 			struct tally_err err = {0};
 			char d[REGISTRY_DIGEST_MAX] = "";
 			if (!r)
-				r = registry_from_conf(e->conf, &err);
+				r = registry_from_conf(t->ctx->conf, &err);
 			if (r && bases_read(r, ref, d, &err) == 0)
 				got = json_string(d);
 			else
 				got = json_pack("{s:s}", "error", err.msg[0] ? err.msg : "unreadable");
-			json_object_set_new(t->job->base_digests, ref, got);
+			json_object_set_new(bc->digests, ref, got);
 		}
 		json_t *ent = json_is_string(got)
 				      ? json_pack("{s:s, s:O}", "image", ref, "digest", got)
 				      : json_pack("{s:s, s:n, s:O}", "image", ref, "digest", "error",
 						  json_object_get(got, "error"));
-		pthread_mutex_unlock(&e->base_mu);
+		pthread_mutex_unlock(&bc->mu);
 		json_array_append_new(t->bases, ent);
 	}
 	registry_free(r);
 }
 
-static void *check_thread(void *arg)
+static void check_run(struct work *w)
 {
-	struct check_task *t = arg;
+	struct check_task *t = (struct check_task *)w;
 	struct upstream_ctx ctx = {
-		.conf = t->e->conf, .repo_root = t->e->root, .state_dir = t->e->state_dir,
-		.cancel_fd = t->e->cancel[0],
+		.conf = t->ctx->conf, .repo_root = t->ctx->root, .state_dir = t->ctx->state_dir,
+		.cancel_fd = t->ctx->cancel_fd,
 	};
-	upstream_check(&ctx, t->cs->cc, &t->res);
+	upstream_check(&ctx, t->cc, &t->res);
 	check_bases(t);
-	queue_push(&t->e->inbox, M_CHECK_DONE, NULL, t);
-	return NULL;
 }
 
-static void start_thread(void *(*fn)(void *), void *arg)
+static void on_check_done(struct engine *e, struct check_task *t);
+
+static void check_done(struct engine *e, struct work *w)
 {
-	pthread_t th;
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	/* the engine thread has every signal blocked; threads inherit that */
-	if (pthread_create(&th, &attr, fn, arg) != 0) {
-		fputs("tally: cannot create a thread\n", stderr);
-		abort();
-	}
-	pthread_attr_destroy(&attr);
+	on_check_done(e, (struct check_task *)w);
+	if (!e->jobs)
+		save_checks(e);
+}
+
+/* A pool's finished hook: the work goes back to the engine thread. */
+static void work_finished(void *ctx, struct work *w)
+{
+	queue_push(ctx, M_WORK_DONE, NULL, w);
 }
 
 static void pump_checks(struct engine *e)
@@ -828,7 +858,7 @@ static void pump_checks(struct engine *e)
 		struct check_task *t = e->check_wait[0];
 		memmove(e->check_wait, e->check_wait + 1, --e->ncheck_wait * sizeof *e->check_wait);
 		e->running_checks++;
-		start_thread(check_thread, t);
+		pool_submit(e->check_pool, &t->w);
 	}
 }
 
@@ -837,7 +867,10 @@ static void dispatch_check(struct engine *e, struct job *j, struct comp_state *c
 	if (e->quitting)
 		return;
 	struct check_task *t = xcalloc(1, sizeof *t);
-	t->e = e;
+	t->w.run = check_run;
+	t->w.done = check_done;
+	t->ctx = &e->wctx;
+	t->cc = cs->cc;
 	t->job = j;
 	t->cs = cs;
 	j->outstanding++;
@@ -845,6 +878,12 @@ static void dispatch_check(struct engine *e, struct job *j, struct comp_state *c
 		j->pending[cs - e->cs] = 1;
 	if (!j->base_digests)
 		j->base_digests = json_object();
+	if (!j->bcache) {
+		j->bcache = xcalloc(1, sizeof *j->bcache);
+		pthread_mutex_init(&j->bcache->mu, NULL);
+		j->bcache->digests = json_object();
+	}
+	t->bcache = j->bcache;
 	{
 		struct strv refs = {0};
 		struct tally_err err = {0};
@@ -864,7 +903,8 @@ static void dispatch_check(struct engine *e, struct job *j, struct comp_state *c
 }
 
 struct attempt_task {
-	struct engine *e;
+	struct work w;
+	struct queue *inbox;        /* progress goes there */
 	struct job *job;
 	struct comp_state *cs;
 	struct attempt *a;
@@ -874,7 +914,7 @@ struct attempt_task {
 static void post_progress(void *ctx, json_t *ev)
 {
 	struct attempt_task *t = ctx;
-	queue_push(&t->e->inbox, M_PROGRESS, ev, t);
+	queue_push(t->inbox, M_PROGRESS, ev, t);
 }
 
 static void job_done_one(struct engine *e, struct job *j);
@@ -903,14 +943,14 @@ static void cancel_waiting(struct engine *e)
 	}
 }
 
-static void *attempt_thread(void *arg)
+static void attempt_run(struct work *w)
 {
-	struct attempt_task *t = arg;
+	struct attempt_task *t = (struct attempt_task *)w;
 	if (t->a->base_unread.n) {
 		/* bases no check of this engine read: their digests now, so the
 		 * record says what it was built on (unreadable: left out) */
 		struct tally_err err = {0};
-		struct registry *r = registry_from_conf(t->e->conf, &err);
+		struct registry *r = registry_from_conf(t->a->conf, &err);
 		for (size_t i = 0; r && i < t->a->base_unread.n; i++) {
 			char d[REGISTRY_DIGEST_MAX];
 			if (bases_read(r, t->a->base_unread.v[i], d, &err) == 0)
@@ -919,8 +959,13 @@ static void *attempt_thread(void *arg)
 		registry_free(r);
 	}
 	pipeline_run(t->a);
-	queue_push(&t->e->inbox, M_ATTEMPT_DONE, NULL, t);
-	return NULL;
+}
+
+static void on_attempt_done(struct engine *e, struct attempt_task *t);
+
+static void attempt_done(struct engine *e, struct work *w)
+{
+	on_attempt_done(e, (struct attempt_task *)w);
 }
 
 static void pump_attempts(struct engine *e)
@@ -930,7 +975,7 @@ static void pump_attempts(struct engine *e)
 		memmove(e->waiting, e->waiting + 1, --e->nwaiting * sizeof *e->waiting);
 		e->running_attempts++;
 		t->cs->stage = "building";
-		start_thread(attempt_thread, t);
+		pool_submit(e->attempt_pool, &t->w);
 	}
 }
 
@@ -1047,6 +1092,29 @@ struct plan {
 	const char *cause;        /* Tally-Cause; NULL: the recorder's default */
 };
 
+/* A plan that outlives its caller's strings (planning waits for a worker). */
+static struct plan *plan_dup(const struct plan *p)
+{
+	struct plan *c = xcalloc(1, sizeof *c);
+	*c = *p;
+	c->version = xstrdup(p->version);
+	c->digest = xstrdup(p->digest);
+	c->pin_reason = xstrdup(p->pin_reason);
+	c->cause = xstrdup(p->cause);
+	return c;
+}
+
+static void plan_free(struct plan *p)
+{
+	if (!p)
+		return;
+	free((char *)p->version);
+	free((char *)p->digest);
+	free((char *)p->pin_reason);
+	free((char *)p->cause);
+	free(p);
+}
+
 /* A run, retry or rebuild that met an attempt in flight for the same
  * component waits for it (SPEC section 7): it is told the outcome, then
  * starts its own only if work remains. */
@@ -1098,8 +1166,14 @@ static const char *plan_words(const struct attempt *a)
 	return "build, push, verify, then record";
 }
 
-static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
-			 const struct plan *p)
+static void start_plan_repair(struct engine *e, struct job *j, struct comp_state *cs,
+			      const struct plan *p);
+
+/* Plans an attempt of p (or refuses it), taking over the component's unit
+ * of the job. repaired: the repo worker already mended what tally wrote
+ * (dirty inputs are then final). */
+static void plan_attempt_ex(struct engine *e, struct job *j, struct comp_state *cs,
+			    const struct plan *p, int repaired)
 {
 	char *why = NULL;
 	const char *refuse = NULL;
@@ -1152,16 +1226,15 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 		job_done_one(e, j);
 		return;
 	}
-	if (dirty_inputs(e, cs->cc, &why)) {
+	if (!repaired && dirty_inputs(e, cs->cc, &why)) {
 		/* maybe only the index is stale (a record whose index update
-		 * failed on a held index.lock): mend what tally wrote, look again */
-		struct strv report = {0};
+		 * failed on a held index.lock): the repo worker mends what tally
+		 * wrote, then the plan starts over (holds read again) */
 		free(why);
-		why = NULL;
-		recorder_repair(e->root, e->conf, &report, NULL);
-		strv_free(&report);
+		start_plan_repair(e, j, cs, p);
+		return;
 	}
-	if (dirty_inputs(e, cs->cc, &why)) {
+	if (repaired && dirty_inputs(e, cs->cc, &why)) {
 		emit_error(e, cs->cc->name, TC_RECIPE, why);
 		free(why);
 		j->failed++;
@@ -1229,7 +1302,9 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 		return;
 	}
 	struct attempt_task *t = xcalloc(1, sizeof *t);
-	t->e = e;
+	t->w.run = attempt_run;
+	t->w.done = attempt_done;
+	t->inbox = &e->inbox;
 	t->job = j;
 	t->cs = cs;
 	t->a = a;
@@ -1243,6 +1318,12 @@ static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
 	}
 	e->waiting[e->nwaiting++] = (struct attempt *)t;
 	pump_attempts(e);
+}
+
+static void plan_attempt(struct engine *e, struct job *j, struct comp_state *cs,
+			 const struct plan *p)
+{
+	plan_attempt_ex(e, j, cs, p, 0);
 }
 
 /* ---- handlers -------------------------------------------------------- */
@@ -1282,6 +1363,19 @@ static void on_check_done(struct engine *e, struct check_task *t)
 		emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s}", "event", "error", "component", cs->cc->name,
 				  "class", "warning", 1, "message", t->base_error));
 	comp_bases_refresh(e, cs, t->bases);
+	{
+		/* the engine's copy of what this job's checks read */
+		size_t bi;
+		json_t *bv;
+		json_array_foreach(t->bases, bi, bv) {
+			const char *img = jget_s(bv, "image");
+			if (img && jget_s(bv, "digest"))
+				json_object_set_new(j->base_digests, img, json_string(jget_s(bv, "digest")));
+			else if (img)
+				json_object_set_new(j->base_digests, img,
+						    json_pack("{s:s}", "error", jget_s(bv, "error") ?: "unreadable"));
+		}
+	}
 	{
 		size_t bi;
 		json_t *bv;
@@ -2132,8 +2226,10 @@ static void refresh_unpushed(struct engine *e)
 /* A task does blocking work (registry, git network) on a worker thread and
  * hands back events for the engine thread to emit. */
 struct task {
-	struct engine *e;
-	struct job *job;
+	struct work w;
+	const struct work_ctx *ctx;      /* what the worker reads */
+	const struct comp_conf *cc;      /* the component's config (cs->cc) */
+	struct job *job;                 /* engine thread only, as cs */
 	struct comp_state *cs;
 	void (*work)(struct task *t);
 	/* inputs */
@@ -2151,23 +2247,32 @@ struct task {
 	int failed, input_error, mismatch;
 	int reported;                    /* sync: problems said, the run goes on */
 	int reship;                      /* repair: a version tag lost the record's digest */
+	struct plan *plan;               /* plan repair: the plan to go on with */
 	int retry_cmd;                   /* repair: 1 for `retry` (nothing wrong is exit 2);
 					  * 2 for a component passed over (a failure is no failure) */
 };
 
-static void *task_thread(void *arg)
+static void task_run(struct work *w)
 {
-	struct task *t = arg;
+	struct task *t = (struct task *)w;
 	t->work(t);
-	queue_push(&t->e->inbox, M_TASK_DONE, NULL, t);
-	return NULL;
+}
+
+static void on_task_done(struct engine *e, struct task *t);
+
+static void task_done(struct engine *e, struct work *w)
+{
+	on_task_done(e, (struct task *)w);
 }
 
 static struct task *task_new(struct engine *e, struct job *j, struct comp_state *cs,
 			     void (*work)(struct task *))
 {
 	struct task *t = xcalloc(1, sizeof *t);
-	t->e = e;
+	t->w.run = task_run;
+	t->w.done = task_done;
+	t->ctx = &e->wctx;
+	t->cc = cs->cc;
 	t->job = j;
 	t->cs = cs;
 	t->work = work;
@@ -2175,18 +2280,20 @@ static struct task *task_new(struct engine *e, struct job *j, struct comp_state 
 	return t;
 }
 
-static void task_start(struct task *t)
+/* pool: e->repo_pool for what writes the repo or talks to its remote,
+ * e->check_pool for registry reads and notifications */
+static void task_start(struct engine *e, struct task *t, struct pool *pool)
 {
 	t->job->outstanding++;
-	t->e->running_tasks++;
-	start_thread(task_thread, t);
+	e->running_tasks++;
+	pool_submit(pool, &t->w);
 }
 
 static void task_error(struct task *t, enum tally_class cls, const char *msg)
 {
 	json_array_append_new(t->events,
 			      json_pack("{s:s, s:s, s:s, s:s}", "event", "error", "component",
-					t->cs->cc->name, "class", tally_class_name(cls), "message", msg));
+					t->cc->name, "class", tally_class_name(cls), "message", msg));
 	if (cls == TC_INPUT)
 		t->input_error = 1;
 	t->failed = 1;
@@ -2209,10 +2316,10 @@ static void notify_work(struct task *t)
 		.digest = jget_s(o, "digest"), .commit = jget_s(o, "commit"),
 	};
 	struct tally_err err = {0};
-	if (notify_run(t->e->conf->notify, t->e->root, t->e->state_dir, &ev, t->e->cancel[0], &err) < 0)
+	if (notify_run(t->ctx->conf->notify, t->ctx->root, t->ctx->state_dir, &ev, t->ctx->cancel_fd, &err) < 0)
 		json_array_append_new(t->events,
 				      json_pack("{s:s, s:s, s:s, s:s, s:b}", "event", "error", "component",
-						t->cs->cc->name, "class", "internal", "message", err.msg,
+						t->cc->name, "class", "internal", "message", err.msg,
 						"warning", 1));
 }
 
@@ -2233,7 +2340,7 @@ static void notify_start(struct engine *e, struct job *j, struct comp_state *cs,
 	struct task *t = task_new(e, j, cs, notify_work);
 	t->nev = fields;
 	t->then = notify_then;
-	task_start(t);
+	task_start(e, t, e->check_pool);
 }
 
 static void on_task_done(struct engine *e, struct task *t)
@@ -2272,6 +2379,7 @@ static void on_task_done(struct engine *e, struct task *t)
 	strv_free(&t->problems);
 	strv_free(&t->warnings);
 	free(t->sel);
+	plan_free(t->plan);
 	free(t);
 	job_done_one(e, j);
 }
@@ -2280,7 +2388,7 @@ static void sync_work(struct task *t)
 {
 	struct tally_err err = {0};
 	struct strv report = {0};
-	if (recorder_sync(t->e->root, t->e->conf, -1, t->e->cancel[0], &report, &err) < 0) {
+	if (recorder_sync(t->ctx->root, t->ctx->conf, -1, t->ctx->cancel_fd, &report, &err) < 0) {
 		json_array_append_new(t->events, json_pack("{s:s, s:n, s:s, s:s}", "event", "error",
 							   "component", "class",
 							   tally_class_name(err.cls ? err.cls : TC_RECORD),
@@ -2319,7 +2427,7 @@ static void start_sync(struct engine *e, struct job *j, struct comp_state **sel,
 	memcpy(t->sel, sel, n * sizeof *sel);
 	t->nsel = n;
 	t->then = run_after_sync;
-	task_start(t);
+	task_start(e, t, e->repo_pool);
 }
 
 /* ---- holds: skip, unskip, pin, unpin ---------------------------------- */
@@ -2329,8 +2437,8 @@ static const char *const hold_words[] = {"skip", "unskip", "pin", "unpin"};
 static void hold_work(struct task *t)
 {
 	struct recorder_hold_req req = {
-		.conf = t->e->conf, .cc = t->cs->cc, .repo_dir = t->e->root, .op = (enum recorder_hold_op)t->op,
-		.version = t->version, .reason = t->reason, .log_fd = -1, .cancel_fd = t->e->cancel[0],
+		.conf = t->ctx->conf, .cc = t->cc, .repo_dir = t->ctx->root, .op = (enum recorder_hold_op)t->op,
+		.version = t->version, .reason = t->reason, .log_fd = -1, .cancel_fd = t->ctx->cancel_fd,
 	};
 	struct recorder_result res = {0};
 	struct tally_err err = {0};
@@ -2340,7 +2448,7 @@ static void hold_work(struct task *t)
 	} else {
 		json_array_append_new(t->events,
 				      json_pack("{s:s, s:s, s:o, s:o, s:s, s:s}", "event", "hold", "component",
-						t->cs->cc->name, "version", jstr(version), "previous", json_null(),
+						t->cc->name, "version", jstr(version), "previous", json_null(),
 						"action", hold_words[t->op], "commit", res.commit));
 		if (!res.pushed) {
 			char *m = xasprintf("%s committed locally in %.12s but not on the remote: %s",
@@ -2412,7 +2520,7 @@ static void cmd_hold(struct engine *e, json_t *cmd, int op)
 	t->op = op;
 	t->version = xstrdup(version);
 	t->reason = xstrdup(jget_s(cmd, "reason"));
-	task_start(t);
+	task_start(e, t, e->repo_pool);
 	job_done_one(e, j);
 }
 
@@ -2671,8 +2779,8 @@ out:
 
 static void verify_work(struct task *t)
 {
-	struct engine *e = t->e;
-	const struct comp_conf *cc = t->cs->cc;
+	const struct work_ctx *e = t->ctx;
+	const struct comp_conf *cc = t->cc;
 	struct tally_err err = {0};
 	char *image = NULL;
 	struct strv tags = {0}, floating = {0};
@@ -2785,7 +2893,7 @@ static void cmd_verify(struct engine *e, json_t *cmd)
 			sbuf_free(&raw);
 			free(wp);
 		}
-		task_start(t);
+		task_start(e, t, e->check_pool);
 	}
 	git_commit_free(head);
 	free(sel);
@@ -2799,8 +2907,8 @@ static void cmd_verify(struct engine *e, json_t *cmd)
  * no file change that carries it. Nothing is written otherwise. */
 static void adopt_work(struct task *t)
 {
-	struct engine *e = t->e;
-	const struct comp_conf *cc = t->cs->cc;
+	const struct work_ctx *e = t->ctx;
+	const struct comp_conf *cc = t->cc;
 	struct tally_err err = {0};
 	char *image = NULL;
 	struct strv tags = {0}, floating = {0}, images = {0}, problems = {0}, platforms = {0};
@@ -2861,7 +2969,7 @@ static void adopt_work(struct task *t)
 	};
 	struct recorder_req req = {
 		.conf = e->conf, .cc = cc, .repo_dir = e->root, .action = RA_ADOPT, .version = t->version,
-		.ev = &ev, .log_fd = -1, .cancel_fd = e->cancel[0],
+		.ev = &ev, .log_fd = -1, .cancel_fd = e->cancel_fd,
 	};
 	if (recorder_record(&req, &res, &err) < 0) {
 		task_error(t, err.cls ? err.cls : TC_RECORD, err.msg);
@@ -2944,7 +3052,7 @@ static void cmd_adopt(struct engine *e, json_t *cmd)
 			struct task *t = task_new(e, j, cs, adopt_work);
 			t->version = xstrdup(cs->recorded);
 			t->reason = fingerprint_of(e, cs->cc);   /* the recipe fingerprint */
-			task_start(t);
+			task_start(e, t, e->repo_pool);
 		}
 		record_commit_free(&rc);
 	}
@@ -3068,8 +3176,8 @@ static void cmd_resume(struct engine *e, json_t *cmd) { set_paused(e, cmd, 0); }
  * record). */
 static void floating_work(struct task *t)
 {
-	struct engine *e = t->e;
-	const struct comp_conf *cc = t->cs->cc;
+	const struct work_ctx *e = t->ctx;
+	const struct comp_conf *cc = t->cc;
 	struct tally_err err = {0};
 	char *image = NULL;
 	struct strv tags = {0}, floating = {0};
@@ -3238,8 +3346,34 @@ static int start_repair(struct engine *e, struct job *j, struct comp_state *cs, 
 	t->then = repair_then;
 	t->retry_cmd = retry_cmd;
 	record_commit_free(&rc);
-	task_start(t);
+	task_start(e, t, e->check_pool);
 	return 1;
+}
+
+/* The repo worker's half of plan_attempt: recorder_repair, then the plan
+ * again on the engine thread (task->plan, a copy). */
+static void plan_repair_work(struct task *t)
+{
+	struct strv report = {0};
+	recorder_repair(t->ctx->root, t->ctx->conf, &report, NULL);
+	strv_free(&report);
+}
+
+static void plan_repair_then(struct engine *e, struct task *t)
+{
+	struct plan *p = t->plan;
+	plan_attempt_ex(e, t->job, t->cs, p, 1);
+	plan_free(p);
+	t->plan = NULL;
+}
+
+static void start_plan_repair(struct engine *e, struct job *j, struct comp_state *cs,
+			      const struct plan *p)
+{
+	struct task *t = task_new(e, j, cs, plan_repair_work);
+	t->plan = plan_dup(p);
+	t->then = plan_repair_then;
+	task_start(e, t, e->repo_pool);
 }
 
 static const struct command {
@@ -3551,20 +3685,14 @@ static void *engine_main(void *arg)
 			on_command(e, m->json);
 			json_decref(m->json);
 			break;
-		case M_CHECK_DONE:
-			on_check_done(e, m->ptr);
-			if (!e->jobs)
-				save_checks(e);
-			break;
 		case M_PROGRESS:
 			on_progress(e, m->ptr, m->json);
 			break;
-		case M_ATTEMPT_DONE:
-			on_attempt_done(e, m->ptr);
+		case M_WORK_DONE: {
+			struct work *w = m->ptr;
+			w->done(e, w);
 			break;
-		case M_TASK_DONE:
-			on_task_done(e, m->ptr);
-			break;
+		}
 		case M_QUIT:
 			e->quitting = 1;
 			cancel_waiting(e);
@@ -3576,6 +3704,11 @@ static void *engine_main(void *arg)
 		if (e->quitting && !e->running_attempts && !e->running_checks && !e->running_tasks)
 			break;
 	}
+	/* nothing runs: the pools' threads are idle; join them */
+	pool_free(e->check_pool);
+	pool_free(e->attempt_pool);
+	pool_free(e->repo_pool);
+	e->check_pool = e->attempt_pool = e->repo_pool = NULL;
 	save_checks(e);
 	parsecache_free(e->pc);
 	e->pc = NULL;
@@ -3688,12 +3821,17 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	load_schedule(e);
 	load_checks(e);
 	queue_init(&e->inbox, 0);
-	pthread_mutex_init(&e->base_mu, NULL);
 	queue_init(&e->outbox, 1);
 	if (pipe2(e->cancel, O_CLOEXEC) < 0) {
 		tally_err_set(err, TC_INTERNAL, "pipe: %s", strerror(errno));
 		goto fail;
 	}
+	e->wctx = (struct work_ctx){
+		.conf = e->conf, .root = e->root, .state_dir = e->state_dir, .cancel_fd = e->cancel[0],
+	};
+	e->check_pool = pool_new("check", MAX_CHECKS, work_finished, &e->inbox);
+	e->attempt_pool = pool_new("attempt", e->conf->parallel, work_finished, &e->inbox);
+	e->repo_pool = pool_new("repo", 1, work_finished, &e->inbox);
 	*out = e;
 	return 0;
 fail:
@@ -3817,6 +3955,9 @@ void engine_free(struct engine *e)
 	}
 	free(e->cs);
 	nameindex_free(e->names);
+	pool_free(e->check_pool);
+	pool_free(e->attempt_pool);
+	pool_free(e->repo_pool);
 	free(e->waiting);
 	free(e->check_wait);
 	json_decref(e->ledger);
