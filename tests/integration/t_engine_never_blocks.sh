@@ -81,10 +81,12 @@ check "  and the chat run waits for the repo worker" kill -0 "$CHAT_PID"
 # a console attached to the engine: a key moves the selection and c
 # checks the selected component, answered while the push hangs
 console_start 80 24
-expect_screen "the console shows the table" 'chat +v1\.0\.0'
+expect_screen "the console shows the table, server recording" 'server +v3\.8\.1 .*recording'
+sleep 1
 keys Down
+expect_screen "  a key moves the selection" '^(▸|>) chat +v1\.0\.0' 10
 keys c
-expect_screen "  a key is answered: check chat done" 'check chat: done' 30
+expect_screen "  c is answered by the engine: check chat done" 'check chat: done' 30
 check "  while the push still hangs" kill -0 "$RUN_PID"
 console_stop_keep() {
 	tmux -S "$TMUX_SOCK" send-keys -t t Escape q q 2>/dev/null || true
