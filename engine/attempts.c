@@ -22,16 +22,16 @@ void cancel_waiting(struct engine *e)
 {
 	while (e->nwaiting) {
 		struct attempt_task *t = (struct attempt_task *)e->waiting[--e->nwaiting];
-		emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "event", "attempt",
+		emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "event", ev_name(EV_ATTEMPT),
 				  "component", t->a->cc->name, "version", t->a->version, "attempt", t->a->id,
-				  "action", pipeline_action_name(t->a->action), "result", "cancelled", "class",
+				  "action", pipeline_action_name(t->a->action), "result", result_name(RS_CANCELLED), "class",
 				  json_null(), "hint", json_string("the engine stopped before it started"),
 				  "digest", json_null(), "log", json_null()));
 		t->cs->running = NULL;
 		t->cs->stage = NULL;
 		t->job->failed++;
 		struct job *j = t->job;
-		t->a->result = "cancelled";
+		t->a->result = result_name(RS_CANCELLED);
 		resume_waiters(e, t->cs, t->a, 0);   /* refused: the engine is stopping */
 		attempt_free(t->a);
 		free(t);
@@ -68,7 +68,7 @@ void pump_attempts(struct engine *e)
 		struct attempt_task *t = (struct attempt_task *)e->waiting[0];
 		memmove(e->waiting, e->waiting + 1, --e->nwaiting * sizeof *e->waiting);
 		e->running_attempts++;
-		t->cs->stage = "building";
+		t->cs->stage = state_name(ST_BUILDING);
 		pool_submit(e->attempt_pool, &t->w);
 	}
 }
@@ -93,7 +93,7 @@ void add_waiter(struct engine *e, struct job *j, struct comp_state *cs, enum wai
 			    a ? pipeline_action_name(a->action) : "?", a ? a->version : "?");
 	json_int_t keep = e->cur_job;
 	e->cur_job = j->id;
-	emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s, s:b}", "event", "error", "component", cs->cc->name,
+	emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s, s:b}", "event", ev_name(EV_ERROR), "component", cs->cc->name,
 			  "class", "warning", 1, "message", m, "waiting", 1));
 	e->cur_job = keep;
 	free(m);
@@ -108,12 +108,12 @@ void on_progress(struct engine *e, struct attempt_task *t, json_t *ev)
 {
 	e->cur_job = t->job->id;
 	const char *event = jget_s(ev, "event");
-	if (event && strcmp(event, "log") == 0) {
+	if (ev_from_name(event) == EV_LOG) {
 		size_t len = json_string_length(json_object_get(ev, "data"));
 		if (queue_bytes(&e->outbox) + len > OUTBOX_LOG_LIMIT) {
 			if (!t->dropping) {
 				t->dropping = 1;
-				emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", "dropped", "component",
+				emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", ev_name(EV_DROPPED), "component",
 						  t->a->cc->name, "attempt", t->a->id, "log", t->a->log_path ?: "",
 						  "message", "live log chunks dropped: front ends read more slowly than the build prints"));
 			}
@@ -128,14 +128,10 @@ void on_progress(struct engine *e, struct attempt_task *t, json_t *ev)
 		queue_push_sized(&e->outbox, 0, ev, NULL, len);
 		return;
 	}
-	if (event && strcmp(event, "stage") == 0 && strcmp(jget_s(ev, "result"), "started") == 0) {
-		static const struct {
-			const char *stage, *state;
-		} words[] = {{"build", "building"}, {"push", "pushing"}, {"verify", "verifying"},
-			     {"record", "recording"}, {"floating", "verifying"}, {"cleanup", "recording"}};
-		for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-			if (strcmp(jget_s(ev, "stage"), words[i].stage) == 0)
-				t->cs->stage = words[i].state;
+	if (ev_from_name(event) == EV_STAGE && strcmp(jget_s(ev, "result"), "started") == 0) {
+		int sg = stage_from_name(jget_s(ev, "stage"));
+		if (sg >= 0)
+			t->cs->stage = state_name(stage_state((enum stage)sg));
 	}
 	emit(e, ev);
 }
@@ -148,9 +144,9 @@ static void resume_one(struct engine *e, struct waiter *w, const struct attempt 
 	struct job *j = w->job;
 	struct comp_state *cs = w->cs;
 	e->cur_job = j->id;
-	emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "event", "attempt",
+	emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "event", ev_name(EV_ATTEMPT),
 			  "component", a->cc->name, "version", a->version, "attempt", a->id, "action",
-			  pipeline_action_name(a->action), "result", a->result ? a->result : "cancelled",
+			  pipeline_action_name(a->action), "result", a->result ? a->result : result_name(RS_CANCELLED),
 			  "class", a->cls ? json_string(tally_class_name(a->cls)) : json_null(), "digest",
 			  jstr(a->digest), "log", jstr(a->log_path), "message", jstr(a->message), "waited", 1));
 	refresh_record(e, cs);
@@ -315,7 +311,7 @@ static void on_attempt_done(struct engine *e, struct attempt_task *t)
 		json_object_set_new(ent, "cause", json_string(a->cause));
 	if (a->pin)
 		json_object_set_new(ent, "pin", json_true());
-	if (a->evidence_obj && strcmp(a->result, "failed") == 0)
+	if (a->evidence_obj && result_is(a->result, RS_FAILED))
 		json_object_set_new(ent, "evidence", json_incref(a->evidence_obj));
 	json_object_set_new(ent, "ended_at", json_real(a->ended));
 	struct tally_err err = {0};
@@ -328,17 +324,17 @@ static void on_attempt_done(struct engine *e, struct attempt_task *t)
 	refresh_record(e, cs);
 	push_status(e, cs);
 
-	emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o}", "event", "attempt",
+	emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o}", "event", ev_name(EV_ATTEMPT),
 			  "component", a->cc->name, "version", a->version, "attempt", a->id, "action",
 			  pipeline_action_name(a->action), "result", a->result, "class",
 			  a->cls ? json_string(tally_class_name(a->cls)) : json_null(), "hint",
 			  a->cls ? json_string(classify_hint(a->cls)) : json_null(), "digest",
 			  jstr(a->digest), "log", a->log_path, "message", jstr(a->message)));
 	if (a->recorded)
-		emit(e, json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}", "event", "record", "component",
+		emit(e, json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}", "event", ev_name(EV_RECORD), "component",
 				  a->cc->name, "version", a->version, "previous", jstr(a->previous),
 				  "action", pipeline_action_name(a->action), "commit", a->commit));
-	int ok = strcmp(a->result, "shipped") == 0 || strcmp(a->result, "built") == 0;
+	int ok = result_is(a->result, RS_SHIPPED) || result_is(a->result, RS_BUILT);
 	if (ok && a->cls == TC_NONE)
 		j->ok++;
 	else
@@ -349,7 +345,7 @@ static void on_attempt_done(struct engine *e, struct attempt_task *t)
 	const char *prev = a->previous ? a->previous : a->recorded ? NULL : cs->recorded;
 	notify_start(e, j, cs,
 		     json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o}",
-			       "event", "attempt", "result", a->result, "component", a->cc->name, "version",
+			       "event", ev_name(EV_ATTEMPT), "result", a->result, "component", a->cc->name, "version",
 			       a->version, "previous", jstr(prev), "action",
 			       pipeline_action_name(a->action), "class",
 			       a->cls ? json_string(tally_class_name(a->cls)) : json_null(), "hint",

@@ -133,13 +133,11 @@ static void on_check_done(struct engine *e, struct check_task *t)
 	cs->checked = 1;
 	cs->checked_at = (long long)time(NULL);
 	for (size_t i = 0; i < t->res.warnings.n; i++)
-		emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s}", "event", "error", "component", cs->cc->name,
-				  "class", "warning", 1, "message", t->res.warnings.v[i]));
+		emit(e, ev_warning(cs->cc->name, t->res.warnings.v[i]));
 	upstream_result_free(&t->res);
 	refresh_record(e, cs);
 	if (t->base_error)
-		emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s}", "event", "error", "component", cs->cc->name,
-				  "class", "warning", 1, "message", t->base_error));
+		emit(e, ev_warning(cs->cc->name, t->base_error));
 	comp_bases_refresh(e, cs, t->bases);
 	{
 		/* the engine's copy of what this job's checks read */
@@ -161,8 +159,7 @@ static void on_check_done(struct engine *e, struct check_task *t)
 			if (jget_s(bv, "error")) {
 				char *m = xasprintf("base %s unreadable (base state unknown): %s", jget_s(bv, "image"),
 						    jget_s(bv, "error"));
-				emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s}", "event", "error", "component",
-						  cs->cc->name, "class", "warning", 1, "message", m));
+				emit(e, ev_warning(cs->cc->name, m));
 				free(m);
 			}
 	}
@@ -191,7 +188,7 @@ void evaluate_checked(struct engine *e, struct job *j, struct comp_state *cs)
 			for (size_t k = 0; k < e->n; k++)
 				json_array_append_new(j->ordered, json_null());
 		}
-		json_t *ev = comp_status(e, cs, h, "check");
+		json_t *ev = comp_status(e, cs, h, ev_name(EV_CHECK));
 		json_object_set_new(ev, "aliases", json_integer((json_int_t)cs->up_aliases));
 		json_array_set_new(j->ordered, (size_t)(cs - e->cs), ev);
 		if (cs->up_cls != TC_NONE || cs->record_error)

@@ -7,7 +7,6 @@ static void hold_work(struct task *t);
 static void hold_then(struct engine *e, struct task *t);
 static void cmd_hold(struct engine *e, json_t *cmd, int op);
 
-static const char *const hold_words[] = {"skip", "unskip", "pin", "unpin"};
 
 static void hold_work(struct task *t)
 {
@@ -22,12 +21,12 @@ static void hold_work(struct task *t)
 		task_error(t, err.cls ? err.cls : TC_RECORD, err.msg);
 	} else {
 		json_array_append_new(t->events,
-				      json_pack("{s:s, s:s, s:o, s:o, s:s, s:s}", "event", "hold", "component",
+				      json_pack("{s:s, s:s, s:o, s:o, s:s, s:s}", "event", ev_name(EV_HOLD), "component",
 						t->cc->name, "version", jstr(version), "previous", json_null(),
-						"action", hold_words[t->op], "commit", res.commit));
+						"action", hold_action_name((enum recorder_hold_op)t->op), "commit", res.commit));
 		if (!res.pushed) {
 			char *m = xasprintf("%s committed locally in %.12s but not on the remote: %s",
-					    hold_words[t->op], res.commit, res.push_error ? res.push_error : "push failed");
+					    hold_action_name((enum recorder_hold_op)t->op), res.commit, res.push_error ? res.push_error : "push failed");
 			task_error(t, TC_RECORD, m);
 			free(m);
 		}
@@ -47,12 +46,12 @@ static void hold_then(struct engine *e, struct task *t)
 	json_t *ev;
 	json_array_foreach(t->events, i, ev) {
 		const char *name = jget_s(ev, "event");
-		if (!name || strcmp(name, "hold") != 0)
+		if (ev_from_name(name) != EV_HOLD)
 			continue;
 		notify_start(e, t->job, t->cs,
-			     json_pack("{s:s, s:s, s:s, s:O, s:s, s:s, s:O}", "event", "hold", "result",
-				       hold_words[t->op], "component", t->cs->cc->name, "version",
-				       json_object_get(ev, "version"), "action", hold_words[t->op], "message",
+			     json_pack("{s:s, s:s, s:s, s:O, s:s, s:s, s:O}", "event", ev_name(EV_HOLD), "result",
+				       hold_action_name((enum recorder_hold_op)t->op), "component", t->cs->cc->name, "version",
+				       json_object_get(ev, "version"), "action", hold_action_name((enum recorder_hold_op)t->op), "message",
 				       t->reason ? t->reason : "", "commit", json_object_get(ev, "commit")));
 	}
 }
@@ -65,13 +64,13 @@ static void cmd_hold(struct engine *e, json_t *cmd, int op)
 					: NULL;
 	const char *version = jget_s(cmd, "version");
 	if (!cs) {
-		char *m = xasprintf("%s needs one known component", hold_words[op]);
+		char *m = xasprintf("%s needs one known component", hold_action_name((enum recorder_hold_op)op));
 		usage_error(e, cmd, m);
 		free(m);
 		return;
 	}
 	if ((op == RH_SKIP || op == RH_UNSKIP) && (!version || !version_valid(version))) {
-		char *m = xasprintf("%s needs a valid VERSION (OCI tag grammar)", hold_words[op]);
+		char *m = xasprintf("%s needs a valid VERSION (OCI tag grammar)", hold_action_name((enum recorder_hold_op)op));
 		usage_error(e, cmd, m);
 		free(m);
 		return;
@@ -86,7 +85,7 @@ static void cmd_hold(struct engine *e, json_t *cmd, int op)
 				      : xasprintf("%s's upstream was never read here, so %s is not known to exist; skipping "
 						  "it anyway (tally check %s lists the versions)",
 						  cs->cc->name, version, cs->cc->name);
-		emit(e, json_pack("{s:s, s:s, s:s, s:b, s:s}", "event", "error", "component", cs->cc->name, "class",
+		emit(e, json_pack("{s:s, s:s, s:s, s:b, s:s}", "event", ev_name(EV_ERROR), "component", cs->cc->name, "class",
 				  "warning", "warning", 1, "message", m));
 		free(m);
 	}

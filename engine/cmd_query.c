@@ -58,8 +58,7 @@ void cmd_history(struct engine *e, json_t *cmd)
 		if (action && comp && (!only || strcmp(only, comp) == 0)) {
 			char hex[GIT_OID_HEXSZ + 1];
 			repo_oid_hex(&oid, hex);
-			int is_hold = !strcmp(action, "skip") || !strcmp(action, "unskip") ||
-				      !strcmp(action, "pin") || !strcmp(action, "unpin");
+			int is_hold = hold_action_from_name(action) >= 0;
 			json_t *images = json_array();
 			for (const char *p = msg; (p = strstr(p, "\nTally-Image: ")); p++) {
 				const char *s = p + strlen("\nTally-Image: ");
@@ -69,7 +68,7 @@ void cmd_history(struct engine *e, json_t *cmd)
 			char *dg = repo_trailer(msg, "Tally-Digest"), *at = repo_trailer(msg, "Tally-Attempt");
 			char *rc = repo_trailer(msg, "Tally-Recipe");
 			emit(e, json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s}",
-					  "event", is_hold ? "hold" : "record", "component", comp, "version",
+					  "event", ev_name(is_hold ? EV_HOLD : EV_RECORD), "component", comp, "version",
 					  jstr(v), "previous", jstr(prev), "action", action, "commit", hex,
 					  "digest", jstr(dg), "attempt", jstr(at), "recipe", jstr(rc), "images",
 					  images, "time", jtime((long long)git_commit_time(c)), "subject",
@@ -108,7 +107,7 @@ void cmd_logs(struct engine *e, json_t *cmd)
 	if (ra && (!want || strcmp(want, ra->id) == 0)) {
 		/* the running attempt is not in the ledger yet; its log's name is
 		 * known from its id */
-		running_log = xasprintf("%s/logs/%s/%s.log", e->state_dir, sel[0]->cc->name, ra->id);
+		running_log = statedir_attempt_log(e->state_dir, sel[0]->cc->name, ra->id);
 		path = running_log;
 	}
 	for (size_t i = json_array_size(e->ledger); i-- > 0 && !path;) {
@@ -127,7 +126,7 @@ void cmd_logs(struct engine *e, json_t *cmd)
 		return;
 	}
 	struct job *j = job_new(e, cmd);
-	emit(e, json_pack("{s:s, s:s, s:s}", "event", "logfile", "component", sel[0]->cc->name, "path",
+	emit(e, json_pack("{s:s, s:s, s:s}", "event", ev_name(EV_LOGFILE), "component", sel[0]->cc->name, "path",
 			  path));
 	free(running_log);
 	free(sel);
@@ -156,7 +155,7 @@ void cmd_attempts(struct engine *e, json_t *cmd)
 		json_object_set_new(seen, id, json_true());
 		const char *cls = jget_s(ent, "class");
 		enum tally_class k = cls ? tally_class_from_name(cls) : TC_NONE;
-		json_t *ev = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "event", "attempt",
+		json_t *ev = json_pack("{s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "event", ev_name(EV_ATTEMPT),
 				       "component", c, "version", jstr(jget_s(ent, "version")), "attempt", id,
 				       "action", jstr(jget_s(ent, "action")), "result", jstr(jget_s(ent, "result")),
 				       "class", jstr(cls), "hint",
@@ -185,7 +184,7 @@ static int shipped_cb(void *vctx, const struct record_commit *rc)
 	if (!rc->digest || json_object_get(c->seen, rc->version))
 		return 0;
 	json_object_set_new(c->seen, rc->version, json_true());
-	emit(c->e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "event", "shipped", "component",
+	emit(c->e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "event", ev_name(EV_SHIPPED), "component",
 			     c->component, "version", rc->version, "digest", rc->digest, "commit", rc->commit,
 			     "action", rc->action, "time", jtime(rc->time)));
 	c->j->ok++;
@@ -238,7 +237,7 @@ void cmd_health(struct engine *e, json_t *cmd)
 	struct health_out out;
 	health_judge(&in, &out);
 	free(hc);
-	emit(e, json_pack("{s:s, s:b, s:o, s:I, s:b, s:o, s:o}", "event", "health", "ok", out.ok, "reason",
+	emit(e, json_pack("{s:s, s:b, s:o, s:I, s:b, s:o, s:o}", "event", ev_name(EV_HEALTH), "ok", out.ok, "reason",
 			  out.ok ? json_null() : json_string(out.reason), "engine", (json_int_t)in.pid,
 			  "paused", in.paused, "last_run", jtime(out.last_run), "next_run", jtime(out.next_run)));
 	if (out.ok)

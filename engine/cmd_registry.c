@@ -111,7 +111,7 @@ report:
 		json_array_append_new(probs, json_string(t->problems.v[i]));
 	for (size_t i = 0; i < t->warnings.n; i++)
 		json_array_append_new(t->strict ? probs : warns, json_string(t->warnings.v[i]));
-	json_array_append_new(t->events, json_pack("{s:s, s:s, s:o, s:b, s:o, s:o}", "event", "verify",
+	json_array_append_new(t->events, json_pack("{s:s, s:s, s:o, s:b, s:o, s:o}", "event", ev_name(EV_VERIFY),
 						   "component", cc->name, "version", jstr(t->version),
 						   "ok", !t->failed, "problems", probs, "warnings", warns));
 	registry_free(r);
@@ -230,7 +230,7 @@ static void adopt_work(struct task *t)
 		if (registry_digest(r, image, floating.v[i], d, &err) < 0 || strcmp(d, first) != 0) {
 			char *m = xasprintf("%s:%s (floating) does not point at %s; the next run puts it", image,
 					    floating.v[i], first);
-			json_array_append_new(t->events, json_pack("{s:s, s:s, s:n, s:s, s:b}", "event", "error",
+			json_array_append_new(t->events, json_pack("{s:s, s:s, s:n, s:s, s:b}", "event", ev_name(EV_ERROR),
 								   "component", cc->name, "class", "message", m,
 								   "warning", 1));
 			free(m);
@@ -250,8 +250,8 @@ static void adopt_work(struct task *t)
 		goto out;
 	}
 	json_array_append_new(t->events,
-			      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "event", "record", "component",
-					cc->name, "version", t->version, "previous", t->version, "action", "adopt",
+			      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "event", ev_name(EV_RECORD), "component",
+					cc->name, "version", t->version, "previous", t->version, "action", pipeline_action_name(RA_ADOPT),
 					"commit", res.commit, "digest", first));
 	if (!res.pushed) {
 		char *m = xasprintf("adopt committed locally in %.12s but not on the remote: %s", res.commit,
@@ -309,7 +309,7 @@ void cmd_adopt(struct engine *e, json_t *cmd)
 			free(m);
 			j->ok++;
 		} else if (find_record_commit(e, cs->cc->name, cs->recorded, &rc)) {
-			char *m = !strcmp(rc.action, "adopt")
+			char *m = !strcmp(rc.action, pipeline_action_name(RA_ADOPT))
 					  ? xasprintf("%s %s is already adopted (commit %.12s); nothing to do",
 						      cs->cc->name, cs->recorded, rc.commit)
 					  : xasprintf("%s %s was recorded by tally (%s, commit %.12s); nothing to adopt",
@@ -394,9 +394,9 @@ static void floating_work(struct task *t)
 			goto out;
 		}
 		json_array_append_new(t->events,
-				      json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:f}", "event", "stage",
+				      json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:f}", "event", ev_name(EV_STAGE),
 						"schema", 1, "component", cc->name, "version", t->version,
-						"attempt", "", "stage", "floating", "result", "ok", "seconds", 0.0));
+						"attempt", "", "stage", stage_name(SG_FLOATING), "result", "ok", "seconds", 0.0));
 	}
 out:
 	free(mt);
@@ -438,8 +438,7 @@ static void repair_then(struct engine *e, struct task *t)
 	}
 	char *m = xasprintf("%s %s: a version tag does not read back the recorded digest %s (an interrupted rebuild?); shipping it again",
 			    t->cs->cc->name, t->version, t->digest);
-	emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s}", "event", "error", "component", t->cs->cc->name,
-			  "class", "warning", 1, "message", m));
+	emit(e, ev_warning(t->cs->cc->name, m));
 	free(m);
 	j->outstanding++;   /* plan_attempt ends it */
 	struct plan p = {.action = RA_REBUILD, .version = t->version,

@@ -115,7 +115,7 @@ static void sync_work(struct task *t)
 	struct tally_err err = {0};
 	struct strv report = {0};
 	if (recorder_sync(t->ctx->root, t->ctx->conf, -1, t->ctx->cancel_fd, &report, &err) < 0) {
-		json_array_append_new(t->events, json_pack("{s:s, s:n, s:s, s:s}", "event", "error",
+		json_array_append_new(t->events, json_pack("{s:s, s:n, s:s, s:s}", "event", ev_name(EV_ERROR),
 							   "component", "class",
 							   tally_class_name(err.cls ? err.cls : TC_RECORD),
 							   "message", err.msg));
@@ -124,7 +124,7 @@ static void sync_work(struct task *t)
 	/* dropped re-applies and pending pushes: said, counted, and the run
 	 * goes on for every component (one remote problem blocks nothing) */
 	for (size_t i = 0; i < report.n; i++)
-		json_array_append_new(t->events, json_pack("{s:s, s:n, s:s, s:s}", "event", "error",
+		json_array_append_new(t->events, json_pack("{s:s, s:n, s:s, s:s}", "event", ev_name(EV_ERROR),
 							   "component", "class", "record", "message",
 							   report.v[i]));
 	t->reported = report.n > 0;
@@ -167,8 +167,8 @@ void cmd_retry(struct engine *e, json_t *cmd)
 	const char *result = ent ? jget_s(ent, "result") : NULL;
 	/* "verified" as the last line: the attempt was interrupted after its
 	 * evidence was written (killed, or the engine stopped); it resumes */
-	int interrupted = result && strcmp(result, "verified") == 0;
-	if (!result || (strcmp(result, "failed") != 0 && !interrupted)) {
+	int interrupted = result && result_is(result, RS_VERIFIED);
+	if (!result || (!result_is(result, RS_FAILED) && !interrupted)) {
 		if (!cs->running) {
 			/* nothing failed; but a force rebuild killed after its push
 			 * leaves the version tags on a digest never recorded: the
@@ -196,9 +196,9 @@ void cmd_retry(struct engine *e, json_t *cmd)
 	const char *version = jget_s(ent, "version");
 	const char *action = jget_s(ent, "action");
 	enum recorder_action act = RA_SHIP;
-	if (action && !strcmp(action, "rebuild"))
+	if (action && !strcmp(action, pipeline_action_name(RA_REBUILD)))
 		act = RA_REBUILD;
-	else if (action && !strcmp(action, "reset"))
+	else if (action && !strcmp(action, pipeline_action_name(RA_RESET)))
 		act = RA_RESET;
 	struct tally_err err = {0};
 	struct holds *h = read_holds(e, &err);

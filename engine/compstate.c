@@ -35,13 +35,13 @@ void note_result(struct comp_state *cs, const char *result, const char *cls,
 			long long ended, long long rate_reset)
 {
 	enum tally_class k = cls ? tally_class_from_name(cls) : TC_NONE;
-	if (result && strcmp(result, "failed") == 0 && k < TC_CLASS_COUNT && classify_transient(k)) {
+	if (result && result_is(result, RS_FAILED) && k < TC_CLASS_COUNT && classify_transient(k)) {
 		cs->transient_failures++;
 		long long next = cs->cron ? cron_next(cs->cron, ended) : -1;
 		cs->retry_due = backoff_next(cs->transient_failures, ended, next, rate_reset);
 		if (cs->retry_due < 0)
 			cs->retry_due = 0;
-	} else if (result && strcmp(result, "verified") != 0) {
+	} else if (result && !result_is(result, RS_VERIFIED)) {
 		cs->transient_failures = 0;
 		cs->retry_due = 0;
 	}
@@ -77,26 +77,26 @@ const char *state_of(const struct comp_state *cs, const struct holds *h, const c
 	if (cs->stage)
 		return cs->stage;
 	if (cs->unpushed)
-		return "recording";
+		return state_name(ST_RECORDING);
 	if (h && holds_pin(h, cs->cc->name))
-		return "pinned";
-	if (cs->last_result && strcmp(cs->last_result, "failed") == 0 && cand && cs->last_version &&
+		return state_name(ST_PINNED);
+	if (cs->last_result && result_is(cs->last_result, RS_FAILED) && cand && cs->last_version &&
 	    strcmp(cs->last_version, cand) == 0)
-		return "failed";
+		return state_name(ST_FAILED);
 	if (cs->record_error)
-		return "unknown";
+		return state_name(ST_UNKNOWN);
 	if (cs->checked && cs->up_cls != TC_NONE)
-		return "unknown";
+		return state_name(ST_UNKNOWN);
 	/* never read in this state directory: tally does not know yet */
 	if (!cs->checked)
-		return "unchecked";
+		return state_name(ST_UNCHECKED);
 	if (cand || !cs->recorded)
-		return "outdated";
+		return state_name(ST_OUTDATED);
 	if (base_moved(cs))
-		return "base-moved";
+		return state_name(ST_BASE_MOVED);
 	if (cs->upstream.n && version_compare(cs->recorded, cs->upstream.v[0], cs->cc->order) > 0)
-		return "ahead";
-	return "current";
+		return state_name(ST_AHEAD);
+	return state_name(ST_CURRENT);
 }
 
 /* When the schedule will next run this component: null while pinned,
@@ -123,7 +123,7 @@ json_t *status_json(const struct comp_state *cs, const struct holds *h, const ch
 	} else if (cs->checked && cs->up_cls != TC_NONE) {
 		cls = tally_class_name(cs->up_cls);
 		msg = cs->up_msg;
-	} else if (cs->last_result && strcmp(cs->last_result, "failed") == 0) {
+	} else if (cs->last_result && result_is(cs->last_result, RS_FAILED)) {
 		cls = cs->last_class;
 		msg = cs->last_message;
 		evidence = cs->last_evidence;

@@ -27,7 +27,7 @@ void push_status(struct engine *e, struct comp_state *cs)
 	struct holds *h = read_holds(e, NULL);
 	json_int_t job = e->cur_job;
 	e->cur_job = -1;
-	emit(e, comp_status(e, cs, h, "status"));
+	emit(e, comp_status(e, cs, h, ev_name(EV_STATUS)));
 	e->cur_job = job;
 	holds_free(h);
 }
@@ -72,9 +72,9 @@ void job_finish(struct engine *e, struct job *j)
 	free(j->deferred);
 	http_cache_flush(1);   /* the job's answers are on disk before it is done */
 	int code = j->input_error ? 2 : j->mismatch ? 4 : j->failed ? 1 : 0;
-	emit(e, json_pack("{s:s, s:i, s:i, s:i}", "event", "summary", "ok", j->ok, "failed", j->failed,
+	emit(e, json_pack("{s:s, s:i, s:i, s:i}", "event", ev_name(EV_SUMMARY), "ok", j->ok, "failed", j->failed,
 			  "exit", code));
-	emit(e, json_pack("{s:s, s:I, s:i}", "event", "done", "id", j->id, "exit", code));
+	emit(e, json_pack("{s:s, s:I, s:i}", "event", ev_name(EV_DONE), "id", j->id, "exit", code));
 	for (struct job **p = &e->jobs; *p; p = &(*p)->next)
 		if (*p == j) {
 			*p = j->next;

@@ -90,7 +90,7 @@ static char *new_attempt_id(struct engine *e, const struct comp_conf *cc)
 	strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
 	for (;;) {
 		char *id = xasprintf("%s-%s-%u", ts, cc->name, ++e->seq);
-		char *log = xasprintf("%s/logs/%s/%s.log", e->state_dir, cc->name, id);
+		char *log = statedir_attempt_log(e->state_dir, cc->name, id);
 		int exists = access(log, F_OK) == 0;
 		free(log);
 		if (!exists)
@@ -274,8 +274,8 @@ static void plan_attempt_ex(struct engine *e, struct job *j, struct comp_state *
 		a->resume_digest = resume_digest(e, cs->cc, p->version, a->fingerprint);
 	if (j->dry_run) {
 		emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s}", "event",
-				  "attempt", "component", cs->cc->name, "version", p->version, "attempt", a->id,
-				  "action", pipeline_action_name(p->action), "result", "planned", "class",
+				  ev_name(EV_ATTEMPT), "component", cs->cc->name, "version", p->version, "attempt", a->id,
+				  "action", pipeline_action_name(p->action), "result", result_name(RS_PLANNED), "class",
 				  json_null(), "hint", json_null(), "digest", json_null(), "log", json_null(),
 				  "plan", plan_words(a)));
 		attempt_free(a);
@@ -294,7 +294,7 @@ static void plan_attempt_ex(struct engine *e, struct job *j, struct comp_state *
 	a->post = post_progress;
 	a->ctx = t;
 	cs->running = a;
-	cs->stage = "building";
+	cs->stage = state_name(ST_BUILDING);
 	if (e->nwaiting == e->capwaiting) {
 		e->capwaiting = e->capwaiting ? e->capwaiting * 2 : 16;
 		e->waiting = xrealloc(e->waiting, e->capwaiting * sizeof *e->waiting);

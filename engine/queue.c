@@ -8,6 +8,7 @@ void queue_init(struct queue *q, int with_pipe)
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
 	q->head = q->tail = NULL;
+	q->bytes = 0;
 	q->wake[0] = q->wake[1] = -1;
 	if (with_pipe && pipe2(q->wake, O_CLOEXEC | O_NONBLOCK) < 0)
 		q->wake[0] = q->wake[1] = -1;

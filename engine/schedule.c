@@ -13,7 +13,7 @@ static void schedule_emit_status(struct engine *e, long long now);
 
 static char *checks_path(struct engine *e)
 {
-	return xasprintf("%s/checks.json", e->state_dir);
+	return statedir_file(e->state_dir, SF_CHECKS);
 }
 
 /* The last check of every component survives the process in checks.json,
@@ -100,7 +100,7 @@ void save_checks(struct engine *e)
 
 char *paused_path(struct engine *e)
 {
-	return xasprintf("%s/paused", e->state_dir);
+	return statedir_file(e->state_dir, SF_PAUSED);
 }
 
 int engine_paused(struct engine *e)
@@ -123,7 +123,7 @@ static void set_paused(struct engine *e, json_t *cmd, int paused)
 		emit_error(e, NULL, TC_INTERNAL, strerror(errno));
 		j->failed++;
 	} else {
-		emit(e, json_pack("{s:s, s:b}", "event", "engine", "paused", engine_paused(e)));
+		emit(e, json_pack("{s:s, s:b}", "event", ev_name(EV_ENGINE), "paused", engine_paused(e)));
 		j->ok++;
 	}
 	free(p);
@@ -135,7 +135,7 @@ void cmd_resume(struct engine *e, json_t *cmd) { set_paused(e, cmd, 0); }
 
 static char *schedule_path(struct engine *e)
 {
-	return xasprintf("%s/schedule.json", e->state_dir);
+	return statedir_file(e->state_dir, SF_SCHEDULE);
 }
 
 /* schedule.json: {"COMP": last scheduled run, ..., "_from": {"COMP": t}};
@@ -220,7 +220,7 @@ static void schedule_emit_status(struct engine *e, long long now)
 	json_int_t job = e->cur_job;
 	e->cur_job = -1;
 	for (size_t i = 0; i < e->n; i++)
-		emit(e, comp_status(e, &e->cs[i], h, "status"));
+		emit(e, comp_status(e, &e->cs[i], h, ev_name(EV_STATUS)));
 	e->cur_job = job;
 	holds_free(h);
 }
@@ -260,7 +260,7 @@ void schedule_tick(struct engine *e)
 		return;
 	}
 	save_schedule(e);
-	emit(e, json_pack("{s:s, s:O}", "event", "schedule", "components", names));
+	emit(e, json_pack("{s:s, s:O}", "event", ev_name(EV_SCHEDULE), "components", names));
 	json_t *cmd = json_pack("{s:s, s:i, s:o, s:b}", "cmd", "run", "id", 0, "components", names,
 				"scheduled", 1);
 	on_command(e, cmd);

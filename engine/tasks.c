@@ -50,7 +50,7 @@ void task_start(struct engine *e, struct task *t, struct pool *pool)
 void task_error(struct task *t, enum tally_class cls, const char *msg)
 {
 	json_array_append_new(t->events,
-			      json_pack("{s:s, s:s, s:s, s:s}", "event", "error", "component",
+			      json_pack("{s:s, s:s, s:s, s:s}", "event", ev_name(EV_ERROR), "component",
 					t->cc->name, "class", tally_class_name(cls), "message", msg));
 	if (cls == TC_INPUT)
 		t->input_error = 1;
@@ -74,7 +74,7 @@ static void notify_work(struct task *t)
 	struct tally_err err = {0};
 	if (notify_run(t->ctx->conf->notify, t->ctx->root, t->ctx->state_dir, &ev, t->ctx->cancel_fd, &err) < 0)
 		json_array_append_new(t->events,
-				      json_pack("{s:s, s:s, s:s, s:s, s:b}", "event", "error", "component",
+				      json_pack("{s:s, s:s, s:s, s:s, s:b}", "event", ev_name(EV_ERROR), "component",
 						t->cc->name, "class", "internal", "message", err.msg,
 						"warning", 1));
 }
