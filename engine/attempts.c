@@ -29,6 +29,7 @@ void cancel_waiting(struct engine *e)
 				  "digest", json_null(), "log", json_null()));
 		t->cs->running = NULL;
 		t->cs->stage = NULL;
+		status_touch(e, t->cs);
 		t->job->failed++;
 		struct job *j = t->job;
 		t->a->result = result_name(RS_CANCELLED);
@@ -69,6 +70,7 @@ void pump_attempts(struct engine *e)
 		memmove(e->waiting, e->waiting + 1, --e->nwaiting * sizeof *e->waiting);
 		e->running_attempts++;
 		t->cs->stage = state_name(ST_BUILDING);
+		status_touch(e, t->cs);
 		pool_submit(e->attempt_pool, &t->w);
 	}
 }
@@ -132,6 +134,7 @@ void on_progress(struct engine *e, struct attempt_task *t, json_t *ev)
 		int sg = stage_from_name(jget_s(ev, "stage"));
 		if (sg >= 0)
 			t->cs->stage = state_name(stage_state((enum stage)sg));
+		status_touch(e, t->cs);
 	}
 	emit(e, ev);
 }
@@ -322,7 +325,7 @@ static void on_attempt_done(struct engine *e, struct attempt_task *t)
 	note_result(cs, a->result, a->cls ? tally_class_name(a->cls) : NULL, now, 0);
 	json_decref(ent);
 	refresh_record(e, cs);
-	push_status(e, cs);
+	status_touch(e, cs);
 
 	emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:o}", "event", ev_name(EV_ATTEMPT),
 			  "component", a->cc->name, "version", a->version, "attempt", a->id, "action",

@@ -130,6 +130,7 @@ static void on_check_done(struct engine *e, struct check_task *t)
 	cs->up_aliases = t->res.aliases;
 	if (cs->up_cls == TC_RATE_LIMIT && cs->retry_at > 0)
 		cs->retry_due = cs->retry_at;   /* waits for the reset, not the backoff */
+	status_touch(e, cs);
 	cs->checked = 1;
 	cs->checked_at = (long long)time(NULL);
 	for (size_t i = 0; i < t->res.warnings.n; i++)

@@ -140,6 +140,7 @@ static void run_after_sync(struct engine *e, struct task *t)
 	if (t->reported)
 		t->job->failed++;
 	/* the branch may have moved: read the records again */
+	status_touch_all(e);
 	for (size_t i = 0; i < e->n; i++)
 		if (!e->cs[i].running)
 			refresh_record(e, &e->cs[i]);

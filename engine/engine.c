@@ -90,6 +90,7 @@ static void *engine_main(void *arg)
 		struct msg *m = queue_pop(&e->inbox, schedule_wait_ms(e));
 		if (!m) {
 			schedule_tick(e);
+			status_flush(e);
 			continue;
 		}
 		switch (m->kind) {
@@ -113,6 +114,7 @@ static void *engine_main(void *arg)
 		free(m);
 		schedule_tick(e);
 		maybe_compact(e);
+		status_flush(e);   /* what this message changed, in one batch */
 		if (e->quitting && !e->running_attempts && !e->running_checks && !e->running_tasks)
 			break;
 	}
@@ -203,6 +205,8 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	for (size_t i = 0; i < e->n; i++)
 		e->cs[i].cc = &e->conf->comps[i];
 	e->names = nameindex_new(e->n, comp_name_at, e);
+	e->status_dirty = xcalloc(e->n + 1, 1);
+	e->status_sent = xcalloc(e->n + 1, sizeof *e->status_sent);
 	size_t i;
 	json_t *ent;
 	json_array_foreach(e->ledger, i, ent) {
@@ -349,7 +353,11 @@ void engine_free(struct engine *e)
 	}
 	for (size_t i = 0; i < e->n; i++) {
 		comp_state_free(&e->cs[i]);
+		if (e->status_sent)
+			json_decref(e->status_sent[i]);
 	}
+	free(e->status_dirty);
+	free(e->status_sent);
 	free(e->cs);
 	nameindex_free(e->names);
 	pool_free(e->check_pool);

@@ -137,6 +137,8 @@ struct engine {
 	struct strv warnings;
 	unsigned seq;
 	int njobs;                  /* commands in flight (any thread reads it) */
+	unsigned char *status_dirty;   /* per component: its row may have changed */
+	json_t **status_sent;          /* per component: the row last pushed, or NULL */
 };
 
 struct attempt_task {
@@ -214,7 +216,9 @@ struct task {
 /* jobs.c */
 json_t *comp_status(struct engine *e, const struct comp_state *cs, const struct holds *h, const char *event);
 struct comp_state *find_comp(struct engine *e, const char *name);
-void push_status(struct engine *e, struct comp_state *cs);
+void status_touch(struct engine *e, const struct comp_state *cs);
+void status_touch_all(struct engine *e);
+void status_flush(struct engine *e);
 struct job *job_new(struct engine *e, json_t *cmd);
 void job_finish(struct engine *e, struct job *j);
 void job_done_one(struct engine *e, struct job *j);

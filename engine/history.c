@@ -36,6 +36,7 @@ void refresh_record(struct engine *e, struct comp_state *cs)
 		cs->record_error = 1;
 		cs->record_msg = xstrdup(err.msg);
 	}
+	status_touch(e, cs);
 }
 
 struct holds *read_holds(struct engine *e, struct tally_err *err)
@@ -211,13 +212,16 @@ void comp_bases_refresh(struct engine *e, struct comp_state *cs, json_t *read)
 	strv_free(&refs);
 	json_decref(cs->bases);
 	cs->bases = out;
+	status_touch(e, cs);
 }
 
 /* With gitPush: which components have record commits not on the remote. */
 void refresh_unpushed(struct engine *e)
 {
-	for (size_t i = 0; i < e->n; i++)
+	for (size_t i = 0; i < e->n; i++) {
 		e->cs[i].unpushed = 0;
+		status_touch(e, &e->cs[i]);
+	}
 	if (!e->conf->git_push)
 		return;
 	const char *branch = str_starts(e->refname, "refs/heads/") ? e->refname + 11 : e->refname;

@@ -18,18 +18,55 @@ json_t *comp_status(struct engine *e, const struct comp_state *cs, const struct 
 	return status_json(cs, h, event, engine_paused(e), now_s());
 }
 
-/* A component's status changed: front ends attached to a serving engine
- * get it pushed, not only when they ask (batch output is left alone). */
-void push_status(struct engine *e, struct comp_state *cs)
+/* A component's row may have changed: it is looked at again at the end of
+ * this loop iteration (status_flush). */
+void status_touch(struct engine *e, const struct comp_state *cs)
 {
-	if (!e->serving)
+	if (e->status_dirty)
+		e->status_dirty[cs - e->cs] = 1;
+}
+
+void status_touch_all(struct engine *e)
+{
+	for (size_t i = 0; e->status_dirty && i < e->n; i++)
+		e->status_dirty[i] = 1;
+}
+
+/* Once per loop iteration: every touched component whose row differs from
+ * the one last sent goes out as a "status" event (no job: it answers no
+ * command), all of them in one batch, so a front end attached to a serving
+ * engine is woken once and never needs to poll. Batch output (not serving)
+ * is left alone. */
+void status_flush(struct engine *e)
+{
+	size_t n = 0;
+	for (size_t i = 0; e->status_dirty && i < e->n; i++)
+		n += e->status_dirty[i];
+	if (!n)
 		return;
+	if (!e->serving) {
+		memset(e->status_dirty, 0, e->n);
+		return;
+	}
 	struct holds *h = read_holds(e, NULL);
-	json_int_t job = e->cur_job;
-	e->cur_job = -1;
-	emit(e, comp_status(e, cs, h, ev_name(EV_STATUS)));
-	e->cur_job = job;
+	json_t **batch = xcalloc(n, sizeof *batch);
+	size_t nb = 0;
+	for (size_t i = 0; i < e->n; i++) {
+		if (!e->status_dirty[i])
+			continue;
+		e->status_dirty[i] = 0;
+		json_t *row = comp_status(e, &e->cs[i], h, ev_name(EV_STATUS));
+		if (e->status_sent[i] && json_equal(row, e->status_sent[i])) {
+			json_decref(row);
+			continue;
+		}
+		json_decref(e->status_sent[i]);
+		e->status_sent[i] = json_incref(row);
+		batch[nb++] = row;
+	}
 	holds_free(h);
+	queue_push_batch(&e->outbox, batch, nb);
+	free(batch);
 }
 
 struct job *job_new(struct engine *e, json_t *cmd)

@@ -295,6 +295,7 @@ static void plan_attempt_ex(struct engine *e, struct job *j, struct comp_state *
 	a->ctx = t;
 	cs->running = a;
 	cs->stage = state_name(ST_BUILDING);
+	status_touch(e, cs);
 	if (e->nwaiting == e->capwaiting) {
 		e->capwaiting = e->capwaiting ? e->capwaiting * 2 : 16;
 		e->waiting = xrealloc(e->waiting, e->capwaiting * sizeof *e->waiting);

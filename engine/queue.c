@@ -40,6 +40,33 @@ void queue_push(struct queue *q, int kind, json_t *json, void *ptr)
 	queue_push_sized(q, kind, json, ptr, 0);
 }
 
+void queue_push_batch(struct queue *q, json_t **evs, size_t n)
+{
+	if (!n)
+		return;
+	struct msg *first = NULL, *last = NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct msg *m = xcalloc(1, sizeof *m);
+		m->json = evs[i];
+		if (last)
+			last->next = m;
+		else
+			first = m;
+		last = m;
+	}
+	pthread_mutex_lock(&q->mu);
+	if (q->tail)
+		q->tail->next = first;
+	else
+		q->head = first;
+	q->tail = last;
+	if (q->wake[1] >= 0 && write(q->wake[1], "x", 1) < 0) {
+		/* pipe full means already readable */
+	}
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
 size_t queue_bytes(struct queue *q)
 {
 	pthread_mutex_lock(&q->mu);

@@ -32,6 +32,9 @@ void queue_push_sized(struct queue *q, int kind, json_t *json, void *ptr, size_t
 void queue_push(struct queue *q, int kind, json_t *json, void *ptr);
 size_t queue_bytes(struct queue *q);
 struct msg *queue_pop(struct queue *q, int timeout_ms);
+/* Appends evs[0..n) (kind 0, no pointer) in order under one lock, waking
+ * the consumer once; takes the references. */
+void queue_push_batch(struct queue *q, json_t **evs, size_t n);
 /* Drops what is queued and closes the pipe (no thread uses q any more). */
 void queue_destroy(struct queue *q);
 

@@ -124,6 +124,7 @@ static void set_paused(struct engine *e, json_t *cmd, int paused)
 		j->failed++;
 	} else {
 		emit(e, json_pack("{s:s, s:b}", "event", ev_name(EV_ENGINE), "paused", engine_paused(e)));
+		status_touch_all(e);   /* every next run moved */
 		j->ok++;
 	}
 	free(p);
@@ -216,13 +217,7 @@ static void schedule_emit_status(struct engine *e, long long now)
 	e->sched_seen = now;
 	if (!passed)
 		return;
-	struct holds *h = read_holds(e, NULL);
-	json_int_t job = e->cur_job;
-	e->cur_job = -1;
-	for (size_t i = 0; i < e->n; i++)
-		emit(e, comp_status(e, &e->cs[i], h, ev_name(EV_STATUS)));
-	e->cur_job = job;
-	holds_free(h);
+	status_touch_all(e);   /* the rows whose next run moved go out (status_flush) */
 }
 
 void schedule_tick(struct engine *e)

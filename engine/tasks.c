@@ -127,6 +127,7 @@ static void on_task_done(struct engine *e, struct task *t)
 	j->input_error |= t->input_error;
 	j->mismatch |= t->mismatch;
 	refresh_record(e, t->cs);
+	status_touch(e, t->cs);   /* a hold, an adopt, a repair */
 	json_decref(t->events);
 	json_decref(t->nev);
 	free(t->version);

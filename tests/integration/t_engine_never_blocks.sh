@@ -9,7 +9,8 @@
 # the repo worker. While the push hangs, `tally status` through the socket
 # answers (timeout 5 against a push that would hang for minutes: a
 # functional check; the latency is printed, not asserted) and a console
-# attached to the engine answers a key. Then the remote goes away: the
+# attached to the engine answers a key; a watcher is pushed the rows that
+# changed. Then the remote goes away: the
 # record commit stays local (state recording), the remote did not move, and
 # the next run pushes it.
 . "$(dirname "$0")/lib.sh"
@@ -48,6 +49,9 @@ remote_before=$(git -C "$REMOTE" rev-parse main)
 export TALLY_STOP_GRACE=1
 check "tally serve starts" serve_bg serve
 expect_exit "the schedule stays out of the way" 0 tally pause
+# a watcher that never asks for status: what the engine pushes on change
+sockclient watch --mode watch --duration 600
+check "the watcher is attached" waitfor 30 grep -q '"hello"' "$T/watch.ev"
 
 # server v3.8.1: built, pushed, verified, committed; its git push hangs
 "$TALLY_BIN" -C "$V" --no-tui run server >"$T/run-server.out" 2>&1 &
@@ -76,6 +80,13 @@ expect_eq "  the remote did not move" "$(git -C "$REMOTE" rev-parse main)" "$rem
 expect_exit "history answers too" 0 timeout 5 "$TALLY_BIN" -C "$V" --no-tui history
 expect_exit "a check runs (check workers are free)" 0 timeout 60 "$TALLY_BIN" -C "$V" --no-tui check server
 check "the push still hangs" kill -0 "$RUN_PID"
+# status events on change (no job: they answer no command), never the same
+# row twice in a row
+sc_events watch >"$T/watch.json"
+check "the watcher was pushed server's rows: building ... recording" jq_ok "$T/watch.json" \
+	'[.[] | select(.event == "status" and .component == "server" and (has("job") | not)) | .state] | (index("building") != null) and (.[-1] == "recording")'
+check "  each pushed row differs from the one before" jq_ok "$T/watch.json" \
+	'[.[] | select(.event == "status" and (has("job") | not))] | group_by(.component) | all(. as $r | [range(1; $r | length)] | all($r[.] != $r[. - 1]))'
 check "  and the chat run waits for the repo worker" kill -0 "$CHAT_PID"
 
 # a console attached to the engine: a key moves the selection and c

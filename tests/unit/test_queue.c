@@ -1,6 +1,6 @@
 /* Unit tests for queue.c: FIFO order, the byte count of live log chunks,
- * the timeout, the outbox's pipe (readable exactly while not empty), and
- * many producers with one consumer. */
+ * the timeout, the outbox's pipe (readable exactly while not empty), a
+ * batch pushed with one wake, and many producers with one consumer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <poll.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include "queue.h"
 
@@ -52,6 +53,31 @@ static void test_fifo_and_bytes(void **st)
 	assert_false(readable(q.wake[0]));   /* empty: drained */
 	queue_push(&q, 4, json_string("left"), NULL);
 	queue_destroy(&q);                     /* drops what is queued */
+}
+
+static void test_batch(void **st)
+{
+	(void)st;
+	struct queue q;
+	queue_init(&q, 1);
+	queue_push(&q, 7, json_string("before"), NULL);
+	json_t *evs[3] = {json_string("a"), json_string("b"), json_string("c")};
+	queue_push_batch(&q, evs, 3);
+	queue_push_batch(&q, evs, 0);   /* nothing: nothing changes */
+	/* one wake for the batch: the pipe holds one byte per push */
+	char buf[16];
+	assert_int_equal(read(q.wake[0], buf, sizeof buf), 2);
+	const char *want[] = {"before", "a", "b", "c"};
+	for (int i = 0; i < 4; i++) {
+		struct msg *m = queue_pop(&q, 0);
+		assert_non_null(m);
+		assert_string_equal(json_string_value(m->json), want[i]);
+		assert_int_equal(m->kind, i ? 0 : 7);
+		json_decref(m->json);
+		free(m);
+	}
+	assert_null(queue_pop(&q, 0));
+	queue_destroy(&q);
 }
 
 static void test_timeout(void **st)
@@ -109,6 +135,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fifo_and_bytes),
+		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_producers),
 	};
