@@ -275,11 +275,7 @@ void cmd_adopt(struct engine *e, json_t *cmd)
 	struct comp_state **sel;
 	size_t n;
 	int all = json_is_true(json_object_get(cmd, "all"));
-	if (!all && !json_array_size(json_object_get(cmd, "components"))) {
-		usage_error(e, cmd, "adopt needs COMP... or --all");
-		return;
-	}
-	if (select_comps(e, cmd, &sel, &n) < 0)
+	if (select_named_or_all(e, cmd, "adopt", &sel, &n) < 0)
 		return;
 	char *msg = NULL;
 	for (size_t i = 0; i < n && !msg; i++) {
@@ -292,14 +288,11 @@ void cmd_adopt(struct engine *e, json_t *cmd)
 			msg = xasprintf("%s has no record to adopt (adopt gives evidence to an existing record; use run)",
 					sel[i]->cc->name);
 	}
-	if (msg) {
+	struct job *j = job_or_refuse(e, cmd, msg);
+	if (!j) {
 		free(sel);
-		usage_error(e, cmd, msg);
-		free(msg);
 		return;
 	}
-	struct job *j = job_new(e, cmd);
-	j->outstanding = 1;
 	for (size_t i = 0; i < n; i++) {
 		struct comp_state *cs = sel[i];
 		struct record_commit rc = {0};

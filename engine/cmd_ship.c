@@ -216,13 +216,9 @@ void cmd_retry(struct engine *e, json_t *cmd)
 	else if (act == RA_SHIP && cs->recorded && version_compare(version, cs->recorded, cs->cc->order) <= 0)
 		msg = xasprintf("%s %s is no longer newer than the record %s", cs->cc->name, version, cs->recorded);
 	holds_free(h);
-	if (msg) {
-		usage_error(e, cmd, msg);
-		free(msg);
+	struct job *j = job_or_refuse(e, cmd, msg);
+	if (!j)
 		return;
-	}
-	struct job *j = job_new(e, cmd);
-	j->outstanding = 1;
 	struct record_commit rc = {0};
 	char *rtcause = xasprintf("operator: tally retry %s", cs->cc->name);
 	struct plan p = {.action = act, .version = version, .cause = act == RA_SHIP ? NULL : rtcause,
@@ -242,12 +238,7 @@ void cmd_rebuild(struct engine *e, json_t *cmd)
 {
 	struct comp_state **sel;
 	size_t n;
-	int all = json_is_true(json_object_get(cmd, "all"));
-	if (!all && !json_array_size(json_object_get(cmd, "components"))) {
-		usage_error(e, cmd, "rebuild needs COMP... or --all");
-		return;
-	}
-	if (select_comps(e, cmd, &sel, &n) < 0)
+	if (select_named_or_all(e, cmd, "rebuild", &sel, &n) < 0)
 		return;
 	const char *version = jget_s(cmd, "version");
 	char *msg = NULL;
@@ -268,14 +259,11 @@ void cmd_rebuild(struct engine *e, json_t *cmd)
 			msg = xasprintf("%s %s is older than the record %s (use reset)", sel[i]->cc->name, version,
 					sel[i]->recorded);
 	}
-	if (msg) {
+	struct job *j = job_or_refuse(e, cmd, msg);
+	if (!j) {
 		free(sel);
-		usage_error(e, cmd, msg);
-		free(msg);
 		return;
 	}
-	struct job *j = job_new(e, cmd);
-	j->outstanding = 1;
 	for (size_t i = 0; i < n; i++) {
 		j->outstanding++;
 		char *cause = xasprintf("operator: tally rebuild %s", sel[i]->cc->name);
@@ -316,13 +304,9 @@ void cmd_reset(struct engine *e, json_t *cmd)
 	else if (holds_is_skipped(h, cs->cc->name, version))
 		msg = xasprintf("%s %s is skipped; unskip it before resetting to it", cs->cc->name, version);
 	holds_free(h);
-	if (msg) {
-		usage_error(e, cmd, msg);
-		free(msg);
+	struct job *j = job_or_refuse(e, cmd, msg);
+	if (!j)
 		return;
-	}
-	struct job *j = job_new(e, cmd);
-	j->outstanding = 1;
 	struct record_commit rc = {0};
 	find_record_commit(e, cs->cc->name, version, &rc);
 	char *reason = xasprintf("reset to %s", version);

@@ -214,6 +214,9 @@ struct task {
 };
 
 /* jobs.c */
+int select_named_or_all(struct engine *e, json_t *cmd, const char *what, struct comp_state ***sel,
+			size_t *n);
+struct job *job_or_refuse(struct engine *e, json_t *cmd, char *msg);
 json_t *comp_status(struct engine *e, const struct comp_state *cs, const struct holds *h, const char *event);
 struct comp_state *find_comp(struct engine *e, const char *name);
 void status_touch(struct engine *e, const struct comp_state *cs);

@@ -241,3 +241,33 @@ struct comp_state *one_comp(struct engine *e, json_t *cmd)
 	const char *n = json_string_value(json_array_get(names, 0));
 	return n ? find_comp(e, n) : NULL;
 }
+
+/* The components of a command that takes COMP... or --all (what names it
+ * in the message): -1 when it names neither or an unknown one (the command
+ * ended as a usage error). */
+int select_named_or_all(struct engine *e, json_t *cmd, const char *what, struct comp_state ***sel,
+			size_t *n)
+{
+	if (!json_is_true(json_object_get(cmd, "all")) && !json_array_size(json_object_get(cmd, "components"))) {
+		char *m = xasprintf("%s needs COMP... or --all", what);
+		usage_error(e, cmd, m);
+		free(m);
+		return -1;
+	}
+	return select_comps(e, cmd, sel, n);
+}
+
+/* msg (taken; NULL: none) refuses the command as a usage error and returns
+ * NULL; else the command's job starts, holding one unit while it is
+ * dispatched. */
+struct job *job_or_refuse(struct engine *e, json_t *cmd, char *msg)
+{
+	if (msg) {
+		usage_error(e, cmd, msg);
+		free(msg);
+		return NULL;
+	}
+	struct job *j = job_new(e, cmd);
+	j->outstanding = 1;
+	return j;
+}
