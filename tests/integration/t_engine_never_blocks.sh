@@ -123,6 +123,20 @@ git -C "$V" checkout -q -- dockerfiles/Containerfile.chat
 git -C "$V" config --unset remote.origin.pushurl
 expect_exit "the next run pushes the pending record" 0 timeout 300 "$TALLY_BIN" -C "$V" --no-tui run server
 expect_eq "  the remote has it" "$(git -C "$REMOTE" show main:server-versions.txt | sed -n 's/^server=//p')" v3.8.1
-expect_exit "tally stop" 0 tally stop
-check "serve exits" proc_gone "$SERVE_PID" 30
+
+# a hold's push hangs on the repo worker: status still answers, and
+# tally stop cancels the push and joins the pools (nothing detached)
+python3 "$T/hang.py" >"$T/hang-port2" 2>"$T/hang2.log" &
+PIDS+=("$!")
+check "a second hanging remote listens" waitfor 5 test -s "$T/hang-port2"
+git -C "$V" config remote.origin.pushurl "http://127.0.0.1:$(head -1 "$T/hang-port2")/versions.git"
+"$TALLY_BIN" -C "$V" --no-tui skip chat v1.0.1 --reason "hangs" >"$T/skip.out" 2>&1 &
+SKIP_PID=$!
+PIDS+=("$SKIP_PID")
+check "the hold's push reaches the hanging remote" waitfor 60 grep -q accepted "$T/hang2.log"
+expect_exit "status answers while the repo worker hangs in a push" 0 timeout 5 "$TALLY_BIN" -C "$V" --no-tui status
+expect_exit "tally stop" 0 timeout 60 "$TALLY_BIN" -C "$V" --no-tui stop
+check "serve exits: the push was cancelled, the pools joined" proc_gone "$SERVE_PID" 30
+check "the skip command ends" proc_gone "$SKIP_PID" 30
+expect_eq "the remote has no hold commit" "$(git -C "$REMOTE" log -1 --format=%s main)" "record server v3.8.1"
 finish
