@@ -10,11 +10,17 @@ static int find_cb(void *vctx, const struct record_commit *rc);
 /* The record of cs at the branch head, from the version file parsed once
  * per blob (parsecache): a pass over every component parses each file once.
  * The same checks and messages as recorder_read_record. */
+/* both NULL, or the same string */
+static int str_eq_null(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 void refresh_record(struct engine *e, struct comp_state *cs)
 {
 	struct tally_err err = {0};
-	free_str(&cs->recorded);
-	free_str(&cs->record_msg);
+	char *was = cs->recorded, *was_msg = cs->record_msg;
+	cs->recorded = cs->record_msg = NULL;
 	cs->record_error = 0;
 	git_commit *head = NULL;
 	const struct vfile *vf = NULL;
@@ -36,7 +42,10 @@ void refresh_record(struct engine *e, struct comp_state *cs)
 		cs->record_error = 1;
 		cs->record_msg = xstrdup(err.msg);
 	}
-	status_touch(e, cs);
+	if (!str_eq_null(was, cs->recorded) || !str_eq_null(was_msg, cs->record_msg))
+		status_touch(e, cs);   /* the row changed */
+	free(was);
+	free(was_msg);
 }
 
 struct holds *read_holds(struct engine *e, struct tally_err *err)
@@ -210,18 +219,32 @@ void comp_bases_refresh(struct engine *e, struct comp_state *cs, json_t *read)
 	}
 	record_commit_free(&rc);
 	strv_free(&refs);
+	if (!cs->bases || !json_equal(cs->bases, out))
+		status_touch(e, cs);
 	json_decref(cs->bases);
 	cs->bases = out;
-	status_touch(e, cs);
 }
 
 /* With gitPush: which components have record commits not on the remote. */
+static void refresh_unpushed_walk(struct engine *e);
+
 void refresh_unpushed(struct engine *e)
 {
+	unsigned char *was = xcalloc(e->n + 1, 1);
 	for (size_t i = 0; i < e->n; i++) {
+		was[i] = (unsigned char)e->cs[i].unpushed;
 		e->cs[i].unpushed = 0;
-		status_touch(e, &e->cs[i]);
 	}
+	refresh_unpushed_walk(e);
+	for (size_t i = 0; i < e->n; i++)
+		if (was[i] != e->cs[i].unpushed)
+			status_touch(e, &e->cs[i]);
+	free(was);
+}
+
+/* refresh_unpushed's walk: the record commits not on the remote */
+static void refresh_unpushed_walk(struct engine *e)
+{
 	if (!e->conf->git_push)
 		return;
 	const char *branch = str_starts(e->refname, "refs/heads/") ? e->refname + 11 : e->refname;
