@@ -173,3 +173,16 @@ int statedir_open_log(const char *dir, const char *name, long max)
 	free(path);
 	return fd;
 }
+
+char *statedir_file(const char *dir, enum statedir_file f)
+{
+	static const char *const names[] = {
+		[SF_CHECKS] = "checks.json", [SF_SCHEDULE] = "schedule.json", [SF_PAUSED] = "paused",
+	};
+	return xasprintf("%s/%s", dir, names[f]);
+}
+
+char *statedir_attempt_log(const char *dir, const char *component, const char *attempt)
+{
+	return xasprintf("%s/logs/%s/%s.log", dir, component, attempt);
+}

@@ -25,6 +25,13 @@ int statedir_ensure(const char *dir, const char *group, struct tally_err *err);
  * tally keeps for itself stays bounded. -1 with errno when it cannot. */
 int statedir_open_log(const char *dir, const char *name, long max);
 
+/* The engine's files in the state directory dir (caller frees): the last
+ * check of every component, the schedule's memory, the pause flag, and the
+ * log of one attempt (logs/COMPONENT/ATTEMPT.log). */
+enum statedir_file { SF_CHECKS = 0, SF_SCHEDULE, SF_PAUSED };
+char *statedir_file(const char *dir, enum statedir_file f);
+char *statedir_attempt_log(const char *dir, const char *component, const char *attempt);
+
 struct tally_lock;
 /* Takes the lock without waiting. Returns 0, or -1 with err; *busy is set to 1
  * when another process holds it (exit 3). socket_path is written into the

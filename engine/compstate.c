@@ -1,0 +1,219 @@
+/* compstate.c - a component's state as pure functions of struct
+ * comp_state and the holds (see compstate.h): the candidate, the state
+ * word, the next run, the status row, the results the ledger says.
+ * No threads, no I/O: the engine thread calls them, tests call them too. */
+#include "engine_int.h"
+
+
+/* built, last result and resume evidence come from the ledger */
+void apply_ledger_entry(struct comp_state *cs, json_t *ent)
+{
+	const char *v = jget_s(ent, "version");
+	if (json_is_true(json_object_get(ent, "shipped"))) {
+		free(cs->built);
+		cs->built = xstrdup(v);
+	}
+	free(cs->last_result);
+	free(cs->last_version);
+	free(cs->last_class);
+	free(cs->last_message);
+	cs->last_result = xstrdup(jget_s(ent, "result"));
+	cs->last_version = xstrdup(v);
+	cs->last_class = xstrdup(jget_s(ent, "class"));
+	cs->last_message = xstrdup(jget_s(ent, "message"));
+	cs->last_ended = json_integer_value(json_object_get(ent, "ended"));
+	json_decref(cs->last_evidence);
+	json_t *ev = json_object_get(ent, "evidence");
+	cs->last_evidence = json_is_object(ev) ? json_incref(ev) : NULL;
+	free(cs->last_log);
+	cs->last_log = xstrdup(jget_s(ent, "log"));
+}
+
+/* Transient failures are retried with backoff (SPEC section 6); any other
+ * result ends the series. */
+void note_result(struct comp_state *cs, const char *result, const char *cls,
+			long long ended, long long rate_reset)
+{
+	enum tally_class k = cls ? tally_class_from_name(cls) : TC_NONE;
+	if (result && result_is(result, RS_FAILED) && k < TC_CLASS_COUNT && classify_transient(k)) {
+		cs->transient_failures++;
+		long long next = cs->cron ? cron_next(cs->cron, ended) : -1;
+		cs->retry_due = backoff_next(cs->transient_failures, ended, next, rate_reset);
+		if (cs->retry_due < 0)
+			cs->retry_due = 0;
+	} else if (result && !result_is(result, RS_VERIFIED)) {
+		cs->transient_failures = 0;
+		cs->retry_due = 0;
+	}
+}
+
+/* newest upstream version that is not skipped and is newer than the record,
+ * were the component not pinned */
+const char *candidate_unpinned(const struct comp_state *cs, const struct holds *h)
+{
+	if (cs->up_cls != TC_NONE)
+		return NULL;
+	for (size_t i = 0; i < cs->upstream.n; i++) {
+		const char *v = cs->upstream.v[i];
+		if (h && holds_is_skipped(h, cs->cc->name, v))
+			continue;
+		if (!cs->recorded || version_compare(v, cs->recorded, cs->cc->order) > 0)
+			return v;
+		return NULL;
+	}
+	return NULL;
+}
+
+/* newest upstream version that is not skipped and is newer than the record */
+const char *candidate_of(const struct comp_state *cs, const struct holds *h)
+{
+	if (h && holds_pin(h, cs->cc->name))
+		return NULL;
+	return candidate_unpinned(cs, h);
+}
+
+const char *state_of(const struct comp_state *cs, const struct holds *h, const char *cand)
+{
+	if (cs->stage)
+		return cs->stage;
+	if (cs->unpushed)
+		return state_name(ST_RECORDING);
+	if (h && holds_pin(h, cs->cc->name))
+		return state_name(ST_PINNED);
+	if (cs->last_result && result_is(cs->last_result, RS_FAILED) && cand && cs->last_version &&
+	    strcmp(cs->last_version, cand) == 0)
+		return state_name(ST_FAILED);
+	if (cs->record_error)
+		return state_name(ST_UNKNOWN);
+	if (cs->checked && cs->up_cls != TC_NONE)
+		return state_name(ST_UNKNOWN);
+	/* never read in this state directory: tally does not know yet */
+	if (!cs->checked)
+		return state_name(ST_UNCHECKED);
+	if (cand || !cs->recorded)
+		return state_name(ST_OUTDATED);
+	if (base_moved(cs))
+		return state_name(ST_BASE_MOVED);
+	if (cs->upstream.n && version_compare(cs->recorded, cs->upstream.v[0], cs->cc->order) > 0)
+		return state_name(ST_AHEAD);
+	return state_name(ST_CURRENT);
+}
+
+/* When the schedule will next run this component: null while pinned,
+ * paused, or for manual upstreams. */
+long long next_run_of(const struct comp_state *cs, const struct holds *h, int paused, long long now)
+{
+	if (!cs->cron || (h && holds_pin(h, cs->cc->name)) || upstream_is_manual(cs->cc) || paused)
+		return 0;
+	long long next = cron_next(cs->cron, now);
+	if (cs->retry_due > 0 && (next < 0 || cs->retry_due < next))
+		next = cs->retry_due > now ? cs->retry_due : now;
+	return next > 0 ? next : 0;
+}
+
+json_t *status_json(const struct comp_state *cs, const struct holds *h, const char *event, int paused,
+		    long long now)
+{
+	const char *cand = candidate_of(cs, h);
+	const char *cls = NULL, *msg = NULL;
+	json_t *evidence = NULL;
+	if (cs->record_error) {
+		cls = "input";
+		msg = cs->record_msg;
+	} else if (cs->checked && cs->up_cls != TC_NONE) {
+		cls = tally_class_name(cs->up_cls);
+		msg = cs->up_msg;
+	} else if (cs->last_result && result_is(cs->last_result, RS_FAILED)) {
+		cls = cs->last_class;
+		msg = cs->last_message;
+		evidence = cs->last_evidence;
+	}
+	json_t *st = json_pack("{s:i, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+			 "schema", 1, "event", event, "component", cs->cc->name, "key", cs->cc->key,
+			 "file", cs->cc->file, "recorded", jstr(cs->recorded), "upstream",
+			 cs->upstream.n && cs->up_cls == TC_NONE ? json_string(cs->upstream.v[0]) : json_null(),
+			 "candidate", jstr(cand), "built", jstr(cs->built), "state", state_of(cs, h, cand),
+			 "class", jstr(cls), "message", jstr(msg), "checked_at", jtime(cs->checked_at),
+			 "retry_at", jtime(cs->retry_due ? cs->retry_due : cs->retry_at), "next_run",
+			 jtime(next_run_of(cs, h, paused, now)), "last_result", jstr(cs->last_result), "last_at",
+			 jtime(cs->last_ended));
+	json_object_set_new(st, "evidence", evidence ? json_incref(evidence) : json_null());
+	json_object_set_new(st, "log", jstr(cs->last_log));
+	/* skipped versions are listed beside the state (SPEC section 2) */
+	json_t *skipped = json_array();
+	for (size_t i = 0; h && i < holds_count(h); i++) {
+		const struct hold *hd = holds_at(h, i);
+		if (hd->kind == HOLD_SKIP && strcmp(hd->component, cs->cc->name) == 0)
+			json_array_append_new(skipped, json_string(hd->version));
+	}
+	json_object_set_new(st, "skipped", skipped);
+	/* a pin, its reason and what unpinning would do: nothing at once; the
+	 * next scheduled run ships the candidate */
+	const struct hold *pin = h ? holds_pin(h, cs->cc->name) : NULL;
+	if (pin) {
+		long long next = 0;
+		if (cs->cron && !upstream_is_manual(cs->cc) && !paused)
+			next = cron_next(cs->cron, now);
+		json_object_set_new(st, "pin", json_pack("{s:s, s:s, s:o, s:o}", "version", pin->version, "reason",
+							pin->reason, "ships", jstr(candidate_unpinned(cs, h)),
+							"next_run", jtime(next)));
+	} else {
+		json_object_set_new(st, "pin", json_null());
+	}
+	json_t *bases = json_array();
+	size_t i;
+	json_t *v;
+	json_array_foreach(cs->bases, i, v)
+		json_array_append_new(bases, json_pack("{s:s, s:O, s:O}", "image", jget_s(v, "image"), "digest",
+						       json_object_get(v, "digest"), "built_on",
+						       json_object_get(v, "built_on")));
+	json_object_set_new(st, "bases", bases);
+	if (cs->cc->platforms.n) {
+		json_t *pl = json_array();
+		for (size_t k = 0; k < cs->cc->platforms.n; k++)
+			json_array_append_new(pl, json_string(cs->cc->platforms.v[k]));
+		json_object_set_new(st, "platforms", pl);
+	}
+	return st;
+}
+
+/* The first base whose digest moved from the one the record was built on
+ * (NULL when none, or when either is unknown). */
+const char *base_moved(const struct comp_state *cs)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(cs->bases, i, v) {
+		const char *d = jget_s(v, "digest"), *b = jget_s(v, "built_on");
+		if (d && b && strcmp(d, b) != 0)
+			return jget_s(v, "image");
+	}
+	return NULL;
+}
+
+json_t *base_entry(const struct comp_state *cs, const char *image)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(cs->bases, i, v)
+		if (!strcmp(jget_s(v, "image"), image))
+			return v;
+	return NULL;
+}
+
+void comp_state_free(struct comp_state *cs)
+{
+	free(cs->recorded);
+	free(cs->record_msg);
+	strv_free(&cs->upstream);
+	free(cs->up_msg);
+	free(cs->built);
+	free(cs->last_result);
+	free(cs->last_version);
+	free(cs->last_class);
+	free(cs->last_message);
+	json_decref(cs->last_evidence);
+	free(cs->last_log);
+	json_decref(cs->bases);
+	cron_free(cs->cron);
+}

@@ -1,0 +1,41 @@
+/* queue.h - the engine's message queues: a FIFO of struct msg guarded by a
+ * mutex and a condition. The inbox (commands, worker results, progress) is
+ * pushed by any thread and popped by the engine thread; the outbox (events)
+ * is pushed by the engine thread and popped by front ends, and has a pipe
+ * that is readable while it is not empty (for poll loops). Internal to
+ * engine/. */
+#ifndef TALLY_QUEUE_H
+#define TALLY_QUEUE_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
+
+struct msg {
+	struct msg *next;
+	int kind;
+	json_t *json;
+	void *ptr;
+	size_t bytes;     /* live log bytes it carries */
+};
+
+struct queue {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct msg *head, *tail;
+	size_t bytes;     /* live log bytes queued */
+	int wake[2];      /* outbox only: readable while non-empty */
+};
+
+void queue_init(struct queue *q, int with_pipe);
+void queue_push_sized(struct queue *q, int kind, json_t *json, void *ptr, size_t bytes);
+void queue_push(struct queue *q, int kind, json_t *json, void *ptr);
+size_t queue_bytes(struct queue *q);
+struct msg *queue_pop(struct queue *q, int timeout_ms);
+/* Appends evs[0..n) (kind 0, no pointer) in order under one lock, waking
+ * the consumer once; takes the references. */
+void queue_push_batch(struct queue *q, json_t **evs, size_t n);
+/* Drops what is queued and closes the pipe (no thread uses q any more). */
+void queue_destroy(struct queue *q);
+
+#endif
