@@ -1,7 +1,18 @@
+/* recindex.c - the record commits of every component from one shared
+ * history walk, and its copy in the state directory (STATE/recindex): a
+ * start reads that copy and walks only the commits added since the head it
+ * was written at. The copy is a cache: an unreadable, corrupt or foreign
+ * one is ignored with a warning and the index is walked from scratch, so
+ * it never changes a decision. One index belongs to one thread at a time. */
 #include "recindex.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bases.h"
 #include "repo.h"
@@ -21,6 +32,8 @@ struct recindex {
 	struct comp_recs *c;
 	size_t nc, capc;
 	size_t *heads, nheads;
+	char *path;             /* the copy in the state directory, or NULL */
+	size_t walked;          /* commits walked since the copy was written */
 };
 
 struct recindex *recindex_new(void)
@@ -58,6 +71,7 @@ void recindex_free(struct recindex *ri)
 	if (!ri)
 		return;
 	clear(ri);
+	free(ri->path);
 	free(ri);
 }
 
@@ -118,7 +132,7 @@ struct pending {
 
 /* Walks head (hiding hide when not NULL), newest first, into *out. */
 static int walk(git_repository *repo, const git_oid *head, const git_oid *hide,
-		struct pending **out, size_t *nout)
+		struct pending **out, size_t *nout, size_t *walked)
 {
 	git_revwalk *w = NULL;
 	size_t n = 0, cap = 0;
@@ -133,6 +147,7 @@ static int walk(git_repository *repo, const git_oid *head, const git_oid *hide,
 		git_commit *c = NULL;
 		if (git_commit_lookup(&c, repo, &oid) < 0)
 			break;
+		(*walked)++;
 		const char *msg = git_commit_message(c);
 		/* most commits of a busy repo are not tally's: skip them cheaply */
 		if (!msg || !strstr(msg, "Tally-Component:")) {
@@ -183,11 +198,13 @@ int recindex_update(struct recindex *ri, git_repository *repo, const char *refna
 	if (ri->have_head && git_oid_equal(&head, &ri->head))
 		return 0;
 	int incremental = ri->have_head && git_graph_descendant_of(repo, &head, &ri->head) == 1;
-	if (!incremental)
+	if (!incremental) {
 		clear(ri);
+		ri->walked = 0;
+	}
 	struct pending *p = NULL;
 	size_t n = 0;
-	if (walk(repo, &head, incremental ? &ri->head : NULL, &p, &n) < 0) {
+	if (walk(repo, &head, incremental ? &ri->head : NULL, &p, &n, &ri->walked) < 0) {
 		clear(ri);
 		return -1;
 	}
@@ -213,6 +230,10 @@ int recindex_update(struct recindex *ri, git_repository *repo, const char *refna
 	free(p);
 	git_oid_cpy(&ri->head, &head);
 	ri->have_head = 1;
+	/* the copy is rewritten once a start would walk enough commits to
+	 * matter; a failed write only costs the next start that walk */
+	if (ri->path && ri->walked >= RECINDEX_SAVE_AFTER && recindex_save(ri, NULL) == 0)
+		ri->walked = 0;
 	return 0;
 }
 
@@ -221,4 +242,184 @@ const struct recindex_rec *recindex_of(const struct recindex *ri, const char *co
 	const struct comp_recs *cr = lookup(ri, component);
 	*n = cr ? cr->n : 0;
 	return cr ? cr->r : NULL;
+}
+
+/* ---- the copy in the state directory ----------------------------------
+ * Line 1: "tally-recindex 1 HEAD SUM\n", SUM the SHA-1 (as git hashes a
+ * blob) of everything after that line; then one JSON array of
+ * [component, commit, time, action, version, digest|null, recipe|null,
+ * [bases...]] per record, each component's records newest first. */
+#define RI_MAGIC "tally-recindex 1 "
+
+static json_t *jstr_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+int recindex_save(struct recindex *ri, struct tally_err *err)
+{
+	if (!ri->path || !ri->have_head) {
+		tally_err_set(err, TC_INTERNAL, "record index: nothing to save");
+		return -1;
+	}
+	json_t *a = json_array();
+	for (size_t i = 0; i < ri->nc; i++)
+		for (size_t k = 0; k < ri->c[i].n; k++) {
+			const struct recindex_rec *r = &ri->c[i].r[k];
+			json_t *b = json_array();
+			for (size_t j = 0; j < r->bases.n; j++)
+				json_array_append_new(b, json_string(r->bases.v[j]));
+			json_array_append_new(a, json_pack("[s,s,I,s,s,o,o,o]", ri->c[i].name, r->commit,
+							   (json_int_t)r->time, r->action, r->version,
+							   jstr_or_null(r->digest), jstr_or_null(r->recipe), b));
+		}
+	char *body = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	if (!body) {
+		tally_err_set(err, TC_INTERNAL, "record index: cannot serialise it");
+		return -1;
+	}
+	size_t blen = strlen(body);
+	git_oid sum;
+	char head[GIT_OID_HEXSZ + 1], sumhex[GIT_OID_HEXSZ + 1];
+	git_odb_hash(&sum, body, blen, GIT_OBJECT_BLOB);
+	git_oid_tostr(sumhex, sizeof sumhex, &sum);
+	git_oid_tostr(head, sizeof head, &ri->head);
+	struct sbuf sb = {0};
+	sbuf_addf(&sb, RI_MAGIC "%s %s\n", head, sumhex);
+	sbuf_add(&sb, body, blen);
+	free(body);
+	/* a cache: written to a temporary file and renamed, without fsync (a
+	 * torn copy after a crash fails its sum and is walked again) */
+	char *tmp = xasprintf("%s.tmp", ri->path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int rc = -1;
+	if (fd >= 0) {
+		size_t off = 0;
+		while (off < sb.len) {
+			ssize_t w = write(fd, sb.buf + off, sb.len - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+		rc = off == sb.len ? 0 : -1;
+		if (close(fd) < 0)
+			rc = -1;
+		if (rc == 0 && rename(tmp, ri->path) < 0)
+			rc = -1;
+	}
+	if (rc < 0) {
+		tally_err_set(err, TC_INTERNAL, "%s: cannot write the record index: %s", ri->path,
+			      strerror(errno));
+		unlink(tmp);
+	}
+	free(tmp);
+	sbuf_free(&sb);
+	return rc;
+}
+
+static int load_records(struct recindex *ri, json_t *a)
+{
+	size_t i;
+	json_t *e;
+	if (!json_is_array(a))
+		return -1;
+	json_array_foreach(a, i, e) {
+		const char *comp, *commit, *action, *version;
+		json_int_t t;
+		json_t *dg, *rc, *bases;
+		if (json_unpack(e, "[s,s,I,s,s,o,o,o!]", &comp, &commit, &t, &action, &version, &dg, &rc,
+				&bases) < 0 ||
+		    strlen(commit) != GIT_OID_HEXSZ || !version_valid(version) ||
+		    !(json_is_string(dg) || json_is_null(dg)) || !(json_is_string(rc) || json_is_null(rc)) ||
+		    !json_is_array(bases))
+			return -1;
+		struct comp_recs *cr = get(ri, comp);
+		if (cr->n == cr->cap) {
+			cr->cap = cr->cap ? cr->cap * 2 : 4;
+			cr->r = xrealloc(cr->r, cr->cap * sizeof *cr->r);
+		}
+		struct recindex_rec *r = &cr->r[cr->n++];
+		memset(r, 0, sizeof *r);
+		r->version = xstrdup(version);
+		r->action = xstrdup(action);
+		r->digest = xstrdup(json_string_value(dg));
+		r->recipe = xstrdup(json_string_value(rc));
+		memcpy(r->commit, commit, sizeof r->commit);
+		r->time = (long long)t;
+		size_t j;
+		json_t *b;
+		json_array_foreach(bases, j, b) {
+			if (!json_is_string(b))
+				return -1;
+			strv_push(&r->bases, json_string_value(b));
+		}
+	}
+	return 0;
+}
+
+struct recindex *recindex_load(const char *state_dir, struct strv *warnings)
+{
+	struct recindex *ri = recindex_new();
+	if (!state_dir)
+		return ri;
+	ri->path = xasprintf("%s/recindex", state_dir);
+	struct sbuf sb = {0};
+	struct tally_err err = {0};
+	const char *why = NULL;
+	if (util_read_file(ri->path, &sb, &err) < 0) {
+		if (errno != ENOENT)
+			why = "unreadable";
+		goto out;
+	}
+	const char *nl = memchr(sb.buf, '\n', sb.len);
+	git_oid head, want, sum;
+	char hex[GIT_OID_HEXSZ + 1];
+	size_t ml = strlen(RI_MAGIC);
+	if (!nl || (size_t)(nl - sb.buf) != ml + 2 * GIT_OID_HEXSZ + 1 || memcmp(sb.buf, RI_MAGIC, ml) != 0 ||
+	    sb.buf[ml + GIT_OID_HEXSZ] != ' ') {
+		why = "not a record index";
+		goto out;
+	}
+	memcpy(hex, sb.buf + ml, GIT_OID_HEXSZ);
+	hex[GIT_OID_HEXSZ] = 0;
+	if (git_oid_fromstr(&head, hex) < 0) {
+		why = "not a record index";
+		goto out;
+	}
+	memcpy(hex, sb.buf + ml + GIT_OID_HEXSZ + 1, GIT_OID_HEXSZ);
+	const char *body = nl + 1;
+	size_t blen = sb.len - (size_t)(body - sb.buf);
+	git_odb_hash(&sum, body, blen, GIT_OBJECT_BLOB);
+	if (git_oid_fromstr(&want, hex) < 0 || !git_oid_equal(&want, &sum)) {
+		why = "its checksum does not match (torn or changed)";
+		goto out;
+	}
+	json_error_t je;
+	json_t *a = json_loadb(body, blen, 0, &je);
+	int bad = load_records(ri, a);
+	json_decref(a);
+	if (bad < 0) {
+		why = "malformed records";
+		goto out;
+	}
+	git_oid_cpy(&ri->head, &head);
+	ri->have_head = 1;
+out:
+	if (why) {
+		clear(ri);
+		if (warnings)
+			strv_push_owned(warnings, xasprintf("%s: %s, ignored: the record index is built again "
+							    "from the history",
+							    ri->path, why));
+	}
+	sbuf_free(&sb);
+	return ri;
+}
+
+size_t recindex_walked(const struct recindex *ri)
+{
+	return ri->walked;
 }
