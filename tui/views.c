@@ -898,7 +898,7 @@ static void history_draw(struct console *c, WINDOW *w, int focused)
 		ui_put(c, w, 1, 1, W - 2, "no record or hold commits yet", A_DIM);
 		return;
 	}
-	int detail = 7;
+	int detail = 9;   /* the rule and eight trailer lines */
 	int rows = h - 1 - detail;
 	list_scroll(&c->hist_sel, &c->hist_top, n, rows);
 	for (int i = 0; i < rows && c->hist_top + i < n; i++) {
@@ -940,6 +940,13 @@ static void history_draw(struct console *c, WINDOW *w, int focused)
 	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
 	snprintf(line, sizeof line, "Tally-Recipe: %s   commit %s", ui_s(ev, "recipe") ? ui_s(ev, "recipe") : "-",
 		 ui_s(ev, "commit") ? ui_s(ev, "commit") : "-");
+	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
+	json_array_foreach(json_object_get(ev, "bases"), i, img)   /* issue 15 */
+		sbuf_addf(&sb, "%s%s", i ? "  " : "", json_string_value(img) ? json_string_value(img) : "");
+	snprintf(line, sizeof line, "Tally-Base: %s", sb.len ? sbuf_str(&sb) : "-");
+	sbuf_free(&sb);
+	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
+	snprintf(line, sizeof line, "Tally-Cause: %s", ui_s(ev, "cause") ? ui_s(ev, "cause") : "-");
 	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
 }
 

@@ -79,6 +79,14 @@ expect_eq "the record stays" "$(record_of app-versions.txt app)" v1.0.0
 cause=$(commit_trailer HEAD Tally-Cause)
 check "Tally-Cause has the old and new digests" grep -qF "base $REG/test/base:1 moved $D1 → $D2" <<<"$cause"
 expect_eq "Tally-Base has the new one" "$(commit_trailer HEAD Tally-Base)" "$REG/test/base:1@$D2"
+tally history -v app >"$T/hist.txt"
+check "history -v prints Tally-Base of the rebuild" grep -qxF "    base $REG/test/base:1@$D2" "$T/hist.txt"
+check "history -v prints its Tally-Cause" grep -qxF "    cause base $REG/test/base:1 moved $D1 → $D2" "$T/hist.txt"
+check "history -v prints the release's cause" grep -qxF "    cause upstream v1.0.0 released" "$T/hist.txt"
+check "history -v: the first record's base too" grep -qxF "    base $REG/test/base:1@$D1" "$T/hist.txt"
+tally history --json app >"$T/hist.json"
+check "history --json: bases and cause" jq_ok "$T/hist.json" --arg b "$REG/test/base:1@$D2" \
+	'map(select(.event == "record"))[0] | .bases == [$b] and (.cause | startswith("base "))'
 tally check --json >"$T/check2.json" || true
 check "current again" jq_ok "$T/check2.json" '.[0].state == "current"'
 n1=$(commits)
