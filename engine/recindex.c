@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,15 +244,19 @@ const struct recindex_rec *recindex_of(const struct recindex *ri, const char *co
 }
 
 /* ---- the copy in the state directory ----------------------------------
- * Line 1: "tally-recindex 1 HEAD SUM\n", SUM the SHA-1 (as git hashes a
- * blob) of everything after that line; then one JSON array of
- * [component, commit, time, action, version, digest|null, recipe|null,
- * [bases...]] per record, each component's records newest first. */
-#define RI_MAGIC "tally-recindex 1 "
+ * Line 1: "tally-recindex 2 HEAD SUM\n", SUM the SHA-1 (as git hashes a
+ * blob) of everything after that line. Then one line per record, each
+ * component's records newest first: the fields component, commit, time,
+ * action, version, digest, recipe, the number of bases, the bases, each
+ * ended by a NUL byte (no trailer value holds one); digest and recipe are
+ * "=VALUE" or "-" (none). Not JSON: a start reads it, and this is several
+ * times faster to read. */
+#define RI_MAGIC "tally-recindex 2 "
 
-static json_t *jstr_or_null(const char *s)
+static void put_field(struct sbuf *sb, const char *prefix, const char *s)
 {
-	return s ? json_string(s) : json_null();
+	sbuf_adds(sb, prefix);
+	sbuf_add(sb, s, strlen(s) + 1);
 }
 
 int recindex_save(struct recindex *ri, struct tally_err *err)
@@ -262,33 +265,34 @@ int recindex_save(struct recindex *ri, struct tally_err *err)
 		tally_err_set(err, TC_INTERNAL, "record index: nothing to save");
 		return -1;
 	}
-	json_t *a = json_array();
+	struct sbuf body = {0};
 	for (size_t i = 0; i < ri->nc; i++)
 		for (size_t k = 0; k < ri->c[i].n; k++) {
 			const struct recindex_rec *r = &ri->c[i].r[k];
-			json_t *b = json_array();
+			char num[32];
+			put_field(&body, "", ri->c[i].name);
+			put_field(&body, "", r->commit);
+			snprintf(num, sizeof num, "%lld", r->time);
+			put_field(&body, "", num);
+			put_field(&body, "", r->action);
+			put_field(&body, "", r->version);
+			put_field(&body, r->digest ? "=" : "-", r->digest ? r->digest : "");
+			put_field(&body, r->recipe ? "=" : "-", r->recipe ? r->recipe : "");
+			snprintf(num, sizeof num, "%zu", r->bases.n);
+			put_field(&body, "", num);
 			for (size_t j = 0; j < r->bases.n; j++)
-				json_array_append_new(b, json_string(r->bases.v[j]));
-			json_array_append_new(a, json_pack("[s,s,I,s,s,o,o,o]", ri->c[i].name, r->commit,
-							   (json_int_t)r->time, r->action, r->version,
-							   jstr_or_null(r->digest), jstr_or_null(r->recipe), b));
+				put_field(&body, "", r->bases.v[j]);
+			sbuf_addc(&body, '\n');
 		}
-	char *body = json_dumps(a, JSON_COMPACT);
-	json_decref(a);
-	if (!body) {
-		tally_err_set(err, TC_INTERNAL, "record index: cannot serialise it");
-		return -1;
-	}
-	size_t blen = strlen(body);
 	git_oid sum;
 	char head[GIT_OID_HEXSZ + 1], sumhex[GIT_OID_HEXSZ + 1];
-	git_odb_hash(&sum, body, blen, GIT_OBJECT_BLOB);
+	git_odb_hash(&sum, body.buf ? body.buf : "", body.len, GIT_OBJECT_BLOB);
 	git_oid_tostr(sumhex, sizeof sumhex, &sum);
 	git_oid_tostr(head, sizeof head, &ri->head);
 	struct sbuf sb = {0};
 	sbuf_addf(&sb, RI_MAGIC "%s %s\n", head, sumhex);
-	sbuf_add(&sb, body, blen);
-	free(body);
+	sbuf_add(&sb, body.buf ? body.buf : "", body.len);
+	sbuf_free(&body);
 	/* a cache: written to a temporary file and renamed, without fsync (a
 	 * torn copy after a crash fails its sum and is walked again) */
 	char *tmp = xasprintf("%s.tmp", ri->path);
@@ -320,21 +324,40 @@ int recindex_save(struct recindex *ri, struct tally_err *err)
 	return rc;
 }
 
-static int load_records(struct recindex *ri, json_t *a)
+/* the next NUL-ended field at *p (before end), or NULL */
+static const char *field(const char **p, const char *end)
 {
-	size_t i;
-	json_t *e;
-	if (!json_is_array(a))
+	const char *f = *p;
+	const char *z = f < end ? memchr(f, '\0', (size_t)(end - f)) : NULL;
+	if (!z)
+		return NULL;
+	*p = z + 1;
+	return f;
+}
+
+static int number(const char *s, long long *out)
+{
+	char *e = NULL;
+	errno = 0;
+	long long v = strtoll(s, &e, 10);
+	if (!*s || *e || errno || v < 0)
 		return -1;
-	json_array_foreach(a, i, e) {
-		const char *comp, *commit, *action, *version;
-		json_int_t t;
-		json_t *dg, *rc, *bases;
-		if (json_unpack(e, "[s,s,I,s,s,o,o,o!]", &comp, &commit, &t, &action, &version, &dg, &rc,
-				&bases) < 0 ||
-		    strlen(commit) != GIT_OID_HEXSZ || !version_valid(version) ||
-		    !(json_is_string(dg) || json_is_null(dg)) || !(json_is_string(rc) || json_is_null(rc)) ||
-		    !json_is_array(bases))
+	*out = v;
+	return 0;
+}
+
+static int load_records(struct recindex *ri, const char *p, const char *end)
+{
+	while (p < end) {
+		const char *comp = field(&p, end), *commit = field(&p, end), *tm = field(&p, end);
+		const char *action = field(&p, end), *version = field(&p, end);
+		const char *dg = field(&p, end), *rc = field(&p, end), *nb = field(&p, end);
+		long long t, nbases;
+		if (!nb || !*comp || strlen(commit) != GIT_OID_HEXSZ || number(tm, &t) < 0 ||
+		    number(nb, &nbases) < 0 || nbases > 4096 || !version_valid(version) ||
+		    (strcmp(action, "ship") && strcmp(action, "rebuild") && strcmp(action, "reset") &&
+		     strcmp(action, "adopt")) ||
+		    !(*dg == '-' ? !dg[1] : *dg == '=') || !(*rc == '-' ? !rc[1] : *rc == '='))
 			return -1;
 		struct comp_recs *cr = get(ri, comp);
 		if (cr->n == cr->cap) {
@@ -345,17 +368,19 @@ static int load_records(struct recindex *ri, json_t *a)
 		memset(r, 0, sizeof *r);
 		r->version = xstrdup(version);
 		r->action = xstrdup(action);
-		r->digest = xstrdup(json_string_value(dg));
-		r->recipe = xstrdup(json_string_value(rc));
+		r->digest = *dg == '=' ? xstrdup(dg + 1) : NULL;
+		r->recipe = *rc == '=' ? xstrdup(rc + 1) : NULL;
 		memcpy(r->commit, commit, sizeof r->commit);
-		r->time = (long long)t;
-		size_t j;
-		json_t *b;
-		json_array_foreach(bases, j, b) {
-			if (!json_is_string(b))
+		r->time = t;
+		for (long long j = 0; j < nbases; j++) {
+			const char *b = field(&p, end);
+			if (!b)
 				return -1;
-			strv_push(&r->bases, json_string_value(b));
+			strv_push(&r->bases, b);
 		}
+		if (p >= end || *p != '\n')
+			return -1;
+		p++;
 	}
 	return 0;
 }
@@ -397,11 +422,7 @@ struct recindex *recindex_load(const char *state_dir, struct strv *warnings)
 		why = "its checksum does not match (torn or changed)";
 		goto out;
 	}
-	json_error_t je;
-	json_t *a = json_loadb(body, blen, 0, &je);
-	int bad = load_records(ri, a);
-	json_decref(a);
-	if (bad < 0) {
+	if (load_records(ri, body, body + blen) < 0) {
 		why = "malformed records";
 		goto out;
 	}

@@ -124,8 +124,12 @@ static void assert_same(const struct recindex *a, const struct recindex *b, int 
 		for (size_t i = 0; i < na; i++) {
 			assert_string_equal(ra[i].version, rb[i].version);
 			assert_string_equal(ra[i].action, rb[i].action);
-			assert_string_equal(ra[i].digest, rb[i].digest);
-			assert_string_equal(ra[i].recipe, rb[i].recipe);
+			assert_true(!ra[i].digest == !rb[i].digest);
+			assert_true(!ra[i].recipe == !rb[i].recipe);
+			if (ra[i].digest)
+				assert_string_equal(ra[i].digest, rb[i].digest);
+			if (ra[i].recipe)
+				assert_string_equal(ra[i].recipe, rb[i].recipe);
 			assert_string_equal(ra[i].commit, rb[i].commit);
 			assert_int_equal(ra[i].time, rb[i].time);
 			assert_int_equal(ra[i].bases.n, rb[i].bases.n);
@@ -159,6 +163,8 @@ static void test_round_trip(void **state)
 {
 	(void)state;
 	git_oid head = history(NULL, 0, 40);
+	/* a record without digest, recipe or bases */
+	head = commit(&head, "adopt c0\n\nTally-Action: adopt\nTally-Component: c0\nTally-Version: v0.9.0\n", 1041);
 	char *path = copy_path();
 	unlink(path);
 	/* no copy yet: no warning, an empty index, a walk from scratch */
@@ -166,7 +172,7 @@ static void test_round_trip(void **state)
 	struct recindex *a = recindex_load(dir, &w);
 	assert_int_equal(w.n, 0);
 	assert_int_equal(recindex_update(a, repo, REF), 0);
-	assert_int_equal(recindex_walked(a), 41);
+	assert_int_equal(recindex_walked(a), 42);
 	assert_int_equal(recindex_save(a, NULL), 0);
 	struct recindex *full = fresh();
 	assert_same(a, full, 3);
@@ -182,6 +188,13 @@ static void test_round_trip(void **state)
 	assert_true(n > 0);
 	assert_int_equal(r[0].bases.n, 2);
 	assert_string_equal(r[0].bases.v[1], "reg/other:2@sha256:0000000000000000000000000000000000000000000000000000000000000009");
+	r = recindex_of(b, "c0", &n);
+	assert_true(n > 1);
+	assert_string_equal(r[0].version, "v0.9.0");
+	assert_null(r[0].digest);
+	assert_null(r[0].recipe);
+	assert_int_equal(r[0].bases.n, 0);
+	assert_non_null(r[1].digest);
 
 	/* commits on top: only they are walked, and the new record comes first */
 	head = history(&head, 40, 5);
@@ -252,7 +265,7 @@ static void test_corrupt(void **state)
 	/* one byte changed in a record: the sum catches it */
 	struct sbuf bad = {0};
 	sbuf_add(&bad, good.buf, good.len);
-	char *v = strstr(bad.buf, "v1.");
+	char *v = memmem(bad.buf, bad.len, "v1.", 3);
 	assert_non_null(v);
 	v[3] = v[3] == '9' ? '8' : '9';
 	assert_ignored(bad.buf, bad.len, "checksum");
@@ -262,15 +275,35 @@ static void test_corrupt(void **state)
 	assert_ignored("", 0, "not a record index");
 	assert_ignored("hello\n[]", 8, "not a record index");
 	/* a right sum over malformed records */
-	const char *body = "[[\"c0\",\"abc\",1,\"ship\",\"v1\",null,null,[]]]";
-	git_oid sum;
-	git_odb_hash(&sum, body, strlen(body), GIT_OBJECT_BLOB);
-	char hh[GIT_OID_HEXSZ + 1], sh[GIT_OID_HEXSZ + 1];
-	git_oid_tostr(hh, sizeof hh, &head);
-	git_oid_tostr(sh, sizeof sh, &sum);
-	char *f = xasprintf("tally-recindex 1 %s %s\n%s", hh, sh, body);
-	assert_ignored(f, strlen(f), "malformed records");
-	free(f);
+	static const char bodies[][200] = {
+		/* a short commit id */
+		"c0\0abc\0" "1\0ship\0v1.0.0\0-\0-\0" "0\0\n",
+		/* an invalid version */
+		"c0\0" "0123456789012345678901234567890123456789\0" "1\0ship\0v1 0\0-\0-\0" "0\0\n",
+		/* an unknown action */
+		"c0\0" "0123456789012345678901234567890123456789\0" "1\0skip\0v1.0.0\0-\0-\0" "0\0\n",
+		/* more bases announced than there are */
+		"c0\0" "0123456789012345678901234567890123456789\0" "1\0ship\0v1.0.0\0-\0-\0" "2\0b@d\0\n",
+		/* no line end */
+		"c0\0" "0123456789012345678901234567890123456789\0" "1\0ship\0v1.0.0\0=d\0=r\0" "0\0",
+	};
+	static const size_t lens[] = {sizeof "c0\0abc\0" "1\0ship\0v1.0.0\0-\0-\0" "0\0\n" - 1,
+		sizeof "c0\0" "0123456789012345678901234567890123456789\0" "1\0ship\0v1 0\0-\0-\0" "0\0\n" - 1,
+		sizeof "c0\0" "0123456789012345678901234567890123456789\0" "1\0skip\0v1.0.0\0-\0-\0" "0\0\n" - 1,
+		sizeof "c0\0" "0123456789012345678901234567890123456789\0" "1\0ship\0v1.0.0\0-\0-\0" "2\0b@d\0\n" - 1,
+		sizeof "c0\0" "0123456789012345678901234567890123456789\0" "1\0ship\0v1.0.0\0=d\0=r\0" "0\0" - 1};
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		git_oid sum;
+		git_odb_hash(&sum, bodies[i], lens[i], GIT_OBJECT_BLOB);
+		char hh[GIT_OID_HEXSZ + 1], sh[GIT_OID_HEXSZ + 1];
+		git_oid_tostr(hh, sizeof hh, &head);
+		git_oid_tostr(sh, sizeof sh, &sum);
+		struct sbuf f = {0};
+		sbuf_addf(&f, "tally-recindex 2 %s %s\n", hh, sh);
+		sbuf_add(&f, bodies[i], lens[i]);
+		assert_ignored(f.buf, f.len, "malformed records");
+		sbuf_free(&f);
+	}
 	/* a directory where the copy should be: unreadable */
 	unlink(path);
 	assert_int_equal(mkdir(path, 0700), 0);
