@@ -33,6 +33,7 @@ struct recindex {
 	size_t *heads, nheads;
 	char *path;             /* the copy in the state directory, or NULL */
 	size_t walked;          /* commits walked since the copy was written */
+	int resave;             /* the copy was rejected: replace it at the next update */
 };
 
 struct recindex *recindex_new(void)
@@ -231,8 +232,10 @@ int recindex_update(struct recindex *ri, git_repository *repo, const char *refna
 	ri->have_head = 1;
 	/* the copy is rewritten once a start would walk enough commits to
 	 * matter; a failed write only costs the next start that walk */
-	if (ri->path && ri->walked >= RECINDEX_SAVE_AFTER && recindex_save(ri, NULL) == 0)
+	if (ri->path && (ri->walked >= RECINDEX_SAVE_AFTER || ri->resave) && recindex_save(ri, NULL) == 0) {
 		ri->walked = 0;
+		ri->resave = 0;
+	}
 	return 0;
 }
 
@@ -431,6 +434,7 @@ struct recindex *recindex_load(const char *state_dir, struct strv *warnings)
 out:
 	if (why) {
 		clear(ri);
+		ri->resave = 1;   /* else every start would warn again */
 		if (warnings)
 			strv_push_owned(warnings, xasprintf("%s: %s, ignored: the record index is built again "
 							    "from the history",

@@ -241,6 +241,15 @@ static void assert_ignored(const char *data, size_t len, const char *why)
 	assert_int_equal(recindex_update(ri, repo, REF), 0);
 	struct recindex *full = fresh();
 	assert_same(ri, full, 3);
+	/* the update replaced the rejected copy: the next load takes it */
+	struct strv w2 = {0};
+	struct recindex *again = recindex_load(dir, &w2);
+	assert_int_equal(w2.n, 0);
+	assert_int_equal(recindex_update(again, repo, REF), 0);
+	assert_int_equal(recindex_walked(again), 0);
+	assert_same(again, full, 3);
+	recindex_free(again);
+	strv_free(&w2);
 	recindex_free(ri);
 	recindex_free(full);
 	strv_free(&w);
