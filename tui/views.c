@@ -898,7 +898,7 @@ static void history_draw(struct console *c, WINDOW *w, int focused)
 		ui_put(c, w, 1, 1, W - 2, "no record or hold commits yet", A_DIM);
 		return;
 	}
-	int detail = 9;   /* the rule and eight trailer lines */
+	int detail = 9;   /* the rule, seven trailer lines, one spare */
 	int rows = h - 1 - detail;
 	list_scroll(&c->hist_sel, &c->hist_top, n, rows);
 	for (int i = 0; i < rows && c->hist_top + i < n; i++) {
