@@ -3,6 +3,8 @@
  * the network. */
 #include "engine_int.h"
 
+#include "bases.h"
+
 static int shipped_cb(void *vctx, const struct record_commit *rc);
 
 void cmd_status(struct engine *e, json_t *cmd, const char *event)
@@ -67,12 +69,21 @@ void cmd_history(struct engine *e, json_t *cmd)
 			char *v = repo_trailer(msg, "Tally-Version"), *prev = repo_trailer(msg, "Tally-Previous");
 			char *dg = repo_trailer(msg, "Tally-Digest"), *at = repo_trailer(msg, "Tally-Attempt");
 			char *rc = repo_trailer(msg, "Tally-Recipe");
-			emit(e, json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s}",
+			char *cause = repo_trailer(msg, "Tally-Cause");
+			struct strv bv = {0};
+			bases_trailers(msg, "Tally-Base", &bv);
+			json_t *bases = json_array();
+			for (size_t k = 0; k < bv.n; k++)
+				json_array_append_new(bases, json_string(bv.v[k]));
+			strv_free(&bv);
+			emit(e, json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o}",
 					  "event", ev_name(is_hold ? EV_HOLD : EV_RECORD), "component", comp, "version",
 					  jstr(v), "previous", jstr(prev), "action", action, "commit", hex,
 					  "digest", jstr(dg), "attempt", jstr(at), "recipe", jstr(rc), "images",
 					  images, "time", jtime((long long)git_commit_time(c)), "subject",
-					  git_commit_summary(c) ? git_commit_summary(c) : ""));
+					  git_commit_summary(c) ? git_commit_summary(c) : "", "bases", bases,
+					  "cause", jstr(cause)));
+			free(cause);
 			free(v);
 			free(prev);
 			free(dg);

@@ -271,7 +271,8 @@ static const char *const command_man[CMD_COUNT] = {
 		"\"did you mean\" and exit 2.\n",
 	[CMD_HISTORY] =
 		"Record and hold commits from the git log, with their trailers (\\fB\\-v\\fR shows\n"
-		"images, attempt and recipe fingerprint).\n",
+		"images, attempt, recipe fingerprint, the base images the record was built on\n"
+		"(\\fBTally-Base\\fR) and why it was made (\\fBTally-Cause\\fR)).\n",
 	[CMD_ATTEMPTS] =
 		"Recent attempts from the ledger: version, action, result, class.\n",
 	[CMD_LOGS] =

@@ -200,6 +200,7 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	if (ledger_load(e->state_dir, &e->ledger, ledger_warn, &e->warnings, err) < 0)
 		goto fail;
 	compact_ledger(e);
+	e->ri = recindex_load(e->state_dir, &e->warnings);   /* STATE/recindex: walk only what is new */
 	e->n = e->conf->ncomps;
 	e->cs = xcalloc(e->n, sizeof *e->cs);
 	for (size_t i = 0; i < e->n; i++)

@@ -12,6 +12,7 @@
 #include <git2.h>
 #include <stddef.h>
 
+#include "err.h"
 #include "util.h"
 
 struct recindex_rec {
@@ -23,7 +24,21 @@ struct recindex_rec {
 
 struct recindex;
 
+/* The copy in the state directory is rewritten by recindex_update once this
+ * many commits were walked since it was written. */
+#define RECINDEX_SAVE_AFTER 64
+
 struct recindex *recindex_new(void);
+/* A new index from STATE/recindex, the copy an earlier process saved (the
+ * next update walks only the commits on top of its head; from scratch when
+ * that head is not an ancestor of the branch any more). A missing copy
+ * gives an empty index; an unreadable or corrupt one too, with a warning
+ * pushed onto warnings (may be NULL). state_dir NULL: no copy at all. */
+struct recindex *recindex_load(const char *state_dir, struct strv *warnings);
+/* Writes the copy now (recindex_update also does, see above). 0 or -1. */
+int recindex_save(struct recindex *ri, struct tally_err *err);
+/* Commits walked since the copy was read or written (for tests). */
+size_t recindex_walked(const struct recindex *ri);
 void recindex_free(struct recindex *ri);
 /* Brings the index to the branch's head; 0, or -1 when the branch cannot
  * be read (the index is then empty). */

@@ -155,6 +155,10 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 				json_array_foreach(json_object_get(ev, "images"), i, img)
 					printf("    image %s\n", json_string_value(img));
 				printf("    attempt %s  recipe %s\n", s_or(ev, "attempt", "-"), s_or(ev, "recipe", "-"));
+				json_array_foreach(json_object_get(ev, "bases"), i, img)
+					printf("    base %s\n", json_string_value(img));
+				if (json_is_string(json_object_get(ev, "cause")))
+					printf("    cause %s\n", s_or(ev, "cause", ""));
 			}
 		} else if (strcmp(event, "hold") == 0) {
 			printf("%s %s %s: committed in %.12s\n", s_or(ev, "action", "?"), s_or(ev, "component", "?"),

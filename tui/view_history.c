@@ -34,7 +34,7 @@ static void history_draw(struct console *c, WINDOW *w, int focused)
 		ui_put(c, w, 1, 1, W - 2, "no record or hold commits yet", A_DIM);
 		return;
 	}
-	int detail = 7;
+	int detail = 10;   /* the rule, eight trailer lines, one spare */
 	int rows = h - 1 - detail;
 	ui_list_scroll(&c->pos[VIEW_HISTORY].sel, &c->pos[VIEW_HISTORY].top, n, rows);
 	for (int i = 0; i < rows && c->pos[VIEW_HISTORY].top + i < n; i++) {
@@ -58,9 +58,12 @@ static void history_draw(struct console *c, WINDOW *w, int focused)
 	int y = h - detail;
 	ui_rule(c, w, y++, "trailers", 0);
 	char line[1024];
-	snprintf(line, sizeof line, "Tally-Action: %s   Tally-Component: %s   Tally-Version: %s   Tally-Previous: %s",
-		 ui_s(ev, "action") ? ui_s(ev, "action") : "-", ui_s(ev, "component") ? ui_s(ev, "component") : "-",
-		 ui_s(ev, "version") ? ui_s(ev, "version") : "-", ui_s(ev, "previous") ? ui_s(ev, "previous") : "-");
+	/* two lines, so that the previous version is visible at 80 columns */
+	snprintf(line, sizeof line, "Tally-Action: %s   Tally-Component: %s", ui_s(ev, "action") ? ui_s(ev, "action") : "-",
+		 ui_s(ev, "component") ? ui_s(ev, "component") : "-");
+	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
+	snprintf(line, sizeof line, "Tally-Version: %s   Tally-Previous: %s", ui_s(ev, "version") ? ui_s(ev, "version") : "-",
+		 ui_s(ev, "previous") ? ui_s(ev, "previous") : "-");
 	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
 	snprintf(line, sizeof line, "Tally-Digest: %s", ui_s(ev, "digest") ? ui_s(ev, "digest") : "-");
 	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
@@ -76,6 +79,13 @@ static void history_draw(struct console *c, WINDOW *w, int focused)
 	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
 	snprintf(line, sizeof line, "Tally-Recipe: %s   commit %s", ui_s(ev, "recipe") ? ui_s(ev, "recipe") : "-",
 		 ui_s(ev, "commit") ? ui_s(ev, "commit") : "-");
+	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
+	json_array_foreach(json_object_get(ev, "bases"), i, img)
+		sbuf_addf(&sb, "%s%s", i ? "  " : "", json_string_value(img) ? json_string_value(img) : "");
+	snprintf(line, sizeof line, "Tally-Base: %s", sb.len ? sbuf_str(&sb) : "-");
+	sbuf_free(&sb);
+	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
+	snprintf(line, sizeof line, "Tally-Cause: %s", ui_s(ev, "cause") ? ui_s(ev, "cause") : "-");
 	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
 }
 

@@ -79,6 +79,14 @@ expect_eq "the record stays" "$(record_of app-versions.txt app)" v1.0.0
 cause=$(commit_trailer HEAD Tally-Cause)
 check "Tally-Cause has the old and new digests" grep -qF "base $REG/test/base:1 moved $D1 → $D2" <<<"$cause"
 expect_eq "Tally-Base has the new one" "$(commit_trailer HEAD Tally-Base)" "$REG/test/base:1@$D2"
+tally history -v app >"$T/hist.txt"
+check "history -v prints Tally-Base of the rebuild" grep -qxF "    base $REG/test/base:1@$D2" "$T/hist.txt"
+check "history -v prints its Tally-Cause" grep -qxF "    cause base $REG/test/base:1 moved $D1 → $D2" "$T/hist.txt"
+check "history -v prints the release's cause" grep -qxF "    cause upstream v1.0.0 released" "$T/hist.txt"
+check "history -v: the first record's base too" grep -qxF "    base $REG/test/base:1@$D1" "$T/hist.txt"
+tally history --json app >"$T/hist.json"
+check "history --json: bases and cause" jq_ok "$T/hist.json" --arg b "$REG/test/base:1@$D2" \
+	'map(select(.event == "record"))[0] | .bases == [$b] and (.cause | startswith("base "))'
 tally check --json >"$T/check2.json" || true
 check "current again" jq_ok "$T/check2.json" '.[0].state == "current"'
 n1=$(commits)
@@ -193,4 +201,19 @@ check "its cause names the base's digests" grep -qF "base $REG/test/ownbase:late
 	<<<"$(commit_trailer HEAD Tally-Cause)"
 expect_eq "its Tally-Base is the new record" "$(commit_trailer HEAD Tally-Base)" "$REG/test/ownbase:latest@$OD2"
 
+# --- STATE/recindex, the record index's copy (issue 11): a corrupt one is
+# rebuilt with a warning and changes no decision --------------------------
+tally status --json >"$T/ri1.json"
+printf 'tally-recindex 2 %040d %040d\nrubbish' 0 0 >"$(state_dir)/recindex"
+tally status --json >"$T/ri2.json" 2>"$T/ri2.err"
+check "a corrupt record index: a warning naming it" grep -q "recindex: its checksum does not match (torn or changed), ignored: the record index is built again" "$T/ri2.err"
+expect_eq "the same records, states and bases" \
+	"$(jq -cs '[.[] | select(.event == "status") | {component, recorded, state, bases}]' <"$T/ri2.json")" \
+	"$(jq -cs '[.[] | select(.event == "status") | {component, recorded, state, bases}]' <"$T/ri1.json")"
+check "with every component in it" jq_ok "$T/ri2.json" '[.[] | select(.event == "status")] | length == 3'
+tally status >/dev/null 2>"$T/ri3.err"
+check "it was replaced: the next start has no warning" test ! -s "$T/ri3.err"
+n4=$(commits)
+expect_exit "a run after it" 0 tally run
+expect_eq "ships nothing" "$(commits)" "$n4"
 finish

@@ -31,6 +31,8 @@ expect_no_screen "no dialog opens" 'Force rebuild' 0.5
 keys h
 expect_screen "history still works" 'record server v3\.8\.1'
 expect_screen "history shows the trailers" 'Tally-Action: ship'
+expect_screen "history shows Tally-Cause" 'Tally-Cause: upstream v3\.8\.1 released'
+expect_screen "history shows Tally-Base" 'Tally-Base: '
 keys Escape
 keys '?'
 expect_screen "help is generated from the key table" 'Tab +switch-pane +switch between the table and the log pane'
