@@ -219,7 +219,16 @@ static void table_draw(struct console *c, WINDOW *w, int focused)
 		int bad = ui_problem(c, r, l1, sizeof l1, l2, sizeof l2);
 		ui_fit(c, l1, W - 3, fit, sizeof fit);
 		ui_put(c, w, h - 2, 2, W - 3, fit, bad ? c->role_attr[R_FAILED] : A_NORMAL);
+		/* a hint too long for the line is shortened, never the pointer
+		 * to the detail view after it */
+		static const char more[] = "  (Enter: details)";
+		size_t n2 = strlen(l2), nm = sizeof more - 1;
 		ui_fit(c, l2, W - 3, fit, sizeof fit);
+		if (strcmp(fit, l2) != 0 && n2 > nm && strcmp(l2 + n2 - nm, more) == 0 && W - 3 > (int)nm + 8) {
+			l2[n2 - nm] = 0;
+			ui_fit(c, l2, W - 3 - (int)nm, fit, sizeof fit - nm);
+			strcat(fit, more);
+		}
 		ui_put(c, w, h - 1, 2, W - 3, fit, A_DIM);
 	}
 }
