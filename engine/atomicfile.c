@@ -1,3 +1,5 @@
+/* atomicfile.c - replacing a file atomically (see atomicfile.h). No state;
+ * any thread. */
 #include "atomicfile.h"
 
 #include <errno.h>

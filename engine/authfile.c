@@ -1,3 +1,6 @@
+/* authfile.c - registry credentials from containers-auth.json and docker
+ * config.json, and credential helpers (see authfile.h). No state; any thread
+ * (each call reads the files again). */
 #include "authfile.h"
 
 #include <ctype.h>

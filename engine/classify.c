@@ -1,3 +1,5 @@
+/* classify.c - the failure-class table (stage, log patterns, class, hint)
+ * and its lookups (see classify.h). Read-only data; any thread. */
 #include "classify.h"
 
 #include <pthread.h>

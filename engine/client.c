@@ -1,3 +1,5 @@
+/* client.c - a front end's connection to an engine, in-process or over the
+ * socket (see client.h). One client per thread. */
 #include "client.h"
 
 #include <errno.h>

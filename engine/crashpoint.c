@@ -1,3 +1,5 @@
+/* crashpoint.c - named crash points for test builds (see crashpoint.h). Any
+ * thread. */
 #include "crashpoint.h"
 
 #ifdef TALLY_TESTING

@@ -1,3 +1,5 @@
+/* cron.c - the schedule's cron expressions and the retry backoff (see
+ * cron.h). Pure; any thread. */
 #include "cron.h"
 
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* err.c - struct tally_err and the class names (see err.h). Any thread. */
 #include "err.h"
 
 #include <stdarg.h>

@@ -1,3 +1,5 @@
+/* nameindex.c - a fixed set of component names hashed to their index (see
+ * nameindex.h). Built once; read by its owner's thread. */
 #include "nameindex.h"
 
 #include <stdlib.h>

@@ -1,3 +1,5 @@
+/* parsecache.c - parsed version files and holds by blob id (see
+ * parsecache.h). Belongs to the engine thread. */
 #include "parsecache.h"
 
 #include <stdlib.h>

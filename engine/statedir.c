@@ -1,3 +1,5 @@
+/* statedir.c - every path of the state directory, its lock and log rotation
+ * (see statedir.h). Paths: any thread; the lock: the engine's opener. */
 #include "statedir.h"
 
 #include <errno.h>

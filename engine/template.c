@@ -1,3 +1,5 @@
+/* template.c - command templates to argv, never through a shell (see
+ * template.h). Pure; any thread. */
 #include "template.h"
 
 #include <stdlib.h>

@@ -1,3 +1,5 @@
+/* tls.c - what tally's HTTPS requests trust (certs.d) and TLS failures as
+ * class tls (see tls.h). No state; any thread. */
 #include "tls.h"
 
 #include <ctype.h>

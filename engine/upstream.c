@@ -1,3 +1,5 @@
+/* upstream.c - the upstream kinds as a table, and reading one upstream (see
+ * upstream.h). Called from check workers; no shared state. */
 #include "upstream.h"
 
 #include <ctype.h>

@@ -1,3 +1,5 @@
+/* util.c - allocation, string buffers, file reads and small string helpers
+ * (see util.h). Any thread. */
 #include "util.h"
 
 #include <errno.h>

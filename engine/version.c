@@ -1,3 +1,5 @@
+/* version.c - version strings: the tag grammar, ordering, filters (see
+ * version.h). Pure; any thread. */
 #include "version.h"
 
 #include <stdio.h>
