@@ -559,10 +559,9 @@ int console_main(struct client *cl, const struct console_opts *o)
 			if (c->dirty & D_LAYOUT)
 				layout(c);
 		}
-		if (c->status_wanted && !ui_req_kind(c, 1u << RQ_STATUS)) {
-			c->status_wanted = 0;
-			ui_submit(c, RQ_STATUS, "status", NULL, NULL);
-		}
+		/* no polling: a serving engine pushes a component's status row
+		 * whenever it changes (docs/architecture.md, "Status events");
+		 * the console asks only when it attaches */
 		double now = util_monotonic();
 		if ((long long)util_now() != (long long)last_clock) {
 			/* the clock, ages and countdowns tick every second */

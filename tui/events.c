@@ -182,7 +182,6 @@ static void on_done(struct console *c, json_t *ev)
 			c->paused = 1;
 		if (!strcmp(r->cmd, "resume") && code == 0)
 			c->paused = 0;
-		c->status_wanted = 1;
 		c->dirty |= D_HEADER;
 		break;
 	case RQ_HISTORY:
@@ -288,7 +287,6 @@ void ui_on_event(struct console *c, json_t *ev)
 				 ui_s(ev, "hint") ? ui_s(ev, "hint") : "");
 		else
 			ui_flash(c, 0, "%s %s %s", ui_s(ev, "component"), ui_s(ev, "version"), res ? res : "?");
-		c->status_wanted = 1;
 		c->dirty |= D_BODY;
 	} else if (!strcmp(event, "record") || !strcmp(event, "hold")) {
 		struct req *q = ui_req_of(c, ev);
@@ -300,7 +298,6 @@ void ui_on_event(struct console *c, json_t *ev)
 		ui_flash(c, 0, "%s %s: %s %s", !strcmp(event, "record") ? "recorded" : "hold",
 			 ui_s(ev, "component") ? ui_s(ev, "component") : "", ui_s(ev, "action") ? ui_s(ev, "action") : "",
 			 ui_s(ev, "version") ? ui_s(ev, "version") : "");
-		c->status_wanted = 1;
 	} else if (!strcmp(event, "shipped")) {
 		struct req *q = ui_req_of(c, ev);
 		if (q && q->kind == RQ_SHIPPED)

@@ -163,7 +163,6 @@ struct console {
 
 	struct req *reqs;       /* in submission order */
 	json_int_t next_id;
-	int status_wanted;
 
 	char flash[256];
 	double flash_until;
