@@ -3,26 +3,7 @@
 # second run of a component while its first attempt builds waits for it
 # instead of starting another, and the record's digest is what the tags hold.
 . "$(dirname "$0")/lib.sh"
-start_registry
-make_upstream v3.8.0 v3.8.1
-make_chat_upstream v1.0.0 v1.0.1
-export TALLY_STOP_GRACE=1
-not() { ! "$@"; }
-
-# new_repo NAMESPACE [ctl]: a fresh versions repo whose images live under
-# $REG/NAMESPACE; with "ctl" the server builds through build.sh (clean $CTL)
-new_repo() {
-	fresh_versions_repo "$1"
-	if [ "${2:-}" = ctl ]; then
-		rm -rf "$T/ctl"
-		use_ctl_build
-		if [ "${GIT_PUSH:-false}" = true ]; then git -C "$V" push -q origin main; fi
-	fi
-}
-porcelain() { git -C "$V" status --porcelain; }
-worktree_clean() { [ -z "$(porcelain)" ]; }
-has_text() { grep -q -- "$1" "$T/last.out" "$T/last.err"; } # TEXT: in the last expect_exit's output
-holds_at_head() { git -C "$V" show HEAD:tally-holds.txt 2>/dev/null || true; }
+review_start
 
 # --- 1: one attempt per component ------------------------------------------------
 new_repo reg1 ctl
