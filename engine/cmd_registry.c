@@ -73,12 +73,13 @@ static void verify_work(struct task *t)
 		strv_push(&t->problems, err.msg);
 		goto report;
 	}
+	struct tags_ctx tc = {.reg = r, .image = image, .cancel_fd = e->cancel_fd};
 	char first[REGISTRY_DIGEST_MAX] = "";
 	for (size_t i = 0; i < tags.n + floating.n; i++) {
 		int is_float = i >= tags.n;
 		const char *tag = is_float ? floating.v[i - tags.n] : tags.v[i];
 		char d[REGISTRY_DIGEST_MAX];
-		if (registry_digest(r, image, tag, d, &err) < 0) {
+		if (tags_digest(&tc, tag, 0, d, &err) < 0) {
 			/* unreadable is not a mismatch: an untrusted certificate neither */
 			if (err.cls == TC_NETWORK || err.cls == TC_TLS)
 				unreachable = 1;
@@ -198,10 +199,11 @@ static void adopt_work(struct task *t)
 		task_error(t, err.cls ? err.cls : TC_INPUT, err.msg);
 		goto out;
 	}
+	struct tags_ctx tc = {.reg = r, .image = image, .cancel_fd = e->cancel_fd};
 	char first[REGISTRY_DIGEST_MAX] = "";
 	for (size_t i = 0; i < tags.n; i++) {
 		char d[REGISTRY_DIGEST_MAX];
-		if (registry_digest(r, image, tags.v[i], d, &err) < 0) {
+		if (tags_digest(&tc, tags.v[i], 0, d, &err) < 0) {
 			strv_push_owned(&problems, xasprintf("%s:%s: %s", image, tags.v[i], err.msg));
 			if (err.cls && err.cls != TC_INPUT)
 				cls = err.cls;
@@ -227,7 +229,7 @@ static void adopt_work(struct task *t)
 	}
 	for (size_t i = 0; i < floating.n; i++) {
 		char d[REGISTRY_DIGEST_MAX];
-		if (registry_digest(r, image, floating.v[i], d, &err) < 0 || strcmp(d, first) != 0) {
+		if (tags_digest(&tc, floating.v[i], 0, d, &err) < 0 || strcmp(d, first) != 0) {
 			char *m = xasprintf("%s:%s (floating) does not point at %s; the next run puts it", image,
 					    floating.v[i], first);
 			json_array_append_new(t->events, json_pack("{s:s, s:s, s:n, s:s, s:b}", "event", ev_name(EV_ERROR),
@@ -346,9 +348,11 @@ static void floating_work(struct task *t)
 	 * record's (a force rebuild killed after its push or verify), the
 	 * record's version is shipped again (resuming at record when the
 	 * ledger has the verified digest); floating tags follow that. */
+	struct tags_ctx tc = {.reg = r, .image = image, .cancel_fd = e->cancel_fd,
+			      .crash_before_put = "before-floating-repair"};
 	for (size_t i = 0; i < tags.n; i++) {
 		char d[REGISTRY_DIGEST_MAX] = "";
-		if (registry_digest(r, image, tags.v[i], d, &err) < 0) {
+		if (tags_digest(&tc, tags.v[i], 0, d, &err) < 0) {
 			if (err.cls == TC_MISSING_VERSION) {
 				t->reship = 1;
 				tally_err_clear(&err);
@@ -363,29 +367,15 @@ static void floating_work(struct task *t)
 	if (t->reship)
 		goto out;
 	for (size_t i = 0; i < floating.n; i++) {
-		char d[REGISTRY_DIGEST_MAX] = "";
-		if (registry_digest(r, image, floating.v[i], d, &err) == 0 && strcmp(d, t->digest) == 0)
+		int changed = 0;
+		if (tags_float(&tc, floating.v[i], t->digest, 1, &body, &mt, &changed, &err) < 0) {
+			/* the manifest unreadable: the registry's class (a lost
+			 * image is verify); a failed put or read-back: verify */
+			task_error(t, changed || err.cls == TC_MISSING_VERSION ? TC_VERIFY : err.cls, err.msg);
+			goto out;
+		}
+		if (!changed)
 			continue;
-		crashpoint("before-floating-repair");
-		if (!body.len) {
-			char got[REGISTRY_DIGEST_MAX];
-			if (registry_get_manifest(r, image, t->digest, &body, &mt, got, &err) < 0) {
-				task_error(t, err.cls == TC_MISSING_VERSION ? TC_VERIFY : err.cls, err.msg);
-				goto out;
-			}
-		}
-		if (registry_put_manifest(r, image, floating.v[i], body.buf, body.len, mt, &err) < 0 ||
-		    registry_digest(r, image, floating.v[i], d, &err) < 0) {
-			task_error(t, TC_VERIFY, err.msg);
-			goto out;
-		}
-		if (strcmp(d, t->digest) != 0) {
-			char *m = xasprintf("%s:%s reads back as %s after the put, expected %s", image,
-					    floating.v[i], d, t->digest);
-			task_error(t, TC_VERIFY, m);
-			free(m);
-			goto out;
-		}
 		json_array_append_new(t->events,
 				      json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:f}", "event", ev_name(EV_STAGE),
 						"schema", 1, "component", cc->name, "version", t->version,

@@ -45,6 +45,7 @@
 #include "repo.h"
 #include "server.h"
 #include "statedir.h"
+#include "tags.h"
 #include "upstream.h"
 #include "util.h"
 #include "version.h"
