@@ -11,6 +11,18 @@ static void adopt_work(struct task *t);
 static void floating_work(struct task *t);
 static void repair_then(struct engine *e, struct task *t);
 
+/* For t->version of t's component: its image, version tags and floating
+ * tags, and a registry client; 0, or -1 with err. */
+static int refs_and_registry(struct task *t, char **image, struct strv *tags, struct strv *floating,
+			     struct registry **r, struct tally_err *err)
+{
+	const struct work_ctx *e = t->ctx;
+	if (pipeline_refs(e->conf, t->cc, t->version, e->root, image, tags, floating, err) < 0)
+		return -1;
+	*r = registry_from_conf(e->conf, err);
+	return *r ? 0 : -1;
+}
+
 /* An index (several platforms): every child it lists must read back by
  * its digest; problems are added to probs. A plain image adds nothing. */
 static void verify_index(struct registry *r, const char *image, const char *digest, struct strv *probs,
@@ -64,12 +76,7 @@ static void verify_work(struct task *t)
 	int unreachable = 0;
 	if (!t->version)
 		goto report;
-	if (pipeline_refs(e->conf, cc, t->version, e->root, &image, &tags, &floating, &err) < 0) {
-		strv_push(&t->problems, err.msg);
-		goto report;
-	}
-	r = registry_from_conf(e->conf, &err);
-	if (!r) {
+	if (refs_and_registry(t, &image, &tags, &floating, &r, &err) < 0) {
 		strv_push(&t->problems, err.msg);
 		goto report;
 	}
@@ -190,12 +197,7 @@ static void adopt_work(struct task *t)
 	struct registry *r = NULL;
 	struct recorder_result res = {0};
 	enum tally_class cls = TC_VERIFY;
-	if (pipeline_refs(e->conf, cc, t->version, e->root, &image, &tags, &floating, &err) < 0) {
-		task_error(t, TC_INPUT, err.msg);
-		goto out;
-	}
-	r = registry_from_conf(e->conf, &err);
-	if (!r) {
+	if (refs_and_registry(t, &image, &tags, &floating, &r, &err) < 0) {
 		task_error(t, err.cls ? err.cls : TC_INPUT, err.msg);
 		goto out;
 	}
@@ -339,8 +341,7 @@ static void floating_work(struct task *t)
 	struct registry *r = NULL;
 	struct sbuf body = {0};
 	char *mt = NULL;
-	if (pipeline_refs(e->conf, cc, t->version, e->root, &image, &tags, &floating, &err) < 0 ||
-	    !(r = registry_from_conf(e->conf, &err))) {
+	if (refs_and_registry(t, &image, &tags, &floating, &r, &err) < 0) {
 		task_error(t, TC_INPUT, err.msg);
 		goto out;
 	}

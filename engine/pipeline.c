@@ -437,6 +437,19 @@ static int setup(struct ctx *c)
 	return 0;
 }
 
+/* What setup_refs made: the paths, the image, {ref} and the tags. */
+static void free_refs(struct ctx *c)
+{
+	free(c->digestfile);
+	free(c->authfile);
+	free(c->certdir);
+	free(c->image);
+	for (size_t i = 0; i < c->nvars; i++)
+		if (strcmp(c->vars[i].name, "ref") == 0)
+			free((char *)c->vars[i].value);
+	strv_free(&c->tags);
+}
+
 void pipeline_run(struct attempt *a)
 {
 	struct ctx c = {.a = a, .log_fd = -1, .times_fd = -1};
@@ -721,14 +734,7 @@ out:
 		close(c.times_fd);
 	unlink(c.digestfile ? c.digestfile : "");
 	pipe_secrets_free(&c);
-	free(c.digestfile);
-	free(c.authfile);
-	free(c.certdir);
-	free(c.image);
-	for (size_t i = 0; i < c.nvars; i++)
-		if (strcmp(c.vars[i].name, "ref") == 0)
-			free((char *)c.vars[i].value);
-	strv_free(&c.tags);
+	free_refs(&c);
 	sbuf_free(&c.tail);
 	sbuf_free(&c.live);
 	registry_free(c.reg);
@@ -781,13 +787,6 @@ int pipeline_refs(const struct tally_conf *conf, const struct comp_conf *cc, con
 		tally_err_set(err, a.cls ? a.cls : TC_INPUT, "%s", a.message ? a.message : "bad image or tag");
 	}
 	free(a.message);
-	free(c.digestfile);
-	free(c.authfile);
-	free(c.certdir);
-	free(c.image);
-	for (size_t i = 0; i < c.nvars; i++)
-		if (strcmp(c.vars[i].name, "ref") == 0)
-			free((char *)c.vars[i].value);
-	strv_free(&c.tags);
+	free_refs(&c);
 	return rc;
 }
