@@ -11,6 +11,14 @@ static void resume_one(struct engine *e, struct waiter *w, const struct attempt 
 static void resume_waiters(struct engine *e, struct comp_state *cs, const struct attempt *a, int good);
 static void on_attempt_done(struct engine *e, struct attempt_task *t);
 
+static void waiter_free(struct waiter *w)
+{
+	free(w->version);
+	free(w->pin_reason);
+	free(w->cause);
+	free(w);
+}
+
 void post_progress(void *ctx, json_t *ev)
 {
 	struct attempt_task *t = ctx;
@@ -76,7 +84,8 @@ void pump_attempts(struct engine *e)
 }
 
 void add_waiter(struct engine *e, struct job *j, struct comp_state *cs, enum waiter_kind kind,
-		       enum recorder_action action, const char *version, int pin, const char *pin_reason)
+		       enum recorder_action action, const char *version, int pin, const char *pin_reason,
+		       const char *cause)
 {
 	struct waiter *w = xcalloc(1, sizeof *w);
 	w->job = j;
@@ -86,6 +95,7 @@ void add_waiter(struct engine *e, struct job *j, struct comp_state *cs, enum wai
 	w->version = xstrdup(version);
 	w->pin = pin;
 	w->pin_reason = xstrdup(pin_reason);
+	w->cause = xstrdup(cause);
 	struct waiter **p = &e->waiters;
 	while (*p)
 		p = &(*p)->next;
@@ -164,7 +174,7 @@ static void resume_one(struct engine *e, struct waiter *w, const struct attempt 
 			return;
 		}
 		char *vv = xstrdup(v);
-		struct plan p = {.action = RA_REBUILD, .version = vv, .no_resume = 1};
+		struct plan p = {.action = RA_REBUILD, .version = vv, .no_resume = 1, .cause = w->cause};
 		plan_attempt(e, j, cs, &p);
 		free(vv);
 		return;
@@ -186,7 +196,8 @@ static void resume_one(struct engine *e, struct waiter *w, const struct attempt 
 			return;
 		}
 		struct plan p = {.action = w->action, .version = w->version, .pin = w->pin,
-				 .pin_reason = w->pin_reason, .no_resume = w->action == RA_REBUILD};
+				 .pin_reason = w->pin_reason, .no_resume = w->action == RA_REBUILD,
+				 .cause = w->cause};
 		plan_attempt(e, j, cs, &p);
 		return;
 	}
@@ -280,9 +291,17 @@ static void resume_waiters(struct engine *e, struct comp_state *cs, const struct
 			continue;
 		}
 		resume_one(e, w, a, good);
-		free(w->version);
-		free(w->pin_reason);
-		free(w);
+		waiter_free(w);
+	}
+}
+
+/* At the engine's end: waiters nothing resumed (their jobs are gone). */
+void free_waiters(struct engine *e)
+{
+	while (e->waiters) {
+		struct waiter *w = e->waiters;
+		e->waiters = w->next;
+		waiter_free(w);
 	}
 }
 

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "protocol.h"
 #include "util.h"
 
 struct client {
@@ -187,12 +188,12 @@ int client_connect(const char *socket_path, int watch, struct client **out,
 			continue;
 		}
 		const char *name = json_string_value(json_object_get(ev, "event"));
-		if (name && strcmp(name, "hello") == 0) {
+		if (ev_from_name(name) == EV_HELLO) {
 			c->hello = ev;
 			*out = c;
 			return 0;
 		}
-		if (name && strcmp(name, "error") == 0) {
+		if (ev_from_name(name) == EV_ERROR) {
 			tally_err_set(err, TC_AUTH, "%s: %s", socket_path,
 				      json_string_value(json_object_get(ev, "message")) ?: "refused");
 			json_decref(ev);
@@ -232,10 +233,10 @@ long long client_submit(struct client *c, json_t *cmd, struct tally_err *err)
 		}
 		const char *name = json_string_value(json_object_get(ev, "event"));
 		json_t *eid = json_object_get(ev, "id");
-		if (name && !strcmp(name, "accepted") && json_integer_value(eid) == id) {
+		if (ev_from_name(name) == EV_ACCEPTED && json_integer_value(eid) == id) {
 			job = json_integer_value(json_object_get(ev, "job"));
 			json_decref(ev);
-		} else if (name && !strcmp(name, "done") && json_integer_value(eid) == id &&
+		} else if (ev_from_name(name) == EV_DONE && json_integer_value(eid) == id &&
 			   !json_object_get(ev, "job")) {
 			/* refused (watch connection): hand back the error and done */
 			json_array_append_new(held, ev);

@@ -11,6 +11,18 @@ static void adopt_work(struct task *t);
 static void floating_work(struct task *t);
 static void repair_then(struct engine *e, struct task *t);
 
+/* For t->version of t's component: its image, version tags and floating
+ * tags, and a registry client; 0, or -1 with err. */
+static int refs_and_registry(struct task *t, char **image, struct strv *tags, struct strv *floating,
+			     struct registry **r, struct tally_err *err)
+{
+	const struct work_ctx *e = t->ctx;
+	if (pipeline_refs(e->conf, t->cc, t->version, e->root, image, tags, floating, err) < 0)
+		return -1;
+	*r = registry_from_conf(e->conf, err);
+	return *r ? 0 : -1;
+}
+
 /* An index (several platforms): every child it lists must read back by
  * its digest; problems are added to probs. A plain image adds nothing. */
 static void verify_index(struct registry *r, const char *image, const char *digest, struct strv *probs,
@@ -64,21 +76,17 @@ static void verify_work(struct task *t)
 	int unreachable = 0;
 	if (!t->version)
 		goto report;
-	if (pipeline_refs(e->conf, cc, t->version, e->root, &image, &tags, &floating, &err) < 0) {
+	if (refs_and_registry(t, &image, &tags, &floating, &r, &err) < 0) {
 		strv_push(&t->problems, err.msg);
 		goto report;
 	}
-	r = registry_from_conf(e->conf, &err);
-	if (!r) {
-		strv_push(&t->problems, err.msg);
-		goto report;
-	}
+	struct tags_ctx tc = {.reg = r, .image = image, .cancel_fd = e->cancel_fd};
 	char first[REGISTRY_DIGEST_MAX] = "";
 	for (size_t i = 0; i < tags.n + floating.n; i++) {
 		int is_float = i >= tags.n;
 		const char *tag = is_float ? floating.v[i - tags.n] : tags.v[i];
 		char d[REGISTRY_DIGEST_MAX];
-		if (registry_digest(r, image, tag, d, &err) < 0) {
+		if (tags_digest(&tc, tag, 0, d, &err) < 0) {
 			/* unreadable is not a mismatch: an untrusted certificate neither */
 			if (err.cls == TC_NETWORK || err.cls == TC_TLS)
 				unreachable = 1;
@@ -189,19 +197,15 @@ static void adopt_work(struct task *t)
 	struct registry *r = NULL;
 	struct recorder_result res = {0};
 	enum tally_class cls = TC_VERIFY;
-	if (pipeline_refs(e->conf, cc, t->version, e->root, &image, &tags, &floating, &err) < 0) {
-		task_error(t, TC_INPUT, err.msg);
-		goto out;
-	}
-	r = registry_from_conf(e->conf, &err);
-	if (!r) {
+	if (refs_and_registry(t, &image, &tags, &floating, &r, &err) < 0) {
 		task_error(t, err.cls ? err.cls : TC_INPUT, err.msg);
 		goto out;
 	}
+	struct tags_ctx tc = {.reg = r, .image = image, .cancel_fd = e->cancel_fd};
 	char first[REGISTRY_DIGEST_MAX] = "";
 	for (size_t i = 0; i < tags.n; i++) {
 		char d[REGISTRY_DIGEST_MAX];
-		if (registry_digest(r, image, tags.v[i], d, &err) < 0) {
+		if (tags_digest(&tc, tags.v[i], 0, d, &err) < 0) {
 			strv_push_owned(&problems, xasprintf("%s:%s: %s", image, tags.v[i], err.msg));
 			if (err.cls && err.cls != TC_INPUT)
 				cls = err.cls;
@@ -227,7 +231,7 @@ static void adopt_work(struct task *t)
 	}
 	for (size_t i = 0; i < floating.n; i++) {
 		char d[REGISTRY_DIGEST_MAX];
-		if (registry_digest(r, image, floating.v[i], d, &err) < 0 || strcmp(d, first) != 0) {
+		if (tags_digest(&tc, floating.v[i], 0, d, &err) < 0 || strcmp(d, first) != 0) {
 			char *m = xasprintf("%s:%s (floating) does not point at %s; the next run puts it", image,
 					    floating.v[i], first);
 			json_array_append_new(t->events, json_pack("{s:s, s:s, s:n, s:s, s:b}", "event", ev_name(EV_ERROR),
@@ -337,8 +341,7 @@ static void floating_work(struct task *t)
 	struct registry *r = NULL;
 	struct sbuf body = {0};
 	char *mt = NULL;
-	if (pipeline_refs(e->conf, cc, t->version, e->root, &image, &tags, &floating, &err) < 0 ||
-	    !(r = registry_from_conf(e->conf, &err))) {
+	if (refs_and_registry(t, &image, &tags, &floating, &r, &err) < 0) {
 		task_error(t, TC_INPUT, err.msg);
 		goto out;
 	}
@@ -346,9 +349,11 @@ static void floating_work(struct task *t)
 	 * record's (a force rebuild killed after its push or verify), the
 	 * record's version is shipped again (resuming at record when the
 	 * ledger has the verified digest); floating tags follow that. */
+	struct tags_ctx tc = {.reg = r, .image = image, .cancel_fd = e->cancel_fd,
+			      .crash_before_put = "before-floating-repair"};
 	for (size_t i = 0; i < tags.n; i++) {
 		char d[REGISTRY_DIGEST_MAX] = "";
-		if (registry_digest(r, image, tags.v[i], d, &err) < 0) {
+		if (tags_digest(&tc, tags.v[i], 0, d, &err) < 0) {
 			if (err.cls == TC_MISSING_VERSION) {
 				t->reship = 1;
 				tally_err_clear(&err);
@@ -363,29 +368,15 @@ static void floating_work(struct task *t)
 	if (t->reship)
 		goto out;
 	for (size_t i = 0; i < floating.n; i++) {
-		char d[REGISTRY_DIGEST_MAX] = "";
-		if (registry_digest(r, image, floating.v[i], d, &err) == 0 && strcmp(d, t->digest) == 0)
+		int changed = 0;
+		if (tags_float(&tc, floating.v[i], t->digest, 1, &body, &mt, &changed, &err) < 0) {
+			/* the manifest unreadable: the registry's class (a lost
+			 * image is verify); a failed put or read-back: verify */
+			task_error(t, changed || err.cls == TC_MISSING_VERSION ? TC_VERIFY : err.cls, err.msg);
+			goto out;
+		}
+		if (!changed)
 			continue;
-		crashpoint("before-floating-repair");
-		if (!body.len) {
-			char got[REGISTRY_DIGEST_MAX];
-			if (registry_get_manifest(r, image, t->digest, &body, &mt, got, &err) < 0) {
-				task_error(t, err.cls == TC_MISSING_VERSION ? TC_VERIFY : err.cls, err.msg);
-				goto out;
-			}
-		}
-		if (registry_put_manifest(r, image, floating.v[i], body.buf, body.len, mt, &err) < 0 ||
-		    registry_digest(r, image, floating.v[i], d, &err) < 0) {
-			task_error(t, TC_VERIFY, err.msg);
-			goto out;
-		}
-		if (strcmp(d, t->digest) != 0) {
-			char *m = xasprintf("%s:%s reads back as %s after the put, expected %s", image,
-					    floating.v[i], d, t->digest);
-			task_error(t, TC_VERIFY, m);
-			free(m);
-			goto out;
-		}
 		json_array_append_new(t->events,
 				      json_pack("{s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:f}", "event", ev_name(EV_STAGE),
 						"schema", 1, "component", cc->name, "version", t->version,

@@ -93,7 +93,7 @@ static void run_dispatch(struct engine *e, struct job *j, struct comp_state **se
 		struct comp_state *cs = sel[i];
 		if (cs->running && !j->dry_run) {
 			j->outstanding++;   /* the waiter's unit */
-			add_waiter(e, j, cs, W_RUN, RA_SHIP, NULL, 0, NULL);
+			add_waiter(e, j, cs, W_RUN, RA_SHIP, NULL, 0, NULL, NULL);
 			continue;
 		}
 		if (upstream_is_manual(cs->cc) || (h && holds_pin(h, cs->cc->name))) {

@@ -234,7 +234,10 @@ static const char *const command_man[CMD_COUNT] = {
 		"\\fB\\-\\-no\\-pin\\fR.\n",
 	[CMD_SKIP] =
 		"Never build \\fIVERSION\\fR: commits the holds file; never touches the record.\n"
-		"An attempt of that version still running records nothing (class \\fBheld\\fR).\n",
+		"An attempt of that version still running records nothing (class \\fBheld\\fR).\n"
+		"On a terminal, a \\fIVERSION\\fR the upstream did not list at its last check\n"
+		"gets its own question (\\fIVERSION\\fR is not among the versions the upstream\n"
+		"offers); without a terminal the skip is made, with a warning.\n",
 	[CMD_UNSKIP] =
 		"Undo a skip.\n",
 	[CMD_PIN] =

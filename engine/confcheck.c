@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hashindex.h"
 #include "template.h"
 #include "version.h"
 
@@ -328,6 +329,18 @@ static int check_secrets(struct loader *ld, struct comp_conf *cc, const struct c
 	return rc;
 }
 
+/* A key written by a component: "var\nfile" (file normalised). */
+struct owner {
+	char *key;
+	size_t comp;
+	int line;
+};
+
+static const char *owner_key(const void *ctx, size_t i)
+{
+	return ((const struct owner *)ctx)[i].key;
+}
+
 int confcheck_finish(struct loader *ld)
 {
 	struct tally_conf *c = ld->conf;
@@ -422,14 +435,12 @@ int confcheck_finish(struct loader *ld)
 		}
 	}
 
-	/* Two writers of one key would undo each other's records. */
-	struct owner {
-		char *file, *var;
-		size_t comp;
-		int line;
-	};
+	/* Two writers of one key would undo each other's records. Hashed on
+	 * "var\nfile" (a key has no newline), so 1,000 components cost
+	 * nothing at start-up. */
 	size_t nown = 0, capown = 0;
 	struct owner *own = NULL;
+	struct hashindex ix = {0};
 	int rc = 0;
 	for (size_t i = 0; i < c->ncomps && rc == 0; i++) {
 		struct comp_conf *cc = &c->comps[i];
@@ -438,30 +449,31 @@ int confcheck_finish(struct loader *ld)
 			const char *var = j == 0 ? cc->key : cc->record_also[j - 1].var;
 			int line = j == 0 ? ld->aux[i].file_line : ld->aux[i].ra_lines[j - 1];
 			char *nf = path_norm(file);
-			for (size_t k = 0; k < nown; k++) {
-				if (strcmp(own[k].file, nf) == 0 && strcmp(own[k].var, var) == 0) {
-					char *key = xasprintf("component.%s.%s", cc->name,
-							      j == 0 ? "file" : "recordAlso");
-					conf_fail_at(ld, line, key, "%s key %s is already written by "
-						"component %s (line %d); give each component its own key",
-						file, var, c->comps[own[k].comp].name, own[k].line);
-					free(key);
-					rc = -1;
-					break;
-				}
+			char *fk = xasprintf("%s\n%s", var, nf);
+			free(nf);
+			long k = hashindex_find(&ix, fk, strlen(fk), owner_key, own);
+			if (k >= 0) {
+				char *key = xasprintf("component.%s.%s", cc->name, j == 0 ? "file" : "recordAlso");
+				conf_fail_at(ld, line, key, "%s key %s is already written by "
+					"component %s (line %d); give each component its own key",
+					file, var, c->comps[own[k].comp].name, own[k].line);
+				free(key);
+				free(fk);
+				rc = -1;
+				break;
 			}
 			if (nown == capown) {
 				capown = capown ? capown * 2 : 8;
 				own = xrealloc(own, capown * sizeof *own);
 			}
-			own[nown++] = (struct owner){nf, xstrdup(var), i, line};
+			own[nown++] = (struct owner){fk, i, line};
+			hashindex_added(&ix, nown, owner_key, own);
 		}
 	}
-	for (size_t k = 0; k < nown; k++) {
-		free(own[k].file);
-		free(own[k].var);
-	}
+	for (size_t k = 0; k < nown; k++)
+		free(own[k].key);
 	free(own);
+	hashindex_free(&ix);
 	return rc;
 }
 

@@ -364,6 +364,7 @@ void engine_free(struct engine *e)
 	pool_free(e->check_pool);
 	pool_free(e->attempt_pool);
 	pool_free(e->repo_pool);
+	free_waiters(e);
 	free(e->waiting);
 	free(e->check_wait);
 	json_decref(e->ledger);

@@ -45,6 +45,7 @@
 #include "repo.h"
 #include "server.h"
 #include "statedir.h"
+#include "tags.h"
 #include "upstream.h"
 #include "util.h"
 #include "version.h"
@@ -175,6 +176,7 @@ struct waiter {
 	char *version;                 /* retry: the failed version; rebuild: --version or NULL */
 	int pin;
 	char *pin_reason;
+	char *cause;                   /* the plan's Tally-Cause (NULL: the recorder's default) */
 };
 
 struct record_commit {
@@ -243,7 +245,9 @@ void attempt_run(struct work *w);
 void attempt_done(struct engine *e, struct work *w);
 void pump_attempts(struct engine *e);
 void add_waiter(struct engine *e, struct job *j, struct comp_state *cs, enum waiter_kind kind,
-		       enum recorder_action action, const char *version, int pin, const char *pin_reason);
+		       enum recorder_action action, const char *version, int pin, const char *pin_reason,
+		       const char *cause);
+void free_waiters(struct engine *e);
 void on_progress(struct engine *e, struct attempt_task *t, json_t *ev);
 
 /* plan.c */

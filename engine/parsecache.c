@@ -114,6 +114,35 @@ static int fresh(git_repository *repo, const git_commit *commit, struct pentry *
 	return p->failed >= 0 && git_oid_equal(oid, &p->oid);
 }
 
+/* p is stale: cleared, then the file at commit read into raw. A read
+ * error (not a parse error) is not cached: -1 with err. */
+static int reread(git_repository *repo, const git_commit *commit, struct pentry *p, const char *path,
+		  struct sbuf *raw, struct tally_err *err)
+{
+	int exists = 0;
+	struct tally_err perr = {0};
+	entry_clear(p);
+	if (repo_read_at(repo, commit, path, raw, &exists, &perr) < 0) {
+		sbuf_free(raw);
+		p->failed = -1;
+		if (err)
+			*err = perr;
+		return -1;
+	}
+	return 0;
+}
+
+/* The parse of raw returned rc (its error in p->err): p is current as oid. */
+static void parsed(struct pentry *p, int rc, struct sbuf *raw, const git_oid *oid)
+{
+	if (rc < 0)
+		p->failed = 1;
+	else
+		memset(&p->err, 0, sizeof p->err);
+	sbuf_free(raw);
+	git_oid_cpy(&p->oid, oid);
+}
+
 static int cached_result(const struct pentry *p, struct tally_err *err)
 {
 	if (!p->failed)
@@ -131,24 +160,10 @@ int parsecache_vfile(struct parsecache *pc, git_repository *repo, const git_comm
 	git_oid oid;
 	if (!fresh(repo, commit, p, &oid)) {
 		struct sbuf raw = {0};
-		int exists = 0;
-		struct tally_err perr = {0};
-		entry_clear(p);
-		int rc = repo_read_at(repo, commit, path, &raw, &exists, &perr);
-		if (rc < 0) {
-			/* a read error (not a parse error) is not cached */
-			sbuf_free(&raw);
-			p->failed = -1;
-			if (err)
-				*err = perr;
+		if (reread(repo, commit, p, path, &raw, err) < 0)
 			return -1;
-		}
-		if (versionfile_parse(path, sbuf_str(&raw), raw.len, lenient, &p->vf, &perr) < 0) {
-			p->failed = 1;
-			p->err = perr;
-		}
-		sbuf_free(&raw);
-		git_oid_cpy(&p->oid, &oid);
+		parsed(p, versionfile_parse(path, sbuf_str(&raw), raw.len, lenient, &p->vf, &p->err), &raw,
+		       &oid);
 	}
 	*out = p->vf;
 	return cached_result(p, err);
@@ -163,22 +178,10 @@ int parsecache_holds(struct parsecache *pc, git_repository *repo, const git_comm
 	git_oid oid;
 	if (!fresh(repo, commit, p, &oid)) {
 		struct sbuf raw = {0};
-		int exists = 0;
-		struct tally_err perr = {0};
-		entry_clear(p);
-		if (repo_read_at(repo, commit, path, &raw, &exists, &perr) < 0) {
-			sbuf_free(&raw);
-			p->failed = -1;
-			if (err)
-				*err = perr;
+		if (reread(repo, commit, p, path, &raw, err) < 0)
 			return -1;
-		}
-		if (holds_parse(path, sbuf_str(&raw), raw.len, known, nknown, &p->h, &perr) < 0) {
-			p->failed = 1;
-			p->err = perr;
-		}
-		sbuf_free(&raw);
-		git_oid_cpy(&p->oid, &oid);
+		parsed(p, holds_parse(path, sbuf_str(&raw), raw.len, known, nknown, &p->h, &p->err), &raw,
+		       &oid);
 	}
 	*out = p->h;
 	return cached_result(p, err);

@@ -54,7 +54,7 @@ static int label_one(struct ctx *c, const char *manifest, size_t len, const char
 	struct tags_ctx t = pipe_tags(c);
 	int brc = tags_blob(&t, cfg, 1, &blob, &err);
 	if (brc < 0) {
-		pipe_tags_fail(c, brc, "verify", &err);
+		pipe_tags_fail(c, brc, stage_name(SG_VERIFY), &err);
 		goto out;
 	}
 	conf = json_loadb(sbuf_str(&blob), blob.len, 0, NULL);
@@ -243,16 +243,16 @@ int pipe_ship_platforms(struct ctx *c, char digest[REGISTRY_DIGEST_MAX], struct 
 		if (!version_valid(ptag)) {
 			pipe_fail(c, TC_INPUT, "platform %s: '%s' is not a valid OCI tag", pl->v[i], ptag);
 			rc = -1;
-		} else if (pipe_run_cmd(c, "build", a->cc->build, "build") < 0) {
+		} else if (pipe_run_cmd(c, SG_BUILD, a->cc->build, "build") < 0) {
 			rc = -1;
 		} else if (a->no_push) {
 			/* built only */
 		} else {
 			unlink(c->digestfile);
-			if (pipe_run_cmd(c, "push", a->cc->push, "push") < 0)
+			if (pipe_run_cmd(c, SG_PUSH, a->cc->push, "push") < 0)
 				rc = -1;
 			else if (pipe_read_digestfile(c, d) < 0 && registry_digest(c->reg, c->image, ptag, d, &err) < 0)
-				rc = pipe_regerr(c, "push", &err);
+				rc = pipe_regerr(c, stage_name(SG_PUSH), &err);
 			if (rc == 0)
 				rc = pipe_fetch_pushed(c, d, &body, &mt);
 			if (rc == 0 && pipe_is_index_type(mt)) {

@@ -31,11 +31,9 @@
 #include "util.h"
 #include "version.h"
 
-static const char *const action_names[] = {"ship", "rebuild", "reset", "adopt"};
-
 const char *pipeline_action_name(enum recorder_action a)
 {
-	return action_names[a];
+	return record_action_name(a);
 }
 
 
@@ -77,7 +75,7 @@ void pipe_log(struct ctx *c, const char *fmt, ...)
 	stamp(c);
 	if (c->a->post && c->a->live_logs) {
 		live_flush(c);
-		json_t *ev = json_pack("{s:s, s:s, s:s, s:s%}", "event", "log", "component",
+		json_t *ev = json_pack("{s:s, s:s, s:s, s:s%}", "event", ev_name(EV_LOG), "component",
 				       c->a->cc->name, "attempt", c->a->id, "data", sb.buf, sb.len);
 		if (ev)
 			c->a->post(c->a->ctx, ev);
@@ -101,7 +99,7 @@ static void live_flush(struct ctx *c)
 			  c->live_skipped);
 	util_utf8_append(&text, c->live.buf, c->live.len, c->utf8_carry, &c->utf8_n);
 	if (text.len) {
-		json_t *ev = json_pack("{s:s, s:s, s:s, s:s%}", "event", "log", "component", c->a->cc->name,
+		json_t *ev = json_pack("{s:s, s:s, s:s, s:s%}", "event", ev_name(EV_LOG), "component", c->a->cc->name,
 				       "attempt", c->a->id, "data", text.buf, text.len);
 		if (ev)
 			c->a->post(c->a->ctx, ev);
@@ -154,10 +152,11 @@ static void on_output(void *vc, const char *data, size_t len)
 	}
 }
 
-void pipe_stage(struct ctx *c, const char *stage, const char *result, double secs,
+void pipe_stage(struct ctx *c, enum stage sg, const char *result, double secs,
 			int exit_code)
 {
 	struct attempt *a = c->a;
+	const char *stage = stage_name(sg);
 	if (strcmp(result, "started") != 0) {
 		json_t *st = json_pack("{s:s, s:s, s:f}", "stage", stage, "result", result, "seconds", secs);
 		if (exit_code != -1)
@@ -166,7 +165,7 @@ void pipe_stage(struct ctx *c, const char *stage, const char *result, double sec
 	}
 	if (a->post) {
 		json_t *ev = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:f}", "schema", 1, "event",
-				       "stage", "component", a->cc->name, "version", a->version,
+				       ev_name(EV_STAGE), "component", a->cc->name, "version", a->version,
 				       "attempt", a->id, "stage", stage, "result", result, "seconds", secs);
 		a->post(a->ctx, ev);
 	}
@@ -190,7 +189,7 @@ void pipe_fail(struct ctx *c, enum tally_class cls, const char *fmt, ...)
 	va_start(ap, fmt);
 	sbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	end_with(c, cls, cls == TC_HELD ? "cancelled" : "failed", tally_class_name(cls),
+	end_with(c, cls, result_name(cls == TC_HELD ? RS_CANCELLED : RS_FAILED), tally_class_name(cls),
 		 sbuf_detach(&sb));
 }
 
@@ -203,7 +202,7 @@ void pipe_cancel(struct ctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	sbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	end_with(c, TC_NONE, "cancelled", "cancelled", sbuf_detach(&sb));
+	end_with(c, TC_NONE, result_name(RS_CANCELLED), "cancelled", sbuf_detach(&sb));
 }
 
 int pipe_cancelled(struct ctx *c)
@@ -215,9 +214,10 @@ int pipe_cancelled(struct ctx *c)
 }
 
 /* Runs one command template; 0 when it exited 0. */
-int pipe_run_cmd(struct ctx *c, const char *stage, const char *tmpl, const char *what)
+int pipe_run_cmd(struct ctx *c, enum stage sg, const char *tmpl, const char *what)
 {
 	struct attempt *a = c->a;
+	const char *stage = stage_name(sg);
 	char **argv = NULL;
 	struct tally_err err = {0};
 	char *ctxname = xasprintf("component.%s.%s", a->cc->name, what);
@@ -259,7 +259,7 @@ int pipe_run_cmd(struct ctx *c, const char *stage, const char *tmpl, const char 
 		.pass_env = a->conf->pass_env.v, .mask = c->secret_vals.v,
 	};
 	struct run_result rr = {0};
-	pipe_stage(c, stage, "started", 0, -1);
+	pipe_stage(c, sg, "started", 0, -1);
 	int rc = runner_run(&o, &rr, &err);
 	if (a->post && a->live_logs)
 		live_flush(c);
@@ -271,19 +271,19 @@ int pipe_run_cmd(struct ctx *c, const char *stage, const char *tmpl, const char 
 	template_argv_free(argv);
 	if (rc < 0) {
 		json_decref(jargv);
-		pipe_stage(c, stage, "failed", rr.seconds, -1);
+		pipe_stage(c, sg, "failed", rr.seconds, -1);
 		pipe_fail(c, err.cls ? err.cls : TC_INTERNAL, "%s", err.msg);
 		return -1;
 	}
 	int code = rr.exited ? rr.status : 128 + rr.status;
 	if (rr.cancelled) {
 		json_decref(jargv);
-		pipe_stage(c, stage, "failed", rr.seconds, code);
+		pipe_stage(c, sg, "failed", rr.seconds, code);
 		pipe_cancel(c, "%s stopped: the engine is stopping", stage);
 		return -1;
 	}
 	if (rr.timed_out || !rr.exited || rr.status != 0) {
-		pipe_stage(c, stage, "failed", rr.seconds, code);
+		pipe_stage(c, sg, "failed", rr.seconds, code);
 		enum tally_class cls = classify(stage, rr.timed_out, c->tail.buf, c->tail.len);
 		free(a->evidence);
 		a->evidence = classify_line(stage, c->tail.buf, c->tail.len);
@@ -298,7 +298,7 @@ int pipe_run_cmd(struct ctx *c, const char *stage, const char *tmpl, const char 
 		return -1;
 	}
 	json_decref(jargv);
-	pipe_stage(c, stage, "ok", rr.seconds, 0);
+	pipe_stage(c, sg, "ok", rr.seconds, 0);
 	return 0;
 }
 
@@ -361,7 +361,7 @@ static int verify_tags_from(struct ctx *c, const char *digest, int fresh, size_t
 	struct tags_ctx t = pipe_tags(c);
 	int rc = tags_verify(&t, (const char *const *)c->tags.v + from, c->tags.n - from, digest,
 			     fresh, &err);
-	return rc < 0 ? pipe_tags_fail(c, rc, "verify", &err) : 0;
+	return rc < 0 ? pipe_tags_fail(c, rc, stage_name(SG_VERIFY), &err) : 0;
 }
 
 int pipe_fetch_pushed(struct ctx *c, const char *ref, struct sbuf *body, char **mt)
@@ -369,7 +369,7 @@ int pipe_fetch_pushed(struct ctx *c, const char *ref, struct sbuf *body, char **
 	struct tally_err err = {0};
 	struct tags_ctx t = pipe_tags(c);
 	int rc = tags_manifest(&t, ref, 1, body, mt, &err);
-	return rc < 0 ? pipe_tags_fail(c, rc, "verify", &err) : 0;
+	return rc < 0 ? pipe_tags_fail(c, rc, stage_name(SG_VERIFY), &err) : 0;
 }
 
 /* Puts the manifest of digest under tag (same bytes, so same digest). */
@@ -437,6 +437,19 @@ static int setup(struct ctx *c)
 	return 0;
 }
 
+/* What setup_refs made: the paths, the image, {ref} and the tags. */
+static void free_refs(struct ctx *c)
+{
+	free(c->digestfile);
+	free(c->authfile);
+	free(c->certdir);
+	free(c->image);
+	for (size_t i = 0; i < c->nvars; i++)
+		if (strcmp(c->vars[i].name, "ref") == 0)
+			free((char *)c->vars[i].value);
+	strv_free(&c->tags);
+}
+
 void pipeline_run(struct attempt *a)
 {
 	struct ctx c = {.a = a, .log_fd = -1, .times_fd = -1};
@@ -445,7 +458,7 @@ void pipeline_run(struct attempt *a)
 	char *worktree_error = NULL;   /* recorded, but the working tree lags */
 	a->stages = json_array();
 	a->started = util_now();
-	a->result = "failed";
+	a->result = result_name(RS_FAILED);
 	a->cls = TC_NONE;
 
 	char *dir = xasprintf("%s/logs/%s", a->state_dir, a->cc->name);
@@ -469,13 +482,13 @@ void pipeline_run(struct attempt *a)
 		pipe_log(&c, "resume: %s shipped before as %s; checking the registry still has it",
 		      a->version, a->resume_digest);
 		double t0 = util_monotonic();
-		pipe_stage(&c, "verify", "started", 0, -1);
+		pipe_stage(&c, SG_VERIFY, "started", 0, -1);
 		if (verify_tags_from(&c, a->resume_digest, 0, 0) == 0) {
 			snprintf(digest, sizeof digest, "%s", a->resume_digest);
-			pipe_stage(&c, "verify", "ok", util_monotonic() - t0, -1);
+			pipe_stage(&c, SG_VERIFY, "ok", util_monotonic() - t0, -1);
 			goto record;
 		}
-		pipe_stage(&c, "verify", "failed", util_monotonic() - t0, -1);
+		pipe_stage(&c, SG_VERIFY, "failed", util_monotonic() - t0, -1);
 		if (a->no_build) {
 			pipe_log(&c, "the registry no longer holds %s as %s for every tag; --no-build: refusing",
 			      a->version, a->resume_digest);
@@ -485,7 +498,7 @@ void pipeline_run(struct attempt *a)
 		free(a->message);
 		a->message = NULL;
 		a->cls = TC_NONE;
-		a->result = "failed";
+		a->result = result_name(RS_FAILED);
 	}
 
 	struct sbuf index = {0};   /* with platforms: the index to put */
@@ -501,30 +514,30 @@ void pipeline_run(struct attempt *a)
 		}
 		crashpoint("after-push");
 		if (a->no_push) {
-			a->result = "built";
+			a->result = result_name(RS_BUILT);
 			pipe_log(&c, "built %s for %zu platforms; --no-push: nothing pushed or recorded", a->version,
 			      a->cc->platforms.n);
 			goto out;
 		}
 	} else {
-		int built = pipe_run_cmd(&c, "build", a->cc->build, "build");
+		int built = pipe_run_cmd(&c, SG_BUILD, a->cc->build, "build");
 		pipe_secrets_remove(&c);   /* the build only, whatever happened */
 		if (built < 0)
 			goto out;
 		crashpoint("after-build");
 		if (a->no_push) {
-			a->result = "built";
+			a->result = result_name(RS_BUILT);
 			pipe_log(&c, "built %s; --no-push: nothing pushed or recorded", a->version);
 			goto out;
 		}
 		unlink(c.digestfile);
-		if (pipe_run_cmd(&c, "push", a->cc->push, "push") < 0)
+		if (pipe_run_cmd(&c, SG_PUSH, a->cc->push, "push") < 0)
 			goto out;
 		crashpoint("after-push");
 	}
 
 	double t0 = util_monotonic();
-	pipe_stage(&c, "verify", "started", 0, -1);
+	pipe_stage(&c, SG_VERIFY, "started", 0, -1);
 	{
 		struct sbuf mbody = {0};
 		char *mt = NULL;
@@ -538,7 +551,7 @@ void pipeline_run(struct attempt *a)
 			struct tags_ctx t = pipe_tags(&c);
 			int rc = tags_digest(&t, c.tags.v[0], 1, digest, &err);
 			if (rc < 0)
-				vrc = pipe_tags_fail(&c, rc, "verify", &err);
+				vrc = pipe_tags_fail(&c, rc, stage_name(SG_VERIFY), &err);
 			read_back = vrc == 0;   /* the digest is what tags[0] reads back */
 		}
 		sbuf_free(&index);
@@ -555,7 +568,7 @@ void pipeline_run(struct attempt *a)
 			      "tag was put and nothing is recorded, so no record claims it (the next "
 			      "attempt of %s overwrites it)", c.image, c.tags.v[0], a->version);
 		for (size_t i = multi ? 0 : 1; vrc == 0 && i < c.tags.n; i++)
-			vrc = put_tag(&c, digest, c.tags.v[i], "verify", &mbody, mt);
+			vrc = put_tag(&c, digest, c.tags.v[i], stage_name(SG_VERIFY), &mbody, mt);
 		if (vrc == 0) {
 			if (read_back)
 				pipe_log(&c, "verify: %s:%s = %s", c.image, c.tags.v[0], digest);
@@ -566,11 +579,11 @@ void pipeline_run(struct attempt *a)
 		free(mt);
 		sbuf_free(&mbody);
 		if (vrc < 0) {
-			pipe_stage(&c, "verify", "failed", util_monotonic() - t0, -1);
+			pipe_stage(&c, SG_VERIFY, "failed", util_monotonic() - t0, -1);
 			goto out;
 		}
 	}
-	pipe_stage(&c, "verify", "ok", util_monotonic() - t0, -1);
+	pipe_stage(&c, SG_VERIFY, "ok", util_monotonic() - t0, -1);
 	{
 		/* Evidence first: a crash between here and the record commit
 		 * resumes at record instead of building again (SPEC section 6).
@@ -578,7 +591,7 @@ void pipeline_run(struct attempt *a)
 		json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:f}", "id",
 				       a->id, "component", a->cc->name, "version", a->version, "action",
 				       pipeline_action_name(a->action), "fingerprint", a->fingerprint,
-				       "result", "verified", "digest", digest, "shipped", 1, "recorded", 0,
+				       "result", result_name(RS_VERIFIED), "digest", digest, "shipped", 1, "recorded", 0,
 				       "log", a->log_path, "started_at", a->started);
 		struct tally_err lerr = {0};
 		if (ledger_append(a->state_dir, ev, &lerr) < 0)
@@ -623,11 +636,11 @@ record:
 		};
 		struct recorder_result rr = {0};
 		t0 = util_monotonic();
-		pipe_stage(&c, "record", "started", 0, -1);
+		pipe_stage(&c, SG_RECORD, "started", 0, -1);
 		int rc = recorder_record(&req, &rr, &err);
 		strv_free(&also);
 		if (rc < 0) {
-			pipe_stage(&c, "record", "failed", util_monotonic() - t0, -1);
+			pipe_stage(&c, SG_RECORD, "failed", util_monotonic() - t0, -1);
 			pipe_fail(&c, err.cls == TC_HELD ? TC_HELD : (err.cls == TC_INTERNAL ? TC_INTERNAL : TC_RECORD),
 			     "record: %s", err.msg);
 			recorder_result_free(&rr);
@@ -645,20 +658,20 @@ record:
 		a->pushed_remote = rr.pushed;
 		pipe_log(&c, "recorded %s %s in commit %s", a->cc->name, a->version, rr.commit);
 		if (!rr.pushed) {
-			pipe_stage(&c, "record", "failed", util_monotonic() - t0, -1);
+			pipe_stage(&c, SG_RECORD, "failed", util_monotonic() - t0, -1);
 			pipe_fail(&c, TC_RECORD, "recorded locally in %.12s, but not on the remote: %s", rr.commit,
 			     rr.push_error ? rr.push_error : "push failed");
 			recorder_result_free(&rr);
 			goto out;
 		}
-		pipe_stage(&c, "record", "ok", util_monotonic() - t0, -1);
+		pipe_stage(&c, SG_RECORD, "ok", util_monotonic() - t0, -1);
 		recorder_result_free(&rr);
 	}
-	a->result = "shipped";
+	a->result = result_name(RS_SHIPPED);
 
 	if (a->cc->floating.n) {
 		t0 = util_monotonic();
-		pipe_stage(&c, "floating", "started", 0, -1);
+		pipe_stage(&c, SG_FLOATING, "started", 0, -1);
 		struct strv fts = {0};
 		struct sbuf fbody = {0};
 		char *fmt = NULL;
@@ -670,7 +683,7 @@ record:
 			int changed;
 			int frc = tags_float(&t, fts.v[i], digest, 0, &fbody, &fmt, &changed, &err);
 			if (frc == TAGS_CANCELLED)
-				pipe_tags_fail(&c, frc, "floating", &err);
+				pipe_tags_fail(&c, frc, stage_name(SG_FLOATING), &err);
 			else if (frc < 0)
 				pipe_fail(&c, TC_VERIFY, "floating: %s", err.msg);
 			fok = frc == 0;
@@ -679,8 +692,8 @@ record:
 		sbuf_free(&fbody);
 		strv_free(&fts);
 		/* the record stands either way; a floating tag failure is retried */
-		a->result = "shipped";
-		pipe_stage(&c, "floating", a->cls == TC_NONE ? "ok" : "failed", util_monotonic() - t0, -1);
+		a->result = result_name(RS_SHIPPED);
+		pipe_stage(&c, SG_FLOATING, a->cls == TC_NONE ? "ok" : "failed", util_monotonic() - t0, -1);
 	}
 	if (a->cc->cleanup) {
 		enum tally_class keep = a->cls;
@@ -691,7 +704,7 @@ record:
 			struct pvars pv;
 			if (a->cc->platforms.n)
 				pipe_platform_begin(&c, i, &pv);
-			if (pipe_run_cmd(&c, "cleanup", a->cc->cleanup, "cleanup") < 0)
+			if (pipe_run_cmd(&c, SG_CLEANUP, a->cc->cleanup, "cleanup") < 0)
 				pipe_log(&c, "cleanup failed (ignored)");
 			if (a->cc->platforms.n)
 				pipe_platform_end(&c, &pv);
@@ -699,7 +712,7 @@ record:
 		a->cls = keep;
 		free(a->message);
 		a->message = msg;
-		a->result = "shipped";
+		a->result = result_name(RS_SHIPPED);
 	}
 	if (worktree_error && a->cls == TC_NONE) {
 		a->cls = TC_RECORD;
@@ -721,14 +734,7 @@ out:
 		close(c.times_fd);
 	unlink(c.digestfile ? c.digestfile : "");
 	pipe_secrets_free(&c);
-	free(c.digestfile);
-	free(c.authfile);
-	free(c.certdir);
-	free(c.image);
-	for (size_t i = 0; i < c.nvars; i++)
-		if (strcmp(c.vars[i].name, "ref") == 0)
-			free((char *)c.vars[i].value);
-	strv_free(&c.tags);
+	free_refs(&c);
 	sbuf_free(&c.tail);
 	sbuf_free(&c.live);
 	registry_free(c.reg);
@@ -781,13 +787,6 @@ int pipeline_refs(const struct tally_conf *conf, const struct comp_conf *cc, con
 		tally_err_set(err, a.cls ? a.cls : TC_INPUT, "%s", a.message ? a.message : "bad image or tag");
 	}
 	free(a.message);
-	free(c.digestfile);
-	free(c.authfile);
-	free(c.certdir);
-	free(c.image);
-	for (size_t i = 0; i < c.nvars; i++)
-		if (strcmp(c.vars[i].name, "ref") == 0)
-			free((char *)c.vars[i].value);
-	strv_free(&c.tags);
+	free_refs(&c);
 	return rc;
 }

@@ -7,6 +7,7 @@
 #define TALLY_PIPELINE_PRIV_H
 
 #include "pipeline.h"
+#include "protocol.h"
 #include "registry.h"
 #include "tags.h"
 #include "template.h"
@@ -49,7 +50,7 @@ struct pvars {
 
 /* pipeline.c */
 void pipe_log(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void pipe_stage(struct ctx *c, const char *stage, const char *result, double secs, int exit_code);
+void pipe_stage(struct ctx *c, enum stage sg, const char *result, double secs, int exit_code);
 /* The attempt failed with cls; the message is logged. */
 void pipe_fail(struct ctx *c, enum tally_class cls, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -57,7 +58,7 @@ void pipe_fail(struct ctx *c, enum tally_class cls, const char *fmt, ...)
 void pipe_cancel(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int pipe_cancelled(struct ctx *c);
 /* Runs one command template; 0 when it exited 0. */
-int pipe_run_cmd(struct ctx *c, const char *stage, const char *tmpl, const char *what);
+int pipe_run_cmd(struct ctx *c, enum stage sg, const char *tmpl, const char *what);
 /* A registry failure on tally's own images (never missing-version). */
 int pipe_regerr(struct ctx *c, const char *stage, struct tally_err *err);
 /* tags.c with the attempt's registry, image, cancel fd and log. */

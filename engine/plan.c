@@ -172,7 +172,7 @@ static void plan_attempt_ex(struct engine *e, struct job *j, struct comp_state *
 		int rebuild = !strcmp(j->cmd, "rebuild");
 		settle(e, j, cs);
 		add_waiter(e, j, cs, rebuild ? W_REBUILD : !strcmp(j->cmd, "retry") ? W_RETRY : W_RUN,
-			   p->action, rebuild ? j->version : p->version, p->pin, p->pin_reason);
+			   p->action, rebuild ? j->version : p->version, p->pin, p->pin_reason, p->cause);
 		return;
 	} else if (cs->running && !j->dry_run) {
 		refuse = "an attempt is already running; not started";

@@ -8,7 +8,7 @@ static const char *const ev_names[EV_COUNT] = {
 	[EV_RECORD] = "record", [EV_HOLD] = "hold", [EV_STAGE] = "stage", [EV_LOG] = "log",
 	[EV_DROPPED] = "dropped", [EV_SUMMARY] = "summary", [EV_DONE] = "done", [EV_ENGINE] = "engine",
 	[EV_HEALTH] = "health", [EV_LOGFILE] = "logfile", [EV_NOTE] = "note", [EV_SCHEDULE] = "schedule",
-	[EV_SHIPPED] = "shipped", [EV_VERIFY] = "verify",
+	[EV_SHIPPED] = "shipped", [EV_VERIFY] = "verify", [EV_HELLO] = "hello", [EV_ACCEPTED] = "accepted",
 };
 
 static const char *const state_names[ST_COUNT] = {
@@ -37,6 +37,11 @@ static const char *const hold_names[] = {
 };
 #define NHOLDS (int)(sizeof hold_names / sizeof hold_names[0])
 
+static const char *const record_names[] = {
+	[RA_SHIP] = "ship", [RA_REBUILD] = "rebuild", [RA_RESET] = "reset", [RA_ADOPT] = "adopt",
+};
+#define NRECORDS (int)(sizeof record_names / sizeof record_names[0])
+
 static int find_name(const char *const *names, int n, const char *name)
 {
 	for (int i = 0; name && i < n; i++)
@@ -56,10 +61,16 @@ const char *hold_action_name(enum recorder_hold_op op)
 	return (int)op >= 0 && (int)op < NHOLDS ? hold_names[op] : NULL;
 }
 
+const char *record_action_name(enum recorder_action a)
+{
+	return (int)a >= 0 && (int)a < NRECORDS ? record_names[a] : NULL;
+}
+
 int ev_from_name(const char *name) { return find_name(ev_names, EV_COUNT, name); }
 int state_from_name(const char *name) { return find_name(state_names, ST_COUNT, name); }
 int result_from_name(const char *name) { return find_name(result_names, RS_COUNT, name); }
 int hold_action_from_name(const char *name) { return find_name(hold_names, NHOLDS, name); }
+int record_action_from_name(const char *name) { return find_name(record_names, NRECORDS, name); }
 
 int stage_from_name(const char *name)
 {

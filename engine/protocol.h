@@ -14,7 +14,7 @@
 enum ev {
 	EV_STATUS = 0, EV_CHECK, EV_ERROR, EV_ATTEMPT, EV_RECORD, EV_HOLD, EV_STAGE, EV_LOG,
 	EV_DROPPED, EV_SUMMARY, EV_DONE, EV_ENGINE, EV_HEALTH, EV_LOGFILE, EV_NOTE, EV_SCHEDULE,
-	EV_SHIPPED, EV_VERIFY, EV_COUNT
+	EV_SHIPPED, EV_VERIFY, EV_HELLO, EV_ACCEPTED, EV_COUNT
 };
 
 /* A component's state word (SPEC section 2), in the status row. */
@@ -36,12 +36,16 @@ enum comp_st stage_state(enum stage s);
 const char *result_name(enum result r);
 /* skip, unskip, pin, unpin: the action of a hold commit (Tally-Action). */
 const char *hold_action_name(enum recorder_hold_op op);
+/* ship, rebuild, reset, adopt: the action of a record commit (Tally-Action,
+ * the ledger, attempt events). */
+const char *record_action_name(enum recorder_action a);
 /* Names back to values: -1 when name is not one (NULL included). */
 int ev_from_name(const char *name);
 int state_from_name(const char *name);
 int stage_from_name(const char *name);
 int result_from_name(const char *name);
 int hold_action_from_name(const char *name);
+int record_action_from_name(const char *name);
 /* 1 when s is result r's name. */
 int result_is(const char *s, enum result r);
 

@@ -335,8 +335,7 @@ static int load_records(struct recindex *ri, const char *p, const char *end)
 		long long t, nbases;
 		if (!nb || !*comp || strlen(commit) != GIT_OID_HEXSZ || number(tm, &t) < 0 ||
 		    number(nb, &nbases) < 0 || nbases > 4096 || !version_valid(version) ||
-		    (strcmp(action, "ship") && strcmp(action, "rebuild") && strcmp(action, "reset") &&
-		     strcmp(action, "adopt")) ||
+		    !trailers_is_record_action(action) ||
 		    !(*dg == '-' ? !dg[1] : *dg == '=') || !(*rc == '-' ? !rc[1] : *rc == '='))
 			return -1;
 		struct comp_recs *cr = get(ri, comp);

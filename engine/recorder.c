@@ -27,6 +27,7 @@
 #include "crashpoint.h"
 #include "gitremote.h"
 #include "holds.h"
+#include "protocol.h"
 #include "repair.h"
 #include "repo.h"
 #include "trailers.h"
@@ -36,8 +37,11 @@
 
 static pthread_mutex_t recorder_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *const action_names[] = {"ship", "rebuild", "reset", "adopt"};
-static const char *const action_verbs[] = {"record", "rebuild", "reset", "adopt"};
+/* A record commit's subject verb: "record" for a ship, else the action. */
+static const char *action_verb(enum recorder_action a)
+{
+	return a == RA_SHIP ? "record" : record_action_name(a);
+}
 
 static int digest_valid(const char *d)
 {
@@ -174,7 +178,7 @@ message:;
 		    : req->action == RA_SHIP ? xasprintf("upstream %s released", req->version)
 		    : xstrdup("operator");
 	struct trailers t = {
-		.verb = action_verbs[req->action], .action = action_names[req->action],
+		.verb = action_verb(req->action), .action = record_action_name(req->action),
 		.component = cc->name, .version = req->version,
 		.previous = req->action != RA_ADOPT ? prev : NULL,
 		.images = req->ev->images, .nimages = req->ev->nimages,
@@ -279,8 +283,6 @@ struct hold_arg {
 	char *version;   /* filled by compute */
 };
 
-static const char *const hold_actions[] = {"skip", "unskip", "pin", "unpin"};
-
 static int compute_hold(git_repository *repo, git_commit *base, const void *varg,
 			struct change *c, struct tally_err *err)
 {
@@ -342,7 +344,7 @@ static int compute_hold(git_repository *repo, git_commit *base, const void *varg
 	}
 	/* Tally-Reason is one line: the holds file already refused newlines */
 	struct trailers t = {
-		.verb = hold_actions[req->op], .action = hold_actions[req->op], .component = cc->name,
+		.verb = hold_action_name(req->op), .action = hold_action_name(req->op), .component = cc->name,
 		.version = arg->version,
 		.reason = req->reason && *req->reason && (req->op == RH_SKIP || req->op == RH_PIN)
 			  ? req->reason : NULL,

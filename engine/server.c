@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "protocol.h"
 #include "util.h"
 
 #define MAX_LINE (1024 * 1024)
@@ -137,7 +138,7 @@ static void conn_queue(struct server *s, struct conn *c, const char *line, size_
 			c->dropping = 1;
 			const char *comp = json_string_value(json_object_get(droppable, "component"));
 			const char *att = json_string_value(json_object_get(droppable, "attempt"));
-			json_t *note = json_pack("{s:i, s:s, s:o, s:o, s:s}", "schema", 1, "event", "dropped",
+			json_t *note = json_pack("{s:i, s:s, s:o, s:o, s:s}", "schema", 1, "event", ev_name(EV_DROPPED),
 						 "component", comp ? json_string(comp) : json_null(), "attempt",
 						 att ? json_string(att) : json_null(), "message",
 						 "this client reads too slowly; live log chunks were dropped (the full log is in the log file)");
@@ -180,7 +181,7 @@ static void conn_send_json(struct server *s, struct conn *c, json_t *ev)
 
 static void conn_error(struct server *s, struct conn *c, const char *msg, int fatal)
 {
-	conn_send_json(s, c, json_pack("{s:s, s:s, s:s}", "event", "error", "class", "input", "message", msg));
+	conn_send_json(s, c, json_pack("{s:s, s:s, s:s}", "event", ev_name(EV_ERROR), "class", "input", "message", msg));
 	if (fatal)
 		c->closing = 1;
 }
@@ -230,7 +231,7 @@ static void handle_line(struct server *s, struct conn *c, const char *line, size
 		} else {
 			c->hello = strcmp(mode, "watch") == 0 ? 2 : 1;
 			json_t *h = engine_describe(s->e);
-			json_object_update_new(h, json_pack("{s:s, s:i, s:I, s:s, s:s}", "event", "hello", "protocol", 1,
+			json_object_update_new(h, json_pack("{s:s, s:i, s:I, s:s, s:s}", "event", ev_name(EV_HELLO), "protocol", 1,
 							"pid", (json_int_t)getpid(), "mode", mode, "version",
 							TALLY_VERSION));
 			conn_send_json(s, c, h);
@@ -244,13 +245,13 @@ static void handle_line(struct server *s, struct conn *c, const char *line, size
 	if (!cmd) {
 		conn_error(s, c, "a command needs \"cmd\"", 0);
 	} else if (c->hello == 2 && !engine_command_reads_only(cmd)) {
-		conn_send_json(s, c, json_pack("{s:s, s:I, s:s, s:s}", "event", "error", "id", cid, "class",
+		conn_send_json(s, c, json_pack("{s:s, s:I, s:s, s:s}", "event", ev_name(EV_ERROR), "id", cid, "class",
 					       "input", "message",
 					       "read-only (watch) connection: commands are refused"));
-		conn_send_json(s, c, json_pack("{s:s, s:I, s:i}", "event", "done", "id", cid, "exit", 2));
+		conn_send_json(s, c, json_pack("{s:s, s:I, s:i}", "event", ev_name(EV_DONE), "id", cid, "exit", 2));
 	} else if (strcmp(cmd, "stop") == 0) {
 		s->stop_now = json_is_true(json_object_get(msg, "now"));
-		conn_send_json(s, c, json_pack("{s:s, s:I, s:I}", "event", "accepted", "id", cid, "job",
+		conn_send_json(s, c, json_pack("{s:s, s:I, s:I}", "event", ev_name(EV_ACCEPTED), "id", cid, "job",
 					       (json_int_t)0));
 		if (write(s->stop[1], "s", 1) < 0) {
 			/* already asked */
@@ -258,7 +259,7 @@ static void handle_line(struct server *s, struct conn *c, const char *line, size
 	} else {
 		json_int_t job = ++s->next_job;
 		json_object_set_new(msg, "id", json_integer(job));
-		conn_send_json(s, c, json_pack("{s:s, s:I, s:I}", "event", "accepted", "id", cid, "job", job));
+		conn_send_json(s, c, json_pack("{s:s, s:I, s:I}", "event", ev_name(EV_ACCEPTED), "id", cid, "job", job));
 		engine_submit(s->e, json_incref(msg));
 	}
 	json_decref(msg);
@@ -326,7 +327,7 @@ static void broadcast(struct server *s, json_t *ev)
 {
 	if (s->on_event)
 		s->on_event(s->ctx, ev);
-	int droppable = strcmp(json_string_value(json_object_get(ev, "event")) ?: "", "log") == 0;
+	int droppable = ev_from_name(json_string_value(json_object_get(ev, "event"))) == EV_LOG;
 	char *line = NULL;
 	size_t len = 0;
 	for (int i = 0; i < MAX_CLIENTS; i++) {

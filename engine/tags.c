@@ -1,6 +1,7 @@
 /* tags.c - tag verify / put / float with the read-back window: see tags.h.
  * Runs on the caller's thread; no state of its own between calls. */
 #include "tags.h"
+#include "crashpoint.h"
 
 #include <poll.h>
 #include <stdarg.h>
@@ -177,6 +178,8 @@ int tags_float(const struct tags_ctx *t, const char *tag, const char *digest, in
 			return -1;
 	}
 	*changed = 1;
+	if (t->crash_before_put)
+		crashpoint(t->crash_before_put);
 	if (tags_put(t, digest, tag, "floating", body, *mt, err) < 0)
 		return -1;
 	int rc = tags_digest(t, tag, 1, d, err);

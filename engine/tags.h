@@ -27,6 +27,7 @@ struct tags_ctx {
 	/* a line for the attempt's log; NULL: none */
 	void (*log)(void *lctx, const char *line);
 	void *lctx;
+	const char *crash_before_put;   /* tags_float: a crashpoint's name before a put; NULL: none */
 };
 
 /* Results besides 0 and -1 (err filled, class as the registry said or

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "protocol.h"
+
 static void add_one(struct sbuf *out, const char *name, const char *value)
 {
 	if (value)
@@ -35,9 +37,5 @@ void trailers_format(const struct trailers *t, struct sbuf *out)
 
 int trailers_is_record_action(const char *action)
 {
-	static const char *const records[] = {"ship", "rebuild", "reset", "adopt"};
-	for (size_t i = 0; action && i < sizeof records / sizeof records[0]; i++)
-		if (strcmp(action, records[i]) == 0)
-			return 1;
-	return 0;
+	return record_action_from_name(action) >= 0;
 }

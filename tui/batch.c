@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "server.h"
+#include "statedir.h"
 
 static const char *s_or(json_t *o, const char *k, const char *dflt)
 {
@@ -309,6 +310,45 @@ static void progress_log(const char *data)
 	progress_draw(0);
 }
 
+/* skip on a terminal asks first. A VERSION the upstream did not list at
+ * its last check (checks.json in the engine's state directory) gets its
+ * own question, as a typo would skip nothing real. 0: answered no. */
+static int skip_confirmed(const struct opts *o, const struct command *c, json_t *cmd, struct client *cl)
+{
+	const char *comp = json_string_value(json_array_get(json_object_get(cmd, "components"), 0));
+	const char *version = s_or(cmd, "version", "");
+	const char *sd = json_string_value(json_object_get(client_hello(cl), "state_dir"));
+	json_t *checks = NULL, *vs = NULL;
+	if (sd && comp) {
+		char *path = statedir_file(sd, SF_CHECKS);
+		checks = json_load_file(path, 0, NULL);
+		free(path);
+		vs = json_object_get(json_object_get(checks, comp), "versions");
+	}
+	int listed = 0;
+	size_t i;
+	json_t *v;
+	json_array_foreach(vs, i, v)
+		if (strcmp(json_string_value(v) ?: "", version) == 0)
+			listed = 1;
+	struct sbuf q = {0};
+	if (listed) {
+		sbuf_addf(&q, "tally %s", c->name);
+		for (size_t k = 0; k < o->ca.pos.n; k++)
+			sbuf_addf(&q, " %s", o->ca.pos.v[k]);
+		sbuf_addf(&q, ": %s; the record is not touched. Proceed? [y/N] ", c->help);
+	} else if (json_array_size(vs))
+		sbuf_addf(&q, "tally: %s is not among the versions the upstream offers (newest: %s); skip it anyway? [y/N] ",
+			  version, json_string_value(json_array_get(vs, 0)) ?: "?");
+	else
+		sbuf_addf(&q, "tally: %s is not known to exist (%s's upstream was never read here; tally check %s lists "
+			      "its versions); skip it anyway? [y/N] ", version, comp ? comp : "?", comp ? comp : "?");
+	json_decref(checks);
+	int yes = cli_ask(q.buf);
+	sbuf_free(&q);
+	return yes;
+}
+
 int run_batch(struct opts *o, const struct command *c)
 {
 	/* written as each event happens, also into a pipe */
@@ -368,8 +408,13 @@ int run_batch(struct opts *o, const struct command *c)
 	if (c->id == CMD_HEALTH && getenv("TALLY_NOW"))
 		json_object_set_new(cmd, "now", json_integer(atoll(getenv("TALLY_NOW"))));
 #endif
-	long long job = client_submit(cl, cmd, &err);
 	int code = EXIT_FAIL, header = 0, cancelled = 0;
+	if (c->id == CMD_SKIP && cli_confirms(o, c) && !skip_confirmed(o, c, cmd, cl)) {
+		json_decref(cmd);
+		code = EXIT_OK;
+		goto out;
+	}
+	long long job = client_submit(cl, cmd, &err);
 	if (job < 0) {
 		fprintf(stderr, "tally: %s\n", err.msg);
 		goto out;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "confref.h"
 
@@ -129,6 +130,23 @@ int cli_parse(int argc, char **argv, struct opts *o, char *msg, size_t len)
 }
 
 /* help [COMMAND|config] [--man] */
+int cli_confirms(const struct opts *o, const struct command *c)
+{
+	return (c->flags & CF_CONFIRMS) && !o->yes && !OPT_GIVEN(o, OPT_DRY_RUN) && isatty(STDIN_FILENO) &&
+	       !o->json;
+}
+
+int cli_ask(const char *question)
+{
+	fputs(question, stderr);
+	char line[16] = "";
+	if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
+		fprintf(stderr, "tally: nothing done\n");
+		return 0;
+	}
+	return 1;
+}
+
 int cli_help(const struct opts *o)
 {
 	const char *what = o->ca.pos.n ? o->ca.pos.v[0] : NULL;

@@ -33,6 +33,12 @@ void cli_command_help(FILE *f, const struct command *c);   /* help CMD, CMD --he
 struct compl_cmd *cli_compl_table(struct strv *optv, size_t *np);
 int cli_completion(const struct opts *o);         /* completion bash|zsh */
 int cli_help(const struct opts *o);               /* help [COMMAND|config] [--man] */
+/* 1 when c asks before it acts: it confirms, stdin is a terminal, and
+ * none of -y, --dry-run, --json (SPEC section 7). */
+int cli_confirms(const struct opts *o, const struct command *c);
+/* Prints question to stderr and reads the answer: 1 for y or Y, else
+ * (after "tally: nothing done") 0. */
+int cli_ask(const char *question);
 
 /* batch.c */
 int run_batch(struct opts *o, const struct command *c);

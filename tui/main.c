@@ -150,20 +150,18 @@ static int tally_main(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "tally: %s\n", msg);
 		return EXIT_USAGE;
 	}
-	if ((c->flags & CF_CONFIRMS) && !o->yes && !OPT_GIVEN(o, OPT_DRY_RUN) && isatty(STDIN_FILENO) && !o->json) {
-		fprintf(stderr, "tally %s", c->name);
+	if (cli_confirms(o, c) && c->id != CMD_SKIP) {
+		/* skip asks in run_batch, where the upstream's versions are known */
+		struct sbuf q = {0};
+		sbuf_addf(&q, "tally %s", c->name);
 		for (size_t i = 0; i < o->ca.pos.n; i++)
-			fprintf(stderr, " %s", o->ca.pos.v[i]);
-		if (c->id == CMD_SKIP)
-			fprintf(stderr, ": %s; the record is not touched. Proceed? [y/N] ", c->help);
-		else
-			fprintf(stderr, ": the record stays where it is until the image is built, pushed and read back"
-					" (try --dry-run for the plan). Proceed? [y/N] ");
-		char line[16] = "";
-		if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
-			fprintf(stderr, "tally: nothing done\n");
+			sbuf_addf(&q, " %s", o->ca.pos.v[i]);
+		sbuf_adds(&q, ": the record stays where it is until the image is built, pushed and read back"
+			      " (try --dry-run for the plan). Proceed? [y/N] ");
+		int yes = cli_ask(q.buf);
+		sbuf_free(&q);
+		if (!yes)
 			return EXIT_OK;
-		}
 	}
 	switch (c->id) {
 	case CMD_HELP:

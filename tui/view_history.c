@@ -21,6 +21,20 @@ static void history_open(struct console *c)
 	ui_submit(c, RQ_HISTORY, "history", NULL, json_pack("{s:i}", "limit", 500));
 }
 
+/* One trailer line "NAME: a  b  c" of a list of strings ("-": none). */
+static void put_list(struct console *c, WINDOW *w, int y, int W, const char *name, json_t *list)
+{
+	char line[1024];
+	size_t i;
+	json_t *v;
+	struct sbuf sb = {0};
+	json_array_foreach(list, i, v)
+		sbuf_addf(&sb, "%s%s", i ? "  " : "", json_string_value(v) ? json_string_value(v) : "");
+	snprintf(line, sizeof line, "%s: %s", name, sb.len ? sbuf_str(&sb) : "-");
+	sbuf_free(&sb);
+	ui_put(c, w, y, 1, W - 2, line, A_NORMAL);
+}
+
 static void history_draw(struct console *c, WINDOW *w, int focused)
 {
 	int h = getmaxy(w), W = getmaxx(w);
@@ -67,24 +81,13 @@ static void history_draw(struct console *c, WINDOW *w, int focused)
 	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
 	snprintf(line, sizeof line, "Tally-Digest: %s", ui_s(ev, "digest") ? ui_s(ev, "digest") : "-");
 	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
-	size_t i;
-	json_t *img;
-	struct sbuf sb = {0};
-	json_array_foreach(json_object_get(ev, "images"), i, img)
-		sbuf_addf(&sb, "%s%s", i ? "  " : "", json_string_value(img) ? json_string_value(img) : "");
-	snprintf(line, sizeof line, "Tally-Image: %s", sb.len ? sbuf_str(&sb) : "-");
-	sbuf_free(&sb);
-	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
+	put_list(c, w, y++, W, "Tally-Image", json_object_get(ev, "images"));
 	snprintf(line, sizeof line, "Tally-Attempt: %s", ui_s(ev, "attempt") ? ui_s(ev, "attempt") : "-");
 	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
 	snprintf(line, sizeof line, "Tally-Recipe: %s   commit %s", ui_s(ev, "recipe") ? ui_s(ev, "recipe") : "-",
 		 ui_s(ev, "commit") ? ui_s(ev, "commit") : "-");
 	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
-	json_array_foreach(json_object_get(ev, "bases"), i, img)
-		sbuf_addf(&sb, "%s%s", i ? "  " : "", json_string_value(img) ? json_string_value(img) : "");
-	snprintf(line, sizeof line, "Tally-Base: %s", sb.len ? sbuf_str(&sb) : "-");
-	sbuf_free(&sb);
-	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
+	put_list(c, w, y++, W, "Tally-Base", json_object_get(ev, "bases"));
 	snprintf(line, sizeof line, "Tally-Cause: %s", ui_s(ev, "cause") ? ui_s(ev, "cause") : "-");
 	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The configuration reference ships with tally: docs/tally.conf.5 is what
-# `tally help config --man` makes from the key table (engine/config.c), the
+# `tally help config --man` makes from the key table (engine/confkeys.c), the
 # text reference fits 80 columns and names every key and template variable,
 # the man pages lint clean, and README.md links inside the repository only.
 . "$(dirname "$0")/lib.sh"

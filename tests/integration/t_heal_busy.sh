@@ -50,6 +50,10 @@ check "b: it said it waits" grep -q "waiting for it" "$T/last.err"
 expect_eq "b: the ship exits 0" "$(rc_of ship)" 0
 expect_eq "b: HEAD is the rebuild of the new record" "$(git -C "$V" log -1 --format=%s)" "rebuild server v3.8.2"
 expect_eq "b: HEAD^ is the record" "$(git -C "$V" log -1 --format=%s HEAD^)" "record server v3.8.2"
+# the rebuild that waited keeps its own cause (issue 15), not a bare "operator"
+expect_eq "b: the waited rebuild's Tally-Cause is the rebuild's" \
+	"$(git -C "$V" log -1 --format='%(trailers:key=Tally-Cause,valueonly)' | sed '/^$/d')" \
+	"operator: tally rebuild server"
 expect_exit "b: verify exit 0" 0 tally verify server
 expect_exit "b: stop serve" 0 tally stop
 check "b: serve ended" proc_gone "$SERVE_PID" 30

@@ -604,6 +604,18 @@ static void test_duplicate_version_key(void **state)
 		 "[component \"b\"]\n\tfile = b.txt\n\tupstream = manual\n\tbuild = b\n"
 		 "\trecordAlso = .env:V={version}\n",
 		 "tally.conf:10: component.b.recordAlso: ", "component a");
+	/* many writers of one file, each its own key: fine; the last one
+	 * taking the first one's key is found past many rehashes */
+	struct sbuf sb = {0};
+	for (int i = 0; i < 300; i++)
+		sbuf_addf(&sb, "[component \"c%d\"]\n\tfile = v.txt\n\tkey = K%d\n\tupstream = manual\n"
+			  "\tbuild = b\n", i, i);
+	struct tally_conf *c = load_ok(sb.buf);
+	assert_int_equal(c->ncomps, 300);
+	config_free(c);
+	sbuf_adds(&sb, "[component \"last\"]\n\tfile = ./v.txt\n\tkey = K0\n\tupstream = manual\n\tbuild = b\n");
+	load_bad(sb.buf, "tally.conf:1502: component.last.file: ", "component c0 (line 2)");
+	sbuf_free(&sb);
 }
 
 static void test_line_tracking(void **state)

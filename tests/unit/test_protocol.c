@@ -31,12 +31,14 @@ static const char *state_i(int i) { return state_name((enum comp_st)i); }
 static const char *stage_i(int i) { return stage_name((enum stage)i); }
 static const char *result_i(int i) { return result_name((enum result)i); }
 static const char *hold_i(int i) { return hold_action_name((enum recorder_hold_op)i); }
+static const char *record_i(int i) { return record_action_name((enum recorder_action)i); }
 
 static void test_events(void **st) { (void)st; round_trip(ev_i, ev_from_name, EV_COUNT); }
 static void test_states(void **st) { (void)st; round_trip(state_i, state_from_name, ST_COUNT); }
 static void test_stages(void **st) { (void)st; round_trip(stage_i, stage_from_name, SG_COUNT); }
 static void test_results(void **st) { (void)st; round_trip(result_i, result_from_name, RS_COUNT); }
 static void test_holds(void **st) { (void)st; round_trip(hold_i, hold_action_from_name, RH_UNPIN + 1); }
+static void test_records(void **st) { (void)st; round_trip(record_i, record_action_from_name, RA_ADOPT + 1); }
 
 static void test_words(void **st)
 {
@@ -47,6 +49,9 @@ static void test_words(void **st)
 	assert_string_equal(state_name(ST_BASE_MOVED), "base-moved");
 	assert_string_equal(hold_action_name(RH_UNPIN), "unpin");
 	assert_string_equal(result_name(RS_CANCELLED), "cancelled");
+	assert_string_equal(record_action_name(RA_SHIP), "ship");
+	assert_string_equal(ev_name(EV_ACCEPTED), "accepted");
+	assert_string_equal(ev_name(EV_HELLO), "hello");
 	assert_true(result_is("failed", RS_FAILED));
 	assert_false(result_is("failed", RS_SHIPPED));
 	assert_false(result_is(NULL, RS_FAILED));
@@ -80,7 +85,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_events),  cmocka_unit_test(test_states),
 		cmocka_unit_test(test_stages),  cmocka_unit_test(test_results),
-		cmocka_unit_test(test_holds),   cmocka_unit_test(test_words),
+		cmocka_unit_test(test_holds),   cmocka_unit_test(test_records),
+		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_stage_states), cmocka_unit_test(test_warning_event),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
