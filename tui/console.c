@@ -471,7 +471,7 @@ static void say_detached(struct console *c)
 
 int console_main(struct client *cl, const struct console_opts *o)
 {
-	setlocale(LC_ALL, "");
+	/* the locale (LC_CTYPE, LC_MESSAGES) was set by i18n_init in main */
 	struct console con, *c = &con;
 	memset(c, 0, sizeof *c);
 	c->cl = cl;

@@ -13,6 +13,7 @@
 #include "confgen.h"
 #include "config.h"
 #include "confref.h"
+#include "i18n.h"
 #include "repo.h"
 
 /* init [--write]: no engine, no lock, no commit. */
@@ -185,6 +186,7 @@ static int tally_main(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
+	i18n_init();
 	struct opts o = {0};
 	int rc = tally_main(argc, argv, &o);
 	strv_free(&o.ca.pos);
