@@ -17,10 +17,16 @@
 
 static char localedir[PATH_MAX];
 
-/* PREFIX/share/locale for a binary in PREFIX/bin, when it holds tally's
- * catalogs; else the build tree's locale directory. */
+/* $TALLY_LOCALEDIR; else PREFIX/share/locale for a binary in PREFIX/bin,
+ * when it holds tally's catalogs; else the build tree's locale directory. */
 static void find_localedir(void)
 {
+	/* $TALLY_LOCALEDIR wins (tests use a catalog of their own) */
+	const char *env = getenv("TALLY_LOCALEDIR");
+	if (env && *env) {
+		snprintf(localedir, sizeof localedir, "%s", env);
+		return;
+	}
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (n > 0) {
@@ -68,17 +74,21 @@ static const char *const words[] = {
 	NC_("word", "skip"),      NC_("word", "unskip"),    NC_("word", "pin"),       NC_("word", "unpin"),
 };
 
+const char *i18n_ctx(const char *ctx, const char *word)
+{
+	if (!word || !*word)
+		return word;
+	char id[128];
+	snprintf(id, sizeof id, "%s\004%s", ctx, word);
+	const char *t = gettext(id);
+	return t == id ? word : t;
+}
+
 const char *i18n_word(const char *word)
 {
-	if (!word)
-		return word;
-	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-		if (strcmp(word, words[i]) == 0) {
-			char id[64];
-			snprintf(id, sizeof id, "word\004%s", word);
-			const char *t = gettext(id);
-			return t == id ? words[i] : t;
-		}
+	for (size_t i = 0; word && i < sizeof words / sizeof words[0]; i++)
+		if (strcmp(word, words[i]) == 0)
+			return i18n_ctx("word", word);
 	return word;
 }
 
@@ -115,4 +125,66 @@ void i18n_pad(FILE *f, const char *s, int width)
 	fputs(s, f);
 	for (int w = i18n_width(s); w < width; w++)
 		fputc(' ', f);
+}
+
+size_t i18n_cut(const char *s, int room)
+{
+	mbstate_t st;
+	memset(&st, 0, sizeof st);
+	size_t len = strlen(s), i = 0, space = 0, wide = 0;
+	int w = 0;
+	while (i < len) {
+		wchar_t ch = L'?';
+		size_t r = mbrtowc(&ch, s + i, len - i, &st);
+		if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
+			memset(&st, 0, sizeof st);
+			r = 1;
+			ch = L'?';
+		}
+		int cw = wcwidth(ch);
+		if (cw < 0)
+			cw = 1;
+		if (w + cw > room && ch == L' ')
+			return i;
+		if (w + cw > room)
+			return space ? space : wide ? wide : i ? i : r;
+		if (ch == L' ')
+			space = i;
+		w += cw;
+		i += r;
+		if (cw == 2)
+			wide = i;   /* a line may end after a wide character */
+	}
+	return len;
+}
+
+char *i18n_cell(char *out, size_t outlen, const char *s, int width)
+{
+	mbstate_t st;
+	memset(&st, 0, sizeof st);
+	size_t len = strlen(s), i = 0, o = 0;
+	int w = 0;
+	while (i < len) {
+		wchar_t ch = L'?';
+		size_t r = mbrtowc(&ch, s + i, len - i, &st);
+		if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
+			memset(&st, 0, sizeof st);
+			r = 1;
+		}
+		int cw = wcwidth(ch);
+		if (cw < 0)
+			cw = 1;
+		if (w + cw > width || o + r >= outlen)
+			break;
+		memcpy(out + o, s + i, r);
+		o += r;
+		i += r;
+		w += cw;
+	}
+	while (w < width && o + 1 < outlen) {
+		out[o++] = ' ';
+		w++;
+	}
+	out[o] = 0;
+	return out;
 }

@@ -27,6 +27,8 @@ static inline const char *i18n_msg(const char *s)
  * it) as shown to a person; the word itself when it has no translation. */
 #define NC_(ctx, s) (s)
 const char *i18n_word(const char *word);
+/* gettext of ctx "\004" word, built at run time (the word when untranslated) */
+const char *i18n_ctx(const char *ctx, const char *word);
 
 /* setlocale(LC_CTYPE/LC_MESSAGES, ""), bindtextdomain("tally", dir) with
  * dir found next to the binary (../share/locale) or the build tree's. */
@@ -38,5 +40,14 @@ const char *i18n_pgettext(const char *ctx_id, const char *id);
 int i18n_width(const char *s);
 /* Writes s to f padded with spaces to width columns (never cut). */
 void i18n_pad(FILE *f, const char *s, int width);
+
+/* How many bytes of s make a line of at most room columns: up to the last
+ * space that fits, else after the last wide character that fits (CJK text
+ * has no spaces), else cut at room columns; never inside a character. */
+size_t i18n_cut(const char *s, int room);
+
+/* s cut to width columns (never inside a character) and padded with
+ * spaces to width: printf's "%-W.Ws" by display width. Returns out. */
+char *i18n_cell(char *out, size_t outlen, const char *s, int width);
 
 #endif

@@ -41,10 +41,11 @@ static int run_init(const struct opts *o)
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			fprintf(stderr, "tally: %s exists; init never overwrites it (tally init prints the "
-					"starter without --write)\n", path);
+			fprintf(stderr, _("tally: %s exists; init never overwrites it (tally init prints the "
+					  "starter without --write)\n"),
+				path);
 		else
-			fprintf(stderr, "tally: cannot create %s: %s\n", path, strerror(errno));
+			fprintf(stderr, _("tally: cannot create %s: %s\n"), path, strerror(errno));
 		rc = EXIT_USAGE;
 	} else {
 		size_t off = 0;
@@ -57,11 +58,11 @@ static int run_init(const struct opts *o)
 			off += (size_t)n;
 		}
 		if (close(fd) < 0 || off < conf.len) {
-			fprintf(stderr, "tally: cannot write %s: %s\n", path, strerror(errno));
+			fprintf(stderr, _("tally: cannot write %s: %s\n"), path, strerror(errno));
 			unlink(path);
 			rc = EXIT_FAIL;
 		} else if (!o->quiet) {
-			printf("wrote %s (not committed): check the lines marked \"check this\", then commit it\n",
+			printf(_("wrote %s (not committed): check the lines marked \"check this\", then commit it\n"),
 			       path);
 		}
 	}
@@ -106,7 +107,7 @@ static int tally_main(int argc, char **argv, struct opts *o)
 		return EXIT_OK;
 	}
 	if (prc < 0) {
-		fprintf(stderr, "tally: %s\ntry 'tally --help'\n", msg);
+		fprintf(stderr, _("tally: %s\ntry 'tally --help'\n"), msg);
 		return EXIT_USAGE;
 	}
 	if (o->help && (!o->command || strcmp(o->command, "watch") == 0)) {
@@ -127,7 +128,7 @@ static int tally_main(int argc, char **argv, struct opts *o)
 		if (!o->no_tui && isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))
 			return run_console(o);
 		if (o->readonly) {
-			fprintf(stderr, "tally: watch needs a terminal\n");
+			fputs(_("tally: watch needs a terminal\n"), stderr);
 			return EXIT_USAGE;
 		}
 		o->command = "status";
@@ -136,10 +137,10 @@ static int tally_main(int argc, char **argv, struct opts *o)
 	if (!c) {
 		const char *near = command_suggest(o->command);
 		if (near)
-			fprintf(stderr, "tally: unknown command '%s'; did you mean '%s'?\ntry 'tally --help'\n", o->command,
-				near);
+			fprintf(stderr, _("tally: unknown command '%s'; did you mean '%s'?\ntry 'tally --help'\n"),
+				o->command, near);
 		else
-			fprintf(stderr, "tally: unknown command '%s'\ntry 'tally --help'\n", o->command);
+			fprintf(stderr, _("tally: unknown command '%s'\ntry 'tally --help'\n"), o->command);
 		return EXIT_USAGE;
 	}
 	if (o->help) {
@@ -156,13 +157,14 @@ static int tally_main(int argc, char **argv, struct opts *o)
 		for (size_t i = 0; i < o->ca.pos.n; i++)
 			fprintf(stderr, " %s", o->ca.pos.v[i]);
 		if (c->id == CMD_SKIP)
-			fprintf(stderr, ": %s; the record is not touched. Proceed? [y/N] ", c->help);
+			fprintf(stderr, _(": %s; the record is not touched. Proceed? [y/N] "), c->help);
 		else
-			fprintf(stderr, ": the record stays where it is until the image is built, pushed and read back"
-					" (try --dry-run for the plan). Proceed? [y/N] ");
+			fputs(_(": the record stays where it is until the image is built, pushed and read back"
+				" (try --dry-run for the plan). Proceed? [y/N] "),
+			      stderr);
 		char line[16] = "";
 		if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
-			fprintf(stderr, "tally: nothing done\n");
+			fputs(_("tally: nothing done\n"), stderr);
 			return EXIT_OK;
 		}
 	}
