@@ -160,7 +160,7 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			       i18n_word(s_or(ev, "action", "ship")), s_or(ev, "plan", ""));
 			return;
 		}
-		printf("%s %s: %s", s_or(ev, "component", "?"), s_or(ev, "version", "?"), i18n_word(res));
+		printf(_("%s %s: %s"), s_or(ev, "component", "?"), s_or(ev, "version", "?"), i18n_word(res));
 		if (json_is_string(json_object_get(ev, "digest")))
 			printf(" %s", s_or(ev, "digest", ""));
 		printf("\n");
