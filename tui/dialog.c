@@ -114,7 +114,7 @@ void ui_dlg_draw(struct console *c)
 	if (d->has_input) {
 		y++;
 		char field[400];
-		snprintf(field, sizeof field, "%s: %.*s%s", d->prompt ? d->prompt : "", (int)d->input_len, d->input,
+		snprintf(field, sizeof field, _("%s: %.*s%s"), d->prompt ? d->prompt : "", (int)d->input_len, d->input,
 			 d->focus == 2 ? "_" : "");
 		ui_put(c, w, y++, 2, W - 4, field, d->focus == 2 ? a | A_UNDERLINE | A_BOLD : a | A_UNDERLINE);
 	}

@@ -135,7 +135,7 @@ static void detail_lines(struct console *c, struct row *r, struct strv *o)
 			 : json_is_object(pin) ? _("pinned components are never scheduled")
 			 : nr && ra && ra == nr ? _("a backoff retry")
 			 : nr ? _("the schedule (tally.schedule)") : _("no schedule (manual upstream)");
-	fld(o, C_("detail", "next run"), "%s  (%s)", nr ? when : "-", why);
+	fld(o, C_("detail", "next run"), _("%s  (%s)"), nr ? when : "-", why);
 	const char *cls = ui_s(st, "class");
 	if (cls) {
 		strv_push(o, "");
