@@ -14,6 +14,25 @@
 static const char global_opts[] = "-C --config --state-dir --no-tui --json --readonly --theme --no-color "
 				  "--ascii -y --yes -q -v --help --version --help-config";
 
+/* A command's help, translated (the catalog has the command table's
+ * texts through po/commands.c, see scripts/i18n-update), wrapped by display
+ * width within 79 columns; untranslated, as confref_wrap always did. */
+static void wrap_tr(FILE *f, int indent, const char *text)
+{
+	const char *t = i18n_msg(text);
+	if (t == text) {
+		confref_wrap(f, indent, text);
+		return;
+	}
+	while (*t) {
+		size_t n = i18n_cut(t, 79 - indent);
+		fprintf(f, "%*s%.*s\n", indent, "", (int)n, t);
+		t += n;
+		while (*t == ' ')
+			t++;
+	}
+}
+
 void cli_usage(FILE *f)
 {
 	/* TRANSLATORS: keep every line within 80 columns (a CJK character is
@@ -25,7 +44,7 @@ void cli_usage(FILE *f)
 		   "                        background when no engine runs; needs a terminal)\n"
 		   "  tally watch           the read-only console (same as --readonly)\n"
 		   "\ncommands (batch; also chosen when stdout is not a terminal):\n"), f);
-	command_print_usage(f, confref_wrap);
+	command_print_usage(f, wrap_tr);
 	fputs(_("\noptions (before or after the command):\n"
 		   "  -C DIR            versions repo (default: $TALLY_REPO, else the current dir)\n"
 		   "  --config FILE     pipeline definition (default: tally.conf in the repo)\n"
@@ -46,7 +65,7 @@ void cli_usage(FILE *f)
 void cli_command_help(FILE *f, const struct command *c)
 {
 	fprintf(f, _("usage: tally %s\n"), c->usage);
-	confref_wrap(f, 2, c->help);
+	wrap_tr(f, 2, c->help);
 }
 
 #define USAGE_ERR(what, arg) (snprintf(msg, len, what, arg), -1)

@@ -91,13 +91,16 @@ check "  the commit's subject and trailers are English" bash -c '! grep -qP "[^\
 
 # --- LANGUAGE=zh_CN:en: a message the catalog lacks falls back to English -------------------
 mkdir -p "$T/locale/zh_CN/LC_MESSAGES"
-LC_ALL=C.UTF-8 msggrep --no-wrap -v -K -F -e "unknown option '%s'" "$TALLY_SRC/po/zh_CN.po" -o "$T/less.po"
+LC_ALL=C.UTF-8 msggrep --no-wrap -v -K -F -e "unknown option '%s'" -e "one line per component" \
+	"$TALLY_SRC/po/zh_CN.po" -o "$T/less.po"
 msgfmt -o "$T/locale/zh_CN/LC_MESSAGES/tally.mo" "$T/less.po"
 fallback() { LANGUAGE=zh_CN:en LANG=zh_CN.UTF-8 TALLY_LOCALEDIR="$T/locale" "$TALLY_BIN" -C "$V" --no-tui "$@"; }
 expect_exit "LANGUAGE=zh_CN:en, a catalog without one message" 2 fallback status --bogus
 expect_eq "  that message is English inside the Chinese frame" "$(cat "$T/last.err")" "tally：unknown option '--bogus'
 请试试 'tally --help'"
-expect_exit "  a command's help (its text is not in the catalog)" 0 fallback help status
+expect_exit "zh: a command's help" 0 zh help status
+expect_eq "  is Chinese (the command table's text through po/commands.c)" "$(sed -n 2p "$T/last.out")" "  每个组件一行：已记录、上游、已构建、状态；不访问网络"
+expect_exit "  the same with a catalog that lacks its text" 0 fallback help status
 expect_eq "  the frame is Chinese, the text English" "$(sed -n 1p "$T/last.out")" "用法：tally status"
 check "  the text falls back to English" grep -q 'one line per component' "$T/last.out"
 expect_exit "LANGUAGE=en: English even under LANG=zh_CN.UTF-8" 0 env LANGUAGE=en LANG=zh_CN.UTF-8 "$TALLY_BIN" -C "$V" --no-tui status

@@ -6,7 +6,11 @@
 # translated fails here (then: bash scripts/i18n-update, translate, commit).
 . "$(dirname "$0")/lib.sh"
 cd "$TALLY_SRC"
+# po/commands.c (the command table's help texts) is what the binary says now
+"$TALLY_BIN" __msgids >"$T/commands.c"
+check "po/commands.c is the command table's help texts (else run scripts/i18n-update)" cmp -s "$T/commands.c" po/commands.c
 mapfile -t srcs < <(ls tui/*.c engine/classify.c | LC_ALL=C sort)
+srcs+=("$T/commands.c")
 xgettext --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ --keyword=ngettext:1,2 \
 	--keyword=C_:1c,2 --keyword=NC_:1c,2 --no-wrap -o "$T/now.pot" "${srcs[@]}" 2>/dev/null
 check "xgettext finds the marked strings" test -s "$T/now.pot"
@@ -32,7 +36,7 @@ mkdir -p "$T/src/tui"
 cp tui/*.c "$T/src/tui/"
 printf 'static const char *x(void) { return _("a message nobody translated"); }\n' >>"$T/src/tui/batch.c"
 xgettext --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ --keyword=ngettext:1,2 \
-	--keyword=C_:1c,2 --keyword=NC_:1c,2 --no-wrap -o "$T/new.pot" "$T"/src/tui/*.c engine/classify.c 2>/dev/null
+	--keyword=C_:1c,2 --keyword=NC_:1c,2 --no-wrap -o "$T/new.pot" "$T"/src/tui/*.c engine/classify.c "$T/commands.c" 2>/dev/null
 ids "$T/new.pot" >"$T/ids.new"
 expect_eq "a new untranslated string is caught" "$(comm -23 "$T/ids.new" "$T/ids.po")" '|msgid "a message nobody translated"'
 # and an untranslated or fuzzy entry is caught by the statistics
