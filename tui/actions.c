@@ -300,7 +300,10 @@ void kh_save(struct console *c, const struct keydef *k)
 	if (close(out) != 0 || bad || n < 0)
 		ui_flash(c, 1, _("cannot write %s: %s"), dst, strerror(errno));
 	else
-		ui_flash(c, 0, _("saved the whole log: %s-%s.log (%lld bytes) in %s"), r->name, r->attempt, total, dir);
+		ui_flash(c, 0,
+			 ngettext("saved the whole log: %s-%s.log (%lld byte) in %s",
+				  "saved the whole log: %s-%s.log (%lld bytes) in %s", (unsigned long)total),
+			 r->name, r->attempt, total, dir);
 done:
 	if (in >= 0)
 		close(in);
