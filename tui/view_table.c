@@ -65,7 +65,9 @@ int ui_table_order(struct console *c, int *out)
 	for (size_t i = 0; i < c->nrows; i++) {
 		const struct row *r = &c->rows[i];
 		const char *st = ui_state_of(r);
-		if (c->filter[0] && !strcasestr(r->name, c->filter) && !(st && strcasestr(st, c->filter)))
+		/* a state matches by its word or as shown (translated) */
+		if (c->filter[0] && !strcasestr(r->name, c->filter) &&
+		    !(st && (strcasestr(st, c->filter) || strstr(i18n_word(st), c->filter))))
 			continue;
 		out[n++] = (int)i;
 	}

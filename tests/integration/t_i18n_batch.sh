@@ -105,4 +105,10 @@ expect_eq "  the frame is Chinese, the text English" "$(sed -n 1p "$T/last.out")
 check "  the text falls back to English" grep -q 'one line per component' "$T/last.out"
 expect_exit "LANGUAGE=en: English even under LANG=zh_CN.UTF-8" 0 env LANGUAGE=en LANG=zh_CN.UTF-8 "$TALLY_BIN" -C "$V" --no-tui status
 check "  English headings" grep -q '^COMPONENT ' "$T/last.out"
+
+# --- the demo's narration (scripts/demo: say and note through eval_gettext) ---------------
+check "scripts/demo narrates through gettext.sh's eval_gettext" grep -q '^say() { .*eval_gettext "\$1"' "$TALLY_SRC/scripts/demo"
+got=$(LANG=zh_CN.UTF-8 TEXTDOMAIN=tally TEXTDOMAINDIR="$(dirname "$TALLY_BIN")/locale" \
+	bash -c '. gettext.sh; D=/demo; eval_gettext "done. demo directory: \$D"')
+expect_eq "  a narration line in Chinese, its variable filled in after translation" "$got" "完成。演示目录：/demo"
 finish

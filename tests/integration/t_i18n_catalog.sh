@@ -12,7 +12,10 @@ check "po/commands.c is the command table's help texts (else run scripts/i18n-up
 mapfile -t srcs < <(ls tui/*.c engine/classify.c | LC_ALL=C sort)
 srcs+=("$T/commands.c")
 xgettext --language=C --from-code=UTF-8 --keyword=_ --keyword=N_ --keyword=ngettext:1,2 \
-	--keyword=C_:1c,2 --keyword=NC_:1c,2 --no-wrap -o "$T/now.pot" "${srcs[@]}" 2>/dev/null
+	--keyword=C_:1c,2 --keyword=NC_:1c,2 --no-wrap -o "$T/c.pot" "${srcs[@]}" 2>/dev/null
+xgettext --language=Shell --from-code=UTF-8 --keyword=say --keyword=note --no-wrap -o "$T/sh.pot" scripts/demo 2>/dev/null
+check "xgettext finds the demo's narration" grep -q '^msgid "the daily check' "$T/sh.pot"
+msgcat --no-wrap --use-first -o "$T/now.pot" "$T/c.pot" "$T/sh.pot"
 check "xgettext finds the marked strings" test -s "$T/now.pot"
 n=$(grep -c '^msgid ' "$T/now.pot")
 check "  a few hundred of them ($n)" test "$n" -gt 300
