@@ -78,7 +78,7 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			       *s_or(pin, "reason", "") ? s_or(pin, "reason", "") : _("no reason given"),
 			       s_or(ev, "component", "?"));
 		if (json_is_string(json_object_get(ev, "message")))
-			printf("  %s: %s\n", s_or(ev, "class", "error"), s_or(ev, "message", ""));
+			printf(_("  %s: %s\n"), s_or(ev, "class", "error"), s_or(ev, "message", ""));
 		size_t bi;
 		json_t *b;
 		json_array_foreach(json_object_get(ev, "bases"), bi, b) {
@@ -106,7 +106,7 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			       (long long)aliases);
 		json_t *evd = json_object_get(ev, "evidence");
 		if (json_is_object(evd) && json_is_string(json_object_get(evd, "line")))
-			printf("  %s: %s\n", s_or(evd, "stage", "log"), s_or(evd, "line", ""));
+			printf(_("  %s: %s\n"), i18n_word(s_or(evd, "stage", "log")), s_or(evd, "line", ""));
 	} else if (strcmp(event, "stage") == 0) {
 		if (o->quiet)
 			return;
@@ -132,7 +132,7 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 		print_cols(cells, attempts_w, 6);
 	} else if (strcmp(event, "verify") == 0) {
 		int good = json_is_true(json_object_get(ev, "ok"));
-		printf("%s %s: %s\n", s_or(ev, "component", "?"), s_or(ev, "version", _("(no record)")),
+		printf(_("%s %s: %s\n"), s_or(ev, "component", "?"), s_or(ev, "version", _("(no record)")),
 		       good ? _("ok") : _("PROBLEM"));
 		size_t i;
 		json_t *x;
