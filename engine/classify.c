@@ -46,21 +46,24 @@ static const struct stage_default {
 	{"check", TC_NETWORK},
 };
 
+/* The hints are English here (JSON's "hint" and the logs); N_() marks them
+ * for the catalog and the front ends translate them by class at display. */
+#define N_(s) s
 static const char *const hints[TC_CLASS_COUNT] = {
 	[TC_NONE] = "",
-	[TC_RECIPE] = "fix the Dockerfile or build recipe; a recipe change re-runs it",
-	[TC_NETWORK] = "transient; retried with backoff",
-	[TC_RATE_LIMIT] = "waits for the reset; set GITHUB_TOKEN",
-	[TC_MISSING_VERSION] = "check that upstream really published it; skip it if not",
-	[TC_TOO_LARGE] = "slim the image",
-	[TC_AUTH] = "check registry credentials (buildah login); the message names the auth file tally read",
-	[TC_TLS] = "trust the registry's CA in /etc/containers/certs.d/HOST/ca.crt, or set registry.insecure for a plain-http registry",
-	[TC_TIMEOUT] = "raise timeout or fix the hang",
-	[TC_VERIFY] = "registry inconsistent; retried",
-	[TC_RECORD] = "fix the repo or remote; the image already shipped, so the retry only records",
-	[TC_HELD] = "nothing to do; the hold stands",
-	[TC_INTERNAL] = "see the log",
-	[TC_INPUT] = "fix the input named in the message",
+	[TC_RECIPE] = N_("fix the Dockerfile or build recipe; a recipe change re-runs it"),
+	[TC_NETWORK] = N_("transient; retried with backoff"),
+	[TC_RATE_LIMIT] = N_("waits for the reset; set GITHUB_TOKEN"),
+	[TC_MISSING_VERSION] = N_("check that upstream really published it; skip it if not"),
+	[TC_TOO_LARGE] = N_("slim the image"),
+	[TC_AUTH] = N_("check registry credentials (buildah login); the message names the auth file tally read"),
+	[TC_TLS] = N_("trust the registry's CA in /etc/containers/certs.d/HOST/ca.crt, or set registry.insecure for a plain-http registry"),
+	[TC_TIMEOUT] = N_("raise timeout or fix the hang"),
+	[TC_VERIFY] = N_("registry inconsistent; retried"),
+	[TC_RECORD] = N_("fix the repo or remote; the image already shipped, so the retry only records"),
+	[TC_HELD] = N_("nothing to do; the hold stands"),
+	[TC_INTERNAL] = N_("see the log"),
+	[TC_INPUT] = N_("fix the input named in the message"),
 };
 
 #define NRULES (sizeof rules / sizeof rules[0])

@@ -3,6 +3,7 @@
  * writes is refused in read-only mode; whether it writes comes from the
  * command it names (keys.c, engine/command.h). UI thread only. */
 #include "ui.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,11 +27,11 @@ int ui_key_allowed(struct console *c, const struct keydef *k)
 	const struct command *cmd = command_find_cli(k->name);
 	keys_flags(k, &flags);
 	if ((flags & CF_WRITES) && c->readonly) {
-		ui_flash(c, 1, "read-only: %s is not available in watch mode", k->name);
+		ui_flash(c, 1, _("read-only: %s is not available in watch mode"), k->name);
 		return 0;
 	}
 	if (cmd && (flags & CF_WRITES) && cmd->select != SEL_NONE && !ui_selected(c)) {
-		ui_flash(c, 1, "no component selected");
+		ui_flash(c, 1, _("no component selected"));
 		return 0;
 	}
 	return 1;
@@ -39,7 +40,7 @@ int ui_key_allowed(struct console *c, const struct keydef *k)
 static void submit_action(struct console *c, const char *cmd, const char *comp, json_t *extra)
 {
 	ui_submit(c, RQ_ACTION, cmd, comp, extra);
-	ui_flash(c, 0, "%s %s: sent", cmd, comp ? comp : "");
+	ui_flash(c, 0, _("%s %s: sent"), cmd, comp ? comp : "");
 }
 
 /* b, r, v: the command the key names, on the selected component, at once */
@@ -52,7 +53,7 @@ void kh_check(struct console *c, const struct keydef *k)
 {
 	struct row *r = ui_selected(c);
 	ui_submit(c, RQ_CHECK, "check", r->name, NULL);
-	ui_flash(c, 0, "checking %s...", r->name);
+	ui_flash(c, 0, _("checking %s..."), r->name);
 	(void)k;
 }
 
@@ -67,16 +68,16 @@ void kh_rebuild(struct console *c, const struct keydef *k)
 	struct row *r = ui_selected(c);
 	const char *rec = ui_s(r->st, "recorded");
 	if (!rec) {
-		ui_flash(c, 1, "%s has no record to rebuild", r->name);
+		ui_flash(c, 1, _("%s has no record to rebuild"), r->name);
 		return;
 	}
 	char title[128];
-	snprintf(title, sizeof title, "Force rebuild %s %s", r->name, rec);
-	struct dialog *d = ui_dlg_open(c, DLG_CONFIRM, title, "Rebuild");
-	strv_push_owned(&d->text, xasprintf("Plan: build %s, push, verify every tag, then record it with the new "
-					    "digest; floating tags follow.", rec));
-	strv_push_owned(&d->text, xasprintf("The record stays %s with its current digest until all of it "
-					    "succeeds; a failure changes nothing.", rec));
+	snprintf(title, sizeof title, _("Force rebuild %s %s"), r->name, rec);
+	struct dialog *d = ui_dlg_open(c, DLG_CONFIRM, title, _("Rebuild"));
+	strv_push_owned(&d->text, xasprintf(_("Plan: build %s, push, verify every tag, then record it with the new "
+					      "digest; floating tags follow."), rec));
+	strv_push_owned(&d->text, xasprintf(_("The record stays %s with its current digest until all of it "
+					      "succeeds; a failure changes nothing."), rec));
 	d->comp = xstrdup(r->name);
 	d->on_ok = ok_rebuild;
 }
@@ -116,15 +117,17 @@ void ui_reset_dialog(struct console *c, const char *comp, struct strv *versions)
 {
 	struct row *r = ui_find_row(c, comp);
 	const char *rec = r ? ui_s(r->st, "recorded") : NULL;
-	struct dialog *d = choose_version(c, "Reset", comp, versions, "no version shipped before (nothing to reset to)");
+	struct dialog *d = choose_version(c, _("Reset"), comp, versions,
+					  _("no version shipped before (nothing to reset to)"));
 	if (!d)
 		return;
-	strv_push_owned(&d->text, xasprintf("Move the record of %s from %s to a version that shipped before. "
-					    "If its tags still read back with the recorded digest it is recorded "
-					    "at once; otherwise it is built, pushed and verified first.",
-					    comp, rec ? rec : "(none)"));
-	strv_push_owned(&d->text, xasprintf("The record stays %s until that succeeds. The reset pins %s in the "
-					    "same commit (unpin with p).", rec ? rec : "(none)", comp));
+	strv_push_owned(&d->text, xasprintf(_("Move the record of %s from %s to a version that shipped before. "
+					      "If its tags still read back with the recorded digest it is recorded "
+					      "at once; otherwise it is built, pushed and verified first."),
+					    comp, rec ? rec : _("(none)")));
+	strv_push_owned(&d->text, xasprintf(_("The record stays %s until that succeeds. The reset pins %s in the "
+					      "same commit (unpin with p)."),
+					    rec ? rec : _("(none)"), comp));
 	d->on_ok = ok_reset;
 }
 
@@ -133,7 +136,7 @@ void kh_reset(struct console *c, const struct keydef *k)
 	(void)k;
 	struct row *r = ui_selected(c);
 	ui_submit(c, RQ_SHIPPED, "shipped", r->name, NULL);
-	ui_flash(c, 0, "%s: looking up the versions that shipped before...", r->name);
+	ui_flash(c, 0, _("%s: looking up the versions that shipped before..."), r->name);
 }
 
 static void ok_skip(struct console *c)
@@ -158,18 +161,20 @@ void kh_skip(struct console *c, const struct keydef *k)
 			v = up;
 	}
 	if (!v) {
-		ui_flash(c, 1, "%s: no candidate version to skip", r->name);
+		ui_flash(c, 1, _("%s: no candidate version to skip"), r->name);
 		return;
 	}
 	const char *rec = ui_s(r->st, "recorded");
 	char title[128];
-	snprintf(title, sizeof title, "Skip %s %s", r->name, v);
-	struct dialog *d = ui_dlg_open(c, DLG_CONFIRM, title, "Skip");
-	strv_push_owned(&d->text, xasprintf("Plan: record a skip of %s %s in the holds file (one commit); %s is "
-					    "never built while the skip stands (undo with u).", r->name, v, v));
-	strv_push_owned(&d->text, xasprintf("The record stays %s; nothing is built or pushed.", rec ? rec : "(none)"));
+	snprintf(title, sizeof title, _("Skip %s %s"), r->name, v);
+	struct dialog *d = ui_dlg_open(c, DLG_CONFIRM, title, _("Skip"));
+	strv_push_owned(&d->text, xasprintf(_("Plan: record a skip of %s %s in the holds file (one commit); %s is "
+					      "never built while the skip stands (undo with u)."),
+					    r->name, v, v));
+	strv_push_owned(&d->text,
+			xasprintf(_("The record stays %s; nothing is built or pushed."), rec ? rec : _("(none)")));
 	d->has_input = 1;
-	d->prompt = xstrdup("Reason");
+	d->prompt = xstrdup(_("Reason"));
 	d->focus = 2;
 	d->comp = xstrdup(r->name);
 	d->version = xstrdup(v);
@@ -189,12 +194,13 @@ static void ok_unskip(struct console *c)
 /* u, once the history is in: choose which skip to undo (newest first). */
 void ui_unskip_dialog(struct console *c, const char *comp, const struct strv *skipped)
 {
-	struct dialog *d = choose_version(c, "Unskip", comp, skipped, "no skipped versions");
+	struct dialog *d = choose_version(c, _("Unskip"), comp, skipped, _("no skipped versions"));
 	if (!d)
 		return;
-	strv_push_owned(&d->text, xasprintf("Remove the skip of the chosen version of %s (one commit); "
-					    "it may be built again at the next run. The record is not "
-					    "touched.", comp));
+	strv_push_owned(&d->text, xasprintf(_("Remove the skip of the chosen version of %s (one commit); "
+					      "it may be built again at the next run. The record is not "
+					      "touched."),
+					    comp));
 	d->on_ok = ok_unskip;
 }
 
@@ -222,23 +228,26 @@ void kh_pin(struct console *c, const struct keydef *k)
 	}
 	/* unpin starts nothing: the confirmation says what the next run ships */
 	char title[128], when[40] = "";
-	snprintf(title, sizeof title, "Unpin %s", r->name);
-	struct dialog *d = ui_dlg_open(c, DLG_CONFIRM, title, "Unpin");
+	snprintf(title, sizeof title, _("Unpin %s"), r->name);
+	struct dialog *d = ui_dlg_open(c, DLG_CONFIRM, title, _("Unpin"));
 	const char *ships = ui_s(pin, "ships");
 	long long nr = ui_parse_time(ui_s(pin, "next_run"));
 	if (nr)
 		ui_when(nr, when, sizeof when);
 	if (ships && nr)
-		strv_push_owned(&d->text, xasprintf("unpin: the next run at %s ships %s.", when, ships));
+		strv_push_owned(&d->text, xasprintf(_("unpin: the next run at %s ships %s."), when, ships));
 	else if (ships)
-		strv_push_owned(&d->text, xasprintf("unpin: %s becomes the candidate; no run is scheduled (b runs it).",
-						    ships));
+		strv_push_owned(&d->text,
+				xasprintf(_("unpin: %s becomes the candidate; no run is scheduled (b runs it)."), ships));
+	else if (nr)
+		strv_push_owned(&d->text, xasprintf(_("unpin: nothing newer than %s to ship; the next run is at %s."),
+						    ui_s(r->st, "recorded") ? ui_s(r->st, "recorded") : _("the record"),
+						    when));
 	else
-		strv_push_owned(&d->text, xasprintf("unpin: nothing newer than %s to ship%s%s.",
-						    ui_s(r->st, "recorded") ? ui_s(r->st, "recorded") : "the record",
-						    nr ? "; the next run is at " : "", when));
-	strv_push(&d->text, "Unpinning starts nothing now: runs that fell due while pinned are not made up. "
-			    "The record is not touched.");
+		strv_push_owned(&d->text, xasprintf(_("unpin: nothing newer than %s to ship."),
+						    ui_s(r->st, "recorded") ? ui_s(r->st, "recorded") : _("the record")));
+	strv_push(&d->text, _("Unpinning starts nothing now: runs that fell due while pinned are not made up. "
+			      "The record is not touched."));
 	d->comp = xstrdup(r->name);
 	d->on_ok = ok_unpin;
 }
@@ -257,7 +266,7 @@ void kh_save(struct console *c, const struct keydef *k)
 	struct row *r = ui_selected(c);
 	const char *sd = json_string_value(json_object_get(client_hello(c->cl), "state_dir"));
 	if (!r || !r->attempt || !sd) {
-		ui_flash(c, 1, "no log file to save");
+		ui_flash(c, 1, _("no log file to save"));
 		return;
 	}
 	char *src = xasprintf("%s/logs/%s/%s.log", sd, r->name, r->attempt);
@@ -265,16 +274,16 @@ void kh_save(struct console *c, const struct keydef *k)
 	char *dst = xasprintf("%s/%s-%s.log", dir, r->name, r->attempt);
 	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1;
 	if (in < 0) {
-		ui_flash(c, 1, "cannot read %s: %s", src, strerror(errno));
+		ui_flash(c, 1, _("cannot read %s: %s"), src, strerror(errno));
 		goto done;
 	}
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		ui_flash(c, 1, "cannot make %s: %s", dir, strerror(errno));
+		ui_flash(c, 1, _("cannot make %s: %s"), dir, strerror(errno));
 		goto done;
 	}
 	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (out < 0) {
-		ui_flash(c, 1, "cannot write %s: %s", dst, strerror(errno));
+		ui_flash(c, 1, _("cannot write %s: %s"), dst, strerror(errno));
 		goto done;
 	}
 	char buf[65536];
@@ -289,9 +298,12 @@ void kh_save(struct console *c, const struct keydef *k)
 		total += n;
 	}
 	if (close(out) != 0 || bad || n < 0)
-		ui_flash(c, 1, "cannot write %s: %s", dst, strerror(errno));
+		ui_flash(c, 1, _("cannot write %s: %s"), dst, strerror(errno));
 	else
-		ui_flash(c, 0, "saved the whole log: %s-%s.log (%lld bytes) in %s", r->name, r->attempt, total, dir);
+		ui_flash(c, 0,
+			 ngettext("saved the whole log: %s-%s.log (%lld byte) in %s",
+				  "saved the whole log: %s-%s.log (%lld bytes) in %s", (unsigned long)total),
+			 r->name, r->attempt, total, dir);
 done:
 	if (in >= 0)
 		close(in);

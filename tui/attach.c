@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "config.h"
 #include "console.h"
 #include "statedir.h"
@@ -129,7 +130,7 @@ int run_console(struct opts *o)
 	struct tally_err err = {0};
 	struct client *c = attach(o, o->readonly, &err);
 	if (!c && o->readonly) {
-		fprintf(stderr, "tally: %s (watch never starts one; run 'tally' or 'tally serve')\n", err.msg);
+		fprintf(stderr, _("tally: %s (watch never starts one; run 'tally' or 'tally serve')\n"), err.msg);
 		return EXIT_FAIL;
 	}
 	if (!c)

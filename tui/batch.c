@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "i18n.h"
 #include "server.h"
 #include "statedir.h"
 
@@ -23,10 +24,26 @@ static const char *s_or(json_t *o, const char *k, const char *dflt)
 	return v ? v : dflt;
 }
 
+/* One line of columns padded by display width (a Chinese word is two
+ * cells a character): widths[i] columns each but the last. */
+static void print_cols(const char *const *cells, const int *widths, int n)
+{
+	for (int i = 0; i < n - 1; i++) {
+		i18n_pad(stdout, cells[i], widths[i]);
+		fputc(' ', stdout);
+	}
+	fputs(cells[n - 1], stdout);
+	fputc('\n', stdout);
+}
+
+static const int status_w[7] = {16, 14, 14, 14, 10, 9, 0};
+static const int attempts_w[6] = {36, 12, 8, 9, 16, 0};
+
 static void print_status_header(void)
 {
-	printf("%-16s %-14s %-14s %-14s %-10s %-9s %s\n", "COMPONENT", "RECORDED", "UPSTREAM", "BUILT", "STATE",
-	       "LAST", "NEXT RUN");
+	const char *h[7] = {_("COMPONENT"), _("RECORDED"), _("UPSTREAM"), _("BUILT"), _("STATE"), _("LAST"),
+			    _("NEXT RUN")};
+	print_cols(h, status_w, 7);
 }
 
 /* "2026-12-02T02:00:00Z" -> "12-02 02:00" (UTC) */
@@ -47,102 +64,113 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			*header = 1;
 		}
 		char nb[32];
-		printf("%-16s %-14s %-14s %-14s %-10s %-9s %s\n", s_or(ev, "component", "?"),
-		       s_or(ev, "recorded", "-"), s_or(ev, "upstream", "-"), s_or(ev, "built", "-"),
-		       s_or(ev, "state", "?"), s_or(ev, "last_result", "-"), short_time(s_or(ev, "next_run", NULL), nb, sizeof nb));
+		const char *cells[7] = {s_or(ev, "component", "?"), s_or(ev, "recorded", "-"), s_or(ev, "upstream", "-"),
+					s_or(ev, "built", "-"), i18n_word(s_or(ev, "state", "?")),
+					i18n_word(s_or(ev, "last_result", "-")),
+					short_time(s_or(ev, "next_run", NULL), nb, sizeof nb)};
+		print_cols(cells, status_w, 7);
 		size_t si;
 		json_t *sv;
 		json_array_foreach(json_object_get(ev, "skipped"), si, sv)
-			printf("  skipped: %s\n", json_string_value(sv));
+			printf(_("  skipped: %s\n"), json_string_value(sv));
 		json_t *pin = json_object_get(ev, "pin");
 		if (json_is_object(pin))
-			printf("  pinned at %s: %s (tally unpin %s)\n", s_or(pin, "version", "?"),
-			       *s_or(pin, "reason", "") ? s_or(pin, "reason", "") : "no reason given", s_or(ev, "component", "?"));
+			printf(_("  pinned at %s: %s (tally unpin %s)\n"), s_or(pin, "version", "?"),
+			       *s_or(pin, "reason", "") ? s_or(pin, "reason", "") : _("no reason given"),
+			       s_or(ev, "component", "?"));
 		if (json_is_string(json_object_get(ev, "message")))
-			printf("  %s: %s\n", s_or(ev, "class", "error"), s_or(ev, "message", ""));
+			printf(_("  %s: %s\n"), s_or(ev, "class", "error"), s_or(ev, "message", ""));
 		size_t bi;
 		json_t *b;
 		json_array_foreach(json_object_get(ev, "bases"), bi, b) {
 			const char *d = s_or(b, "digest", NULL), *on = s_or(b, "built_on", NULL);
-			printf("  base %s %.19s%s%.19s%s\n", s_or(b, "image", "?"), d ? d : "unknown",
-			       !d ? " (unreadable: base state unknown)" : !on ? " (no record built on it yet)"
-			       : strcmp(d, on) ? " (moved; the record was built on " : " (the record's)",
-			       d && on && strcmp(d, on) ? on : "", d && on && strcmp(d, on) ? ")" : "");
+			if (!d)
+				printf(_("  base %s unknown (unreadable: base state unknown)\n"), s_or(b, "image", "?"));
+			else if (!on)
+				printf(_("  base %s %.19s (no record built on it yet)\n"), s_or(b, "image", "?"), d);
+			else if (strcmp(d, on))
+				printf(_("  base %s %.19s (moved; the record was built on %.19s)\n"), s_or(b, "image", "?"), d,
+				       on);
+			else
+				printf(_("  base %s %.19s (the record's)\n"), s_or(b, "image", "?"), d);
 		}
 		if (json_array_size(json_object_get(ev, "platforms"))) {
-			printf("  platforms");
+			printf("  %s", _("platforms"));
 			json_array_foreach(json_object_get(ev, "platforms"), bi, b)
 				printf(" %s", json_string_value(b) ? json_string_value(b) : "?");
 			printf("\n");
 		}
 		json_int_t aliases = json_integer_value(json_object_get(ev, "aliases"));
 		if (o->verbose && aliases > 0)
-			printf("  %lld alias%s without a digit (latest, ...) passed over\n",
-			       (long long)aliases, aliases == 1 ? "" : "es");
+			printf(ngettext("  %lld alias without a digit (latest, ...) passed over\n",
+					"  %lld aliases without a digit (latest, ...) passed over\n", (unsigned long)aliases),
+			       (long long)aliases);
 		json_t *evd = json_object_get(ev, "evidence");
 		if (json_is_object(evd) && json_is_string(json_object_get(evd, "line")))
-			printf("  %s: %s\n", s_or(evd, "stage", "log"), s_or(evd, "line", ""));
+			printf(_("  %s: %s\n"), i18n_word(s_or(evd, "stage", "log")), s_or(evd, "line", ""));
 	} else if (strcmp(event, "stage") == 0) {
 		if (o->quiet)
 			return;
 		const char *res = s_or(ev, "result", "");
 		if (strcmp(res, "started") == 0) {
 			if (o->verbose)
-				printf("%s %s: %s started\n", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
-				       s_or(ev, "stage", "?"));
+				printf(_("%s %s: %s started\n"), s_or(ev, "component", "?"), s_or(ev, "version", "?"),
+				       i18n_word(s_or(ev, "stage", "?")));
 		} else {
-			printf("%s %s: %s %s (%.1f s)\n", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
-			       s_or(ev, "stage", "?"), res, json_number_value(json_object_get(ev, "seconds")));
+			printf(_("%s %s: %s %s (%.1f s)\n"), s_or(ev, "component", "?"), s_or(ev, "version", "?"),
+			       i18n_word(s_or(ev, "stage", "?")), i18n_word(res),
+			       json_number_value(json_object_get(ev, "seconds")));
 		}
 	} else if (strcmp(event, "attempt") == 0 && strcmp(o->command, "attempts") == 0) {
 		if (!*header) {
-			printf("%-36s %-12s %-8s %-9s %-16s %s\n", "ATTEMPT", "VERSION", "ACTION", "RESULT", "CLASS",
-			       "ENDED");
+			const char *h[6] = {_("ATTEMPT"), _("VERSION"), _("ACTION"), _("RESULT"), _("CLASS"), _("ENDED")};
+			print_cols(h, attempts_w, 6);
 			*header = 1;
 		}
-		printf("%-36s %-12s %-8s %-9s %-16s %s\n", s_or(ev, "attempt", "?"), s_or(ev, "version", "?"),
-		       s_or(ev, "action", "?"), s_or(ev, "result", "?"), s_or(ev, "class", "-"),
-		       s_or(ev, "ended", "-"));
+		const char *cells[6] = {s_or(ev, "attempt", "?"), s_or(ev, "version", "?"),
+					i18n_word(s_or(ev, "action", "?")), i18n_word(s_or(ev, "result", "?")),
+					s_or(ev, "class", "-"), s_or(ev, "ended", "-")};
+		print_cols(cells, attempts_w, 6);
 	} else if (strcmp(event, "verify") == 0) {
 		int good = json_is_true(json_object_get(ev, "ok"));
-		printf("%s %s: %s\n", s_or(ev, "component", "?"), s_or(ev, "version", "(no record)"),
-		       good ? "ok" : "PROBLEM");
+		printf(_("%s %s: %s\n"), s_or(ev, "component", "?"), s_or(ev, "version", _("(no record)")),
+		       good ? _("ok") : _("PROBLEM"));
 		size_t i;
 		json_t *x;
 		json_array_foreach(json_object_get(ev, "problems"), i, x)
-			printf("  problem: %s\n", json_string_value(x));
+			printf(_("  problem: %s\n"), json_string_value(x));
 		json_array_foreach(json_object_get(ev, "warnings"), i, x)
-			printf("  warning: %s\n", json_string_value(x));
+			printf(_("  warning: %s\n"), json_string_value(x));
 	} else if (strcmp(event, "health") == 0) {
 		if (json_is_true(json_object_get(ev, "ok"))) {
-			printf("healthy: engine %lld runs the schedule; last run %s; next run %s\n",
+			printf(_("healthy: engine %lld runs the schedule; last run %s; next run %s\n"),
 			       (long long)json_integer_value(json_object_get(ev, "engine")),
-			       s_or(ev, "last_run", "none yet"), s_or(ev, "next_run", "none"));
+			       s_or(ev, "last_run", _("none yet")), s_or(ev, "next_run", _("none")));
 		} else {
-			printf("unhealthy: %s\n", s_or(ev, "reason", "unknown"));
+			printf(_("unhealthy: %s\n"), s_or(ev, "reason", _("unknown")));
 		}
 	} else if (strcmp(event, "engine") == 0) {
-		printf("schedule %s\n", json_is_true(json_object_get(ev, "paused")) ? "paused" : "running");
+		fputs(json_is_true(json_object_get(ev, "paused")) ? _("schedule paused\n") : _("schedule running\n"), stdout);
 	} else if (strcmp(event, "shipped") == 0) {
 		printf("%s %s %s %.12s\n", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
 		       s_or(ev, "digest", ""), s_or(ev, "commit", ""));
 	} else if (strcmp(event, "attempt") == 0) {
 		const char *res = s_or(ev, "result", "?");
 		if (strcmp(res, "planned") == 0) {
-			printf("%s %s: would %s (%s)\n", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
-			       s_or(ev, "action", "ship"), s_or(ev, "plan", ""));
+			printf(_("%s %s: would %s (%s)\n"), s_or(ev, "component", "?"), s_or(ev, "version", "?"),
+			       i18n_word(s_or(ev, "action", "ship")), s_or(ev, "plan", ""));
 			return;
 		}
-		printf("%s %s: %s", s_or(ev, "component", "?"), s_or(ev, "version", "?"), res);
+		printf(_("%s %s: %s"), s_or(ev, "component", "?"), s_or(ev, "version", "?"), i18n_word(res));
 		if (json_is_string(json_object_get(ev, "digest")))
 			printf(" %s", s_or(ev, "digest", ""));
 		printf("\n");
 		if (json_is_string(json_object_get(ev, "class"))) {
-			printf("  %s: %s\n  hint: %s\n", s_or(ev, "class", ""), s_or(ev, "message", ""),
-			       s_or(ev, "hint", ""));
+			printf(_("  %s: %s\n  hint: %s\n"), s_or(ev, "class", ""), s_or(ev, "message", ""),
+			       i18n_msg(s_or(ev, "hint", "")));
 		}
 		if (json_is_string(json_object_get(ev, "log")) && strcmp(res, "shipped") != 0)
-			printf("  log: %s\n", s_or(ev, "log", ""));
+			printf(_("  log: %s\n"), s_or(ev, "log", ""));
 	} else if (strcmp(event, "record") == 0 || strcmp(event, "hold") == 0) {
 		const char *subject = s_or(ev, "subject", NULL);
 		if (subject) {   /* history */
@@ -162,17 +190,17 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 					printf("    cause %s\n", s_or(ev, "cause", ""));
 			}
 		} else if (strcmp(event, "hold") == 0) {
-			printf("%s %s %s: committed in %.12s\n", s_or(ev, "action", "?"), s_or(ev, "component", "?"),
+			printf(_("%s %s %s: committed in %.12s\n"), i18n_word(s_or(ev, "action", "?")), s_or(ev, "component", "?"),
 			       s_or(ev, "version", "?"), s_or(ev, "commit", ""));
 		} else if (strcmp(s_or(ev, "action", ""), "adopt") == 0) {
-			printf("%s %s: adopted in %.12s (%s)\n", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
+			printf(_("%s %s: adopted in %.12s (%s)\n"), s_or(ev, "component", "?"), s_or(ev, "version", "?"),
 			       s_or(ev, "commit", ""), s_or(ev, "digest", ""));
 		} else {
 			const char *prev = s_or(ev, "previous", NULL);
-			printf("%s %s: recorded in %.12s", s_or(ev, "component", "?"), s_or(ev, "version", "?"),
+			printf(_("%s %s: recorded in %.12s"), s_or(ev, "component", "?"), s_or(ev, "version", "?"),
 			       s_or(ev, "commit", ""));
 			if (prev)
-				printf(" (was %s)", prev);
+				printf(_(" (was %s)"), prev);
 			printf("\n");
 		}
 	} else if (strcmp(event, "note") == 0) {
@@ -186,7 +214,7 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 	} else if (strcmp(event, "summary") == 0) {
 		const struct command *c = command_find_cli(o->command);
 		if (!o->quiet && !(c && (c->flags & CF_NO_SUMMARY)))
-			printf("%lld ok, %lld failed\n", (long long)json_integer_value(json_object_get(ev, "ok")),
+			printf(_("%lld ok, %lld failed\n"), (long long)json_integer_value(json_object_get(ev, "ok")),
 			       (long long)json_integer_value(json_object_get(ev, "failed")));
 	}
 }
@@ -279,7 +307,7 @@ static void progress_draw(int force)
 	struct winsize ws;
 	int cols = ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col : 80;
 	char line[512];
-	int n = snprintf(line, sizeof line, "%s %s: %s %lds%s%s", prog.comp, prog.version, prog.stage,
+	int n = snprintf(line, sizeof line, "%s %s: %s %lds%s%s", prog.comp, prog.version, i18n_word(prog.stage),
 			 (long)(now - prog.started), prog.last[0] ? " | " : "", prog.last);
 	if (n > cols - 1)
 		n = cols - 1;
@@ -336,13 +364,13 @@ static int skip_confirmed(const struct opts *o, const struct command *c, json_t 
 		sbuf_addf(&q, "tally %s", c->name);
 		for (size_t k = 0; k < o->ca.pos.n; k++)
 			sbuf_addf(&q, " %s", o->ca.pos.v[k]);
-		sbuf_addf(&q, ": %s; the record is not touched. Proceed? [y/N] ", c->help);
+		sbuf_addf(&q, _(": %s; the record is not touched. Proceed? [y/N] "), i18n_msg(c->help));
 	} else if (json_array_size(vs))
-		sbuf_addf(&q, "tally: %s is not among the versions the upstream offers (newest: %s); skip it anyway? [y/N] ",
+		sbuf_addf(&q, _("tally: %s is not among the versions the upstream offers (newest: %s); skip it anyway? [y/N] "),
 			  version, json_string_value(json_array_get(vs, 0)) ?: "?");
 	else
-		sbuf_addf(&q, "tally: %s is not known to exist (%s's upstream was never read here; tally check %s lists "
-			      "its versions); skip it anyway? [y/N] ", version, comp ? comp : "?", comp ? comp : "?");
+		sbuf_addf(&q, _("tally: %s is not known to exist (%s's upstream was never read here; tally check %s lists "
+				"its versions); skip it anyway? [y/N] "), version, comp ? comp : "?", comp ? comp : "?");
 	json_decref(checks);
 	int yes = cli_ask(q.buf);
 	sbuf_free(&q);
@@ -363,10 +391,10 @@ int run_batch(struct opts *o, const struct command *c)
 	if (engine_open(&eo, &e, &busy, &err) == 0) {
 		const struct strv *w = engine_warnings(e);
 		for (size_t i = 0; i < w->n; i++)
-			fprintf(stderr, "tally: warning: %s\n", w->v[i]);
+			fprintf(stderr, _("tally: warning: %s\n"), w->v[i]);
 		engine_set_live_logs(e, (o->verbose || prog.on) && !o->json);
 		if (engine_start(e) < 0) {
-			fprintf(stderr, "tally: cannot start the engine thread\n");
+			fputs(_("tally: cannot start the engine thread\n"), stderr);
 			engine_free(e);
 			return EXIT_FAIL;
 		}
@@ -378,11 +406,11 @@ int run_batch(struct opts *o, const struct command *c)
 		signal(SIGPIPE, SIG_IGN);
 		if (server_start(e, &so, &srv, &serr) == 0 &&
 		    client_connect(engine_socket_path(e), 0, &cl, &serr) < 0) {
-			fprintf(stderr, "tally: warning: %s; other commands cannot reach this one\n", serr.msg);
+			fprintf(stderr, _("tally: warning: %s; other commands cannot reach this one\n"), serr.msg);
 			server_free(srv);
 			srv = NULL;
 		} else if (!srv) {
-			fprintf(stderr, "tally: warning: %s; other commands cannot reach this one\n", serr.msg);
+			fprintf(stderr, _("tally: warning: %s; other commands cannot reach this one\n"), serr.msg);
 		}
 		if (!cl)
 			cl = client_local(e);
@@ -391,7 +419,7 @@ int run_batch(struct opts *o, const struct command *c)
 		struct tally_err aerr = {0};
 		cl = attach(o, 0, &aerr);
 		if (!cl) {
-			fprintf(stderr, "tally: %s\ntally: and it could not be reached: %s\n", err.msg, aerr.msg);
+			fprintf(stderr, _("tally: %s\ntally: and it could not be reached: %s\n"), err.msg, aerr.msg);
 			return batch_fail(o, EXIT_BUSY, err.msg);
 		}
 	} else {
@@ -425,11 +453,11 @@ int run_batch(struct opts *o, const struct command *c)
 			progress_draw(1);   /* the elapsed time moves on */
 		if (interrupted && !cancelled) {
 			if (e) {
-				fprintf(stderr, "tally: interrupted; cancelling (nothing is recorded by a cancelled attempt)\n");
+				fputs(_("tally: interrupted; cancelling (nothing is recorded by a cancelled attempt)\n"), stderr);
 				engine_cancel(e);
 			} else {
 				/* attached: the engine carries on, as with a closed console */
-				fprintf(stderr, "tally: detached; the engine carries on (see tally status)\n");
+				fputs(_("tally: detached; the engine carries on (see tally status)\n"), stderr);
 				json_decref(ev);
 				break;
 			}
@@ -439,7 +467,7 @@ int run_batch(struct opts *o, const struct command *c)
 			continue;
 		const char *event = s_or(ev, "event", "");
 		if (strcmp(event, "disconnected") == 0) {
-			fprintf(stderr, "tally: the engine went away before the command finished\n");
+			fputs(_("tally: the engine went away before the command finished\n"), stderr);
 			json_decref(ev);
 			break;
 		}

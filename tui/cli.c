@@ -10,21 +10,43 @@
 #include <unistd.h>
 
 #include "confref.h"
+#include "i18n.h"
 
 static const char global_opts[] = "-C --config --state-dir --no-tui --json --readonly --theme --no-color "
 				  "--ascii -y --yes -q -v --help --version --help-config";
 
+/* A command's help, translated (the catalog has the command table's
+ * texts through po/commands.c, see scripts/i18n-update), wrapped by display
+ * width within 79 columns; untranslated, as confref_wrap always did. */
+static void wrap_tr(FILE *f, int indent, const char *text)
+{
+	const char *t = i18n_msg(text);
+	if (t == text) {
+		confref_wrap(f, indent, text);
+		return;
+	}
+	while (*t) {
+		size_t n = i18n_cut(t, 79 - indent);
+		fprintf(f, "%*s%.*s\n", indent, "", (int)n, t);
+		t += n;
+		while (*t == ' ')
+			t++;
+	}
+}
+
 void cli_usage(FILE *f)
 {
-	fprintf(f, "usage: tally [OPTIONS] [COMMAND [ARGS...]]\n\n"
+	/* TRANSLATORS: keep every line within 80 columns (a CJK character is
+	 * two); command and option names stay as they are */
+	fputs(_("usage: tally [OPTIONS] [COMMAND [ARGS...]]\n\n"
 		   "tally ships container images and records a version only after its image was\n"
 		   "built, pushed and read back from the registry.\n\n"
 		   "  tally                 the operator console (starts 'tally serve' in the\n"
 		   "                        background when no engine runs; needs a terminal)\n"
 		   "  tally watch           the read-only console (same as --readonly)\n"
-		   "\ncommands (batch; also chosen when stdout is not a terminal):\n");
-	command_print_usage(f, confref_wrap);
-	fprintf(f, "\noptions (before or after the command):\n"
+		   "\ncommands (batch; also chosen when stdout is not a terminal):\n"), f);
+	command_print_usage(f, wrap_tr);
+	fputs(_("\noptions (before or after the command):\n"
 		   "  -C DIR            versions repo (default: $TALLY_REPO, else the current dir)\n"
 		   "  --config FILE     pipeline definition (default: tally.conf in the repo)\n"
 		   "  --state-dir DIR   logs, ledger, caches ($TALLY_STATE_DIR, tally.stateDir)\n"
@@ -38,16 +60,16 @@ void cli_usage(FILE *f)
 		   "  --help-config     the tally.conf reference (also: tally help config)\n"
 		   "\nexit status: 0 success or nothing to do; 1 an attempt or a check failed;\n"
 		   "2 usage, configuration or input error; 3 another engine controls this repo;\n"
-		   "4 verify found a mismatch.\n");
+		   "4 verify found a mismatch.\n"), f);
 }
 
 void cli_command_help(FILE *f, const struct command *c)
 {
-	fprintf(f, "usage: tally %s\n", c->usage);
-	confref_wrap(f, 2, c->help);
+	fprintf(f, _("usage: tally %s\n"), c->usage);
+	wrap_tr(f, 2, c->help);
 }
 
-#define USAGE_ERR(what, arg) (snprintf(msg, len, "%s '%s'", what, arg), -1)
+#define USAGE_ERR(what, arg) (snprintf(msg, len, what, arg), -1)
 
 int cli_parse(int argc, char **argv, struct opts *o, char *msg, size_t len)
 {
@@ -90,7 +112,7 @@ int cli_parse(int argc, char **argv, struct opts *o, char *msg, size_t len)
 				continue;
 			}
 			if (!next)
-				return USAGE_ERR("missing the argument of", a);
+				return USAGE_ERR(_("missing the argument of '%s'"), a);
 			*globals[g].val = next;
 			i++;
 			continue;
@@ -106,7 +128,7 @@ int cli_parse(int argc, char **argv, struct opts *o, char *msg, size_t len)
 			if (opt->arg == OA_NONE)
 				continue;
 			if (!next)
-				return USAGE_ERR("missing the argument of", a);
+				return USAGE_ERR(_("missing the argument of '%s'"), a);
 			i++;
 			o->ca.val[opt->id] = next;
 			if (opt->arg == OA_COUNT) {
@@ -114,12 +136,12 @@ int cli_parse(int argc, char **argv, struct opts *o, char *msg, size_t len)
 				errno = 0;
 				o->ca.limit = strtol(next, &end, 10);
 				if (*end || errno || o->ca.limit < 1) {
-					snprintf(msg, len, "%s takes a positive number, not '%s'", a, next);
+					snprintf(msg, len, _("%s takes a positive number, not '%s'"), a, next);
 					return -1;
 				}
 			}
 		} else if (a[0] == '-' && a[1]) {
-			return USAGE_ERR("unknown option", a);
+			return USAGE_ERR(_("unknown option '%s'"), a);
 		} else if (!o->command) {
 			o->command = a;
 		} else {
@@ -141,7 +163,7 @@ int cli_ask(const char *question)
 	fputs(question, stderr);
 	char line[16] = "";
 	if (!fgets(line, sizeof line, stdin) || (line[0] != 'y' && line[0] != 'Y')) {
-		fprintf(stderr, "tally: nothing done\n");
+		fputs(_("tally: nothing done\n"), stderr);
 		return 0;
 	}
 	return 1;
@@ -159,7 +181,7 @@ int cli_help(const struct opts *o)
 		return EXIT_OK;
 	}
 	if (man) {
-		fprintf(stderr, "tally: --man goes with 'help config'\n");
+		fputs(_("tally: --man goes with 'help config'\n"), stderr);
 		return EXIT_USAGE;
 	}
 	if (!what) {
@@ -168,7 +190,7 @@ int cli_help(const struct opts *o)
 	}
 	const struct command *c = command_find_cli(what);
 	if (!c) {
-		fprintf(stderr, "tally: no help for '%s' (try 'tally help' or 'tally help config')\n", what);
+		fprintf(stderr, _("tally: no help for '%s' (try 'tally help' or 'tally help config')\n"), what);
 		return EXIT_USAGE;
 	}
 	cli_command_help(stdout, c);
@@ -213,7 +235,7 @@ int cli_completion(const struct opts *o)
 	else if (strcmp(sh, "zsh") == 0)
 		completion_zsh(stdout, cc, n, global_opts, sbuf_str(&pat));
 	else {
-		fprintf(stderr, "tally: completion knows bash and zsh, not '%s'\n", sh);
+		fprintf(stderr, _("tally: completion knows bash and zsh, not '%s'\n"), sh);
 		rc = EXIT_USAGE;
 	}
 	sbuf_free(&pat);

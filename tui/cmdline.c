@@ -2,6 +2,7 @@
  * command, checked against the command table and completed from it and
  * the component names), and the search and filter prompts. UI thread only. */
 #include "ui.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +22,7 @@ void kh_cmdline(struct console *c, const struct keydef *k)
 {
 	(void)k;
 	if (!c->o->cmds) {
-		ui_flash(c, 1, "no command table here");
+		ui_flash(c, 1, _("no command table here"));
 		return;
 	}
 	c->prompt_kind = 4;
@@ -79,7 +80,7 @@ static void cmdline_complete(struct console *c)
 				strv_push(&cands, c->rows[i].name);
 	}
 	if (!cands.n) {
-		ui_flash(c, 0, "no completion for '%s'", cur);
+		ui_flash(c, 0, _("no completion for '%s'"), cur);
 	} else {
 		size_t common = strlen(cands.v[0]);
 		for (size_t i = 1; i < cands.n; i++) {
@@ -119,12 +120,12 @@ static void cmdline_run(struct console *c, const char *line)
 		return;
 	const struct command *cmd = command_find_cli(w.v[0]);
 	if (!cmd) {
-		ui_flash(c, 1, "unknown command '%s' (Tab completes)", w.v[0]);
+		ui_flash(c, 1, _("unknown command '%s' (Tab completes)"), w.v[0]);
 		strv_free(&w);
 		return;
 	}
 	if (cmd->flags & CF_FRONTEND) {
-		ui_flash(c, 1, "%s is not run from the console (tally %s in a shell)", cmd->name, cmd->name);
+		ui_flash(c, 1, _("%s is not run from the console (tally %s in a shell)"), cmd->name, cmd->name);
 		strv_free(&w);
 		return;
 	}
@@ -137,11 +138,11 @@ static void cmdline_run(struct console *c, const char *line)
 		if (a[0] == '-' && !reason.len) {
 			const struct cmd_option *op = command_option(a);
 			if (!op || !op->key || !command_takes(cmd, op->id)) {
-				ui_flash(c, 1, "%s does not take %s", cmd->name, a);
+				ui_flash(c, 1, _("%s does not take %s"), cmd->name, a);
 				goto out;
 			}
 			if (op->arg != OA_NONE && i + 1 >= w.n) {
-				ui_flash(c, 1, "%s needs an argument", a);
+				ui_flash(c, 1, _("%s needs an argument"), a);
 				goto out;
 			}
 			if (op->arg == OA_COUNT)
@@ -185,7 +186,7 @@ static void cmdline_run(struct console *c, const char *line)
 				free(r->comp);
 				r->comp = xstrdup(first ? first : "");
 			}
-		ui_flash(c, 0, ":%s sent", line);
+		ui_flash(c, 0, _(":%s sent"), line);
 	}
 out:
 	json_decref(j);
@@ -216,7 +217,7 @@ void ui_prompt_key(struct console *c, int ch)
 			snprintf(c->filter, sizeof c->filter, "%.60s", c->prompt_buf);
 			c->table_top = 0;
 			if (c->filter[0])
-				ui_flash(c, 0, "filter: %s (/ then Enter with nothing clears it)", c->filter);
+				ui_flash(c, 0, _("filter: %s (/ then Enter with nothing clears it)"), c->filter);
 		}
 		c->dirty |= D_BODY;
 	} else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {

@@ -15,6 +15,7 @@
  * prints as fast as it can costs a bounded amount of drawing. Signals only
  * set a flag (the engine thread has them all blocked). */
 #include "ui.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -119,7 +120,7 @@ void kh_wrap(struct console *c, const struct keydef *k)
 	(void)k;
 	c->wrap = !c->wrap;
 	c->dirty |= D_BODY;
-	ui_flash(c, 0, "wrap %s", c->wrap ? "on" : "off");
+	ui_flash(c, 0, _("wrap %s"), c->wrap ? _("on") : _("off"));
 }
 
 /* / filters the table in the table pane and searches the log in the log pane */
@@ -154,7 +155,7 @@ void kh_sort(struct console *c, const struct keydef *k)
 	(void)k;
 	c->sort = (c->sort + 1) % 4;
 	c->table_top = 0;
-	ui_flash(c, 0, "sort: %s", ui_sort_names[c->sort]);
+	ui_flash(c, 0, _("sort: %s"), _(ui_sort_names[c->sort]));
 	c->dirty |= D_BODY;
 }
 
@@ -172,9 +173,9 @@ void kh_stamps(struct console *c, const struct keydef *k)
 		ui_load_log_file(c, r, path);
 		r->log_live = live;
 		free(path);
-		ui_flash(c, 0, "timestamps on: when each line arrived (UTC)%s", r->nt ? "" : "; this log has no times file");
+		ui_flash(c, 0, _("timestamps on: when each line arrived (UTC)%s"), r->nt ? "" : "; this log has no times file");
 	} else {
-		ui_flash(c, 0, "timestamps %s", c->stamps ? "on" : "off");
+		ui_flash(c, 0, _("timestamps %s"), c->stamps ? _("on") : _("off"));
 	}
 	c->dirty |= D_BODY;
 }
@@ -186,7 +187,7 @@ void kh_attempts(struct console *c, const struct keydef *k)
 {
 	(void)k;
 	if (!ui_selected(c)) {
-		ui_flash(c, 1, "no component selected");
+		ui_flash(c, 1, _("no component selected"));
 		return;
 	}
 	ui_set_view(c, VIEW_ATTEMPTS);
@@ -203,24 +204,24 @@ void kh_engine(struct console *c, const struct keydef *k)
 {
 	(void)k;
 	if (!c->gone) {
-		ui_flash(c, 0, "the engine is running");
+		ui_flash(c, 0, _("the engine is running"));
 		return;
 	}
 	if (!c->o->reconnect) {
-		ui_flash(c, 1, "cannot start an engine from here; restart tally");
+		ui_flash(c, 1, _("cannot start an engine from here; restart tally"));
 		return;
 	}
 	char *why = NULL;
 	struct client *cl = c->o->reconnect(c->o->reconnect_ctx, &why);
 	if (!cl) {
-		ui_flash(c, 1, "no engine: %s", why ? why : "it did not start");
+		ui_flash(c, 1, _("no engine: %s"), why ? why : "it did not start");
 		free(why);
 		return;
 	}
 	client_free(c->cl);
 	c->cl = cl;
 	c->gone = 0;
-	ui_flash(c, 0, "attached to a new engine");
+	ui_flash(c, 0, _("attached to a new engine"));
 	ui_submit(c, RQ_STATUS, "status", NULL, NULL);
 	c->dirty |= D_ALL;
 }
@@ -241,7 +242,7 @@ static void draw(struct console *c)
 	if (c->too_small) {
 		werase(stdscr);
 		char msg[128];
-		snprintf(msg, sizeof msg, "tally needs at least 80x24; this terminal is %dx%d", c->cols, c->lines);
+		snprintf(msg, sizeof msg, _("tally needs at least 80x24; this terminal is %dx%d"), c->cols, c->lines);
 		mvwaddnstr(stdscr, c->lines / 2, 0, msg, c->cols);
 		wnoutrefresh(stdscr);
 		doupdate();
@@ -348,7 +349,7 @@ static void on_key(struct console *c, int ch)
 	const struct keydef *k = keys_find(ch, VB(c->view));
 	if (!k) {
 		if (ch != ERR && ch != KEY_RESIZE)
-			ui_flash(c, 0, "no such key here; press ? for help");
+			ui_flash(c, 0, _("no such key here; press ? for help"));
 		return;
 	}
 	if (!ui_key_allowed(c, k))
@@ -460,18 +461,19 @@ static void say_detached(struct console *c)
 	if (!pid || !client_is_remote(c->cl))
 		return;
 	long long next = ui_next_run(c);
-	char when[40] = "none scheduled";
+	char when[40];
+	snprintf(when, sizeof when, "%s", _("none scheduled"));
 	if (c->paused)
-		snprintf(when, sizeof when, "none (paused)");
+		snprintf(when, sizeof when, "%s", _("none (paused)"));
 	else if (next)
 		ui_when(next, when, sizeof when);
-	printf("engine %lld keeps running; next run %s; `tally stop` ends it\n", (long long)pid, when);
+	printf(_("engine %lld keeps running; next run %s; `tally stop` ends it\n"), (long long)pid, when);
 	fflush(stdout);
 }
 
 int console_main(struct client *cl, const struct console_opts *o)
 {
-	setlocale(LC_ALL, "");
+	/* the locale (LC_CTYPE, LC_MESSAGES) was set by i18n_init in main */
 	struct console con, *c = &con;
 	memset(c, 0, sizeof *c);
 	c->cl = cl;
@@ -486,7 +488,7 @@ int console_main(struct client *cl, const struct console_opts *o)
 	json_t *hello = client_hello(cl);
 	const char *theme = o->theme ? o->theme : json_string_value(json_object_get(hello, "theme"));
 	if (theme_load(theme, &c->theme, terr, sizeof terr) < 0)
-		c->theme_error = xasprintf("%s; using the built-in default theme", terr);
+		c->theme_error = xasprintf(_("%s; using the built-in default theme"), terr);
 	repo_info(c);
 	const char *hrepo = json_string_value(json_object_get(hello, "repo"));
 	const char *hbranch = json_string_value(json_object_get(hello, "branch"));
@@ -507,7 +509,7 @@ int console_main(struct client *cl, const struct console_opts *o)
 	sigaction(SIGHUP, &sa, NULL);
 
 	if (!initscr()) {
-		fprintf(stderr, "tally: cannot start the console on this terminal\n");
+		fputs(_("tally: cannot start the console on this terminal\n"), stderr);
 		client_free(c->cl);
 		c->cl = NULL;
 		console_free(c);
@@ -539,7 +541,7 @@ int console_main(struct client *cl, const struct console_opts *o)
 				slash = p;
 		if (slash)
 			m = slash + 1;
-		ui_flash(c, 1, "%.*s; built-in default theme used", (int)strcspn(m, "(;"), m);
+		ui_flash(c, 1, _("%.*s; built-in default theme used"), (int)strcspn(m, "(;"), m);
 	}
 
 	ui_submit(c, RQ_STATUS, "status", NULL, NULL);

@@ -3,6 +3,7 @@
  * focused first, Enter presses the focused button, y confirms, n and Esc
  * cancel, Tab cycles) and its drawing over the body. UI thread only. */
 #include "ui.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,20 +48,16 @@ struct dialog *ui_dlg_open(struct console *c, enum dlg_kind kind, const char *ti
 	return d;
 }
 
-/* word-wraps text into lines of at most w bytes (ASCII-minded; long words cut) */
+/* word-wraps text into lines of at most w columns (i18n_cut: at spaces, or
+ * after a wide character; long words cut, never inside a character) */
 static void wrap_text(const char *s, int w, struct strv *out)
 {
 	while (*s) {
-		size_t len = strlen(s);
-		if ((int)len <= w) {
+		size_t cut = i18n_cut(s, w);
+		if (!s[cut]) {
 			strv_push(out, s);
 			return;
 		}
-		size_t cut = (size_t)w;
-		while (cut > 0 && s[cut] != ' ')
-			cut--;
-		if (cut == 0)
-			cut = (size_t)w;
 		strv_push_owned(out, xstrndup(s, cut));
 		s += cut;
 		while (*s == ' ')
@@ -117,17 +114,17 @@ void ui_dlg_draw(struct console *c)
 	if (d->has_input) {
 		y++;
 		char field[400];
-		snprintf(field, sizeof field, "%s: %.*s%s", d->prompt ? d->prompt : "", (int)d->input_len, d->input,
+		snprintf(field, sizeof field, _("%s: %.*s%s"), d->prompt ? d->prompt : "", (int)d->input_len, d->input,
 			 d->focus == 2 ? "_" : "");
 		ui_put(c, w, y++, 2, W - 4, field, d->focus == 2 ? a | A_UNDERLINE | A_BOLD : a | A_UNDERLINE);
 	}
 	/* the buttons in Tab order: OK, then Cancel */
 	char cancel[32], ok[48];
-	snprintf(cancel, sizeof cancel, "[ Cancel ]");
-	snprintf(ok, sizeof ok, "[ %s ]", d->ok_label ? d->ok_label : "OK");
-	int bx = W - 4 - (int)strlen(cancel) - (int)strlen(ok) - 2;
+	snprintf(cancel, sizeof cancel, "[ %s ]", _("Cancel"));
+	snprintf(ok, sizeof ok, "[ %s ]", d->ok_label ? d->ok_label : _("OK"));
+	int bx = W - 4 - i18n_width(cancel) - i18n_width(ok) - 2;
 	ui_put(c, w, H - 2, bx, 30, ok, d->focus == 1 ? c->role_attr[R_SELECTED] | A_BOLD : a);
-	ui_put(c, w, H - 2, bx + (int)strlen(ok) + 2, 20, cancel, d->focus == 0 ? c->role_attr[R_SELECTED] | A_BOLD : a);
+	ui_put(c, w, H - 2, bx + i18n_width(ok) + 2, 20, cancel, d->focus == 0 ? c->role_attr[R_SELECTED] | A_BOLD : a);
 	wnoutrefresh(w);
 }
 
@@ -142,7 +139,7 @@ void ui_dlg_key(struct console *c, int ch)
 	int typing = d->focus == 2 && d->has_input;
 	if (ch == 27 || (ch == 'n' && !typing)) {
 		ui_dlg_close(c);
-		ui_flash(c, 0, "cancelled");
+		ui_flash(c, 0, _("cancelled"));
 		return;
 	}
 	if (ch == 'y' && !typing) {
@@ -172,7 +169,7 @@ void ui_dlg_key(struct console *c, int ch)
 	} else if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
 		if (d->focus == 0) {
 			ui_dlg_close(c);
-			ui_flash(c, 0, "cancelled");
+			ui_flash(c, 0, _("cancelled"));
 			return;
 		} else {
 			void (*fn)(struct console *) = d->on_ok;

@@ -2,6 +2,7 @@
  * glyphs, times, list scrolling) and the screen's frame: the header and
  * the footer. UI thread only (the one thread that calls curses). */
 #include "ui.h"
+#include "i18n.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,16 +56,16 @@ void ui_draw_header(struct console *c)
 	/* the times are kept whole: at 80 columns the words shorten first, then
 	 * the repo and branch names are cut */
 	const char *sep = c->ascii ? "|" : "\u2502";
-	const char *eng = c->gone ? "gone" : c->paused ? "paused" : "running";
+	const char *eng = c->gone ? _("gone") : c->paused ? _("paused") : _("running");
 	char tail[128], head[300], line[512];
 	int avail = c->cols - (int)strlen(clock) - 2;
-	snprintf(tail, sizeof tail, " %s engine %s %s next run %s", sep, eng, sep, nextbuf);
+	snprintf(tail, sizeof tail, _(" %s engine %s %s next run %s"), sep, eng, sep, nextbuf);
 	snprintf(head, sizeof head, " tally %s %s %s %s", sep, c->repo, c->branch, c->readonly ? "[RO]" : "[RW]");
-	if ((int)(strlen(head) + strlen(tail)) - (c->ascii ? 0 : 6) > avail) {
-		snprintf(tail, sizeof tail, " %s %s %s next %s", sep, eng, sep, nextbuf);
+	if (i18n_width(head) + i18n_width(tail) > avail) {
+		snprintf(tail, sizeof tail, _(" %s %s %s next %s"), sep, eng, sep, nextbuf);
 		snprintf(head, sizeof head, " %s %s %s", c->repo, c->branch, c->readonly ? "[RO]" : "[RW]");
 	}
-	int tailw = (int)strlen(tail) - (c->ascii ? 0 : 4);
+	int tailw = i18n_width(tail);
 	char fit[300];
 	ui_fit(c, head, avail - tailw, fit, sizeof fit);
 	snprintf(line, sizeof line, "%s%s", fit, tail);
@@ -79,11 +80,11 @@ void ui_draw_footer(struct console *c)
 	werase(w);
 	if (c->prompt_kind) {
 		char line[400];
-		snprintf(line, sizeof line, "%s%.*s_", c->prompt_kind == 1 ? "/" : c->prompt_kind == 4 ? ":" : "filter the table: ",
+		snprintf(line, sizeof line, "%s%.*s_", c->prompt_kind == 1 ? "/" : c->prompt_kind == 4 ? ":" : _("filter the table: "),
 			 (int)c->prompt_len, c->prompt_buf);
-		const char *keys = c->prompt_kind == 4 ? "  Tab completes, Enter runs, Esc cancels" : "  Enter ok, Esc cancel";
+		const char *keys = c->prompt_kind == 4 ? _("  Tab completes, Enter runs, Esc cancels") : _("  Enter ok, Esc cancel");
 		ui_put(c, w, 0, 0, c->cols - 1, line, A_BOLD);
-		ui_put(c, w, 0, c->cols - (int)strlen(keys), (int)strlen(keys), keys, A_DIM);
+		ui_put(c, w, 0, c->cols - i18n_width(keys), i18n_width(keys), keys, A_DIM);
 		wnoutrefresh(w);
 		return;
 	}
@@ -91,9 +92,9 @@ void ui_draw_footer(struct console *c)
 		/* the dialog's own keys */
 		const struct dialog *d = &c->dlg;
 		char line[200];
-		snprintf(line, sizeof line, " Enter %s   y confirm   n/Esc cancel   Tab next%s",
-			 d->focus == 0 ? "cancels" : "confirms",
-			 d->kind == DLG_CHOOSE ? "   Up/Down choose" : d->has_input ? "   type the reason" : "");
+		snprintf(line, sizeof line, _(" Enter %s   y confirm   n/Esc cancel   Tab next%s"),
+			 d->focus == 0 ? _("cancels") : _("confirms"),
+			 d->kind == DLG_CHOOSE ? _("   Up/Down choose") : d->has_input ? _("   type the reason") : "");
 		ui_put(c, w, 0, 0, c->cols - 1, line, A_BOLD);
 		wnoutrefresh(w);
 		return;
@@ -114,23 +115,23 @@ void ui_draw_footer(struct console *c)
 	int tailw = 0;
 	for (int i = 0; i < 2; i++)
 		if (tail[i])
-			tailw += (int)strlen(tail[i]->label) + (int)strlen(tail[i]->name) + 3;
+			tailw += (int)strlen(tail[i]->label) + i18n_width(i18n_ctx("key", tail[i]->name)) + 3;
 	int limit = c->cols - tailw;
 	for (size_t i = 0; i < key_table_len && !c->flash[0]; i++) {
 		const struct keydef *k = &key_table[i];
 		if (!k->footer || !(k->views & vb) || (keys_writes(k) && c->readonly) || k == tail[0] || k == tail[1])
 			continue;
-		int need = (int)strlen(k->label) + (int)strlen(k->name) + 3;
+		int need = (int)strlen(k->label) + i18n_width(i18n_ctx("key", k->name)) + 3;
 		if (x + need > limit)
 			break;
 		x += ui_put(c, w, 0, x + 1, need, k->label, A_BOLD) + 1;
-		x += ui_put(c, w, 0, x + 1, need, k->name, A_NORMAL) + 1;
+		x += ui_put(c, w, 0, x + 1, need, i18n_ctx("key", k->name), A_NORMAL) + 1;
 	}
 	x = c->cols - tailw;
 	for (int i = 0; i < 2; i++)
 		if (tail[i]) {
 			x += ui_put(c, w, 0, x + 1, 20, tail[i]->label, A_BOLD) + 1;
-			x += ui_put(c, w, 0, x + 1, 20, tail[i]->name, A_NORMAL) + 1;
+			x += ui_put(c, w, 0, x + 1, 20, i18n_ctx("key", tail[i]->name), A_NORMAL) + 1;
 		}
 	wnoutrefresh(w);
 }

@@ -2,6 +2,7 @@
  * results of requests (routed by job id; a dialog opens when its data has
  * arrived), the log pane's data, flashes. UI thread only. */
 #include "ui.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +24,7 @@ void ui_load_log_file(struct console *c, struct row *r, const char *path)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		free(r->log_note);
-		r->log_note = xasprintf("cannot open %s: %s", path, strerror(errno));
+		r->log_note = xasprintf(_("cannot open %s: %s"), path, strerror(errno));
 		return;
 	}
 	if (!r->log)
@@ -177,7 +178,7 @@ static void on_done(struct console *c, json_t *ev)
 	case RQ_ACTION:
 		if (!r->errors)
 			ui_flash(c, code != 0, "%s %s: %s", r->cmd, r->comp ? r->comp : "",
-				 code == 0 ? "done" : code == 4 ? "mismatch found" : "failed");
+				 code == 0 ? _("done") : code == 4 ? _("mismatch found") : i18n_word("failed"));
 		if (!strcmp(r->cmd, "pause") && code == 0)
 			c->paused = 1;
 		if (!strcmp(r->cmd, "resume") && code == 0)
@@ -283,10 +284,10 @@ void ui_on_event(struct console *c, json_t *ev)
 		const char *cls = ui_s(ev, "class");
 		if (cls)
 			ui_flash(c, 1, "%s %s %s: %s%s%s", ui_s(ev, "component"), ui_s(ev, "version"),
-				 res ? res : "?", cls, ui_s(ev, "hint") ? " - " : "",
-				 ui_s(ev, "hint") ? ui_s(ev, "hint") : "");
+				 res ? i18n_word(res) : "?", cls, ui_s(ev, "hint") ? " - " : "",
+				 ui_s(ev, "hint") ? i18n_msg(ui_s(ev, "hint")) : "");
 		else
-			ui_flash(c, 0, "%s %s %s", ui_s(ev, "component"), ui_s(ev, "version"), res ? res : "?");
+			ui_flash(c, 0, "%s %s %s", ui_s(ev, "component"), ui_s(ev, "version"), res ? i18n_word(res) : "?");
 		c->dirty |= D_BODY;
 	} else if (!strcmp(event, "record") || !strcmp(event, "hold")) {
 		struct req *q = ui_req_of(c, ev);
@@ -295,8 +296,9 @@ void ui_on_event(struct console *c, json_t *ev)
 			json_array_append(q->acc, ev);
 			return;
 		}
-		ui_flash(c, 0, "%s %s: %s %s", !strcmp(event, "record") ? "recorded" : "hold",
-			 ui_s(ev, "component") ? ui_s(ev, "component") : "", ui_s(ev, "action") ? ui_s(ev, "action") : "",
+		ui_flash(c, 0, "%s %s: %s %s", !strcmp(event, "record") ? _("recorded") : _("hold"),
+			 ui_s(ev, "component") ? ui_s(ev, "component") : "",
+			 ui_s(ev, "action") ? i18n_word(ui_s(ev, "action")) : "",
 			 ui_s(ev, "version") ? ui_s(ev, "version") : "");
 	} else if (!strcmp(event, "shipped")) {
 		struct req *q = ui_req_of(c, ev);
@@ -305,11 +307,11 @@ void ui_on_event(struct console *c, json_t *ev)
 	} else if (!strcmp(event, "verify")) {
 		json_t *probs = json_object_get(ev, "problems");
 		if (json_is_true(json_object_get(ev, "ok")))
-			ui_flash(c, 0, "verify %s %s: ok", ui_s(ev, "component"), ui_s(ev, "version") ? ui_s(ev, "version") : "");
+			ui_flash(c, 0, _("verify %s %s: ok"), ui_s(ev, "component"), ui_s(ev, "version") ? ui_s(ev, "version") : "");
 		else
-			ui_flash(c, 1, "verify %s: %s", ui_s(ev, "component"),
+			ui_flash(c, 1, _("verify %s: %s"), ui_s(ev, "component"),
 				 json_string_value(json_array_get(probs, 0)) ? json_string_value(json_array_get(probs, 0))
-									     : "mismatch");
+									     : _("mismatch"));
 	} else if (!strcmp(event, "logfile")) {
 		struct req *q = ui_req_of(c, ev);
 		if (q && q->kind != RQ_LOGS)
@@ -331,7 +333,7 @@ void ui_on_event(struct console *c, json_t *ev)
 			struct row *r = ui_find_row(c, q->comp);
 			if (r) {
 				free(r->log_note);
-				r->log_note = xstrdup(msg ? msg : "no log");
+				r->log_note = xstrdup(msg ? msg : _("no log"));
 				c->dirty |= D_BODY;
 			}
 			return;
@@ -340,7 +342,7 @@ void ui_on_event(struct console *c, json_t *ev)
 		char pre[64] = "";
 		if (q && q->kind == RQ_ACTION)
 			snprintf(pre, sizeof pre, "%.40s: ", q->cmd);
-		ui_flash(c, !warn, "%s%s%s%s", pre, comp ? comp : "", comp ? ": " : "", msg ? msg : "error");
+		ui_flash(c, !warn, "%s%s%s%s", pre, comp ? comp : "", comp ? ": " : "", msg ? msg : _("error"));
 	} else if (!strcmp(event, "engine")) {
 		if (json_is_boolean(json_object_get(ev, "paused")))
 			c->paused = json_is_true(json_object_get(ev, "paused"));
@@ -348,11 +350,11 @@ void ui_on_event(struct console *c, json_t *ev)
 	} else if (!strcmp(event, "disconnected")) {
 		c->gone = 1;
 		ui_flash(c, 1, c->o->reconnect && !c->readonly
-				       ? "the engine went away; what is shown is no longer live. E starts a new engine"
-				       : "the engine went away; what is shown is no longer live (restart tally)");
+				       ? _("the engine went away; what is shown is no longer live. E starts a new engine")
+				       : _("the engine went away; what is shown is no longer live (restart tally)"));
 		c->dirty |= D_HEADER;
 	} else if (!strcmp(event, "dropped")) {
-		ui_flash(c, 0, "live log lines were dropped for this slow console; the log file has them all");
+		ui_flash(c, 0, _("live log lines were dropped for this slow console; the log file has them all"));
 	} else if (!strcmp(event, "done")) {
 		on_done(c, ev);
 	}

@@ -3,6 +3,7 @@
  * engine stamps on every event it sends for that command (replies are
  * routed by it, never guessed from their text). No curses. UI thread only. */
 #include "ui.h"
+#include "i18n.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,13 +52,13 @@ json_int_t ui_submit(struct console *c, enum req_kind kind, const char *cmd, con
 	}
 	if (c->gone) {
 		json_decref(j);
-		ui_flash(c, 1, "%s: the engine went away; restart tally", cmd);
+		ui_flash(c, 1, _("%s: the engine went away; restart tally"), cmd);
 		return -1;
 	}
 	struct tally_err err = {0};
 	long long id = client_submit(c->cl, j, &err);
 	if (id < 0) {
-		ui_flash(c, 1, "%s: %s", cmd, err.msg[0] ? err.msg : "the engine refused it");
+		ui_flash(c, 1, "%s: %s", cmd, err.msg[0] ? err.msg : _("the engine refused it"));
 		return -1;
 	}
 	if (id == 0) {

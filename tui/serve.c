@@ -16,6 +16,7 @@
 #endif
 
 #include "cli.h"
+#include "i18n.h"
 #include "server.h"
 #include "statedir.h"
 
@@ -220,7 +221,7 @@ int run_health(struct opts *o, const struct command *c)
 		json_decref(ev);
 		printf("{\"schema\":1,\"event\":\"summary\",\"ok\":0,\"failed\":1,\"exit\":1}\n");
 	} else {
-		printf("unhealthy: %s\n", reason);
+		printf(_("unhealthy: %s\n"), reason);
 	}
 	free(reason);
 	return EXIT_FAIL;
@@ -258,7 +259,7 @@ int run_stop(struct opts *o)
 	if (!running) {
 		engine_location_free(&loc);
 		if (!o->quiet)
-			printf("no engine is running\n");
+			fputs(_("no engine is running\n"), stdout);
 		return EXIT_OK;
 	}
 	struct client *c = NULL;
@@ -269,7 +270,7 @@ int run_stop(struct opts *o)
 		client_free(c);
 	}
 	if (!asked && (loc.pid <= 1 || kill((pid_t)loc.pid, OPT_GIVEN(o, OPT_NOW) ? SIGINT : SIGTERM) < 0)) {
-		fprintf(stderr, "tally: cannot reach the engine (pid %ld): %s\n", loc.pid, err.msg);
+		fprintf(stderr, _("tally: cannot reach the engine (pid %ld): %s\n"), loc.pid, err.msg);
 		engine_location_free(&loc);
 		return EXIT_FAIL;
 	}
@@ -281,18 +282,18 @@ int run_stop(struct opts *o)
 			for (int k = 0; k < 100 && process_alive(loc.pid); k++)
 				usleep(100000);
 			if (process_alive(loc.pid)) {
-				fprintf(stderr, "tally: engine %ld released its lock but did not exit\n", loc.pid);
+				fprintf(stderr, _("tally: engine %ld released its lock but did not exit\n"), loc.pid);
 				engine_location_free(&loc);
 				return EXIT_FAIL;
 			}
 			if (!o->quiet)
-				printf("engine %ld stopped\n", loc.pid);
+				printf(_("engine %ld stopped\n"), loc.pid);
 			engine_location_free(&loc);
 			return EXIT_OK;
 		}
 		usleep(100000);
 	}
-	fprintf(stderr, "tally: engine %ld did not stop\n", loc.pid);
+	fprintf(stderr, _("tally: engine %ld did not stop\n"), loc.pid);
 	engine_location_free(&loc);
 	return EXIT_FAIL;
 }

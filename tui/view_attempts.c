@@ -1,6 +1,7 @@
 /* view_attempts.c - the attempts of one component, from the ledger; Enter
  * shows that attempt's log. UI thread only. */
 #include "ui.h"
+#include "i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,23 +43,27 @@ static void attempts_draw(struct console *c, WINDOW *w, int focused)
 {
 	int h = getmaxy(w), W = getmaxx(w);
 	char title[160];
-	snprintf(title, sizeof title, "attempts: %s (Enter shows the log, Esc goes back)",
+	snprintf(title, sizeof title, _("attempts: %s (Enter shows the log, Esc goes back)"),
 		 c->attempts_comp ? c->attempts_comp : "-");
 	ui_rule(c, w, 0, title, focused);
 	if (!c->attempts) {
-		ui_put(c, w, 1, 1, W - 2, "loading...", A_DIM);
+		ui_put(c, w, 1, 1, W - 2, _("loading..."), A_DIM);
 		return;
 	}
 	int n = (int)json_array_size(c->attempts);
 	if (!n) {
-		ui_put(c, w, 1, 1, W - 2, "no attempts in the ledger", A_DIM);
+		ui_put(c, w, 1, 1, W - 2, _("no attempts in the ledger"), A_DIM);
 		return;
 	}
 	/* the id (it starts with its UTC start time) is never cut */
-	ui_put(c, w, 1, 1, W - 2,
-	       W >= 100 ? "ATTEMPT (UTC start)         VERSION    ACTION  RESULT    CLASS       BUILD   PUSH VERIFY"
-			: "ATTEMPT (UTC start)       VERSION    ACTION  RESULT    CLASS     BUILD  PUSH",
-	       A_BOLD);
+	/* columns by display width: the words may be translated (wide) */
+	int wide = W >= 100;
+	char hc[8][64], head[512];
+	snprintf(head, sizeof head, "%s %s %s %s %s %s %s%s%s", i18n_cell(hc[0], 64, _("ATTEMPT (UTC start)"), wide ? 27 : 25),
+		 i18n_cell(hc[1], 64, _("VERSION"), 10), i18n_cell(hc[2], 64, _("ACTION"), 7),
+		 i18n_cell(hc[3], 64, _("RESULT"), 9), i18n_cell(hc[4], 64, _("CLASS"), wide ? 11 : 9),
+		 i18n_cell(hc[5], 64, _("BUILD"), wide ? 7 : 6), _("PUSH"), wide ? " " : "", wide ? _("VERIFY") : "");
+	ui_put(c, w, 1, 1, W - 2, head, A_BOLD);
 	int rows = h - 2;
 	ui_list_scroll(&c->pos[VIEW_ATTEMPTS].sel, &c->pos[VIEW_ATTEMPTS].top, n, rows);
 	for (int i = 0; i < rows && c->pos[VIEW_ATTEMPTS].top + i < n; i++) {
@@ -77,14 +82,17 @@ static void attempts_draw(struct console *c, WINDOW *w, int focused)
 		}
 		const char *res = ui_s(a, "result") ? ui_s(a, "result") : "?";
 		const char *id = ui_s(a, "attempt") ? ui_s(a, "attempt") : ui_s(a, "id") ? ui_s(a, "id") : "";
+		char ca[3][64];
+		i18n_cell(ca[0], 64, ui_s(a, "action") ? i18n_word(ui_s(a, "action")) : "-", 7);
+		i18n_cell(ca[1], 64, i18n_word(res), 9);
 		if (W >= 100)
-			snprintf(line, sizeof line, "%-27s %-10.10s %-7.7s %-9.9s %-10.10s %6s %6s %6s", id,
-				 ui_s(a, "version") ? ui_s(a, "version") : "?", ui_s(a, "action") ? ui_s(a, "action") : "-",
-				 res, ui_s(a, "class") ? ui_s(a, "class") : "-", t[0], t[1], t[2]);
+			snprintf(line, sizeof line, "%-27s %-10.10s %s %s %-10.10s %6s %6s %6s", id,
+				 ui_s(a, "version") ? ui_s(a, "version") : "?", ca[0], ca[1],
+				 ui_s(a, "class") ? ui_s(a, "class") : "-", t[0], t[1], t[2]);
 		else
-			snprintf(line, sizeof line, "%-25s %-10.10s %-7.7s %-9.9s %-8.8s %6s %5s", id,
-				 ui_s(a, "version") ? ui_s(a, "version") : "?", ui_s(a, "action") ? ui_s(a, "action") : "-",
-				 res, ui_s(a, "class") ? ui_s(a, "class") : "-", t[0], t[1]);
+			snprintf(line, sizeof line, "%-25s %-10.10s %s %s %-8.8s %6s %5s", id,
+				 ui_s(a, "version") ? ui_s(a, "version") : "?", ca[0], ca[1],
+				 ui_s(a, "class") ? ui_s(a, "class") : "-", t[0], t[1]);
 		if (is_sel) {
 			wattrset(w, base);
 			mvwhline(w, 2 + i, 0, ' ', W);

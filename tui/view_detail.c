@@ -2,7 +2,9 @@
  * record, upstream, holds, bases, the last failure with its evidence in
  * context. UI thread only. */
 #include "ui.h"
+#include "i18n.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,82 +62,104 @@ static void evidence_context(const char *path, const char *line, struct strv *ou
 		strv_push_owned(out, hitctx[i]);
 }
 
+/* One "label      value" line: the label padded to 11 columns by display
+ * width (a translated label may be wide). */
+static void fld(struct strv *o, const char *label, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fld(struct strv *o, const char *label, const char *fmt, ...)
+{
+	struct sbuf sb = {0};
+	sbuf_adds(&sb, label);
+	for (int w = i18n_width(label); w < 10; w++)
+		sbuf_adds(&sb, " ");
+	sbuf_adds(&sb, " ");
+	va_list ap;
+	va_start(ap, fmt);
+	sbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	strv_push_owned(o, sbuf_detach(&sb));
+}
+
 static void detail_lines(struct console *c, struct row *r, struct strv *o)
 {
 	json_t *st = r->st;
 #define S(k) (ui_s(st, k) ? ui_s(st, k) : "-")
 	long long now = (long long)time(NULL);
 	char age[16] = "", when[40] = "";
-	strv_push_owned(o, xasprintf("%s  (key %s in %s)", r->name, S("key"), S("file")));
-	strv_push_owned(o, xasprintf("state      %s %s", ui_glyph(c, ui_state_of(r)), ui_state_of(r) ? ui_state_of(r) : "-"));
-	strv_push_owned(o, xasprintf("recorded   %s", S("recorded")));
+	strv_push_owned(o, xasprintf(_("%s  (key %s in %s)"), r->name, S("key"), S("file")));
+	fld(o, C_("detail", "state"), "%s %s", ui_glyph(c, ui_state_of(r)), ui_state_of(r) ? i18n_word(ui_state_of(r)) : "-");
+	fld(o, C_("detail", "recorded"), "%s", S("recorded"));
 	long long ck = ui_parse_time(ui_s(st, "checked_at"));
 	if (ck)
 		ui_age(now - ck, age, sizeof age);
-	strv_push_owned(o, xasprintf("upstream   %s%s%s%s", S("upstream"), ck ? "  (read " : "  (never read here)",
-				     ck ? age : "", ck ? " ago)" : ""));
-	strv_push_owned(o, xasprintf("candidate  %s", S("candidate")));
-	strv_push_owned(o, xasprintf("built      %s", S("built")));
+	if (ck)
+		fld(o, C_("detail", "upstream"), _("%s  (read %s ago)"), S("upstream"), age);
+	else
+		fld(o, C_("detail", "upstream"), _("%s  (never read here)"), S("upstream"));
+	fld(o, C_("detail", "candidate"), "%s", S("candidate"));
+	fld(o, C_("detail", "built"), "%s", S("built"));
 	struct sbuf sb = {0};
 	size_t i;
 	json_t *v;
 	json_array_foreach(json_object_get(st, "skipped"), i, v)
 		sbuf_addf(&sb, "%s%s", i ? ", " : "", json_string_value(v));
-	strv_push_owned(o, xasprintf("skipped    %s", sb.len ? sbuf_str(&sb) : "-"));
+	fld(o, C_("detail", "skipped"), "%s", sb.len ? sbuf_str(&sb) : "-");
 	sbuf_free(&sb);
 	json_t *pin = json_object_get(st, "pin");
 	if (json_is_object(pin))
-		strv_push_owned(o, xasprintf("pin        at %s: %s  (p unpins; %s)", ui_s(pin, "version"),
-					     ui_s(pin, "reason") && *ui_s(pin, "reason") ? ui_s(pin, "reason") : "no reason given",
-					     ui_s(pin, "ships") ? "the next run then ships the candidate" : "nothing newer to ship"));
+		fld(o, C_("detail", "pin"), _("at %s: %s  (p unpins; %s)"), ui_s(pin, "version"),
+		    ui_s(pin, "reason") && *ui_s(pin, "reason") ? ui_s(pin, "reason") : _("no reason given"),
+		    ui_s(pin, "ships") ? _("the next run then ships the candidate") : _("nothing newer to ship"));
 	else
-		strv_push(o, "pin        -");
+		fld(o, C_("detail", "pin"), "-");
 	json_array_foreach(json_object_get(st, "bases"), i, v)
-		strv_push_owned(o, xasprintf("base       %s %s (built on %s)", ui_s(v, "image") ? ui_s(v, "image") : "?",
-					     ui_s(v, "digest") ? ui_s(v, "digest") : "-",
-					     ui_s(v, "built_on") ? ui_s(v, "built_on") : "-"));
+		fld(o, C_("detail", "base"), _("%s %s (built on %s)"), ui_s(v, "image") ? ui_s(v, "image") : "?",
+		    ui_s(v, "digest") ? ui_s(v, "digest") : "-", ui_s(v, "built_on") ? ui_s(v, "built_on") : "-");
 	struct sbuf pl = {0};
 	json_array_foreach(json_object_get(st, "platforms"), i, v)
 		sbuf_addf(&pl, "%s%s", i ? ", " : "", json_string_value(v));
 	if (pl.len)
-		strv_push_owned(o, xasprintf("platforms  %s (one OCI index)", sbuf_str(&pl)));
+		fld(o, C_("detail", "platforms"), _("%s (one OCI index)"), sbuf_str(&pl));
 	sbuf_free(&pl);
 	long long la = ui_parse_time(ui_s(st, "last_at"));
 	if (la)
 		ui_age(now - la, age, sizeof age);
-	strv_push_owned(o, xasprintf("last       %s%s%s%s", S("last_result"), la ? " " : "", la ? age : "", la ? " ago" : ""));
+	if (la)
+		fld(o, C_("detail", "last"), _("%s %s ago"), i18n_word(S("last_result")), age);
+	else
+		fld(o, C_("detail", "last"), "%s", i18n_word(S("last_result")));
 	long long nr = ui_parse_time(ui_s(st, "next_run"));
 	long long ra = ui_parse_time(ui_s(st, "retry_at"));
 	if (nr)
 		ui_when(nr, when, sizeof when);
-	const char *why = c->paused ? "the schedule is paused (P resumes)"
-			 : json_is_object(pin) ? "pinned components are never scheduled"
-			 : nr && ra && ra == nr ? "a backoff retry"
-			 : nr ? "the schedule (tally.schedule)" : "no schedule (manual upstream)";
-	strv_push_owned(o, xasprintf("next run   %s  (%s)", nr ? when : "-", why));
+	const char *why = c->paused ? _("the schedule is paused (P resumes)")
+			 : json_is_object(pin) ? _("pinned components are never scheduled")
+			 : nr && ra && ra == nr ? _("a backoff retry")
+			 : nr ? _("the schedule (tally.schedule)") : _("no schedule (manual upstream)");
+	fld(o, C_("detail", "next run"), _("%s  (%s)"), nr ? when : "-", why);
 	const char *cls = ui_s(st, "class");
 	if (cls) {
 		strv_push(o, "");
 		enum tally_class tc = tally_class_from_name(cls);
-		const char *hint = tc != TC_CLASS_COUNT && tc != TC_NONE ? classify_hint(tc) : NULL;
-		strv_push_owned(o, xasprintf("problem    %s: %s", cls, S("message")));
+		const char *hint = tc != TC_CLASS_COUNT && tc != TC_NONE ? i18n_msg(classify_hint(tc)) : NULL;
+		fld(o, C_("detail", "problem"), "%s: %s", cls, S("message"));
 		if (hint)
-			strv_push_owned(o, xasprintf("hint       %s", hint));
+			fld(o, C_("detail", "hint"), "%s", hint);
 		json_t *ev = json_object_get(st, "evidence");
 		if (json_is_object(ev)) {
 			struct sbuf av = {0};
 			json_array_foreach(json_object_get(ev, "argv"), i, v)
 				sbuf_addf(&av, "%s%s", i ? " " : "", json_string_value(v));
-			strv_push_owned(o, xasprintf("stage      %s, exit status %lld", ui_s(ev, "stage") ? ui_s(ev, "stage") : "-",
-						     (long long)json_integer_value(json_object_get(ev, "exit"))));
-			strv_push_owned(o, xasprintf("argv       %s", av.len ? sbuf_str(&av) : "-"));
+			fld(o, C_("detail", "stage"), _("%s, exit status %lld"),
+			    ui_s(ev, "stage") ? i18n_word(ui_s(ev, "stage")) : "-",
+			    (long long)json_integer_value(json_object_get(ev, "exit")));
+			fld(o, "argv", "%s", av.len ? sbuf_str(&av) : "-");
 			sbuf_free(&av);
-			strv_push_owned(o, xasprintf("decisive   %s", ui_s(ev, "line") ? ui_s(ev, "line") : "-"));
+			fld(o, C_("detail", "decisive"), "%s", ui_s(ev, "line") ? ui_s(ev, "line") : "-");
 			evidence_context(ui_s(st, "log"), ui_s(ev, "line"), o);
 		}
 	}
 	strv_push(o, "");
-	strv_push_owned(o, xasprintf("log        %s  (l lists the attempts)", S("log")));
+	fld(o, C_("detail", "log"), _("%s  (l lists the attempts)"), S("log"));
 #undef S
 }
 
@@ -144,7 +168,7 @@ static void detail_draw(struct console *c, WINDOW *w, int focused)
 	int h = getmaxy(w), W = getmaxx(w);
 	struct row *r = ui_selected(c);
 	char title[160];
-	snprintf(title, sizeof title, "detail: %s (Esc goes back)", r ? r->name : "-");
+	snprintf(title, sizeof title, _("detail: %s (Esc goes back)"), r ? r->name : "-");
 	ui_rule(c, w, 0, title, focused);
 	if (!r)
 		return;

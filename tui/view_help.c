@@ -1,6 +1,7 @@
 /* view_help.c - the help view, generated from the key table. UI thread
  * only. */
 #include "ui.h"
+#include "i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,8 @@ static void help_open(struct console *c)
 
 static void help_lines(struct console *c, struct strv *out)
 {
-	strv_push(out, c->readonly ? "read-only console: action keys are off; scrolling, search, history and save work"
-				    : "keys (write) run an action on the selected component");
+	strv_push(out, c->readonly ? _("read-only console: action keys are off; scrolling, search, history and save work")
+				    : _("keys (write) run an action on the selected component"));
 	strv_push(out, "");
 	int W = getmaxx(c->w_full) - 2;
 	for (size_t i = 0; i < key_table_len; i++) {
@@ -29,20 +30,12 @@ static void help_lines(struct console *c, struct strv *out)
 		if (keys_writes(k) && c->readonly)
 			continue;
 		/* long help wraps under its column, so no row ends mid-word */
-		char *l = xasprintf("  %-8s %-12s %s%s", k->label, k->name, k->help, keys_writes(k) ? " (write)" : "");
+		char *l = xasprintf("  %-8s %-12s %s%s", k->label, k->name, _(k->help), keys_writes(k) ? _(" (write)") : "");
 		const char *p = l;
 		int first = 1;
 		while (*p) {
 			int room = first ? W : W - 24;
-			size_t len = strlen(p);
-			size_t cut = len;
-			if ((int)len > room) {
-				cut = (size_t)room;
-				while (cut > 0 && p[cut] != ' ')
-					cut--;
-				if (cut == 0)
-					cut = (size_t)room;
-			}
+			size_t cut = i18n_cut(p, room);
 			strv_push_owned(out, xasprintf("%s%.*s", first ? "" : "                        ", (int)cut, p));
 			p += cut;
 			while (*p == ' ')
@@ -53,20 +46,20 @@ static void help_lines(struct console *c, struct strv *out)
 	}
 	strv_push(out, "");
 	struct sbuf sb = {0};
-	sbuf_adds(&sb, "states: ");
+	sbuf_adds(&sb, _("states: "));
 	const char *states[] = {"building", "pushing", "verifying", "recording", "pinned", "failed",
 				"unknown", "unchecked", "outdated", "ahead", "current"};
 	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
-		sbuf_addf(&sb, "%s %s  ", ui_glyph(c, states[i]), states[i]);
+		sbuf_addf(&sb, "%s %s  ", ui_glyph(c, states[i]), i18n_word(states[i]));
 	strv_push(out, sbuf_str(&sb));
 	sbuf_free(&sb);
-	strv_push_owned(out, xasprintf("theme: %s%s", c->theme.name, c->color ? "" : " (no colour)"));
+	strv_push_owned(out, xasprintf(_("theme: %s%s"), c->theme.name, c->color ? "" : _(" (no colour)")));
 }
 
 static void help_draw(struct console *c, WINDOW *w, int focused)
 {
 	int h = getmaxy(w), W = getmaxx(w);
-	ui_rule(c, w, 0, "help (Esc goes back)", focused);
+	ui_rule(c, w, 0, _("help (Esc goes back)"), focused);
 	struct strv lines = {0};
 	help_lines(c, &lines);
 	if (c->pos[VIEW_HELP].top > (int)lines.n - 1)

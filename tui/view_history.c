@@ -1,6 +1,7 @@
 /* view_history.c - record and hold commits with their trailers. UI thread
  * only. */
 #include "ui.h"
+#include "i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,14 +39,14 @@ static void put_list(struct console *c, WINDOW *w, int y, int W, const char *nam
 static void history_draw(struct console *c, WINDOW *w, int focused)
 {
 	int h = getmaxy(w), W = getmaxx(w);
-	ui_rule(c, w, 0, "history: record and hold commits (Esc goes back)", focused);
+	ui_rule(c, w, 0, _("history: record and hold commits (Esc goes back)"), focused);
 	if (!c->history) {
-		ui_put(c, w, 1, 1, W - 2, "loading...", A_DIM);
+		ui_put(c, w, 1, 1, W - 2, _("loading..."), A_DIM);
 		return;
 	}
 	int n = (int)json_array_size(c->history);
 	if (!n) {
-		ui_put(c, w, 1, 1, W - 2, "no record or hold commits yet", A_DIM);
+		ui_put(c, w, 1, 1, W - 2, _("no record or hold commits yet"), A_DIM);
 		return;
 	}
 	int detail = 10;   /* the rule, eight trailer lines, one spare */
@@ -70,7 +71,7 @@ static void history_draw(struct console *c, WINDOW *w, int focused)
 	/* trailers of the selected commit */
 	json_t *ev = json_array_get(c->history, (size_t)c->pos[VIEW_HISTORY].sel);
 	int y = h - detail;
-	ui_rule(c, w, y++, "trailers", 0);
+	ui_rule(c, w, y++, _("trailers"), 0);
 	char line[1024];
 	/* two lines, so that the previous version is visible at 80 columns */
 	snprintf(line, sizeof line, "Tally-Action: %s   Tally-Component: %s", ui_s(ev, "action") ? ui_s(ev, "action") : "-",

@@ -1,6 +1,7 @@
 /* view_log.c - the log pane (the main screen's lower pane): following,
  * scrolling, wrapping, search with a match count. UI thread only. */
 #include "ui.h"
+#include "i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,10 +98,10 @@ static void log_draw(struct console *c, WINDOW *w, int focused)
 	struct row *r = ui_selected(c);
 	struct logbuf *lb = r ? r->log : NULL;
 	char title[512];
-	snprintf(title, sizeof title, "log: %s%s%s%s%s%s%s%s", r ? r->name : "-",
+	snprintf(title, sizeof title, _("log: %s%s%s%s%s%s%s%s"), r ? r->name : "-",
 		 r && r->attempt ? " " : "", r && r->attempt ? r->attempt : "",
-		 r && r->log_live ? " (live)" : "", c->follow ? " [follow]" : " [scrolled: End follows]",
-		 c->wrap ? " [wrap]" : c->stamps ? " [times UTC]" : "", c->search[0] ? " /" : "", c->search);
+		 r && r->log_live ? _(" (live)") : "", c->follow ? _(" [follow]") : _(" [scrolled: End follows]"),
+		 c->wrap ? _(" [wrap]") : c->stamps ? _(" [times UTC]") : "", c->search[0] ? " /" : "", c->search);
 	if (c->search[0] && c->match_line >= 0 && c->match_total)
 		snprintf(title + strlen(title), sizeof title - strlen(title), " %lld/%lld", c->match_index,
 			 c->match_total);
@@ -112,8 +113,8 @@ static void log_draw(struct console *c, WINDOW *w, int focused)
 	W -= x0;
 	if (!lb || logbuf_end(lb) == logbuf_first(lb)) {
 		const char *note = r && r->log_note ? r->log_note
-				   : r && r->log_requested && !r->log ? "loading the last attempt's log..."
-				   : "no output yet";
+				   : r && r->log_requested && !r->log ? _("loading the last attempt's log...")
+				   : _("no output yet");
 		ui_put(c, w, 1, 1, W - 2, note, A_DIM);
 		c->log_shown_top = c->log_shown_bottom = 0;
 		return;
@@ -207,11 +208,11 @@ void log_search(struct console *c, int dir)
 {
 	struct row *r = ui_selected(c);
 	if (!c->search[0]) {
-		ui_flash(c, 0, "no search yet: press /");
+		ui_flash(c, 0, _("no search yet: press /"));
 		return;
 	}
 	if (!r || !r->log) {
-		ui_flash(c, 1, "no log to search");
+		ui_flash(c, 1, _("no log to search"));
 		return;
 	}
 	long long first = logbuf_first(r->log), end = logbuf_end(r->log);
@@ -233,7 +234,7 @@ void log_search(struct console *c, int dir)
 			found = s;
 	}
 	if (found < 0) {
-		ui_flash(c, 1, "not found: %s", c->search);
+		ui_flash(c, 1, _("not found: %s"), c->search);
 		return;
 	}
 	for (long long s = first; s < end; s++) {
@@ -252,7 +253,7 @@ void log_search(struct console *c, int dir)
 	if (c->log_top < first)
 		c->log_top = first;
 	c->dirty |= D_BODY | D_FOOTER;
-	ui_flash(c, 0, "match %lld/%lld at line %lld%s", index, total, found + 1,
+	ui_flash(c, 0, _("match %lld/%lld at line %lld%s"), index, total, found + 1,
 		 wrapped ? (dir > 0 ? " (search wrapped to the top)" : " (search wrapped to the bottom)") : "");
 }
 

@@ -1,6 +1,7 @@
 /* view_table.c - the component table (the main screen's upper pane): its
  * order (filter and sort), selection, problems and drawing. UI thread only. */
 #include "ui.h"
+#include "i18n.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ static int cmp_rows(const void *a, const void *b)
 	return d ? d : *(const int *)a - *(const int *)b;
 }
 
-const char *const ui_sort_names[4] = {"config order", "state", "name", "last result"};
+const char *const ui_sort_names[4] = {N_("config order"), N_("state"), N_("name"), N_("last result")};
 
 /* The rows shown, in the order shown (filter and sort applied); returns
  * how many. out has room for c->nrows. The selection moves to a shown row. */
@@ -64,7 +65,9 @@ int ui_table_order(struct console *c, int *out)
 	for (size_t i = 0; i < c->nrows; i++) {
 		const struct row *r = &c->rows[i];
 		const char *st = ui_state_of(r);
-		if (c->filter[0] && !strcasestr(r->name, c->filter) && !(st && strcasestr(st, c->filter)))
+		/* a state matches by its word or as shown (translated) */
+		if (c->filter[0] && !strcasestr(r->name, c->filter) &&
+		    !(st && (strcasestr(st, c->filter) || strstr(i18n_word(st), c->filter))))
 			continue;
 		out[n++] = (int)i;
 	}
@@ -109,13 +112,13 @@ void ui_table_problem(struct console *c, int dir)
 		int q = ((p + dir * k) % n + n) % n;
 		if (row_problem(&c->rows[order[q]])) {
 			table_select(c, order[q]);
-			ui_flash(c, 0, "%s: %s", c->rows[order[q]].name, ui_state_of(&c->rows[order[q]]));
+			ui_flash(c, 0, "%s: %s", c->rows[order[q]].name, i18n_word(ui_state_of(&c->rows[order[q]])));
 			free(order);
 			return;
 		}
 	}
 	free(order);
-	ui_flash(c, 0, "no component has a problem");
+	ui_flash(c, 0, _("no component has a problem"));
 }
 
 static void table_draw(struct console *c, WINDOW *w, int focused)
@@ -124,12 +127,14 @@ static void table_draw(struct console *c, WINDOW *w, int focused)
 	int *order = xcalloc(c->nrows + 1, sizeof *order);
 	int shown = ui_table_order(c, order);
 	char title[200];
-	snprintf(title, sizeof title, "components (%d%s%zu)%s%s%s%s%s", shown, shown != (int)c->nrows ? " of " : "",
-		 shown != (int)c->nrows ? c->nrows : (size_t)0, c->filter[0] ? " /" : "", c->filter,
-		 c->sort ? " [sort: " : "", c->sort ? ui_sort_names[c->sort] : "", c->sort ? "]" : "");
+	char sortw[80] = "";
+	if (c->sort)
+		snprintf(sortw, sizeof sortw, _(" [sort: %s]"), _(ui_sort_names[c->sort]));
 	if (shown == (int)c->nrows)
-		snprintf(title, sizeof title, "components (%d)%s%s%s", shown, c->sort ? " [sort: " : "",
-			 c->sort ? ui_sort_names[c->sort] : "", c->sort ? "]" : "");
+		snprintf(title, sizeof title, _("components (%d)%s"), shown, sortw);
+	else
+		snprintf(title, sizeof title, _("components (%d of %zu)%s%s%s"), shown, c->nrows,
+			 c->filter[0] ? " /" : "", c->filter, sortw);
 	ui_rule(c, w, 0, title, focused);
 	int stw = 12, lastw = 13, nextw = 7;
 	int rest = W - 2 - stw - lastw - nextw - 6;
@@ -143,7 +148,7 @@ static void table_draw(struct console *c, WINDOW *w, int focused)
 	xs[4] = xs[3] + vw + 1;
 	xs[5] = xs[4] + stw + 1;
 	xs[6] = xs[5] + lastw + 1;
-	const char *heads[7] = {"COMPONENT", "RECORDED", "UPSTREAM", "BUILT", "STATE", "LAST", "NEXT"};
+	const char *heads[7] = {_("COMPONENT"), _("RECORDED"), _("UPSTREAM"), _("BUILT"), _("STATE"), _("LAST"), _("NEXT")};
 	int widths[7] = {namew, vw, vw, vw, stw, lastw, nextw};
 	for (int i = 0; i < 7; i++)
 		ui_put(c, w, 1, xs[i], widths[i], heads[i], A_BOLD);
@@ -179,7 +184,7 @@ static void table_draw(struct console *c, WINDOW *w, int focused)
 		ui_put(c, w, y, xs[3], vw, ui_s(st, "built") ? ui_s(st, "built") : "-", base);
 		char cell[64];
 		size_t nskip = json_array_size(json_object_get(st, "skipped"));
-		snprintf(cell, sizeof cell, "%s %s%s", ui_glyph(c, state), state ? state : "-", nskip ? "+s" : "");
+		snprintf(cell, sizeof cell, "%s %s%s", ui_glyph(c, state), state ? i18n_word(state) : "-", nskip ? "+s" : "");
 		/* the selected row keeps its state's colour, reversed */
 		attr_t sa = is_sel && focused ? c->role_attr[ui_state_role(state)] | A_REVERSE | A_BOLD
 					      : c->role_attr[ui_state_role(state)];
@@ -191,26 +196,26 @@ static void table_draw(struct console *c, WINDOW *w, int focused)
 		if (last && at) {
 			char age[16];
 			ui_age(now - at, age, sizeof age);
-			snprintf(cell, sizeof cell, "%s %s", last, age);
+			snprintf(cell, sizeof cell, "%s %s", i18n_word(last), age);
 		} else {
-			snprintf(cell, sizeof cell, "%s", last ? last : "-");
+			snprintf(cell, sizeof cell, "%s", last ? i18n_word(last) : "-");
 		}
 		ui_put(c, w, y, xs[5], lastw, cell,
 		       is_sel && focused ? base : last && !strcmp(last, "failed") ? c->role_attr[R_FAILED] : base);
 		long long nr = ui_parse_time(ui_s(st, "next_run"));
 		if (c->paused)
-			snprintf(cell, sizeof cell, "paused");
+			snprintf(cell, sizeof cell, "%s", _("paused"));
 		else if (nr) {
 			char age[16];
 			ui_age(nr - now, age, sizeof age);
-			snprintf(cell, sizeof cell, "in %s", age);
+			snprintf(cell, sizeof cell, _("in %s"), age);
 		} else
 			snprintf(cell, sizeof cell, "-");
 		ui_put(c, w, y, xs[6], nextw, cell, base);
 	}
 	free(order);
 	if (!shown && c->nrows)
-		ui_put(c, w, 2, 2, W - 4, "no component matches the filter (/ and Enter with nothing clears it)", A_DIM);
+		ui_put(c, w, 2, 2, W - 4, _("no component matches the filter (/ and Enter with nothing clears it)"), A_DIM);
 	/* the problem lines: what is wrong with the selected component (class,
 	 * decisive log line, hint), or what comes next */
 	struct row *r = ui_selected(c);
@@ -221,12 +226,13 @@ static void table_draw(struct console *c, WINDOW *w, int focused)
 		ui_put(c, w, h - 2, 2, W - 3, fit, bad ? c->role_attr[R_FAILED] : A_NORMAL);
 		/* a hint too long for the line is shortened, never the pointer
 		 * to the detail view after it */
-		static const char more[] = "  (Enter: details)";
-		size_t n2 = strlen(l2), nm = sizeof more - 1;
+		const char *more = _("  (Enter: details)");
+		size_t n2 = strlen(l2), nm = strlen(more);
 		ui_fit(c, l2, W - 3, fit, sizeof fit);
-		if (strcmp(fit, l2) != 0 && n2 > nm && strcmp(l2 + n2 - nm, more) == 0 && W - 3 > (int)nm + 8) {
+		int mw = i18n_width(more);
+		if (strcmp(fit, l2) != 0 && n2 > nm && strcmp(l2 + n2 - nm, more) == 0 && W - 3 > mw + 8) {
 			l2[n2 - nm] = 0;
-			ui_fit(c, l2, W - 3 - (int)nm, fit, sizeof fit - nm);
+			ui_fit(c, l2, W - 3 - mw, fit, sizeof fit - nm);
 			strcat(fit, more);
 		}
 		ui_put(c, w, h - 1, 2, W - 3, fit, A_DIM);
@@ -246,34 +252,35 @@ int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, 
 	json_t *v;
 	json_array_foreach(skipped, i, v) {
 		size_t l = strlen(skips);
-		snprintf(skips + l, sizeof skips - l, "%s%s", i ? ", " : c->ascii ? " - " : " \u00b7 ",
+		snprintf(skips + l, sizeof skips - l, "%s%s", i ? _(", ") : c->ascii ? " - " : " \u00b7 ",
 			 json_string_value(v));
 	}
 	if (json_array_size(skipped))
-		snprintf(skips + strlen(skips), sizeof skips - strlen(skips), " skipped");
+		snprintf(skips + strlen(skips), sizeof skips - strlen(skips), "%s", _(" skipped"));
 	l2[0] = 0;
 	long long nr = ui_parse_time(ui_s(st, "next_run"));
 	char when[40] = "";
 	if (nr)
 		ui_when(nr, when, sizeof when);
 	if (r->live) {
-		snprintf(l1, n1, "%s: %s %s", r->name, r->live, r->live_version ? r->live_version : "");
-		snprintf(l2, n2, "the log pane follows it (Tab); the record moves only after it shipped");
+		snprintf(l1, n1, "%s: %s %s", r->name, i18n_word(r->live), r->live_version ? r->live_version : "");
+		snprintf(l2, n2, "%s", _("the log pane follows it (Tab); the record moves only after it shipped"));
 		return 0;
 	}
 	/* a failure whose version is no longer the candidate (skipped, or a
 	 * newer one arrived) is history, not a problem */
 	if (cls && state && (!strcmp(state, "failed") || !strcmp(state, "unknown"))) {
 		enum tally_class tc = tally_class_from_name(cls);
-		const char *hint = tc != TC_CLASS_COUNT && tc != TC_NONE ? classify_hint(tc) : NULL;
+		const char *hint = tc != TC_CLASS_COUNT && tc != TC_NONE ? i18n_msg(classify_hint(tc)) : NULL;
 		const char *line = json_is_object(ev) ? ui_s(ev, "line") : NULL;
 		const char *stage = json_is_object(ev) ? ui_s(ev, "stage") : NULL;
 		if (line && stage)
-			snprintf(l1, n1, "%s %s: %s (%s exit %lld): %s", r->name, state ? state : "", cls, stage,
+			snprintf(l1, n1, _("%s %s: %s (%s exit %lld): %s"), r->name, state ? i18n_word(state) : "", cls,
+				 i18n_word(stage),
 				 (long long)json_integer_value(json_object_get(ev, "exit")), line);
 		else
-			snprintf(l1, n1, "%s %s: %s: %s", r->name, state ? state : "", cls, msg ? msg : "");
-		snprintf(l2, n2, "hint: %s  (Enter: details)", hint ? hint : "see the log");
+			snprintf(l1, n1, "%s %s: %s: %s", r->name, state ? i18n_word(state) : "", cls, msg ? msg : "");
+		snprintf(l2, n2, _("hint: %s%s"), hint ? hint : _("see the log"), _("  (Enter: details)"));
 		return 1;
 	}
 	if (json_is_object(pin)) {
@@ -282,32 +289,35 @@ int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, 
 		char pw[40] = "";
 		if (pn)
 			ui_when(pn, pw, sizeof pw);
-		snprintf(l1, n1, "%s: pinned at %s%s%s%s", r->name, ui_s(pin, "version") ? ui_s(pin, "version") : "?",
-			 reason && *reason ? ": " : " (no reason given)", reason ? reason : "", skips);
+		snprintf(l1, n1, _("%s: pinned at %s%s%s%s"), r->name, ui_s(pin, "version") ? ui_s(pin, "version") : "?",
+			 reason && *reason ? ": " : _(" (no reason given)"), reason ? reason : "", skips);
 		if (ships && pn)
-			snprintf(l2, n2, "p unpins: the next run at %s ships %s", pw, ships);
+			snprintf(l2, n2, _("p unpins: the next run at %s ships %s"), pw, ships);
 		else if (ships)
-			snprintf(l2, n2, "p unpins: %s is then the candidate", ships);
+			snprintf(l2, n2, _("p unpins: %s is then the candidate"), ships);
 		else
-			snprintf(l2, n2, "p unpins (nothing newer to ship)");
+			snprintf(l2, n2, "%s", _("p unpins (nothing newer to ship)"));
 		return 0;
 	}
 	if (state && !strcmp(state, "unchecked")) {
-		snprintf(l1, n1, "%s: unchecked: the upstream was never read here%s", r->name, skips);
-		snprintf(l2, n2, "c checks it now%s%s", nr ? "; the next run at " : "", nr ? when : "");
+		snprintf(l1, n1, _("%s: unchecked: the upstream was never read here%s"), r->name, skips);
+		if (nr)
+			snprintf(l2, n2, _("c checks it now; the next run at %s"), when);
+		else
+			snprintf(l2, n2, "%s", _("c checks it now"));
 		return 0;
 	}
 	if (cand) {
-		snprintf(l1, n1, "%s: candidate %s (recorded %s)%s", r->name, cand, rec ? rec : "none", skips);
+		snprintf(l1, n1, _("%s: candidate %s (recorded %s)%s"), r->name, cand, rec ? rec : _("none"), skips);
 		if (nr)
-			snprintf(l2, n2, "the next run at %s ships it; press b to run now", when);
+			snprintf(l2, n2, _("the next run at %s ships it; press b to run now"), when);
 		else
-			snprintf(l2, n2, "no scheduled run; press b to run now");
+			snprintf(l2, n2, "%s", _("no scheduled run; press b to run now"));
 		return 0;
 	}
-	snprintf(l1, n1, "%s: %s%s%s", r->name, state ? state : "-", skips, rec ? "; nothing to ship" : "");
+	snprintf(l1, n1, "%s: %s%s%s", r->name, state ? i18n_word(state) : "-", skips, rec ? _("; nothing to ship") : "");
 	if (nr)
-		snprintf(l2, n2, "next run at %s", when);
+		snprintf(l2, n2, _("next run at %s"), when);
 	return 0;
 }
 

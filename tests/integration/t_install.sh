@@ -19,6 +19,21 @@ for m in man1/tally.1 man5/tally.conf.5; do
 	expect_eq "  man -l renders it without warnings" "$w" ""
 	check "  and it has text" bash -c "MANWIDTH=80 man -l '$P/share/man/$m' 2>/dev/null | grep -q tally"
 done
+check "the Chinese catalog installed" test -s "$P/share/locale/zh_CN/LC_MESSAGES/tally.mo"
+# the installed binary finds it relative to itself: a copy of the prefix
+# elsewhere with a catalog of its own (one message) reads that one, not the
+# build tree's
+if locale -a 2>/dev/null | grep -qix 'zh_CN.utf-\?8'; then
+	zhhelp=$(LC_ALL=zh_CN.UTF-8 "$P/bin/tally" --help 2>&1 | head -1)
+	expect_eq "  the installed binary's --help under zh_CN.UTF-8 is Chinese" "$zhhelp" "用法：tally [选项] [命令 [参数...]]"
+	cp -a "$P" "$T/moved"
+	printf 'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n\nmsgid "tally: watch needs a terminal\\n"\nmsgstr "MOVED PREFIX\\n"\n' >"$T/one.po"
+	msgfmt -o "$T/moved/share/locale/zh_CN/LC_MESSAGES/tally.mo" "$T/one.po"
+	got=$(LC_ALL=zh_CN.UTF-8 "$T/moved/bin/tally" watch </dev/null 2>&1 >/dev/null || true)
+	expect_eq "  a moved prefix reads its own share/locale" "$got" "MOVED PREFIX"
+else
+	echo "ok - the installed catalog's use skipped: no zh_CN.UTF-8 locale"
+fi
 check "bash completion installed and parses" bash -n "$P/share/bash-completion/completions/tally"
 check "zsh completion installed" test -s "$P/share/zsh/site-functions/_tally"
 if command -v zsh >/dev/null; then check "  and parses" zsh -n "$P/share/zsh/site-functions/_tally"; fi
