@@ -14,6 +14,7 @@
  * The model is redis bio.c: hand results back under a lock and wake the
  * owner; never share a handle (git, curl) between threads. */
 #include "engine_int.h"
+#include "hostname.h"
 
 static const char *comp_name_at(const void *ctx, size_t i);
 static void work_finished(void *ctx, struct work *w);
@@ -162,6 +163,8 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	e->git_dir = xstrdup(git_repository_path(repo));
 	e->conf_path = o->config_path ? xstrdup(o->config_path) : xasprintf("%s/tally.conf", e->root);
 	if (config_load(e->conf_path, &e->conf, err) < 0)
+		goto fail;
+	if (host_name_resolve(repo, &e->conf->host, err) < 0)
 		goto fail;
 	if (repo_branch_ref(repo, e->conf->branch, &e->refname, err) < 0)
 		goto fail;
