@@ -206,8 +206,10 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	e->ri = recindex_load(e->state_dir, &e->warnings);   /* STATE/recindex: walk only what is new */
 	e->n = e->conf->ncomps;
 	e->cs = xcalloc(e->n, sizeof *e->cs);
-	for (size_t i = 0; i < e->n; i++)
+	for (size_t i = 0; i < e->n; i++) {
 		e->cs[i].cc = &e->conf->comps[i];
+		e->cs[i].self_host = e->conf->host;
+	}
 	e->names = nameindex_new(e->n, comp_name_at, e);
 	e->status_dirty = xcalloc(e->n + 1, 1);
 	e->status_sent = xcalloc(e->n + 1, sizeof *e->status_sent);

@@ -231,6 +231,10 @@ int waits_for_after(struct engine *e, struct job *j, struct comp_state *cs);
 void settle(struct engine *e, struct job *j, struct comp_state *cs);
 json_t *last_attempt(struct engine *e, const char *component);
 struct comp_state *one_comp(struct engine *e, json_t *cmd);
+/* 1 when this host may ship cs (component.<n>.host names it or no host);
+ * else the refusal of an explicit command, naming the hosts (caller frees). */
+int comp_ours(const struct engine *e, const struct comp_state *cs);
+char *not_ours_msg(const struct engine *e, const struct comp_state *cs);
 
 /* checks.c */
 void dispatch_check(struct engine *e, struct job *j, struct comp_state *cs);
