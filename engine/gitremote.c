@@ -98,9 +98,14 @@ static int push_remote(git_repository *repo, const struct tally_conf *conf, cons
 	struct sbuf out = {0};
 	crashpoint("before-push");
 	int rc = run_git(repo, conf, argv, log_fd, cancel_fd, &out, err);
+	/* a lost race with another host's push reads "cannot lock ref ... is
+	 * at X but expected Y" from a remote updating the same ref at once:
+	 * rejected as well (fetch, re-apply, push again) */
 	*rejected = rc < 0 && (strstr(sbuf_str(&out), "[rejected]") ||
 			       strstr(sbuf_str(&out), "non-fast-forward") ||
-			       strstr(sbuf_str(&out), "fetch first"));
+			       strstr(sbuf_str(&out), "fetch first") ||
+			       strstr(sbuf_str(&out), "cannot lock ref") || strstr(err->msg, "cannot lock ref") ||
+			       strstr(sbuf_str(&out), "failed to update ref"));
 	if (rc == 0) {
 		/* keep the remote-tracking ref in step so status knows it landed */
 		char *tracking = xasprintf("refs/remotes/%s/%s", conf->remote, branch);
