@@ -6,6 +6,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "crashpoint.h"
 #include "gitnet.h"
@@ -119,6 +121,10 @@ static int push_remote(git_repository *repo, const struct tally_conf *conf, cons
 	return rc;
 }
 
+/* Pushes of a record, each after a fetch and re-apply when the remote
+ * moved (SPEC section 3: a few times, then class record). */
+#define PUSH_TRIES 6
+
 int gitremote_push_change(git_repository *repo, const struct tally_conf *conf,
 			  const char *refname, git_oid *head, const struct change *c,
 			  compute_fn compute, const void *arg, const struct comp_conf *cc,
@@ -126,14 +132,23 @@ int gitremote_push_change(git_repository *repo, const struct tally_conf *conf,
 			  struct tally_err *err)
 {
 	const char *branch = repo_branch_short(refname);
-	for (int tries = 0; tries < 4; tries++) {
+	for (int tries = 0; tries < PUSH_TRIES; tries++) {
 		int rejected = 0;
 		struct tally_err perr = {0};
+		if (tries > 0) {
+			/* several hosts pushing at once: a short, jittered pause, so
+			 * that the next try does not meet the same race */
+			unsigned seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL) ^ (unsigned)tries;
+			struct timespec ts = {0, (long)(50 + (rand_r(&seed) % 200)) * tries * 1000000L};
+			if (ts.tv_nsec > 999999999L)
+				ts.tv_nsec = 999999999L;
+			nanosleep(&ts, NULL);
+		}
 		if (push_remote(repo, conf, branch, head, log_fd, cancel_fd, &rejected, &perr) == 0) {
 			res->pushed = 1;
 			break;
 		}
-		if (!rejected || tries == 3) {
+		if (!rejected || tries == PUSH_TRIES - 1) {
 			res->push_error = xstrdup(perr.msg);
 			break;
 		}

@@ -32,7 +32,7 @@ setup() {
 	SIM=$1
 	shift
 	HOSTS="$*"
-	rm -rf "$REMOTE" "$T/seed" "$T"/up-* "$T"/h-* "$T"/state-*
+	rm -rf "$REMOTE" "$T/seed" "$T"/up-* 
 	: >"$T/released-$SIM"
 	for c in $COMPS; do
 		git init -q "$T/up-$c"
@@ -74,8 +74,8 @@ EOF
 	git -C "$S" remote add origin "$REMOTE"
 	git -C "$S" push -q origin main
 	for h in $HOSTS; do
-		git clone -q "$REMOTE" "$T/h-$h"
-		mkdir -p "$T/state-$h" "$T/storage-$h"
+		git clone -q "$REMOTE" "$T/$SIM-h-$h"
+		mkdir -p "$T/$SIM-state-$h" "$T/storage-$h"
 		cat >"$T/storage-$h.conf" <<CONF
 [storage]
 driver = "vfs"
@@ -89,8 +89,8 @@ CONF
 on() {
 	local h=$1
 	shift
-	TALLY_HOST=$h XDG_STATE_HOME="$T/state-$h" CONTAINERS_STORAGE_CONF="$T/storage-$h.conf" \
-		"$TALLY_BIN" -C "$T/h-$h" --no-tui "$@"
+	TALLY_HOST=$h XDG_STATE_HOME="$T/$SIM-state-$h" CONTAINERS_STORAGE_CONF="$T/storage-$h.conf" \
+		"$TALLY_BIN" -C "$T/$SIM-h-$h" --no-tui "$@"
 }
 
 # round N: every host runs once, concurrently, while new versions appear
@@ -148,7 +148,7 @@ records() {
 shipped() {
 	local h
 	for h in $HOSTS; do
-		find "$T/state-$h" -name ledger.jsonl -exec jq -r --arg h "$h" \
+		find "$T/$SIM-state-$h" -name ledger.jsonl -exec jq -r --arg h "$h" \
 			'select(.result == "shipped") | "\($h) \(.component) \(.version) \(.id)"' {} + 2>/dev/null
 	done | sort -u
 }
@@ -183,7 +183,7 @@ expect_eq "every version is recorded once on the remote" "$dups" 0
 ship_dups=$(awk '{print $2, $3}' "$T/shipped3" | sort | uniq -d | wc -l)
 expect_eq "every version shipped exactly once across the three ledgers" "$ship_dups" 0
 expect_eq "each shipped attempt has its record on the remote (none lost)" "$(wc -l <"$T/shipped3")" "$VERSIONS3"
-attempts3=$(for h in a b c; do find "$T/state-$h" -name ledger.jsonl -exec jq -r '.id' {} + 2>/dev/null; done | sort -u | wc -l)
+attempts3=$(for h in a b c; do find "$T/$SIM-state-$h" -name ledger.jsonl -exec jq -r '.id' {} + 2>/dev/null; done | sort -u | wc -l)
 expect_eq "no attempt beyond the shipped ones (none failed, none repeated)" "$attempts3" "$VERSIONS3"
 bad_host=0 bad_digest=0 bad_attempt=0
 while read -r comp ver host att dg _; do
@@ -273,20 +273,20 @@ expect_eq "kill: shipped by b" "$(git -C "$REMOTE" log -1 --format=%B main | sed
 before=$(git -C "$REMOTE" rev-list --count main)
 expect_exit "kill: host a restarted runs" 0 on a run
 expect_eq "kill: host a pushed nothing (no stale record)" "$(git -C "$REMOTE" rev-list --count main)" "$before"
-shipped_a=$(find "$T/state-a" -name ledger.jsonl -exec jq -r 'select(.component == "c4" and .result == "shipped") | .version' {} + | grep -c v2.0.0 || true)
+shipped_a=$(find "$T/$SIM-state-a" -name ledger.jsonl -exec jq -r 'select(.component == "c4" and .result == "shipped") | .version' {} + | grep -c v2.0.0 || true)
 expect_eq "kill: host a's ledger has no shipped c4 v2.0.0" "$shipped_a" 0
-expect_eq "kill: host a is current with the remote" "$(git -C "$T/h-a" rev-parse HEAD)" "$(git -C "$REMOTE" rev-parse main)"
+expect_eq "kill: host a is current with the remote" "$(git -C "$T/$SIM-h-a" rev-parse HEAD)" "$(git -C "$REMOTE" rev-parse main)"
 unset TALLY_CLAIM_SLACK
 
 # --- a host whose remote is unreachable ----------------------------------------
-git -C "$T/h-c" remote set-url origin "$T/nowhere.git"
+git -C "$T/$SIM-h-c" remote set-url origin "$T/nowhere.git"
 publish c5 v2.0.0
-logs_before=$(find "$T/state-c" -name '*.log' | wc -l)
+logs_before=$(find "$T/$SIM-state-c" -name '*.log' | wc -l)
 expect_exit "unreachable: run fails" 1 on c run c5
 check "unreachable: the run says the remote cannot be read" said 'nowhere.git'
 expect_exit "unreachable: run --version fails before building" 1 on c run c5 --version v2.0.0
 check "unreachable: it says claims need the remote" said 'cannot claim c5 on the remote'
-ent=$(find "$T/state-c" -name ledger.jsonl -exec tail -1 {} \;)
+ent=$(find "$T/$SIM-state-c" -name ledger.jsonl -exec tail -1 {} \;)
 expect_eq "unreachable: the attempt failed with class network" "$(jq -r .class <<<"$ent")" network
 expect_eq "unreachable: no stage ran (nothing built)" "$(jq -r '.stages | length' <<<"$ent")" 0
 expect_eq "unreachable: nothing pushed to the registry" "$(manifest_digest k/c5 v2.0.0)" ""
