@@ -128,7 +128,7 @@ static int recheck_record(struct attempt_task *t, char **why)
 int attempt_claim(struct attempt_task *t)
 {
 	struct attempt *a = t->a;
-	if (!a->conf->git_push || a->no_push || !a->conf->host)
+	if (!config_claims(a->conf) || a->no_push)
 		return 0;
 	struct claims_ctx cx = claims_ctx_of(a);
 	struct tally_err err = {0};

@@ -2,6 +2,7 @@
  * it on the repo worker), retry, rebuild, reset. Engine thread; the
  * network part of each goes to a worker. */
 #include "engine_int.h"
+#include "reapply.h"
 
 static void run_dispatch(struct engine *e, struct job *j, struct comp_state **sel, size_t n);
 static void sync_work(struct task *t);
@@ -143,11 +144,21 @@ static void sync_work(struct task *t)
 	}
 	/* dropped re-applies and pending pushes: said, counted, and the run
 	 * goes on for every component (one remote problem blocks nothing) */
-	for (size_t i = 0; i < report.n; i++)
+	size_t counted = 0;
+	for (size_t i = 0; i < report.n; i++) {
+		if (strstr(report.v[i], REAPPLY_ELSEWHERE)) {
+			/* another host shipped the same version: not a conflict */
+			json_array_append_new(t->events, json_pack("{s:s, s:n, s:n, s:b, s:s}", "event",
+								   ev_name(EV_ERROR), "component", "class",
+								   "warning", 1, "message", report.v[i]));
+			continue;
+		}
+		counted++;
 		json_array_append_new(t->events, json_pack("{s:s, s:n, s:s, s:s}", "event", ev_name(EV_ERROR),
 							   "component", "class", "record", "message",
 							   report.v[i]));
-	t->reported = report.n > 0;
+	}
+	t->reported = counted > 0;
 	strv_free(&report);
 }
 

@@ -399,6 +399,18 @@ int config_host_ships(const struct comp_conf *cc, const char *host)
 	return 0;
 }
 
+int config_claims(const struct tally_conf *c)
+{
+	if (!c->git_push || !c->host)
+		return 0;
+	if (c->host_named)
+		return 1;
+	for (size_t i = 0; i < c->ncomps; i++)
+		if (c->comps[i].hosts.n)
+			return 1;
+	return 0;
+}
+
 /* Frees every field the key table names in base: a struct comp_conf when
  * comp, else the struct tally_conf (so that a key added to the table is
  * freed without a line here). */

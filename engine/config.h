@@ -84,6 +84,7 @@ struct tally_conf {
 	char *host;             /* this host's name: never from the file (an error there); set by
 				 * the engine from $TALLY_HOST, the clone's .git/config or
 				 * gethostname (hostname.h); NULL until then */
+	int host_named;         /* the operator named it ($TALLY_HOST, the clone's tally.host) */
 	struct comp_conf *comps;   /* in the order they appear in the file */
 	size_t ncomps;
 };
@@ -132,6 +133,10 @@ int config_load_buffer(const char *name, const char *data, size_t len, struct ta
 const struct comp_conf *config_find(const struct tally_conf *c, const char *name);
 /* 1 when host may ship cc: its host list names host, or it names none. */
 int config_host_ships(const struct comp_conf *cc, const char *host);
+/* 1 when this host claims components on the remote before building (SPEC
+ * section 15): tally.gitPush, and several build hosts declared (the host
+ * named by the operator, or a component.<n>.host in the file). */
+int config_claims(const struct tally_conf *c);
 void config_free(struct tally_conf *c);
 
 #endif

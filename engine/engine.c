@@ -164,7 +164,7 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	e->conf_path = o->config_path ? xstrdup(o->config_path) : xasprintf("%s/tally.conf", e->root);
 	if (config_load(e->conf_path, &e->conf, err) < 0)
 		goto fail;
-	if (host_name_resolve(repo, &e->conf->host, err) < 0)
+	if (host_name_resolve(repo, &e->conf->host, &e->conf->host_named, err) < 0)
 		goto fail;
 	if (repo_branch_ref(repo, e->conf->branch, &e->refname, err) < 0)
 		goto fail;

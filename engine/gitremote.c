@@ -4,6 +4,7 @@
  * process through the runner. */
 #include "gitremote.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -174,6 +175,48 @@ int gitremote_push_change(git_repository *repo, const struct tally_conf *conf,
 				versionfile_free(rvf);
 			}
 			int same_prev = (!rval && !c->previous) || (rval && c->previous && strcmp(rval, c->previous) == 0);
+			char *by = NULL;
+			if (!same_prev && rval) {
+				/* another host recorded this very version: not a conflict */
+				char *ver = repo_trailer(sbuf_str(&c->message), "Tally-Version");
+				char *act = repo_trailer(sbuf_str(&c->message), "Tally-Action");
+				if (ver && act && !strcmp(act, "ship") && !strcmp(ver, rval))
+					by = reapply_recorded_by(repo, &rhead, cc->name, ver);
+				free(ver);
+				free(act);
+			}
+			if (by) {
+				free(rval);
+				git_commit_free(rbase);
+				struct tally_err uerr = {0};
+				if (worktree_rollback(repo, refname, head, c, &uerr) < 0) {
+					res->push_error = xasprintf("the remote records %s %s " REAPPLY_ELSEWHERE "%s), "
+								    "but undoing the local commit failed: %s",
+								    cc->name, c->previous ? "past it" : "already", by, uerr.msg);
+					free(by);
+					return 0;
+				}
+				/* the branch follows the remote (a fast-forward from where
+				 * the local commit was made) */
+				git_oid at;
+				if (git_reference_name_to_id(&at, repo, refname) < 0 ||
+				    change_move_ref(repo, refname, &at, &rhead, "tally: recorded elsewhere", &uerr) < 0 ||
+				    worktree_checkout(repo, &rhead, &at, &uerr) < 0) {
+					res->push_error = xasprintf(REAPPLY_ELSEWHERE "%s), but following the remote "
+								    "failed: %s", by, uerr.msg);
+					free(by);
+					return 0;
+				}
+				*head = rhead;
+				repo_oid_hex(head, res->commit);
+				res->pushed = 1;
+				if (log_fd >= 0)
+					dprintf(log_fd, "%s: the remote records this version already: " REAPPLY_ELSEWHERE
+						"%s); this host's record is dropped, the branch follows the remote\n",
+						cc->name, by);
+				free(by);
+				return 0;
+			}
 			if (!same_prev) {
 				char rh[GIT_OID_HEXSZ + 1];
 				repo_oid_hex(&rhead, rh);

@@ -51,9 +51,13 @@ static char *local_host(git_repository *repo)
 	return v;
 }
 
-int host_name_resolve(git_repository *repo, char **out, struct tally_err *err)
+int host_name_resolve(git_repository *repo, char **out, int *named, struct tally_err *err)
 {
 	*out = NULL;
+	int dummy;
+	if (!named)
+		named = &dummy;
+	*named = 1;
 	const char *env = getenv("TALLY_HOST");
 	if (env && *env) {
 		if (!host_name_ok(env))
@@ -73,6 +77,7 @@ int host_name_resolve(git_repository *repo, char **out, struct tally_err *err)
 		*out = v;
 		return 0;
 	}
+	*named = 0;
 	char h[256] = {0};
 	if (gethostname(h, sizeof h - 1) < 0 || !*h)
 		snprintf(h, sizeof h, "localhost");

@@ -18,8 +18,10 @@
  * usable in a trailer and a claim). */
 int host_name_ok(const char *name);
 
-/* This host's name for repo (its local config), in *out (caller frees).
- * -1 with err (class input, naming where the bad name came from). */
-int host_name_resolve(git_repository *repo, char **out, struct tally_err *err);
+/* This host's name for repo (its local config), in *out (caller frees);
+ * *named (may be NULL) is 1 when the operator named it ($TALLY_HOST or the
+ * clone's tally.host), 0 for the host name's default. -1 with err (class
+ * input, naming where the bad name came from). */
+int host_name_resolve(git_repository *repo, char **out, int *named, struct tally_err *err);
 
 #endif

@@ -276,6 +276,30 @@ expect_eq "kill: host a pushed nothing (no stale record)" "$(git -C "$REMOTE" re
 shipped_a=$(find "$T/$SIM-state-a" -name ledger.jsonl -exec jq -r 'select(.component == "c4" and .result == "shipped") | .version' {} + | grep -c v2.0.0 || true)
 expect_eq "kill: host a's ledger has no shipped c4 v2.0.0" "$shipped_a" 0
 expect_eq "kill: host a is current with the remote" "$(git -C "$T/$SIM-h-a" rev-parse HEAD)" "$(git -C "$REMOTE" rev-parse main)"
+
+# --- a host killed between its local record and the push ----------------------
+# a's record of c6 v2.0.0 stays local; b ships the same version once a's claim
+# expired; a restarted finds it recorded elsewhere: no conflict, no push
+publish c6 v2.0.0
+expect_exit "elsewhere: host a dies just before pushing its record" 137 env TALLY_CRASH_AT=before-push \
+	TALLY_HOST=a XDG_STATE_HOME="$T/$SIM-state-a" CONTAINERS_STORAGE_CONF="$T/storage-a.conf" \
+	"$TALLY_BIN" -C "$T/$SIM-h-a" --no-tui run c6
+expect_eq "elsewhere: a's record is local only" "$(git -C "$T/$SIM-h-a" show HEAD:c6-versions.txt)/$(git -C "$REMOTE" show main:c6-versions.txt)" "c6=v2.0.0/c6=v1.0.0"
+for _ in $(seq 120); do
+	exp=$({ git -C "$REMOTE" log -1 --format=%B refs/tally/claims/c6 2>/dev/null || true; } | sed -n 's/^Tally-Expires: //p')
+	[ -z "$exp" ] && break
+	[ "$(date +%s)" -gt "$(date -d "$exp" +%s)" ] && break
+	sleep 0.2
+done
+expect_exit "elsewhere: host b ships c6 v2.0.0" 0 on b run c6
+expect_eq "elsewhere: the remote records it by b" "$(git -C "$REMOTE" log -1 --format=%B main | sed -n 's/^Tally-Host: //p')" b
+before=$(git -C "$REMOTE" rev-parse main)
+expect_exit "elsewhere: host a restarted runs without failing" 0 on a run
+check "elsewhere: a says it was recorded elsewhere by b" said 'c6 v2.0.0: recorded elsewhere \(by b\)'
+check "elsewhere: no conflict" bash -c "! grep -qi conflict $T/last.out $T/last.err"
+expect_eq "elsewhere: a pushed nothing" "$(git -C "$REMOTE" rev-parse main)" "$before"
+expect_eq "elsewhere: a's branch follows the remote" "$(git -C "$T/$SIM-h-a" rev-parse HEAD)" "$before"
+expect_eq "elsewhere: a's working tree is clean" "$(git -C "$T/$SIM-h-a" status --porcelain)" ""
 unset TALLY_CLAIM_SLACK
 
 # --- a host whose remote is unreachable ----------------------------------------

@@ -734,6 +734,18 @@ static void test_hosts(void **state)
 	assert_false(config_host_ships(a, "build-2"));
 	assert_false(config_host_ships(a, NULL));
 	assert_true(config_host_ships(b, "anything"));
+	/* claims: gitPush and several hosts declared (a host key, or a named host) */
+	c->host = strdup("h");
+	assert_false(config_claims(c));
+	c->git_push = 1;
+	assert_true(config_claims(c));
+	config_free(c);
+	c = load_ok("[tally]\n\tgitPush = true\n" COMP_A);
+	assert_false(config_claims(c));   /* no host yet */
+	c->host = strdup("h");
+	assert_false(config_claims(c));   /* one host: no claims */
+	c->host_named = 1;
+	assert_true(config_claims(c));
 	config_free(c);
 	load_bad(COMP_A "\thost = two words\n", "tally.conf:5: component.a.host", "not a host name");
 	load_bad(COMP_A "\thost = -x\n", "tally.conf:5: component.a.host", "not a host name");
@@ -778,7 +790,9 @@ static void test_host_resolve(void **state)
 	const char *saved = getenv("TALLY_HOST");
 	char *keep = saved ? strdup(saved) : NULL;
 	unsetenv("TALLY_HOST");
-	assert_int_equal(host_name_resolve(repo, &h, &err), 0);
+	int named = -1;
+	assert_int_equal(host_name_resolve(repo, &h, &named, &err), 0);
+	assert_int_equal(named, 0);
 	char want[256] = {0};
 	gethostname(want, sizeof want - 1);
 	if (strchr(want, '.'))
@@ -788,21 +802,22 @@ static void test_host_resolve(void **state)
 	git_config *cfg = NULL;
 	assert_int_equal(git_repository_config(&cfg, repo), 0);
 	assert_int_equal(git_config_set_string(cfg, "tally.host", "from-git"), 0);
-	assert_int_equal(host_name_resolve(repo, &h, &err), 0);
+	assert_int_equal(host_name_resolve(repo, &h, &named, &err), 0);
+	assert_int_equal(named, 1);
 	assert_string_equal(h, "from-git");
 	free(h);
 	setenv("TALLY_HOST", "from-env", 1);
-	assert_int_equal(host_name_resolve(repo, &h, &err), 0);
+	assert_int_equal(host_name_resolve(repo, &h, NULL, &err), 0);
 	assert_string_equal(h, "from-env");
 	free(h);
 	setenv("TALLY_HOST", "bad name", 1);
-	assert_int_equal(host_name_resolve(repo, &h, &err), -1);
+	assert_int_equal(host_name_resolve(repo, &h, NULL, &err), -1);
 	assert_null(h);
 	assert_non_null(strstr(err.msg, "$TALLY_HOST"));
 	assert_non_null(strstr(err.msg, "bad name"));
 	unsetenv("TALLY_HOST");
 	assert_int_equal(git_config_set_string(cfg, "tally.host", "a/b"), 0);
-	assert_int_equal(host_name_resolve(repo, &h, &err), -1);
+	assert_int_equal(host_name_resolve(repo, &h, NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "config: tally.host"));
 	git_config_free(cfg);
 	git_repository_free(repo);
