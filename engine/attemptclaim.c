@@ -179,6 +179,7 @@ void attempt_unclaim(struct attempt_task *t)
 	if (!t->claim.component)
 		return;
 	struct claims_ctx cx = claims_ctx_of(t->a);
+	cx.cancel_fd = -1;   /* released even when the attempt was cancelled (bounded by networkTimeout) */
 	struct tally_err err = {0};
 	if (claims_release(&cx, &t->claim, &err) < 0) {
 		char *m = xasprintf("warning: the claim of %s was not released (%s); it expires by itself",
