@@ -51,6 +51,8 @@ void cancel_waiting(struct engine *e)
 void attempt_run(struct work *w)
 {
 	struct attempt_task *t = (struct attempt_task *)w;
+	if (attempt_claim(t) != 0)
+		return;   /* held or recorded elsewhere, or failed: nothing built */
 	if (t->a->base_unread.n) {
 		/* bases no check of this engine read: their digests now, so the
 		 * record says what it was built on (unreadable: left out) */
@@ -64,6 +66,7 @@ void attempt_run(struct work *w)
 		registry_free(r);
 	}
 	pipeline_run(t->a);
+	attempt_unclaim(t);
 }
 
 void attempt_done(struct engine *e, struct work *w)
@@ -305,9 +308,62 @@ void free_waiters(struct engine *e)
 	}
 }
 
+/* Another host holds the component's claim: nothing was built, nothing
+ * goes in the ledger; the component shows building on that host. */
+static void on_attempt_held(struct engine *e, struct attempt_task *t)
+{
+	struct attempt *a = t->a;
+	struct comp_state *cs = t->cs;
+	struct job *j = t->job;
+	e->running_attempts--;
+	cs->stage = NULL;
+	cs->running = NULL;
+	char *m;
+	if (t->elsewhere) {
+		m = xasprintf("%s %s: recorded elsewhere (by %s); nothing built here", cs->cc->name, a->version,
+			      t->elsewhere);
+	} else {
+		free(cs->held_by);
+		free(cs->held_version);
+		cs->held_by = xstrdup(t->held.host);
+		cs->held_version = xstrdup(t->held.version);
+		char until[32] = "?";
+		time_t ex = (time_t)t->held.expires;
+		struct tm tm;
+		if (gmtime_r(&ex, &tm))
+			strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		m = xasprintf("%s %s: building on %s (its claim %s, until %s); nothing built here", cs->cc->name,
+			      t->held.version, t->held.host, t->held.attempt, until);
+	}
+	emit(e, json_pack("{s:s, s:s, s:n, s:b, s:s, s:s}", "event", ev_name(EV_ERROR), "component",
+			  cs->cc->name, "class", "warning", 1, "message", m, "host",
+			  t->elsewhere ? t->elsewhere : t->held.host));
+	free(m);
+	free(t->elsewhere);
+	refresh_record(e, cs);
+	status_touch(e, cs);
+	j->ok++;
+	a->result = result_name(RS_CANCELLED);
+	resume_waiters(e, cs, a, 0);
+	claim_free(&t->held);
+	attempt_free(a);
+	free(t);
+	pump_attempts(e);
+	e->cur_job = j->id;
+	settle(e, j, cs);
+	job_done_one(e, j);
+}
+
 static void on_attempt_done(struct engine *e, struct attempt_task *t)
 {
 	e->cur_job = t->job->id;
+	if (t->held.host || t->elsewhere) {
+		on_attempt_held(e, t);
+		return;
+	}
+	free(t->cs->held_by);   /* this host claimed it: no other holds it now */
+	t->cs->held_by = NULL;
+	claim_free(&t->claim);
 	struct attempt *a = t->a;
 	struct comp_state *cs = t->cs;
 	struct job *j = t->job;

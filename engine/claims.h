@@ -13,7 +13,8 @@
  * another host took over is never deleted by the old holder.
  *
  * Threads: these functions block on the network (git through the runner);
- * they are called from the engine's repo worker, never the engine thread.
+ * they are called from an attempt thread (around the attempt, attempts.c)
+ * or the repo worker, never the engine thread.
  * They keep no state between calls. */
 #ifndef TALLY_CLAIMS_H
 #define TALLY_CLAIMS_H

@@ -70,19 +70,24 @@ void cmd_history(struct engine *e, json_t *cmd)
 			char *dg = repo_trailer(msg, "Tally-Digest"), *at = repo_trailer(msg, "Tally-Attempt");
 			char *rc = repo_trailer(msg, "Tally-Recipe");
 			char *cause = repo_trailer(msg, "Tally-Cause");
+			char *host = repo_trailer(msg, "Tally-Host");
 			struct strv bv = {0};
 			bases_trailers(msg, "Tally-Base", &bv);
 			json_t *bases = json_array();
 			for (size_t k = 0; k < bv.n; k++)
 				json_array_append_new(bases, json_string(bv.v[k]));
 			strv_free(&bv);
-			emit(e, json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o}",
+			json_t *ev = json_pack("{s:s, s:s, s:o, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o}",
 					  "event", ev_name(is_hold ? EV_HOLD : EV_RECORD), "component", comp, "version",
 					  jstr(v), "previous", jstr(prev), "action", action, "commit", hex,
 					  "digest", jstr(dg), "attempt", jstr(at), "recipe", jstr(rc), "images",
 					  images, "time", jtime((long long)git_commit_time(c)), "subject",
 					  git_commit_summary(c) ? git_commit_summary(c) : "", "bases", bases,
-					  "cause", jstr(cause)));
+					  "cause", jstr(cause));
+			if (host)   /* the host that shipped it (several build hosts) */
+				json_object_set_new(ev, "host", json_string(host));
+			emit(e, ev);
+			free(host);
 			free(cause);
 			free(v);
 			free(prev);

@@ -2,6 +2,7 @@
  * it on the repo worker), retry, rebuild, reset. Engine thread; the
  * network part of each goes to a worker. */
 #include "engine_int.h"
+#include "reapply.h"
 
 static void run_dispatch(struct engine *e, struct job *j, struct comp_state **sel, size_t n);
 static void sync_work(struct task *t);
@@ -29,6 +30,18 @@ void cmd_run(struct engine *e, json_t *cmd)
 	size_t n;
 	if (select_comps(e, cmd, &sel, &n) < 0)
 		return;
+	if (json_array_size(json_object_get(cmd, "components")) &&
+	    !json_is_true(json_object_get(cmd, "scheduled"))) {
+		/* named by the operator: another host's component is refused */
+		for (size_t i = 0; i < n; i++)
+			if (!comp_ours(e, sel[i])) {
+				char *m = not_ours_msg(e, sel[i]);
+				usage_error(e, cmd, m);
+				free(m);
+				free(sel);
+				return;
+			}
+	}
 	const char *version = jget_s(cmd, "version");
 	if (version) {
 		struct tally_err err = {0};
@@ -91,6 +104,14 @@ static void run_dispatch(struct engine *e, struct job *j, struct comp_state **se
 		j->pending = xcalloc(e->n + 1, 1);
 	for (size_t i = 0; i < n; i++) {
 		struct comp_state *cs = sel[i];
+		if (!comp_ours(e, cs)) {
+			/* another host's: checked for status, never built here */
+			if (upstream_is_manual(cs->cc) || (h && holds_pin(h, cs->cc->name)))
+				j->ok++;
+			else
+				dispatch_check(e, j, cs);
+			continue;
+		}
 		if (cs->running && !j->dry_run) {
 			j->outstanding++;   /* the waiter's unit */
 			add_waiter(e, j, cs, W_RUN, RA_SHIP, NULL, 0, NULL, NULL);
@@ -123,11 +144,21 @@ static void sync_work(struct task *t)
 	}
 	/* dropped re-applies and pending pushes: said, counted, and the run
 	 * goes on for every component (one remote problem blocks nothing) */
-	for (size_t i = 0; i < report.n; i++)
+	size_t counted = 0;
+	for (size_t i = 0; i < report.n; i++) {
+		if (strstr(report.v[i], REAPPLY_ELSEWHERE)) {
+			/* another host shipped the same version: not a conflict */
+			json_array_append_new(t->events, json_pack("{s:s, s:n, s:n, s:b, s:s}", "event",
+								   ev_name(EV_ERROR), "component", "class",
+								   "warning", 1, "message", report.v[i]));
+			continue;
+		}
+		counted++;
 		json_array_append_new(t->events, json_pack("{s:s, s:n, s:s, s:s}", "event", ev_name(EV_ERROR),
 							   "component", "class", "record", "message",
 							   report.v[i]));
-	t->reported = report.n > 0;
+	}
+	t->reported = counted > 0;
 	strv_free(&report);
 }
 
@@ -162,6 +193,10 @@ void cmd_retry(struct engine *e, json_t *cmd)
 	struct comp_state *cs = one_comp(e, cmd);
 	if (!cs) {
 		usage_error(e, cmd, "retry needs one known component");
+		return;
+	}
+	if (!comp_ours(e, cs)) {
+		job_or_refuse(e, cmd, not_ours_msg(e, cs));
 		return;
 	}
 	json_t *ent = last_attempt(e, cs->cc->name);
@@ -242,7 +277,19 @@ void cmd_rebuild(struct engine *e, json_t *cmd)
 		return;
 	const char *version = jget_s(cmd, "version");
 	char *msg = NULL;
-	if (version && n != 1)
+	int named = json_array_size(json_object_get(cmd, "components")) > 0;
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* --all: this host's components; named: another host's refused */
+		if (comp_ours(e, sel[i]))
+			sel[kept++] = sel[i];
+		else if (named && !msg)
+			msg = not_ours_msg(e, sel[i]);
+	}
+	n = kept;
+	if (msg)
+		;   /* refused above */
+	else if (version && n != 1)
 		msg = xstrdup("--version needs exactly one component");
 	else if (version && !version_valid(version))
 		msg = xasprintf("'%s' is not a valid version (OCI tag grammar)", version);
@@ -282,6 +329,10 @@ void cmd_reset(struct engine *e, json_t *cmd)
 	const char *version = jget_s(cmd, "version");
 	if (!cs || !version) {
 		usage_error(e, cmd, "reset needs one known component and a VERSION");
+		return;
+	}
+	if (!comp_ours(e, cs)) {
+		job_or_refuse(e, cmd, not_ours_msg(e, cs));
 		return;
 	}
 	struct tally_err err = {0};

@@ -76,6 +76,9 @@ const char *state_of(const struct comp_state *cs, const struct holds *h, const c
 {
 	if (cs->stage)
 		return cs->stage;
+	/* another host builds the candidate (its claim on the remote) */
+	if (cs->held_by && cand && cs->held_version && strcmp(cs->held_version, cand) == 0)
+		return state_name(ST_BUILDING);
 	if (cs->unpushed)
 		return state_name(ST_RECORDING);
 	if (h && holds_pin(h, cs->cc->name))
@@ -168,6 +171,17 @@ json_t *status_json(const struct comp_state *cs, const struct holds *h, const ch
 						       json_object_get(v, "digest"), "built_on",
 						       json_object_get(v, "built_on")));
 	json_object_set_new(st, "bases", bases);
+	/* who holds a running attempt: this host, or another host's claim */
+	const char *holder = cs->running ? cs->self_host : NULL;
+	if (!holder && cs->held_by && cand && cs->held_version && strcmp(cs->held_version, cand) == 0)
+		holder = cs->held_by;
+	json_object_set_new(st, "host", jstr(holder));
+	if (cs->cc->hosts.n) {
+		json_t *hl = json_array();
+		for (size_t k = 0; k < cs->cc->hosts.n; k++)
+			json_array_append_new(hl, json_string(cs->cc->hosts.v[k]));
+		json_object_set_new(st, "hosts", hl);
+	}
 	if (cs->cc->platforms.n) {
 		json_t *pl = json_array();
 		for (size_t k = 0; k < cs->cc->platforms.n; k++)
@@ -216,4 +230,6 @@ void comp_state_free(struct comp_state *cs)
 	free(cs->last_log);
 	json_decref(cs->bases);
 	cron_free(cs->cron);
+	free(cs->held_by);
+	free(cs->held_version);
 }

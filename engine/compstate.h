@@ -43,6 +43,10 @@ struct comp_state {
 	int transient_failures;     /* in a row */
 	long long retry_due;        /* backoff: 0 when none */
 	json_t *bases;              /* last check: [{image, digest, built_on, component?, error?}] */
+	/* several build hosts (SPEC section 15) */
+	const char *self_host;      /* this host's name (tally.host), shown while it runs an attempt */
+	char *held_by;              /* another host's live claim met by our last attempt, or NULL */
+	char *held_version;         /* the version it claimed */
 };
 
 /* The newest upstream version that is not skipped and is newer than the

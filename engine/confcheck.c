@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "hashindex.h"
+#include "hostname.h"
 #include "template.h"
 #include "version.h"
 
@@ -236,6 +237,9 @@ int confcheck_str(struct loader *ld, const struct keydef *kd, const char *value,
 			return conf_fail_at(ld, line, key, "\"%s\" is not an environment variable name; "
 				       "write NAME or a prefix such as AWS_*", value);
 	}
+	if ((kd->flags & KF_HOST) && !host_name_ok(value))
+		return conf_fail_at(ld, line, key, "\"%s\" is not a host name; use letters, digits, '.', "
+			       "'_' and '-', starting with a letter or digit", value);
 	if ((kd->flags & KF_VARNAME) && !varname_ok(value))
 		return conf_fail_at(ld, line, key, "\"%s\" is not a usable key name; use no blanks, '=' "
 			       "or leading '#'", value);

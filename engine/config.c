@@ -130,6 +130,13 @@ static int apply_entry(struct loader *ld, const git_config_entry *e)
 		goto out;
 	}
 
+	if (kd->flags & KF_LOCAL) {
+		conf_fail_at(ld, line, sl ? sl->shown : name,
+			     "is this host's own, not the shared file's; remove it here and set $TALLY_HOST "
+			     "or run git config tally.host NAME in this host's clone");
+		goto out;
+	}
+
 	void *base;
 	struct comp_aux *ax = NULL;
 	struct comp_conf *cc = NULL;
@@ -380,6 +387,28 @@ const struct comp_conf *config_find(const struct tally_conf *c, const char *name
 		if (strcmp(c->comps[i].name, name) == 0)
 			return &c->comps[i];
 	return NULL;
+}
+
+int config_host_ships(const struct comp_conf *cc, const char *host)
+{
+	if (!cc->hosts.n)
+		return 1;
+	for (size_t i = 0; host && i < cc->hosts.n; i++)
+		if (strcmp(cc->hosts.v[i], host) == 0)
+			return 1;
+	return 0;
+}
+
+int config_claims(const struct tally_conf *c)
+{
+	if (!c->git_push || !c->host)
+		return 0;
+	if (c->host_named)
+		return 1;
+	for (size_t i = 0; i < c->ncomps; i++)
+		if (c->comps[i].hosts.n)
+			return 1;
+	return 0;
 }
 
 /* Frees every field the key table names in base: a struct comp_conf when

@@ -47,6 +47,7 @@ struct comp_conf {
 	size_t nrecord_also;
 	char *version_label;    /* image config label that must equal the version; "" off */
 	struct strv secrets;    /* "ID=env:VAR" or "ID=file:PATH", checked (config_secret_parse) */
+	struct strv hosts;      /* host names that may ship it; empty: any host (SPEC section 15) */
 };
 
 /* Build secrets per component, at most this many. */
@@ -80,6 +81,10 @@ struct tally_conf {
 	char *reg_cert_dir;     /* NULL: /etc/containers/certs.d and buildah's other defaults (tls.h) */
 	char *gh_api;           /* default https://api.github.com */
 	char *gh_token_file;
+	char *host;             /* this host's name: never from the file (an error there); set by
+				 * the engine from $TALLY_HOST, the clone's .git/config or
+				 * gethostname (hostname.h); NULL until then */
+	int host_named;         /* the operator named it ($TALLY_HOST, the clone's tally.host) */
 	struct comp_conf *comps;   /* in the order they appear in the file */
 	size_t ncomps;
 };
@@ -126,6 +131,12 @@ int config_load(const char *path, struct tally_conf **out, struct tally_err *err
 int config_load_buffer(const char *name, const char *data, size_t len, struct tally_conf **out,
 		       struct tally_err *err);
 const struct comp_conf *config_find(const struct tally_conf *c, const char *name);
+/* 1 when host may ship cc: its host list names host, or it names none. */
+int config_host_ships(const struct comp_conf *cc, const char *host);
+/* 1 when this host claims components on the remote before building (SPEC
+ * section 15): tally.gitPush, and several build hosts declared (the host
+ * named by the operator, or a component.<n>.host in the file). */
+int config_claims(const struct tally_conf *c);
 void config_free(struct tally_conf *c);
 
 #endif

@@ -62,6 +62,12 @@ static const struct keydef keydefs[] = {
 	G("tally", "networkTimeout", K_INT, 0, net_timeout, "30",
 	  "Seconds a network git command (fetch, push, ls-remote) may receive nothing before it "
 	  "gives up (class network); fetch and push are stopped after ten times that."),
+	G("tally", "host", K_STR, KF_LOCAL, host, "$TALLY_HOST, else the short host name",
+	  "This build host's name in claims, Tally-Host trailers and status (several build hosts). "
+	  "tally.conf is shared by every host, so the name comes from the host: $TALLY_HOST, else "
+	  "tally.host in the clone's own .git/config (git config tally.host NAME), else the host "
+	  "name up to its first dot; setting it in tally.conf is an error. One word: letters, "
+	  "digits, '.', '_' and '-'."),
 	G("registry", "prefix", K_STR, 0, reg_prefix, NULL, "The value of {prefix}, e.g. registry.example/ns."),
 	G("registry", "insecure", K_BOOL, 0, reg_insecure, "false",
 	  "Allow plain http and skip TLS checks (for registries on loopback); sets {tlsverify} to false."),
@@ -154,6 +160,11 @@ static const struct keydef keydefs[] = {
 	  "never in an argv, and every occurrence in the output of the attempt's commands is replaced "
 	  "by *** before it is logged, shown or stored. A secret that is not set is an input error "
 	  "before building."),
+	C("host", K_LIST, KF_HOST, hosts, "any host",
+	  "Host names (tally.host) that may ship this component; the key may repeat. Another host "
+	  "never builds it: run, the schedule, retry and rebuild leave it to them, and status shows "
+	  "it with its hosts. With several hosts on one remote (tally.gitPush), a claim on the "
+	  "remote makes sure one host builds a version once."),
 };
 
 #undef G

@@ -24,6 +24,8 @@ enum kflag {
 	KF_EMPTY = 1 << 7,    /* an empty value is allowed (it turns the feature off) */
 	KF_ENVNAME = 1 << 8,  /* an environment variable name, or a prefix ending in '*' */
 	KF_SECRET = 1 << 9,   /* ID=env:VAR or ID=file:PATH */
+	KF_LOCAL = 1 << 10,   /* never in the shared file: the host's own (tally.host) */
+	KF_HOST = 1 << 11,    /* a host name (hostname.h) */
 };
 
 struct keydef {

@@ -14,6 +14,7 @@
  * The model is redis bio.c: hand results back under a lock and wake the
  * owner; never share a handle (git, curl) between threads. */
 #include "engine_int.h"
+#include "hostname.h"
 
 static const char *comp_name_at(const void *ctx, size_t i);
 static void work_finished(void *ctx, struct work *w);
@@ -163,6 +164,8 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	e->conf_path = o->config_path ? xstrdup(o->config_path) : xasprintf("%s/tally.conf", e->root);
 	if (config_load(e->conf_path, &e->conf, err) < 0)
 		goto fail;
+	if (host_name_resolve(repo, &e->conf->host, &e->conf->host_named, err) < 0)
+		goto fail;
 	if (repo_branch_ref(repo, e->conf->branch, &e->refname, err) < 0)
 		goto fail;
 	if (e->conf->branch) {
@@ -203,8 +206,10 @@ int engine_open(const struct engine_opts *o, struct engine **out, int *busy,
 	e->ri = recindex_load(e->state_dir, &e->warnings);   /* STATE/recindex: walk only what is new */
 	e->n = e->conf->ncomps;
 	e->cs = xcalloc(e->n, sizeof *e->cs);
-	for (size_t i = 0; i < e->n; i++)
+	for (size_t i = 0; i < e->n; i++) {
 		e->cs[i].cc = &e->conf->comps[i];
+		e->cs[i].self_host = e->conf->host;
+	}
 	e->names = nameindex_new(e->n, comp_name_at, e);
 	e->status_dirty = xcalloc(e->n + 1, 1);
 	e->status_sent = xcalloc(e->n + 1, sizeof *e->status_sent);

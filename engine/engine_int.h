@@ -24,6 +24,7 @@
 #include "engine.h"
 #include "atomicfile.h"
 #include "bases.h"
+#include "claims.h"
 #include "classify.h"
 #include "compstate.h"
 #include "crashpoint.h"
@@ -149,6 +150,10 @@ struct attempt_task {
 	struct comp_state *cs;
 	struct attempt *a;
 	int dropping;     /* live log chunks are being dropped */
+	/* several build hosts (tally.gitPush): the claim around the attempt */
+	struct claim claim;        /* ours while claimed (claim.component set) */
+	struct claim held;         /* another host's live claim met: nothing was built */
+	char *elsewhere;           /* the remote records the version already (by this host) */
 };
 
 struct plan {
@@ -233,6 +238,15 @@ int waits_for_after(struct engine *e, struct job *j, struct comp_state *cs);
 void settle(struct engine *e, struct job *j, struct comp_state *cs);
 json_t *last_attempt(struct engine *e, const char *component);
 struct comp_state *one_comp(struct engine *e, json_t *cmd);
+/* 1 when this host may ship cs (component.<n>.host names it or no host);
+ * else the refusal of an explicit command, naming the hosts (caller frees). */
+int comp_ours(const struct engine *e, const struct comp_state *cs);
+/* attemptclaim.c, on the attempt's worker thread: the claim around it.
+ * attempt_claim: 0 go on (claimed, or no claim needed), 1 nothing to build
+ * (t->held or t->elsewhere), -1 the attempt failed (t->a filled). */
+int attempt_claim(struct attempt_task *t);
+void attempt_unclaim(struct attempt_task *t);
+char *not_ours_msg(const struct engine *e, const struct comp_state *cs);
 
 /* checks.c */
 void dispatch_check(struct engine *e, struct job *j, struct comp_state *cs);

@@ -4,8 +4,11 @@
  * process through the runner. */
 #include "gitremote.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "crashpoint.h"
 #include "gitnet.h"
@@ -98,9 +101,14 @@ static int push_remote(git_repository *repo, const struct tally_conf *conf, cons
 	struct sbuf out = {0};
 	crashpoint("before-push");
 	int rc = run_git(repo, conf, argv, log_fd, cancel_fd, &out, err);
+	/* a lost race with another host's push reads "cannot lock ref ... is
+	 * at X but expected Y" from a remote updating the same ref at once:
+	 * rejected as well (fetch, re-apply, push again) */
 	*rejected = rc < 0 && (strstr(sbuf_str(&out), "[rejected]") ||
 			       strstr(sbuf_str(&out), "non-fast-forward") ||
-			       strstr(sbuf_str(&out), "fetch first"));
+			       strstr(sbuf_str(&out), "fetch first") ||
+			       strstr(sbuf_str(&out), "cannot lock ref") || strstr(err->msg, "cannot lock ref") ||
+			       strstr(sbuf_str(&out), "failed to update ref"));
 	if (rc == 0) {
 		/* keep the remote-tracking ref in step so status knows it landed */
 		char *tracking = xasprintf("refs/remotes/%s/%s", conf->remote, branch);
@@ -114,6 +122,10 @@ static int push_remote(git_repository *repo, const struct tally_conf *conf, cons
 	return rc;
 }
 
+/* Pushes of a record, each after a fetch and re-apply when the remote
+ * moved (SPEC section 3: a few times, then class record). */
+#define PUSH_TRIES 6
+
 int gitremote_push_change(git_repository *repo, const struct tally_conf *conf,
 			  const char *refname, git_oid *head, const struct change *c,
 			  compute_fn compute, const void *arg, const struct comp_conf *cc,
@@ -121,14 +133,23 @@ int gitremote_push_change(git_repository *repo, const struct tally_conf *conf,
 			  struct tally_err *err)
 {
 	const char *branch = repo_branch_short(refname);
-	for (int tries = 0; tries < 4; tries++) {
+	for (int tries = 0; tries < PUSH_TRIES; tries++) {
 		int rejected = 0;
 		struct tally_err perr = {0};
+		if (tries > 0) {
+			/* several hosts pushing at once: a short, jittered pause, so
+			 * that the next try does not meet the same race */
+			unsigned seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL) ^ (unsigned)tries;
+			struct timespec ts = {0, (long)(50 + (rand_r(&seed) % 200)) * tries * 1000000L};
+			if (ts.tv_nsec > 999999999L)
+				ts.tv_nsec = 999999999L;
+			nanosleep(&ts, NULL);
+		}
 		if (push_remote(repo, conf, branch, head, log_fd, cancel_fd, &rejected, &perr) == 0) {
 			res->pushed = 1;
 			break;
 		}
-		if (!rejected || tries == 3) {
+		if (!rejected || tries == PUSH_TRIES - 1) {
 			res->push_error = xstrdup(perr.msg);
 			break;
 		}
@@ -154,6 +175,48 @@ int gitremote_push_change(git_repository *repo, const struct tally_conf *conf,
 				versionfile_free(rvf);
 			}
 			int same_prev = (!rval && !c->previous) || (rval && c->previous && strcmp(rval, c->previous) == 0);
+			char *by = NULL;
+			if (!same_prev && rval) {
+				/* another host recorded this very version: not a conflict */
+				char *ver = repo_trailer(sbuf_str(&c->message), "Tally-Version");
+				char *act = repo_trailer(sbuf_str(&c->message), "Tally-Action");
+				if (ver && act && !strcmp(act, "ship") && !strcmp(ver, rval))
+					by = reapply_recorded_by(repo, &rhead, cc->name, ver);
+				free(ver);
+				free(act);
+			}
+			if (by) {
+				free(rval);
+				git_commit_free(rbase);
+				struct tally_err uerr = {0};
+				if (worktree_rollback(repo, refname, head, c, &uerr) < 0) {
+					res->push_error = xasprintf("the remote records %s %s " REAPPLY_ELSEWHERE "%s), "
+								    "but undoing the local commit failed: %s",
+								    cc->name, c->previous ? "past it" : "already", by, uerr.msg);
+					free(by);
+					return 0;
+				}
+				/* the branch follows the remote (a fast-forward from where
+				 * the local commit was made) */
+				git_oid at;
+				if (git_reference_name_to_id(&at, repo, refname) < 0 ||
+				    change_move_ref(repo, refname, &at, &rhead, "tally: recorded elsewhere", &uerr) < 0 ||
+				    worktree_checkout(repo, &rhead, &at, &uerr) < 0) {
+					res->push_error = xasprintf(REAPPLY_ELSEWHERE "%s), but following the remote "
+								    "failed: %s", by, uerr.msg);
+					free(by);
+					return 0;
+				}
+				*head = rhead;
+				repo_oid_hex(head, res->commit);
+				res->pushed = 1;
+				if (log_fd >= 0)
+					dprintf(log_fd, "%s: the remote records this version already: " REAPPLY_ELSEWHERE
+						"%s); this host's record is dropped, the branch follows the remote\n",
+						cc->name, by);
+				free(by);
+				return 0;
+			}
 			if (!same_prev) {
 				char rh[GIT_OID_HEXSZ + 1];
 				repo_oid_hex(&rhead, rh);

@@ -233,6 +233,23 @@ json_t *last_attempt(struct engine *e, const char *component)
 	return NULL;
 }
 
+int comp_ours(const struct engine *e, const struct comp_state *cs)
+{
+	return config_host_ships(cs->cc, e->conf->host);
+}
+
+char *not_ours_msg(const struct engine *e, const struct comp_state *cs)
+{
+	struct sbuf sb = {0};
+	for (size_t i = 0; i < cs->cc->hosts.n; i++)
+		sbuf_addf(&sb, "%s%s", i ? ", " : "", cs->cc->hosts.v[i]);
+	char *m = xasprintf("%s ships only on host%s %s (component.%s.host); this host is %s", cs->cc->name,
+			    cs->cc->hosts.n > 1 ? "s" : "", sbuf_str(&sb), cs->cc->name,
+			    e->conf->host ? e->conf->host : "unnamed");
+	sbuf_free(&sb);
+	return m;
+}
+
 struct comp_state *one_comp(struct engine *e, json_t *cmd)
 {
 	json_t *names = json_object_get(cmd, "components");

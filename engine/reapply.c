@@ -163,6 +163,40 @@ static int kv_lenient(const struct tally_conf *conf, const char *path)
 	return lenient;
 }
 
+char *reapply_recorded_by(git_repository *repo, const git_oid *head, const char *component,
+			  const char *version)
+{
+	char *host = NULL;
+	int found = 0;
+	git_revwalk *w = NULL;
+	git_oid oid;
+	if (git_revwalk_new(&w, repo) < 0 || git_revwalk_push(w, head) < 0) {
+		git_revwalk_free(w);
+		return NULL;
+	}
+	for (int n = 0; !found && n < 1000 && git_revwalk_next(&oid, w) == 0; n++) {
+		git_commit *c = NULL;
+		if (git_commit_lookup(&c, repo, &oid) < 0)
+			break;
+		const char *msg = git_commit_message(c);
+		char *action = repo_trailer(msg, "Tally-Action");
+		char *comp = repo_trailer(msg, "Tally-Component"), *ver = repo_trailer(msg, "Tally-Version");
+		if (trailers_is_record_action(action) && comp && ver && strcmp(comp, component) == 0 &&
+		    strcmp(ver, version) == 0) {
+			found = 1;
+			host = repo_trailer(msg, "Tally-Host");
+			if (!host)
+				host = xstrdup("another host");
+		}
+		free(action);
+		free(comp);
+		free(ver);
+		git_commit_free(c);
+	}
+	git_revwalk_free(w);
+	return host;
+}
+
 /* Makes one of tally's commits again on top of onto: the same message, and
  * each file it changed changed the same way on onto's content. Returns 0
  * with *out, 1 with *why when it does not apply there (the remote records
@@ -221,7 +255,26 @@ static int reapply_one(git_repository *repo, const struct tally_conf *conf, git_
 	char *action = repo_trailer(msg, "Tally-Action"), *comp = repo_trailer(msg, "Tally-Component");
 	char *version = repo_trailer(msg, "Tally-Version");
 	int is_record = trailers_is_record_action(action);
-	if (is_record && comp && version) {
+	if (is_record && comp && version && !strcmp(action, "ship")) {
+		/* another host shipped this very version: its record stands, ours
+		 * is dropped without a conflict (several build hosts) */
+		for (size_t i = 0; i < conf->ncomps && !*why; i++) {
+			if (strcmp(conf->comps[i].name, comp) != 0)
+				continue;
+			struct vfile *vf = NULL;
+			struct tally_err verr = {0};
+			if (change_read_vfile(repo, onto, conf->comps[i].file, 0, &vf, &verr) == 0) {
+				const char *rv = versionfile_get(vf, conf->comps[i].key);
+				char *by = rv && !strcmp(rv, version)
+						   ? reapply_recorded_by(repo, git_commit_id(onto), comp, version) : NULL;
+				if (by)
+					*why = xasprintf("%s %s: " REAPPLY_ELSEWHERE "%s)", comp, version, by);
+				free(by);
+			}
+			versionfile_free(vf);
+		}
+	}
+	if (is_record && comp && version && !*why) {
 		struct sbuf raw = {0};
 		int exists = 0;
 		const struct sbuf *hs = NULL;
@@ -342,7 +395,12 @@ int reapply_local(git_repository *repo, const struct tally_conf *conf, const cha
 			goto out;
 		}
 		int r = reapply_one(repo, conf, ours, onto, &made, &why, err);
-		if (r == 1) {
+		if (r == 1 && strstr(why, REAPPLY_ELSEWHERE)) {
+			char oh[GIT_OID_HEXSZ + 1];
+			repo_oid_hex(&list[i], oh);
+			strv_push_owned(report, xasprintf("%s; this host's unpushed record %.12s is dropped, the "
+							  "branch follows %s", why, oh, conf->remote));
+		} else if (r == 1) {
 			char oh[GIT_OID_HEXSZ + 1];
 			repo_oid_hex(&list[i], oh);
 			const char *subj = git_commit_summary(ours);

@@ -25,4 +25,16 @@ int reapply_local(git_repository *repo, const struct tally_conf *conf, const cha
 		  git_oid *local, const git_oid *remote, struct strv *report,
 		  struct tally_err *err);
 
+/* Several build hosts: the host that recorded component at version on the
+ * history of head (Tally-Host of the newest record commit whose
+ * Tally-Component and Tally-Version say so; "another host" when it has no
+ * Tally-Host), or NULL when no such record commit is found in the last 1000
+ * commits. Caller frees. */
+char *reapply_recorded_by(git_repository *repo, const git_oid *head, const char *component,
+			  const char *version);
+
+/* The words of a report line (reapply_local, recorder_sync) that says the
+ * remote records the same version from another host: not a conflict. */
+#define REAPPLY_ELSEWHERE "recorded elsewhere (by "
+
 #endif

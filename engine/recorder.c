@@ -184,7 +184,8 @@ message:;
 		.images = req->ev->images, .nimages = req->ev->nimages,
 		.digest = req->ev->digest, .recipe = req->ev->fingerprint, .attempt = req->ev->attempt,
 		.platforms = req->ev->platforms, .nplatforms = req->ev->nplatforms,
-		.bases = req->ev->bases, .nbases = req->ev->nbases, .cause = cause,
+		.bases = req->ev->bases, .nbases = req->ev->nbases, .host = req->conf->host,
+		.cause = cause,
 	};
 	trailers_format(&t, &c->message);
 	free(cause);

@@ -31,6 +31,7 @@ void trailers_format(const struct trailers *t, struct sbuf *out)
 	add_one(out, "Attempt", t->attempt);
 	add_all(out, "Platform", t->platforms, t->nplatforms);
 	add_all(out, "Base", t->bases, t->nbases);
+	add_one(out, "Host", t->host);
 	add_one(out, "Cause", t->cause);
 	add_one(out, "Reason", t->reason);
 }

@@ -6,7 +6,7 @@
  *
  * A record commit carries Action (ship, rebuild, reset, adopt), Component,
  * Version, Previous, Image..., Digest, Recipe, Attempt, Platform...,
- * Base..., Cause; a hold commit (skip, unskip, pin, unpin) Action,
+ * Base..., Host, Cause; a hold commit (skip, unskip, pin, unpin) Action,
  * Component, Version and Reason. */
 #ifndef TALLY_TRAILERS_H
 #define TALLY_TRAILERS_H
@@ -32,6 +32,7 @@ struct trailers {
 	size_t nplatforms;
 	char *const *bases;     /* Tally-Base */
 	size_t nbases;
+	const char *host;       /* Tally-Host: the host that shipped it (tally.host) */
 	const char *cause;
 	const char *reason;     /* Tally-Reason: one line (the holds file refuses newlines) */
 };

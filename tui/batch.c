@@ -186,6 +186,8 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 				printf("    attempt %s  recipe %s\n", s_or(ev, "attempt", "-"), s_or(ev, "recipe", "-"));
 				json_array_foreach(json_object_get(ev, "bases"), i, img)
 					printf("    base %s\n", json_string_value(img));
+				if (json_is_string(json_object_get(ev, "host")))
+					printf("    host %s\n", s_or(ev, "host", ""));
 				if (json_is_string(json_object_get(ev, "cause")))
 					printf("    cause %s\n", s_or(ev, "cause", ""));
 			}

@@ -307,6 +307,12 @@ int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, 
 			snprintf(l2, n2, "%s", _("c checks it now"));
 		return 0;
 	}
+	if (cand && state && !strcmp(state, "building") && ui_s(st, "host")) {
+		/* several build hosts: another host's claim holds it */
+		snprintf(l1, n1, "%s: building %s on %s%s", r->name, cand, ui_s(st, "host"), skips);
+		snprintf(l2, n2, "that host's claim on the remote; this host builds nothing for it meanwhile");
+		return 0;
+	}
 	if (cand) {
 		snprintf(l1, n1, _("%s: candidate %s (recorded %s)%s"), r->name, cand, rec ? rec : _("none"), skips);
 		if (nr)

@@ -8,8 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <ftw.h>
+#include <sys/stat.h>
+
+#include <git2.h>
 
 #include "config.h"
+#include "hostname.h"
 
 static const char spec_example[] =
 	"[tally]\n"
@@ -723,6 +728,118 @@ static void test_key_defaults_shown(void **state)
 	config_free(c);
 }
 
+/* component.<n>.host is multi-valued and checked; tally.host is the
+ * host's own: in the shared file it is an error naming the file and line */
+static void test_hosts(void **state)
+{
+	(void)state;
+	struct tally_conf *c = load_ok(COMP_A "\thost = build-1\n\thost = arm64.b_2\n"
+				       "[component \"b\"]\n\tfile = b.txt\n\tupstream = manual\n"
+				       "\tbuild = make\n");
+	const struct comp_conf *a = config_find(c, "a"), *b = config_find(c, "b");
+	assert_int_equal(a->hosts.n, 2);
+	assert_string_equal(a->hosts.v[1], "arm64.b_2");
+	assert_int_equal(b->hosts.n, 0);
+	assert_null(c->host);
+	assert_true(config_host_ships(a, "build-1"));
+	assert_true(config_host_ships(a, "arm64.b_2"));
+	assert_false(config_host_ships(a, "build-2"));
+	assert_false(config_host_ships(a, NULL));
+	assert_true(config_host_ships(b, "anything"));
+	/* claims: gitPush and several hosts declared (a host key, or a named host) */
+	c->host = strdup("h");
+	assert_false(config_claims(c));
+	c->git_push = 1;
+	assert_true(config_claims(c));
+	config_free(c);
+	c = load_ok("[tally]\n\tgitPush = true\n" COMP_A);
+	assert_false(config_claims(c));   /* no host yet */
+	c->host = strdup("h");
+	assert_false(config_claims(c));   /* one host: no claims */
+	c->host_named = 1;
+	assert_true(config_claims(c));
+	config_free(c);
+	load_bad(COMP_A "\thost = two words\n", "tally.conf:5: component.a.host", "not a host name");
+	load_bad(COMP_A "\thost = -x\n", "tally.conf:5: component.a.host", "not a host name");
+	load_bad(COMP_A "\thost = a:b\n", "tally.conf:5: component.a.host", "not a host name");
+	load_bad("[tally]\n\tgitPush = true\n\thost = a\n" COMP_A, "tally.conf:3: tally.host",
+		 "git config tally.host NAME");
+	assert_true(host_name_ok("a"));
+	assert_true(host_name_ok("build-1.x_y"));
+	assert_false(host_name_ok(""));
+	assert_false(host_name_ok(".a"));
+	assert_false(host_name_ok("a b"));
+	assert_false(host_name_ok("a\tb"));
+	assert_false(host_name_ok("h\xc3\xa9"));
+	char longname[HOST_NAME_MAXLEN + 2];
+	memset(longname, 'x', sizeof longname - 1);
+	longname[sizeof longname - 1] = 0;
+	assert_false(host_name_ok(longname));
+	longname[HOST_NAME_MAXLEN] = 0;
+	assert_true(host_name_ok(longname));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* The host's name: $TALLY_HOST, else the clone's local tally.host, else
+ * the short host name */
+static void test_host_resolve(void **state)
+{
+	(void)state;
+	git_libgit2_init();
+	char dir[] = "/tmp/tally-host-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	git_repository *repo = NULL;
+	assert_int_equal(git_repository_init(&repo, dir, 0), 0);
+	struct tally_err err = {0};
+	char *h = NULL;
+	const char *saved = getenv("TALLY_HOST");
+	char *keep = saved ? strdup(saved) : NULL;
+	unsetenv("TALLY_HOST");
+	int named = -1;
+	assert_int_equal(host_name_resolve(repo, &h, &named, &err), 0);
+	assert_int_equal(named, 0);
+	char want[256] = {0};
+	gethostname(want, sizeof want - 1);
+	if (strchr(want, '.'))
+		*strchr(want, '.') = 0;
+	assert_string_equal(h, want);
+	free(h);
+	git_config *cfg = NULL;
+	assert_int_equal(git_repository_config(&cfg, repo), 0);
+	assert_int_equal(git_config_set_string(cfg, "tally.host", "from-git"), 0);
+	assert_int_equal(host_name_resolve(repo, &h, &named, &err), 0);
+	assert_int_equal(named, 1);
+	assert_string_equal(h, "from-git");
+	free(h);
+	setenv("TALLY_HOST", "from-env", 1);
+	assert_int_equal(host_name_resolve(repo, &h, NULL, &err), 0);
+	assert_string_equal(h, "from-env");
+	free(h);
+	setenv("TALLY_HOST", "bad name", 1);
+	assert_int_equal(host_name_resolve(repo, &h, NULL, &err), -1);
+	assert_null(h);
+	assert_non_null(strstr(err.msg, "$TALLY_HOST"));
+	assert_non_null(strstr(err.msg, "bad name"));
+	unsetenv("TALLY_HOST");
+	assert_int_equal(git_config_set_string(cfg, "tally.host", "a/b"), 0);
+	assert_int_equal(host_name_resolve(repo, &h, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "config: tally.host"));
+	git_config_free(cfg);
+	git_repository_free(repo);
+	if (keep)
+		setenv("TALLY_HOST", keep, 1);
+	free(keep);
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	git_libgit2_shutdown();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -749,6 +866,8 @@ int main(void)
 		cmocka_unit_test(test_line_tracking),
 		cmocka_unit_test(test_key_help),
 		cmocka_unit_test(test_key_defaults_shown),
+		cmocka_unit_test(test_hosts),
+		cmocka_unit_test(test_host_resolve),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

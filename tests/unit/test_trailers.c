@@ -24,7 +24,8 @@ static const struct trailers ship = {
 	.verb = "record", .action = "ship", .component = "server", .version = "v3.8.2",
 	.previous = "v3.8.1", .images = images, .nimages = 2, .digest = DIGEST,
 	.recipe = "f00d", .attempt = "20261202T003000Z-server-1", .platforms = platforms,
-	.nplatforms = 2, .bases = bases, .nbases = 1, .cause = "upstream v3.8.2 released",
+	.nplatforms = 2, .bases = bases, .nbases = 1, .host = "build-1",
+	.cause = "upstream v3.8.2 released",
 };
 
 /* The exact text: subject, blank line, trailers in their fixed order. */
@@ -47,6 +48,7 @@ static void test_record_message_text(void **state)
 			    "Tally-Platform: linux/amd64 sha256:1111111111111111111111111111111111111111111111111111111111111111\n"
 			    "Tally-Platform: linux/arm64 sha256:2222222222222222222222222222222222222222222222222222222222222222\n"
 			    "Tally-Base: docker.io/library/alpine@sha256:3333333333333333333333333333333333333333333333333333333333333333\n"
+			    "Tally-Host: build-1\n"
 			    "Tally-Cause: upstream v3.8.2 released\n");
 	sbuf_free(&m);
 }
@@ -88,6 +90,7 @@ static void test_record_round_trip(void **state)
 	expect_trailer(msg, "Tally-Digest", ship.digest);
 	expect_trailer(msg, "Tally-Recipe", ship.recipe);
 	expect_trailer(msg, "Tally-Attempt", ship.attempt);
+	expect_trailer(msg, "Tally-Host", ship.host);
 	expect_trailer(msg, "Tally-Cause", ship.cause);
 	expect_trailer(msg, "Tally-Reason", NULL);
 	expect_all(msg, "Tally-Image", images, 2);
