@@ -309,8 +309,8 @@ int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, 
 	}
 	if (cand && state && !strcmp(state, "building") && ui_s(st, "host")) {
 		/* several build hosts: another host's claim holds it */
-		snprintf(l1, n1, "%s: building %s on %s%s", r->name, cand, ui_s(st, "host"), skips);
-		snprintf(l2, n2, "that host's claim on the remote; this host builds nothing for it meanwhile");
+		snprintf(l1, n1, _("%s: building %s on %s%s"), r->name, cand, ui_s(st, "host"), skips);
+		snprintf(l2, n2, "%s", _("that host's claim on the remote; this host builds nothing for it meanwhile"));
 		return 0;
 	}
 	if (cand) {
