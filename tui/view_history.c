@@ -83,7 +83,8 @@ static void history_draw(struct console *c, WINDOW *w, int focused)
 	snprintf(line, sizeof line, "Tally-Digest: %s", ui_s(ev, "digest") ? ui_s(ev, "digest") : "-");
 	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
 	put_list(c, w, y++, W, "Tally-Image", json_object_get(ev, "images"));
-	snprintf(line, sizeof line, "Tally-Attempt: %s", ui_s(ev, "attempt") ? ui_s(ev, "attempt") : "-");
+	snprintf(line, sizeof line, "Tally-Attempt: %s   Tally-Host: %s", ui_s(ev, "attempt") ? ui_s(ev, "attempt") : "-",
+		 ui_s(ev, "host") ? ui_s(ev, "host") : "-");
 	ui_put(c, w, y++, 1, W - 2, line, A_NORMAL);
 	snprintf(line, sizeof line, "Tally-Recipe: %s   commit %s", ui_s(ev, "recipe") ? ui_s(ev, "recipe") : "-",
 		 ui_s(ev, "commit") ? ui_s(ev, "commit") : "-");

@@ -33,6 +33,7 @@ expect_screen "history still works" 'record server v3\.8\.1'
 expect_screen "history shows the trailers" 'Tally-Action: ship'
 expect_screen "history shows Tally-Cause" 'Tally-Cause: upstream v3\.8\.1 released'
 expect_screen "history shows Tally-Base" 'Tally-Base: '
+expect_screen "history shows the host that shipped it" "Tally-Host: $(hostname -s)\b"
 keys Escape
 keys '?'
 expect_screen "help is generated from the key table" 'Tab +switch-pane +switch between the table and the log pane'
