@@ -14,20 +14,7 @@ conf_set tally.gitPush true
 conf_set tally.networkTimeout 300
 commit_versions "push records"
 git -C "$V" push -q origin main
-cat >"$T/hang.py" <<'PY'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 0))
-s.listen(16)
-print(s.getsockname()[1], flush=True)
-held = []
-while True:
-    c, _ = s.accept()
-    held.append(c)
-    print("accepted", file=sys.stderr, flush=True)
-PY
-python3 "$T/hang.py" >"$T/hang-port" 2>"$T/hang.log" &
+python3 "$TALLY_SRC/tests/fixtures/hang/server.py" >"$T/hang-port" 2>"$T/hang.log" &
 PIDS+=("$!")
 waitfor 5 test -s "$T/hang-port" || { echo "bench: no hanging remote" >&2; exit 1; }
 export TALLY_STOP_GRACE=1

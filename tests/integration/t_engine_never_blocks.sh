@@ -24,21 +24,8 @@ conf_set tally.networkTimeout 300
 commit_versions "push records; the remote may hang"
 git -C "$V" push -q origin main
 
-# the hanging remote: accepts, logs each connection, never reads or answers
-cat >"$T/hang.py" <<'PY'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 0))
-s.listen(16)
-print(s.getsockname()[1], flush=True)
-held = []
-while True:
-    c, _ = s.accept()
-    held.append(c)
-    print("accepted", file=sys.stderr, flush=True)
-PY
-python3 "$T/hang.py" >"$T/hang-port" 2>"$T/hang.log" &
+# the hanging remote (tests/fixtures/hang): accepts, logs each connection, never answers
+python3 "$TALLY_SRC/tests/fixtures/hang/server.py" >"$T/hang-port" 2>"$T/hang.log" &
 HANG_PID=$!
 PIDS+=("$HANG_PID")
 check "the hanging remote listens" waitfor 5 test -s "$T/hang-port"
@@ -126,7 +113,7 @@ expect_eq "  the remote has it" "$(git -C "$REMOTE" show main:server-versions.tx
 
 # a hold's push hangs on the repo worker: status still answers, and
 # tally stop cancels the push and joins the pools (nothing detached)
-python3 "$T/hang.py" >"$T/hang-port2" 2>"$T/hang2.log" &
+python3 "$TALLY_SRC/tests/fixtures/hang/server.py" >"$T/hang-port2" 2>"$T/hang2.log" &
 PIDS+=("$!")
 check "a second hanging remote listens" waitfor 5 test -s "$T/hang-port2"
 git -C "$V" config remote.origin.pushurl "http://127.0.0.1:$(head -1 "$T/hang-port2")/versions.git"
