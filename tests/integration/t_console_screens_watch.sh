@@ -6,15 +6,7 @@
 # its help, and a write key says read-only and opens no dialog.
 . "$(dirname "$0")/lib.sh"
 . "$TALLY_SRC/tests/console/tmux.sh"
-start_registry
-make_upstream v3.8.0 v3.8.1
-make_chat_upstream v1.0.0
-make_versions_repo
-use_ctl_build
-# a schedule whose next run always carries a date (see t_console_screens.sh)
-conf_set tally.schedule '0 0 1 1 *'
-commit_versions "a schedule with a date"
-expect_exit "setup: ship v3.8.1 in batch" 0 tally run
+screens_setup
 n0=$(commits)
 check "setup: serve starts" serve_bg serve
 
