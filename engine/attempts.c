@@ -130,7 +130,7 @@ void on_progress(struct engine *e, struct attempt_task *t, json_t *ev)
 				t->dropping = 1;
 				emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", ev_name(EV_DROPPED), "component",
 						  t->a->cc->name, "attempt", t->a->id, "log", t->a->log_path ?: "",
-						  "message", "live log chunks dropped: front ends read more slowly than the build prints"));
+						  "message", N_("live log chunks dropped: front ends read more slowly than the build prints")));
 			}
 			json_decref(ev);
 			return;

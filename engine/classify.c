@@ -48,7 +48,6 @@ static const struct stage_default {
 
 /* The hints are English here (JSON's "hint" and the logs); N_() marks them
  * for the catalog and the front ends translate them by class at display. */
-#define N_(s) s
 static const char *const hints[TC_CLASS_COUNT] = {
 	[TC_NONE] = "",
 	[TC_RECIPE] = N_("fix the Dockerfile or build recipe; a recipe change re-runs it"),

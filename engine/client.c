@@ -86,7 +86,7 @@ static void fill(struct client *c, int timeout_ms)
 	if (n <= 0) {
 		c->gone = 1;
 		json_array_append_new(c->queue, json_pack("{s:i, s:s, s:s}", "schema", 1, "event",
-							  "disconnected", "message", "the engine went away"));
+							  "disconnected", "message", N_("the engine went away")));
 		return;
 	}
 	sbuf_add(&c->in, buf, (size_t)n);

@@ -2,6 +2,7 @@
  * with their documentation (see confkeys.h). Data only, read-only, no
  * threads. */
 #include "confkeys.h"
+#include "err.h"
 
 #include <string.h>
 #include <strings.h>
@@ -18,8 +19,10 @@ const char *const config_template_vars[] = {
 const size_t config_template_nvars = sizeof config_template_vars / sizeof config_template_vars[0];
 
 /* One line per key. The help and default texts make tally.conf(5) and
- * `tally help config` (tui/confref.c); a key without help fails the unit
- * test, and docs/tally.conf.5 is checked against this table. */
+ * `tally help config` (tui/confref.c, which shows them translated: the
+ * catalog takes them from G() and C() and the N_() marks); a key without
+ * help fails the unit test, and docs/tally.conf.5 is checked against this
+ * table. */
 #define G(sec, k, t, f, m, d, h) {sec, k, t, f, offsetof(struct tally_conf, m), d, h}
 #define C(k, t, f, m, d, h) {"component", k, t, f, offsetof(struct comp_conf, m), d, h}
 
@@ -34,7 +37,7 @@ static const struct keydef keydefs[] = {
 	  "Fetch and fast-forward before every run, and push every record and hold commit. A rejected "
 	  "push is re-applied on the remote head, never forced."),
 	G("tally", "remote", K_STR, 0, remote, "origin", "The remote to fetch from and push to."),
-	G("tally", "branch", K_STR, 0, branch, "the current branch",
+	G("tally", "branch", K_STR, 0, branch, N_("the current branch"),
 	  "The branch tally records on; it must be the checked-out branch."),
 	G("tally", "holdsFile", K_STR, KF_RELPATH, holds_file, "tally-holds.txt",
 	  "Operator holds (skip and pin lines), a path in the repository."),
@@ -62,7 +65,7 @@ static const struct keydef keydefs[] = {
 	G("tally", "networkTimeout", K_INT, 0, net_timeout, "30",
 	  "Seconds a network git command (fetch, push, ls-remote) may receive nothing before it "
 	  "gives up (class network); fetch and push are stopped after ten times that."),
-	G("tally", "host", K_STR, KF_LOCAL, host, "$TALLY_HOST, else the short host name",
+	G("tally", "host", K_STR, KF_LOCAL, host, N_("$TALLY_HOST, else the short host name"),
 	  "This build host's name in claims, Tally-Host trailers and status (several build hosts). "
 	  "tally.conf is shared by every host, so the name comes from the host: $TALLY_HOST, else "
 	  "tally.host in the clone's own .git/config (git config tally.host NAME), else the host "
@@ -123,14 +126,14 @@ static const struct keydef keydefs[] = {
 	  "registry.certDir set the default also passes --cert-dir {certdir}."),
 	C("cleanup", K_STR, KF_CMD, cleanup, NULL,
 	  "Command template run after a record (e.g. buildah rmi {ref}); its failure is logged only."),
-	C("workdir", K_STR, 0, workdir, "the repository root",
+	C("workdir", K_STR, 0, workdir, N_("the repository root"),
 	  "Working directory of the commands (relative paths from the repository root)."),
 	C("timeout", K_INT, 0, timeout, "3600", "Seconds each command may run."),
 	C("schedule", K_STR, 0, schedule, "tally.schedule", "Cron schedule of this component."),
 	C("recipe", K_LIST, KF_RELPATH, recipes, NULL,
 	  "Paths (Dockerfiles, scripts): their blob ids at HEAD and the component's config "
 	  "make the recipe fingerprint; a change re-ships the recorded version."),
-	C("base", K_LIST, 0, bases, "the FROM images of the recipe Dockerfiles",
+	C("base", K_LIST, 0, bases, N_("the FROM images of the recipe Dockerfiles"),
 	  "Base image references whose digest each check reads (HEAD on the manifest, once per "
 	  "image per check); default: the FROM images of the component's recipe files that are "
 	  "Dockerfiles or Containerfiles (global ARG defaults substituted, scratch and build stages "
@@ -160,7 +163,7 @@ static const struct keydef keydefs[] = {
 	  "never in an argv, and every occurrence in the output of the attempt's commands is replaced "
 	  "by *** before it is logged, shown or stored. A secret that is not set is an input error "
 	  "before building."),
-	C("host", K_LIST, KF_HOST, hosts, "any host",
+	C("host", K_LIST, KF_HOST, hosts, N_("any host"),
 	  "Host names (tally.host) that may ship this component; the key may repeat. Another host "
 	  "never builds it: run, the schedule, retry and rebuild leave it to them, and status shows "
 	  "it with its hosts. With several hosts on one remote (tally.gitPush), a claim on the "
@@ -193,28 +196,28 @@ int config_key_doc(size_t i, struct config_keydoc *out)
 static const struct {
 	const char *name, *help;
 } var_docs[] = {
-	{"component", "the component's name (<n>)"},
-	{"key", "its key in the version file"},
-	{"version", "the version being shipped"},
-	{"prefix", "registry.prefix"},
-	{"image", "the expanded image"},
-	{"tag", "the first version tag"},
-	{"ref", "{image}:{tag}, what build makes and push pushes"},
-	{"repo", "the versions repository's root directory"},
-	{"tlsverify", "false with registry.insecure, else true"},
-	{"digestfile", "a path in the attempt's directory where push may write the pushed digest"},
-	{"authfile", "the registry auth file tally read (registry.authFile or the first that exists "
+	{"component", N_("the component's name (<n>)")},
+	{"key", N_("its key in the version file")},
+	{"version", N_("the version being shipped")},
+	{"prefix", N_("registry.prefix")},
+	{"image", N_("the expanded image")},
+	{"tag", N_("the first version tag")},
+	{"ref", N_("{image}:{tag}, what build makes and push pushes")},
+	{"repo", N_("the versions repository's root directory")},
+	{"tlsverify", N_("false with registry.insecure, else true")},
+	{"digestfile", N_("a path in the attempt's directory where push may write the pushed digest")},
+	{"authfile", N_("the registry auth file tally read (registry.authFile or the first that exists "
 		     "of the search order; else the one buildah login would write), also in "
-		     "$REGISTRY_AUTH_FILE when it exists"},
-	{"secret:ID", "in the build template only: the path of the file that holds the secret ID "
-		      "(component.<n>.secret) while the build runs"},
-	{"certdir", "registry.certDir (default /etc/containers/certs.d) joined with the image's "
-		    "HOST[:PORT]: what buildah --cert-dir wants"},
-	{"platform", "with component.<n>.platform: the platform being built, os/arch[/variant] "
-		     "(build and push run once per platform, {ref} is that platform's own ref)"},
-	{"os", "with platform: its os (linux)"},
-	{"arch", "with platform: its architecture (amd64, arm64)"},
-	{"variant", "with platform: its variant (v8), or empty"},
+		     "$REGISTRY_AUTH_FILE when it exists")},
+	{"secret:ID", N_("in the build template only: the path of the file that holds the secret ID "
+		      "(component.<n>.secret) while the build runs")},
+	{"certdir", N_("registry.certDir (default /etc/containers/certs.d) joined with the image's "
+		    "HOST[:PORT]: what buildah --cert-dir wants")},
+	{"platform", N_("with component.<n>.platform: the platform being built, os/arch[/variant] "
+		     "(build and push run once per platform, {ref} is that platform's own ref)")},
+	{"os", N_("with platform: its os (linux)")},
+	{"arch", N_("with platform: its architecture (amd64, arm64)")},
+	{"variant", N_("with platform: its variant (v8), or empty")},
 };
 
 const char *config_var_help(const char *name)

@@ -8,6 +8,13 @@
 
 #include <stddef.h>
 
+/* Marks a message for people that is not a format handed to one of the
+ * message functions scripts/i18n-extract knows (a literal in an event):
+ * the front ends translate it when they show it. */
+#ifndef N_
+#define N_(s) (s)
+#endif
+
 /* Failure classes (SPEC section 6) plus TC_INPUT for usage, configuration
  * and input errors (exit 2). The order matches the table in classify.c. */
 enum tally_class {

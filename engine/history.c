@@ -195,7 +195,7 @@ void comp_bases_refresh(struct engine *e, struct comp_state *cs, json_t *read)
 			if (o->recorded && find_record_commit(e, o->cc->name, o->recorded, &orc))
 				json_object_set_new(ent, "digest", json_string(orc.digest));
 			else
-				json_object_set_new(ent, "error", json_string("no tally record of that component yet"));
+				json_object_set_new(ent, "error", json_string(N_("no tally record of that component yet")));
 			record_commit_free(&orc);
 		} else {
 			json_t *src = NULL;

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "i18n.h"
+#include "i18nmsg.h"
 #include "config.h"
 #include "console.h"
 #include "statedir.h"
@@ -130,13 +131,13 @@ int run_console(struct opts *o)
 	struct tally_err err = {0};
 	struct client *c = attach(o, o->readonly, &err);
 	if (!c && o->readonly) {
-		fprintf(stderr, _("tally: %s (watch never starts one; run 'tally' or 'tally serve')\n"), err.msg);
+		fprintf(stderr, _("tally: %s (watch never starts one; run 'tally' or 'tally serve')\n"), i18n_em(err.msg));
 		return EXIT_FAIL;
 	}
 	if (!c)
 		c = start_engine(o, &err);
 	if (!c) {
-		fprintf(stderr, "tally: %s\n", err.msg);
+		fprintf(stderr, "tally: %s\n", i18n_em(err.msg));
 		return EXIT_FAIL;
 	}
 	const char *theme = o->theme ? o->theme : getenv("TALLY_THEME");

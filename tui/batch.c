@@ -15,6 +15,7 @@
 
 #include "cli.h"
 #include "i18n.h"
+#include "i18nmsg.h"
 #include "server.h"
 #include "statedir.h"
 
@@ -79,7 +80,7 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			       *s_or(pin, "reason", "") ? s_or(pin, "reason", "") : _("no reason given"),
 			       s_or(ev, "component", "?"));
 		if (json_is_string(json_object_get(ev, "message")))
-			printf(_("  %s: %s\n"), s_or(ev, "class", "error"), s_or(ev, "message", ""));
+			printf(_("  %s: %s\n"), s_or(ev, "class", "error"), i18n_em(s_or(ev, "message", "")));
 		size_t bi;
 		json_t *b;
 		json_array_foreach(json_object_get(ev, "bases"), bi, b) {
@@ -138,16 +139,16 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 		size_t i;
 		json_t *x;
 		json_array_foreach(json_object_get(ev, "problems"), i, x)
-			printf(_("  problem: %s\n"), json_string_value(x));
+			printf(_("  problem: %s\n"), i18n_em(json_string_value(x)));
 		json_array_foreach(json_object_get(ev, "warnings"), i, x)
-			printf(_("  warning: %s\n"), json_string_value(x));
+			printf(_("  warning: %s\n"), i18n_em(json_string_value(x)));
 	} else if (strcmp(event, "health") == 0) {
 		if (json_is_true(json_object_get(ev, "ok"))) {
 			printf(_("healthy: engine %lld runs the schedule; last run %s; next run %s\n"),
 			       (long long)json_integer_value(json_object_get(ev, "engine")),
 			       s_or(ev, "last_run", _("none yet")), s_or(ev, "next_run", _("none")));
 		} else {
-			printf(_("unhealthy: %s\n"), s_or(ev, "reason", _("unknown")));
+			printf(_("unhealthy: %s\n"), i18n_em(s_or(ev, "reason", _("unknown"))));
 		}
 	} else if (strcmp(event, "engine") == 0) {
 		fputs(json_is_true(json_object_get(ev, "paused")) ? _("schedule paused\n") : _("schedule running\n"), stdout);
@@ -166,7 +167,7 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 			printf(" %s", s_or(ev, "digest", ""));
 		printf("\n");
 		if (json_is_string(json_object_get(ev, "class"))) {
-			printf(_("  %s: %s\n  hint: %s\n"), s_or(ev, "class", ""), s_or(ev, "message", ""),
+			printf(_("  %s: %s\n  hint: %s\n"), s_or(ev, "class", ""), i18n_em(s_or(ev, "message", "")),
 			       i18n_msg(s_or(ev, "hint", "")));
 		}
 		if (json_is_string(json_object_get(ev, "log")) && strcmp(res, "shipped") != 0)
@@ -207,12 +208,12 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 		}
 	} else if (strcmp(event, "note") == 0) {
 		if (!o->quiet)
-			printf("%s\n", s_or(ev, "message", ""));
+			printf("%s\n", i18n_em(s_or(ev, "message", "")));
 	} else if (strcmp(event, "error") == 0) {
 		const char *comp = s_or(ev, "component", NULL);
 		if (o->quiet && json_is_true(json_object_get(ev, "warning")))
 			return;
-		fprintf(stderr, "tally: %s%s%s\n", comp ? comp : "", comp ? ": " : "", s_or(ev, "message", ""));
+		fprintf(stderr, "tally: %s%s%s\n", comp ? comp : "", comp ? ": " : "", i18n_em(s_or(ev, "message", "")));
 	} else if (strcmp(event, "summary") == 0) {
 		const struct command *c = command_find_cli(o->command);
 		if (!o->quiet && !(c && (c->flags & CF_NO_SUMMARY)))
@@ -226,7 +227,7 @@ static int cat_file(const char *path)
 	struct sbuf sb = {0};
 	struct tally_err err = {0};
 	if (util_read_file(path, &sb, &err) < 0) {
-		fprintf(stderr, "tally: %s\n", err.msg);
+		fprintf(stderr, "tally: %s\n", i18n_em(err.msg));
 		return -1;
 	}
 	fwrite(sbuf_str(&sb), 1, sb.len, stdout);
@@ -279,7 +280,7 @@ int batch_fail(const struct opts *o, int code, const char *msg)
 		json_decref(ev);
 		printf("{\"schema\":1,\"event\":\"summary\",\"ok\":0,\"failed\":0,\"exit\":%d}\n", code);
 	}
-	fprintf(stderr, "tally: %s\n", msg);
+	fprintf(stderr, "tally: %s\n", i18n_em(msg));
 	return code;
 }
 /* On a terminal, without -q or --json, the running stage shows one line
@@ -408,11 +409,11 @@ int run_batch(struct opts *o, const struct command *c)
 		signal(SIGPIPE, SIG_IGN);
 		if (server_start(e, &so, &srv, &serr) == 0 &&
 		    client_connect(engine_socket_path(e), 0, &cl, &serr) < 0) {
-			fprintf(stderr, _("tally: warning: %s; other commands cannot reach this one\n"), serr.msg);
+			fprintf(stderr, _("tally: warning: %s; other commands cannot reach this one\n"), i18n_em(serr.msg));
 			server_free(srv);
 			srv = NULL;
 		} else if (!srv) {
-			fprintf(stderr, _("tally: warning: %s; other commands cannot reach this one\n"), serr.msg);
+			fprintf(stderr, _("tally: warning: %s; other commands cannot reach this one\n"), i18n_em(serr.msg));
 		}
 		if (!cl)
 			cl = client_local(e);
@@ -421,7 +422,7 @@ int run_batch(struct opts *o, const struct command *c)
 		struct tally_err aerr = {0};
 		cl = attach(o, 0, &aerr);
 		if (!cl) {
-			fprintf(stderr, _("tally: %s\ntally: and it could not be reached: %s\n"), err.msg, aerr.msg);
+			fprintf(stderr, _("tally: %s\ntally: and it could not be reached: %s\n"), i18n_em(err.msg), i18n_em(aerr.msg));
 			return batch_fail(o, EXIT_BUSY, err.msg);
 		}
 	} else {
@@ -446,7 +447,7 @@ int run_batch(struct opts *o, const struct command *c)
 	}
 	long long job = client_submit(cl, cmd, &err);
 	if (job < 0) {
-		fprintf(stderr, "tally: %s\n", err.msg);
+		fprintf(stderr, "tally: %s\n", i18n_em(err.msg));
 		goto out;
 	}
 	for (;;) {

@@ -17,21 +17,10 @@ static const char global_opts[] = "-C --config --state-dir --no-tui --json --rea
 
 /* A command's help, translated (the catalog has the command table's
  * texts through po/commands.c, see scripts/i18n-update), wrapped by display
- * width within 79 columns; untranslated, as confref_wrap always did. */
+ * width within 79 columns. */
 static void wrap_tr(FILE *f, int indent, const char *text)
 {
-	const char *t = i18n_msg(text);
-	if (t == text) {
-		confref_wrap(f, indent, text);
-		return;
-	}
-	while (*t) {
-		size_t n = i18n_cut(t, 79 - indent);
-		fprintf(f, "%*s%.*s\n", indent, "", (int)n, t);
-		t += n;
-		while (*t == ' ')
-			t++;
-	}
+	confref_wrap(f, indent, i18n_msg(text));
 }
 
 void cli_usage(FILE *f)

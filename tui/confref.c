@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "i18n.h"
 
 #define WIDTH 79   /* text output fits 80 columns */
 
@@ -21,56 +22,47 @@ static void key_name(const struct config_keydoc *d, char *buf, size_t n)
 		snprintf(buf, n, "%s.%s", d->section, d->key);
 }
 
+/* Words filled to WIDTH display columns (CJK text, without spaces, breaks
+ * after any wide character; a word longer than a line is cut). */
 void confref_wrap(FILE *f, int indent, const char *text)
 {
-	int col = 0;
 	const char *p = text;
 	while (*p) {
 		while (*p == ' ')
 			p++;
 		if (!*p)
 			break;
-		size_t w = strcspn(p, " ");
-		if (col > indent && col + 1 + (int)w > WIDTH) {
-			fputc('\n', f);
-			col = 0;
-		}
-		if (col == 0) {
-			fprintf(f, "%*s", indent, "");
-			col = indent;
-		} else {
-			fputc(' ', f);
-			col++;
-		}
-		fwrite(p, 1, w, f);
-		col += (int)w;
-		p += w;
+		size_t n = i18n_cut(p, WIDTH - indent), e = n;
+		while (e > 0 && p[e - 1] == ' ')
+			e--;
+		fprintf(f, "%*s%.*s\n", indent, "", (int)e, p);
+		p += n;
 	}
-	if (col)
-		fputc('\n', f);
 }
 
 #define wrap confref_wrap
 
-static const char *const intro =
+static const char *const intro = N_(
 	"tally.conf defines the pipeline of a versions repository: git-config syntax "
 	"(sections, [component \"NAME\"] subsections, multi-valued keys, # and ; comments), at "
 	"the root of the repository and committed with it. A value that contains # or ; goes in "
 	"double quotes; a literal \" is written \\\" and a backslash \\\\. Errors name the file, "
-	"the key and its line; an unknown key is an error.";
+	"the key and its line; an unknown key is an error.");
 
-static const char *const templates_intro =
+static const char *const templates_intro = N_(
 	"Command templates (build, push, cleanup) are split into words first (shell-like quoting "
 	"with ' and \", no expansion), then the variables are substituted inside each word, and "
 	"the program runs with execve, never through a shell, so no version string can add a "
 	"word. image, tag, floatingTag and recordAlso values are single-word templates. Commands "
 	"get TALLY_COMPONENT, TALLY_VERSION, TALLY_IMAGE and TALLY_TAGS (space-separated) in "
-	"their environment.";
+	"their environment.");
 
+/* The reference for people: in the locale's language (the man page below
+ * stays English). */
 void confref_text(FILE *f)
 {
-	wrap(f, 0, intro);
-	fprintf(f, "The same reference as a man page: man docs/tally.conf.5\n");
+	wrap(f, 0, _(intro));
+	fprintf(f, _("The same reference as a man page: man docs/tally.conf.5\n"));
 	for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
 		fprintf(f, "\n[%s%s]\n", sections[s], strcmp(sections[s], "component") == 0 ? " \"<n>\"" : "");
 		for (size_t i = 0; i < config_key_count(); i++) {
@@ -80,24 +72,24 @@ void confref_text(FILE *f)
 				continue;
 			char name[128];
 			key_name(&d, name, sizeof name);
-			fprintf(f, "  %s%s\n", name, d.multi ? "  (multi-valued)" : "");
+			fprintf(f, "  %s%s\n", name, d.multi ? _("  (multi-valued)") : "");
 			if (d.dflt) {
 				char line[512];
-				snprintf(line, sizeof line, "%s%s", d.required ? "" : "default: ", d.dflt);
+				snprintf(line, sizeof line, "%s%s", d.required ? "" : _("default: "), i18n_msg(d.dflt));
 				wrap(f, 6, line);
 			}
-			wrap(f, 6, d.help);
+			wrap(f, 6, i18n_msg(d.help));
 		}
 	}
-	fprintf(f, "\ntemplate variables\n");
-	wrap(f, 2, templates_intro);
+	fprintf(f, _("\ntemplate variables\n"));
+	wrap(f, 2, _(templates_intro));
 	for (size_t i = 0; i < config_template_nvars; i++) {
 		const char *h = config_var_help(config_template_vars[i]);
 		fprintf(f, "  {%s}\n", config_template_vars[i]);
-		wrap(f, 6, h ? h : "");
+		wrap(f, 6, h ? i18n_msg(h) : "");
 	}
 	fprintf(f, "  {secret:ID}\n");
-	wrap(f, 6, config_var_help("secret:ID"));
+	wrap(f, 6, i18n_msg(config_var_help("secret:ID")));
 }
 
 /* troff-safe text: backslashes and hyphens escaped, a leading . or '

@@ -3,6 +3,7 @@
  * arrived), the log pane's data, flashes. UI thread only. */
 #include "ui.h"
 #include "i18n.h"
+#include "i18nmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -333,7 +334,7 @@ void ui_on_event(struct console *c, json_t *ev)
 			struct row *r = ui_find_row(c, q->comp);
 			if (r) {
 				free(r->log_note);
-				r->log_note = xstrdup(msg ? msg : _("no log"));
+				r->log_note = xstrdup(msg ? i18n_em(msg) : _("no log"));
 				c->dirty |= D_BODY;
 			}
 			return;
@@ -342,7 +343,7 @@ void ui_on_event(struct console *c, json_t *ev)
 		char pre[64] = "";
 		if (q && q->kind == RQ_ACTION)
 			snprintf(pre, sizeof pre, "%.40s: ", q->cmd);
-		ui_flash(c, !warn, "%s%s%s%s", pre, comp ? comp : "", comp ? ": " : "", msg ? msg : _("error"));
+		ui_flash(c, !warn, "%s%s%s%s", pre, comp ? comp : "", comp ? ": " : "", msg ? i18n_em(msg) : _("error"));
 	} else if (!strcmp(event, "engine")) {
 		if (json_is_boolean(json_object_get(ev, "paused")))
 			c->paused = json_is_true(json_object_get(ev, "paused"));

@@ -147,7 +147,7 @@ size_t i18n_cut(const char *s, int room)
 		if (w + cw > room && ch == L' ')
 			return i;
 		if (w + cw > room)
-			return space ? space : wide ? wide : i ? i : r;
+			return space > wide ? space : wide ? wide : i ? i : r;
 		if (ch == L' ')
 			space = i;
 		w += cw;

@@ -42,8 +42,9 @@ int i18n_width(const char *s);
 void i18n_pad(FILE *f, const char *s, int width);
 
 /* How many bytes of s make a line of at most room columns: up to the last
- * space that fits, else after the last wide character that fits (CJK text
- * has no spaces), else cut at room columns; never inside a character. */
+ * space or after the last wide character that fits (CJK text has no
+ * spaces), whichever comes later, else cut at room columns; never inside
+ * a character. */
 size_t i18n_cut(const char *s, int room);
 
 /* s cut to width columns (never inside a character) and padded with

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "confref.h"
 #include "i18n.h"
+#include "i18nmsg.h"
 #include "repo.h"
 
 /* init [--write]: no engine, no lock, no commit. */
@@ -23,13 +24,13 @@ static int run_init(const struct opts *o)
 	struct engine_location loc;
 	struct tally_err err = {0};
 	if (engine_locate(&eo, &loc, &err) < 0) {
-		fprintf(stderr, "tally: %s\n", err.msg);
+		fprintf(stderr, "tally: %s\n", i18n_em(err.msg));
 		return EXIT_USAGE;
 	}
 	struct sbuf conf = {0};
 	int rc = EXIT_OK;
 	if (confgen_starter(loc.root, &conf, &err) < 0) {
-		fprintf(stderr, "tally: %s\n", err.msg);
+		fprintf(stderr, "tally: %s\n", i18n_em(err.msg));
 		rc = err.cls == TC_INPUT ? EXIT_USAGE : EXIT_FAIL;
 		goto out;
 	}

@@ -4,6 +4,7 @@
  * routed by it, never guessed from their text). No curses. UI thread only. */
 #include "ui.h"
 #include "i18n.h"
+#include "i18nmsg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ json_int_t ui_submit(struct console *c, enum req_kind kind, const char *cmd, con
 	struct tally_err err = {0};
 	long long id = client_submit(c->cl, j, &err);
 	if (id < 0) {
-		ui_flash(c, 1, "%s: %s", cmd, err.msg[0] ? err.msg : _("the engine refused it"));
+		ui_flash(c, 1, "%s: %s", cmd, err.msg[0] ? i18n_em(err.msg) : _("the engine refused it"));
 		return -1;
 	}
 	if (id == 0) {

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "i18n.h"
+#include "i18nmsg.h"
 #include "server.h"
 #include "statedir.h"
 
@@ -119,7 +120,7 @@ int run_serve(struct opts *o)
 	struct tally_err err = {0};
 	int busy = 0;
 	if (engine_open(&eo, &e, &busy, &err) < 0) {
-		fprintf(stderr, "%stally: %s\n", jp(3), err.msg);
+		fprintf(stderr, "%stally: %s\n", jp(3), i18n_em(err.msg));
 		return busy ? EXIT_BUSY : EXIT_USAGE;
 	}
 	const struct strv *w = engine_warnings(e);
@@ -144,7 +145,7 @@ int run_serve(struct opts *o)
 		.on_event = journal_cb,
 	};
 	if (server_start(e, &so, &srv, &err) < 0) {
-		fprintf(stderr, "%stally: %s\n", jp(3), err.msg);
+		fprintf(stderr, "%stally: %s\n", jp(3), i18n_em(err.msg));
 		engine_shutdown(e, 0);
 		engine_free(e);
 		return err.cls == TC_INPUT ? EXIT_USAGE : EXIT_FAIL;
@@ -177,7 +178,7 @@ static int engine_running(const struct opts *o, struct engine_location *loc)
 	struct engine_opts eo = engine_opts_of(o);
 	struct tally_err err = {0};
 	if (engine_locate(&eo, loc, &err) < 0) {
-		fprintf(stderr, "tally: %s\n", err.msg);
+		fprintf(stderr, "tally: %s\n", i18n_em(err.msg));
 		return -1;
 	}
 	struct tally_lock *lk = NULL;
@@ -206,10 +207,10 @@ int run_health(struct opts *o, const struct command *c)
 			engine_location_free(&loc);
 			return run_batch(o, c);
 		}
-		reason = xasprintf("engine %ld holds %s but does not answer on its socket, so it is not "
-				   "the schedule's engine ('tally serve'): %s", loc.pid, loc.root, err.msg);
+		reason = xasprintf(N_("engine %ld holds %s but does not answer on its socket, so it is not "
+				   "the schedule's engine ('tally serve'): %s"), loc.pid, loc.root, err.msg);
 	} else {
-		reason = xasprintf("no engine runs %s; start it with 'tally serve'", loc.root);
+		reason = xasprintf(N_("no engine runs %s; start it with 'tally serve'"), loc.root);
 	}
 	engine_location_free(&loc);
 	if (o->json) {
@@ -270,7 +271,7 @@ int run_stop(struct opts *o)
 		client_free(c);
 	}
 	if (!asked && (loc.pid <= 1 || kill((pid_t)loc.pid, OPT_GIVEN(o, OPT_NOW) ? SIGINT : SIGTERM) < 0)) {
-		fprintf(stderr, _("tally: cannot reach the engine (pid %ld): %s\n"), loc.pid, err.msg);
+		fprintf(stderr, _("tally: cannot reach the engine (pid %ld): %s\n"), loc.pid, i18n_em(err.msg));
 		engine_location_free(&loc);
 		return EXIT_FAIL;
 	}

@@ -3,6 +3,7 @@
  * context. UI thread only. */
 #include "ui.h"
 #include "i18n.h"
+#include "i18nmsg.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -141,7 +142,7 @@ static void detail_lines(struct console *c, struct row *r, struct strv *o)
 		strv_push(o, "");
 		enum tally_class tc = tally_class_from_name(cls);
 		const char *hint = tc != TC_CLASS_COUNT && tc != TC_NONE ? i18n_msg(classify_hint(tc)) : NULL;
-		fld(o, C_("detail", "problem"), "%s: %s", cls, S("message"));
+		fld(o, C_("detail", "problem"), "%s: %s", cls, i18n_em(S("message")));
 		if (hint)
 			fld(o, C_("detail", "hint"), "%s", hint);
 		json_t *ev = json_object_get(st, "evidence");

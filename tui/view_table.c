@@ -2,6 +2,7 @@
  * order (filter and sort), selection, problems and drawing. UI thread only. */
 #include "ui.h"
 #include "i18n.h"
+#include "i18nmsg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,7 +244,7 @@ static void table_draw(struct console *c, WINDOW *w, int focused)
 int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, size_t n2)
 {
 	json_t *st = r->st;
-	const char *cls = ui_s(st, "class"), *msg = ui_s(st, "message");
+	const char *cls = ui_s(st, "class"), *msg = i18n_em(ui_s(st, "message"));
 	const char *state = ui_state_of(r), *cand = ui_s(st, "candidate"), *rec = ui_s(st, "recorded");
 	json_t *pin = json_object_get(st, "pin"), *ev = json_object_get(st, "evidence");
 	json_t *skipped = json_object_get(st, "skipped");

@@ -453,3 +453,7 @@ porcelain() { git -C "$V" status --porcelain; }
 worktree_clean() { [ -z "$(porcelain)" ]; }
 has_text() { grep -q -- "$1" "$T/last.out" "$T/last.err"; } # TEXT: in the last expect_exit's output
 holds_at_head() { git -C "$V" show HEAD:tally-holds.txt 2>/dev/null || true; }
+
+# The Chinese catalog's translation of a message (what gettext gives from
+# the build's tally.mo), for tests that check what people are shown.
+zh_tr() { LANGUAGE=zh_CN LANG=zh_CN.UTF-8 TEXTDOMAINDIR="$(dirname "$TALLY_BIN")/locale" gettext -d tally "$1"; }

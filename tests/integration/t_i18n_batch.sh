@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Batch output in Simplified Chinese (SPEC section 16): under
 # LANG=zh_CN.UTF-8 the plain lines, the status table (aligned by display
-# width: a CJK character is two columns), the hints and the CLI's input
-# errors are Chinese; --json is byte-identical to the English run but for
+# width: a CJK character is two columns), the hints, the CLI's input
+# errors, the engine's messages (a tally.conf error, a refusal: the
+# catalog's translation of the engine's format with its values) and the
+# tally.conf reference are Chinese; --json is byte-identical to the English run but for
 # times and ids; commit subjects, trailers and the attempt logs stay
 # English; LANGUAGE=zh_CN:en falls back to English for a message the
 # catalog lacks.
@@ -50,7 +52,11 @@ touch "$CTL/fail-v3.8.1"
 expect_exit "zh: run with a failing build exits 1" 1 zh run
 check "  the stage line is Chinese" grep -q '^server v3\.8\.1：构建 失败（[0-9.]* 秒）$' "$T/last.out"
 check "  the attempt line is Chinese" grep -q '^server v3\.8\.1：失败$' "$T/last.out"
-check "  the class stays its name, the hint is Chinese" grep -q '^  recipe：build exited with status 127$' "$T/last.out"
+# the engine's message (English in JSON and the ledger) is shown through
+# the catalog's translation of its format, with the engine's values in it
+want=$(printf "$(zh_tr '%s exited with status %d')" build 127)
+check "  the catalog translates the engine's format" test "$want" != "build exited with status 127"
+check "  the class stays its name, the engine's message is Chinese" grep -qxF "  recipe：$want" "$T/last.out"
 check "  the hint comes from the class table, in Chinese" grep -q '^  提示：修改 Dockerfile 或构建配方；配方改动后会重新运行$' "$T/last.out"
 check "  the summary counts in Chinese" grep -q '^1 个成功，1 个失败$' "$T/last.out"
 log=$(sed -n 's/^  日志：//p' "$T/last.out")
@@ -65,6 +71,41 @@ expect_exit "zh: a mistyped command" 2 zh statu
 expect_eq "  gets its did-you-mean in Chinese" "$(sed -n 1p "$T/last.err")" "tally：未知命令 'statu'；您是不是要用 'status'？"
 expect_exit "en: the same in English" 2 en statu
 expect_eq "  in English" "$(sed -n 1p "$T/last.err")" "tally: unknown command 'statu'; did you mean 'status'?"
+
+# --- the engine's errors: configuration, refusals, nested messages -----------------------
+git clone -q "$V" "$T/bad"
+sed -i '/^\[component "server"\]/a\	colour = red' "$T/bad/tally.conf"
+git -C "$T/bad" commit -qam "a key tally does not know"
+line=$(grep -n 'colour = red' "$T/bad/tally.conf" | cut -d: -f1)
+expect_exit "zh: a tally.conf with an unknown key is an input error" 2 env LANG=zh_CN.UTF-8 "$TALLY_BIN" -C "$T/bad" --no-tui status
+expect_eq "  file:line: key: kept, the message Chinese" "$(cat "$T/last.err")" \
+	"tally: $T/bad/tally.conf:$line: component.server.colour: $(zh_tr 'unknown key')"
+expect_exit "en: the same in English" 2 env LC_ALL=C "$TALLY_BIN" -C "$T/bad" --no-tui status
+expect_eq "  in English" "$(cat "$T/last.err")" "tally: $T/bad/tally.conf:$line: component.server.colour: unknown key"
+LC_ALL=C "$TALLY_BIN" -C "$T/bad" --no-tui --json status >"$T/en.json" 2>/dev/null || true
+LANG=zh_CN.UTF-8 "$TALLY_BIN" -C "$T/bad" --no-tui --json status >"$T/zh.json" 2>/dev/null || true
+check "  --json: the error event" jq_ok "$T/en.json" 'map(select(.event=="error" and (.message|test("unknown key$")))) | length == 1'
+expect_eq "  byte-identical in zh_CN and C" "$(cat "$T/zh.json")" "$(cat "$T/en.json")"
+# a refusal whose translation puts the values in its own order
+expect_exit "zh: rebuild of an older version is refused" 2 zh rebuild server --version v3.7.0
+want=$(printf "$(zh_tr '%s %s is older than the record %s (use reset)')" server v3.7.0 v3.8.0)
+expect_eq "  in Chinese with the engine's values" "$(cat "$T/last.err")" "tally: $want"
+expect_exit "en: the same refusal" 2 en rebuild server --version v3.7.0
+expect_eq "  in English" "$(cat "$T/last.err")" "tally: server v3.7.0 is older than the record v3.8.0 (use reset)"
+
+# --- the tally.conf reference: Chinese for people, the man page English ---------------
+expect_exit "zh: help config" 0 zh help config
+want=$(zh_tr 'Attempts that may run at once.')
+check "  a key's help comes from the catalog" test "$want" != 'Attempts that may run at once.'
+check "  and is shown under its key" bash -c 'grep -A2 -x "  tally.parallelBuilds" "$1" | grep -qxF "      $2"' _ "$T/last.out" "$want"
+check "  the key names stay as they are" grep -q '^  component.<n>.floatingTag  ' "$T/last.out"
+wide=$(LC_ALL=C.UTF-8 python3 -c '
+import sys, unicodedata
+w = lambda l: sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in l)
+print(sum(1 for l in open(sys.argv[1], encoding="utf-8") if w(l.rstrip("\n")) > 79))' "$T/last.out")
+expect_eq "  every line within 79 display columns" "$wide" 0
+expect_exit "zh: help config --man" 0 zh help config --man
+check "  the man page stays English (docs/tally.conf.5 as committed)" cmp -s "$T/last.out" "$TALLY_SRC/docs/tally.conf.5"
 
 # --- JSON is the same in every language -----------------------------------------------
 for cmd in "status" "check" "run --dry-run" "attempts server"; do

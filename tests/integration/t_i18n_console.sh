@@ -4,7 +4,7 @@
 # screen_mask): the main screen with a failure (headings, state words, the
 # problem line and the class's hint in Chinese, columns aligned by display
 # width), the skip dialog (its text wrapped by display width) and the help
-# view. The test's own tools stay in C.UTF-8; only the console runs under
+# view; the detail view shows the engine's message translated. The test's own tools stay in C.UTF-8; only the console runs under
 # LANG=LC_ALL=zh_CN.UTF-8. Regenerate with TALLY_UPDATE_SCREENS=1.
 . "$(dirname "$0")/lib.sh"
 . "$TALLY_SRC/tests/console/tmux.sh"
@@ -37,6 +37,13 @@ expect_screen "Esc cancels" '已取消'
 keys '?'
 expect_screen "? opens the help" '帮助（Esc 返回）'
 expect_screens zh-help-view "zh: the help view"
+keys Escape
+# the detail view shows the engine's message (English in the ledger and
+# the status JSON) through the catalog's translation of its format
+want=$(printf "$(zh_tr '%s exited with status %d')" build 127)
+check "  the catalog translates the engine's format" test "$want" != "build exited with status 127"
+keys Enter
+expect_screen "Enter: the detail view's problem is the engine's message in Chinese" "recipe: $want"
 keys Escape
 console_stop
 finish
