@@ -36,6 +36,7 @@ struct pat {
 	struct tok *t;
 	int nt, nargs;
 	size_t litbytes;        /* letters of literal text: the most specific wins */
+	size_t litall;          /* bytes of literal text: the next test */
 	const char *longest;    /* the longest literal run, a quick test */
 	size_t longest_len;
 };
@@ -167,9 +168,15 @@ static int compile(struct pat *p)
 	if (f > lit)
 		push_tok(p, &cap, (struct tok){TK_LIT, lit, (size_t)(f - lit), 0});
 	p->nargs = seq;
+	/* two values side by side ("%s%s") cannot be told apart: such a
+	 * format is never guessed at */
+	for (int i = 0; i + 1 < p->nt; i++)
+		if (p->t[i].kind != TK_LIT && p->t[i].kind != TK_STAR && p->t[i + 1].kind != TK_LIT)
+			return 0;
 	for (int i = 0; i < p->nt; i++) {
 		if (p->t[i].kind != TK_LIT)
 			continue;
+		p->litall += p->t[i].len;
 		for (size_t k = 0; k < p->t[i].len; k++)
 			if (isalpha((unsigned char)p->t[i].lit[k]))
 				p->litbytes++;
@@ -249,11 +256,24 @@ size_t i18nmsg_set_count(const struct i18nmsg_set *set)
 	return set ? set->np + set->nex : 0;
 }
 
+int i18nmsg_set_format(const struct i18nmsg_set *set, size_t i, const char **english, const char **translated)
+{
+	if (!set || i >= set->np)
+		return 0;
+	*english = set->p[i].en;
+	*translated = set->p[i].tr;
+	return 1;
+}
+
+/* Most letters of literal text first; then most literal bytes ("%s: %s is
+ * not pinned" before "%s is not pinned", which matches the same text). */
 static int by_specificity(const void *a, const void *b)
 {
 	const struct pat *x = a, *y = b;
 	if (x->litbytes != y->litbytes)
 		return x->litbytes > y->litbytes ? -1 : 1;
+	if (x->litall != y->litall)
+		return x->litall > y->litall ? -1 : 1;
 	return strcmp(x->en, y->en);
 }
 

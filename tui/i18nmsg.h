@@ -30,6 +30,8 @@ struct i18nmsg_set *i18nmsg_set_new(void);
 void i18nmsg_set_add(struct i18nmsg_set *set, const char *english, const char *translated);
 void i18nmsg_set_free(struct i18nmsg_set *set);
 size_t i18nmsg_set_count(const struct i18nmsg_set *set);
+/* The i-th format (a pattern) of set and its translation; 0 past the end. */
+int i18nmsg_set_format(const struct i18nmsg_set *set, size_t i, const char **english, const char **translated);
 
 /* msg translated with set, or a copy of msg. Caller frees. */
 char *i18nmsg_apply(const struct i18nmsg_set *set, const char *msg);
