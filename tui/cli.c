@@ -211,6 +211,9 @@ int cli_completion(const struct opts *o)
 	struct strv optv = {0};
 	size_t n;
 	struct compl_cmd *cc = cli_compl_table(&optv, &n);
+	/* zsh shows the descriptions: in the language of who generates it */
+	for (size_t i = 0; i < n; i++)
+		cc[i].help = i18n_msg(cc[i].help);
 	int rc = EXIT_OK;
 	/* the options that take an argument: the global ones (but -C and
 	 * --config, which the scripts read), then the table's */

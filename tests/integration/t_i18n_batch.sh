@@ -107,6 +107,13 @@ expect_eq "  every line within 79 display columns" "$wide" 0
 expect_exit "zh: help config --man" 0 zh help config --man
 check "  the man page stays English (docs/tally.conf.5 as committed)" cmp -s "$T/last.out" "$TALLY_SRC/docs/tally.conf.5"
 
+# --- zsh completion's descriptions, generated in the locale ----------------------------
+expect_exit "zh: completion zsh" 0 zh completion zsh
+want=$(zh_tr 'one line per component: recorded, upstream, built, state; no network')
+check "  status is described in Chinese" grep -qF "'status:$want'" "$T/last.out"
+expect_exit "en: completion zsh" 0 en completion zsh
+check "  and in English in the C locale" grep -qF "'status:one line per component\\: recorded, upstream, built, state; no network'" "$T/last.out"
+
 # --- JSON is the same in every language -----------------------------------------------
 for cmd in "status" "check" "run --dry-run" "attempts server"; do
 	# shellcheck disable=SC2086
