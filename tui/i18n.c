@@ -46,14 +46,42 @@ static void find_localedir(void)
 	snprintf(localedir, sizeof localedir, "%s", TALLY_BUILD_LOCALEDIR);
 }
 
+/* the environment's LC_MESSAGES (and LC_CTYPE: gettext converts to its
+ * charset), for tally's own lookups only */
+static locale_t msg_locale = (locale_t)0;
+
 void i18n_init(void)
 {
 	setlocale(LC_CTYPE, "");
-	setlocale(LC_MESSAGES, "");
+	/* the process's LC_MESSAGES stays "C" (see i18n.h) */
+	if (msg_locale == (locale_t)0)
+		msg_locale = newlocale(LC_MESSAGES_MASK | LC_CTYPE_MASK, "", (locale_t)0);
 	find_localedir();
 	if (localedir[0])
 		bindtextdomain("tally", localedir);
 	textdomain("tally");
+}
+
+#undef gettext
+#undef ngettext
+const char *i18n_gettext(const char *msgid)
+{
+	if (msg_locale == (locale_t)0 || !msgid)
+		return msgid;
+	locale_t was = uselocale(msg_locale);
+	const char *t = gettext(msgid);
+	uselocale(was);
+	return t;
+}
+
+const char *i18n_ngettext(const char *msgid, const char *plural, unsigned long n)
+{
+	if (msg_locale == (locale_t)0)
+		return n == 1 ? msgid : plural;
+	locale_t was = uselocale(msg_locale);
+	const char *t = ngettext(msgid, plural, n);
+	uselocale(was);
+	return t;
 }
 
 const char *i18n_localedir(void)
@@ -80,7 +108,7 @@ const char *i18n_ctx(const char *ctx, const char *word)
 		return word;
 	char id[128];
 	snprintf(id, sizeof id, "%s\004%s", ctx, word);
-	const char *t = gettext(id);
+	const char *t = i18n_gettext(id);
 	return t == id ? word : t;
 }
 
@@ -94,7 +122,7 @@ const char *i18n_word(const char *word)
 
 const char *i18n_pgettext(const char *ctx_id, const char *id)
 {
-	const char *t = gettext(ctx_id);
+	const char *t = i18n_gettext(ctx_id);
 	return t == ctx_id ? id : t;
 }
 

@@ -1,7 +1,8 @@
 /* i18n.h - messages for people through gettext (glibc's libintl): _() and
  * N_() mark them, ngettext chooses plural forms, i18n_init picks the
- * locale (LC_MESSAGES and LC_CTYPE only: LC_NUMERIC stays "C" so JSON
- * numbers never change) and finds the catalogs. Only the front ends
+ * locale (LC_CTYPE for the process; LC_MESSAGES only for tally's own
+ * lookups; LC_NUMERIC stays "C" so JSON numbers never change) and finds
+ * the catalogs. Only the front ends
  * translate, at display time; the engine, JSON, commits, the socket and
  * the log files stay English. Width-aware padding for plain output. */
 #ifndef TALLY_I18N_H
@@ -10,7 +11,20 @@
 #include <libintl.h>
 #include <stdio.h>
 
-#define _(s) gettext(s)
+/* Translations are looked up in the locale of LC_MESSAGES taken from the
+ * environment, but the process's own LC_MESSAGES stays "C": strerror and
+ * the libraries' messages (libgit2's, curl's) that the engine puts in its
+ * English messages, JSON and logs stay English (SPEC section 16). Only the
+ * front ends' lookups switch to the environment's locale, each for the
+ * lookup only (uselocale on the calling thread). */
+const char *i18n_gettext(const char *msgid) __attribute__((format_arg(1)));
+const char *i18n_ngettext(const char *msgid, const char *plural, unsigned long n)
+	__attribute__((format_arg(1), format_arg(2)));
+#undef gettext
+#undef ngettext
+#define gettext(s) i18n_gettext(s)
+#define ngettext(s, p, n) i18n_ngettext(s, p, (unsigned long)(n))
+#define _(s) i18n_gettext(s)
 #define N_(s) (s)
 /* a msgid with a context, for short words that differ by use ("failed" as
  * a state and as a result) */
@@ -30,8 +44,9 @@ const char *i18n_word(const char *word);
 /* gettext of ctx "\004" word, built at run time (the word when untranslated) */
 const char *i18n_ctx(const char *ctx, const char *word);
 
-/* setlocale(LC_CTYPE/LC_MESSAGES, ""), bindtextdomain("tally", dir) with
- * dir found next to the binary (../share/locale) or the build tree's. */
+/* setlocale(LC_CTYPE, ""), the environment's LC_MESSAGES locale for
+ * i18n_gettext, bindtextdomain("tally", dir) with dir found next to the
+ * binary (../share/locale) or the build tree's. */
 void i18n_init(void);
 const char *i18n_localedir(void);
 const char *i18n_pgettext(const char *ctx_id, const char *id);

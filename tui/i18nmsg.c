@@ -528,7 +528,7 @@ static void load_mo(struct i18nmsg_set *set, const char *path)
 			const char *id = (const char *)b + off;
 			if (strlen(id) != len)
 				continue;   /* a plural pair: the engine makes none */
-			const char *tr = gettext(id);
+			const char *tr = i18n_gettext(id);
 			if (tr != id)
 				i18nmsg_set_add(set, id, tr);
 		}
@@ -541,7 +541,7 @@ static void global_init(void)
 	global = i18nmsg_set_new();
 	/* no catalog for this locale: messages stay as the engine made them */
 	static const char header_id[] = "";   /* gettext of "" is the header */
-	const char *hdr = gettext(header_id);
+	const char *hdr = i18n_gettext(header_id);
 	if (!hdr || !*hdr)
 		return;
 	const char *dir = i18n_localedir();

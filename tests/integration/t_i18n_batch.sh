@@ -123,6 +123,13 @@ for cmd in "status" "check" "run --dry-run" "attempts server"; do
 	check "--json $cmd: some lines" test -s "$T/en.json"
 	expect_eq "  byte-identical in zh_CN and C but for times and ids" "$(mask <"$T/zh.json")" "$(mask <"$T/en.json")"
 done
+# the texts of libc and libgit2 inside an engine's message stay English too
+# (strerror under LANG=zh_CN would be Chinese: the process's LC_MESSAGES
+# stays C, only tally's own lookups use the locale)
+LC_ALL=C "$TALLY_BIN" -C "$T/no-such-repo" --no-tui --json status >"$T/en.json" 2>/dev/null || true
+LANG=zh_CN.UTF-8 "$TALLY_BIN" -C "$T/no-such-repo" --no-tui --json status >"$T/zh.json" 2>/dev/null || true
+check "--json on a missing repo: libc's text in the message" grep -q 'No such file or directory' "$T/en.json"
+expect_eq "  byte-identical in zh_CN and C" "$(cat "$T/zh.json")" "$(cat "$T/en.json")"
 # a failing run, from the same state in both languages (a state dir each)
 en --state-dir "$T/sA" --json run >"$T/en.json" 2>/dev/null || true
 zh --state-dir "$T/sB" --json run >"$T/zh.json" 2>/dev/null || true

@@ -7,6 +7,7 @@
  * message from it with sample values, and checks it comes back as the
  * translation with the same values (so no format of the catalog is
  * shadowed by another or unmatchable). */
+#include <errno.h>
 #include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -228,6 +229,8 @@ static int samples(const char *f, char vals[][16], int max)
 static void test_catalog_round_trip(void **state)
 {
 	(void)state;
+	/* the process's LC_MESSAGES stays C: libc's own messages are English */
+	assert_string_equal(strerror(ENOENT), "No such file or directory");
 	const struct i18nmsg_set *cat = i18nmsg_global();
 	size_t checked = 0, bad = 0;
 	const char *en, *tr;
@@ -257,7 +260,7 @@ int main(void)
 	unsetenv("LC_MESSAGES");
 	unsetenv("LANGUAGE");
 	i18n_init();
-	if (!setlocale(LC_MESSAGES, NULL) || strncmp(setlocale(LC_MESSAGES, NULL), "zh_CN", 5) != 0) {
+	if (!strcmp(i18n_gettext("unknown key"), "unknown key")) {
 		fprintf(stderr, "test_tui_i18nmsg: no zh_CN.UTF-8 locale (bash scripts/bootstrap generates it)\n");
 		return 1;
 	}
