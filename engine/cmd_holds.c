@@ -63,6 +63,13 @@ static void cmd_hold(struct engine *e, json_t *cmd, int op)
 					? find_comp(e, json_string_value(json_array_get(names, 0)) ?: "")
 					: NULL;
 	const char *version = jget_s(cmd, "version");
+	if (!cs && json_array_size(names) == 1) {   /* says which, and the nearest name */
+		struct comp_state **sel = NULL;
+		size_t n = 0;
+		if (select_comps(e, cmd, &sel, &n) < 0)
+			return;
+		free(sel);
+	}
 	if (!cs) {
 		char *m = xasprintf("%s needs one known component", hold_action_name((enum recorder_hold_op)op));
 		usage_error(e, cmd, m);

@@ -36,11 +36,15 @@ void cmd_status(struct engine *e, json_t *cmd, const char *event)
 
 void cmd_history(struct engine *e, json_t *cmd)
 {
+	/* a name tally.conf does not know is an input error, as for attempts
+	 * (it showed every component's history) */
+	struct comp_state **sel;
+	size_t nsel;
+	if (select_comps(e, cmd, &sel, &nsel) < 0)
+		return;
+	const char *only = json_array_size(json_object_get(cmd, "components")) ? sel[0]->cc->name : NULL;
+	free(sel);
 	struct job *j = job_new(e, cmd);
-	const char *only = NULL;
-	json_t *names = json_object_get(cmd, "components");
-	if (json_array_size(names))
-		only = json_string_value(json_array_get(names, 0));
 	git_revwalk *w = NULL;
 	json_int_t limit = json_integer_value(json_object_get(cmd, "limit"));
 	if (git_revwalk_new(&w, e->repo) < 0 || git_revwalk_push_ref(w, e->refname) < 0) {

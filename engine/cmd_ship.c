@@ -49,7 +49,7 @@ void cmd_run(struct engine *e, json_t *cmd)
 		char *msg = NULL;
 		struct comp_state *cs = sel[0];
 		if (n != 1 || !json_array_size(json_object_get(cmd, "components")))
-			msg = xstrdup("--version needs exactly one component");
+			msg = xstrdup(N_("--version needs exactly one component"));
 		else if (!version_valid(version))
 			msg = xasprintf("'%s' is not a valid version (OCI tag grammar)", version);
 		else if (version_is_alias(version))
@@ -243,7 +243,7 @@ void cmd_retry(struct engine *e, json_t *cmd)
 	if (!h)
 		msg = xstrdup(err.msg);
 	else if (!version || !version_valid(version))
-		msg = xstrdup("the failed attempt has no valid version");
+		msg = xstrdup(N_("the failed attempt has no valid version"));
 	else if (holds_is_skipped(h, cs->cc->name, version))
 		msg = xasprintf("%s %s is skipped now; not retrying", cs->cc->name, version);
 	else if (act == RA_SHIP && holds_pin(h, cs->cc->name))
@@ -290,7 +290,7 @@ void cmd_rebuild(struct engine *e, json_t *cmd)
 	if (msg)
 		;   /* refused above */
 	else if (version && n != 1)
-		msg = xstrdup("--version needs exactly one component");
+		msg = xstrdup(N_("--version needs exactly one component"));
 	else if (version && !version_valid(version))
 		msg = xasprintf("'%s' is not a valid version (OCI tag grammar)", version);
 	else if (version && version_is_alias(version))

@@ -75,9 +75,9 @@ static const struct keydef keydefs[] = {
 	G("registry", "insecure", K_BOOL, 0, reg_insecure, "false",
 	  "Allow plain http and skip TLS checks (for registries on loopback); sets {tlsverify} to false."),
 	G("registry", "authFile", K_STR, 0, reg_auth_file,
-	  "the first that exists of $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, "
+	  N_("the first that exists of $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json, "
 	  "/run/containers/0/auth.json (root), $XDG_CONFIG_HOME/containers/auth.json, "
-	  "$DOCKER_CONFIG/config.json, ~/.docker/config.json",
+	  "$DOCKER_CONFIG/config.json, ~/.docker/config.json"),
 	  "Registry credentials as buildah login, podman login, skopeo login and docker login write "
 	  "them (containers-auth.json(5)): auths entries (auth, or username and password, "
 	  "identitytoken; host or namespace keys) and credHelpers / credsStore (tally runs "
@@ -96,10 +96,10 @@ static const struct keydef keydefs[] = {
 	G("github", "tokenFile", K_STR, 0, gh_token_file, NULL,
 	  "File whose first line is a GitHub token (relative paths from the repository root); "
 	  "$GITHUB_TOKEN wins. Sent only to the apiUrl host."),
-	C("file", K_STR, KF_RELPATH, file, "required",
+	C("file", K_STR, KF_RELPATH, file, N_("required"),
 	  "The version file (key=value lines) that holds the record, a path in the repository."),
 	C("key", K_STR, KF_VARNAME, key, "<n>", "The key of the record in the version file."),
-	C("upstream", K_UPSTREAM, 0, upstream, "required",
+	C("upstream", K_UPSTREAM, 0, upstream, N_("required"),
 	  "Where new versions come from: github-release OWNER/REPO, github-tag OWNER/REPO, "
 	  "registry-tags HOST/NAME, git-tags URL, file-regex URL (with match), or manual."),
 	C("include", K_STR, KF_REGEX, include, NULL,
@@ -120,7 +120,7 @@ static const struct keydef keydefs[] = {
 	  "The version tags, all pushed with one digest and read back before the record."),
 	C("floatingTag", K_LIST, KF_SUBST, floating, NULL,
 	  "Tags moved to the recorded digest after each record (e.g. latest-anolis)."),
-	C("build", K_STR, KF_CMD, build, "required", "Command template that builds {ref}."),
+	C("build", K_STR, KF_CMD, build, N_("required"), "Command template that builds {ref}."),
 	C("push", K_STR, KF_CMD, push, CONFIG_DEFAULT_PUSH,
 	  "Command template that pushes {ref} once; it may write the digest to {digestfile}. With "
 	  "registry.certDir set the default also passes --cert-dir {certdir}."),

@@ -52,13 +52,13 @@ struct pctx {
  * the message; the field name and the start of the text are enough to find it. */
 #define SHOW 40
 
-static int fail(const struct pctx *p, const char *item, size_t itemlen, const char *what)
+static int cron_fail(const struct pctx *p, const char *item, size_t itemlen, const char *what)
 {
-	const char *pre = p->ctx ? p->ctx : "";
-	const char *sep = p->ctx ? ": " : "";
-	int n = itemlen > SHOW ? SHOW : (int)itemlen;
-	return tally_err_set(p->err, TC_INPUT, "%s%s%s field '%.*s%s' %s", pre, sep, p->f->name, n,
-			     item, itemlen > SHOW ? "..." : "", what);
+	char shown[SHOW + 4];
+	snprintf(shown, sizeof shown, "%.*s%s", itemlen > SHOW ? SHOW : (int)itemlen, item,
+		 itemlen > SHOW ? "..." : "");
+	tally_err_set(p->err, TC_INPUT, "%s field '%s' %s", p->f->name, shown, what);
+	return p->ctx ? tally_err_prefix(p->err, "%s", p->ctx) : -1;
 }
 
 static int is_space(char c)
@@ -126,19 +126,19 @@ static int range_msg(const struct pctx *p, const char *item, size_t len)
 {
 	char what[64];
 	snprintf(what, sizeof what, "out of range %d-%d", p->f->min, p->f->max);
-	return fail(p, item, len, what);
+	return cron_fail(p, item, len, what);
 }
 
 static int bad_value_msg(const struct pctx *p, const char *item, size_t len, int bad)
 {
 	if (bad == 2 && p->f->names)
-		return fail(p, item, len,
+		return cron_fail(p, item, len,
 			    p->f->names == month_names
 				    ? "has an unknown month name; use 1-12 or jan-dec"
 				    : "has an unknown day name; use 0-7 or sun-sat");
 	if (bad == 2)
-		return fail(p, item, len, "is not a number; write numbers, '*', a-b, a,b or */n");
-	return fail(p, item, len, "is malformed; write numbers, '*', a-b, a,b or */n");
+		return cron_fail(p, item, len, "is not a number; write numbers, '*', a-b, a,b or */n");
+	return cron_fail(p, item, len, "is malformed; write numbers, '*', a-b, a,b or */n");
 }
 
 /* Parses one list item [s, end) into *mask. */
@@ -151,7 +151,7 @@ static int parse_item(const struct pctx *p, const char *s, const char *end, uint
 	int bad = 0;
 
 	if (len == 0)
-		return fail(p, p->text, strlen(p->text), "has an empty list item");
+		return cron_fail(p, p->text, strlen(p->text), "has an empty list item");
 	if (*q == '*') {
 		lo = f->min;
 		hi = f->max;
@@ -169,7 +169,7 @@ static int parse_item(const struct pctx *p, const char *s, const char *end, uint
 			if (hi < f->min || hi > f->max)
 				return range_msg(p, s, len);
 			if (hi < lo)
-				return fail(p, s, len, "is a range that goes backwards; write low-high");
+				return cron_fail(p, s, len, "is a range that goes backwards; write low-high");
 		} else if (q < end && *q == '/') {
 			hi = f->max; /* a/n: from a to the maximum */
 		}
@@ -177,14 +177,14 @@ static int parse_item(const struct pctx *p, const char *s, const char *end, uint
 	if (q < end && *q == '/') {
 		q++;
 		if (q >= end || !is_digit(*q))
-			return fail(p, s, len, "has no step after '/'");
+			return cron_fail(p, s, len, "has no step after '/'");
 		if (read_value(f, &q, end, &step, &bad) != 0)
 			return bad_value_msg(p, s, len, bad);
 		if (step < 1 || step > f->max - f->min + 1) {
 			char what[64];
 			snprintf(what, sizeof what, "has step %ld; use 1-%d", step,
 				 f->max - f->min + 1);
-			return fail(p, s, len, what);
+			return cron_fail(p, s, len, what);
 		}
 	}
 	if (q != end)
@@ -237,7 +237,7 @@ int cron_parse(const char *expr, struct cron **out, const char *ctx, struct tall
 			char what[80];
 			snprintf(what, sizeof what, "is %zu characters long; at most %d", len,
 				 CRON_FIELD_MAX);
-			return fail(&p, w, len, what);
+			return cron_fail(&p, w, len, what);
 		}
 		memcpy(buf[i], w, len);
 		buf[i][len] = '\0';

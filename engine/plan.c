@@ -146,10 +146,10 @@ void plan_free(struct plan *p)
 static const char *plan_words(const struct attempt *a)
 {
 	if (a->resume_digest && a->no_build)
-		return "check that every tag still reads back the recorded digest, then record; nothing is built";
+		return N_("check that every tag still reads back the recorded digest, then record; nothing is built");
 	if (a->resume_digest)
-		return "check the image that shipped before, then record (build if the registry lost it)";
-	return "build, push, verify, then record";
+		return N_("check the image that shipped before, then record (build if the registry lost it)");
+	return N_("build, push, verify, then record");
 }
 
 /* Plans an attempt of p (or refuses it), taking over the component's unit

@@ -247,7 +247,7 @@ static void handle_line(struct server *s, struct conn *c, const char *line, size
 	} else if (c->hello == 2 && !engine_command_reads_only(cmd)) {
 		conn_send_json(s, c, json_pack("{s:s, s:I, s:s, s:s}", "event", ev_name(EV_ERROR), "id", cid, "class",
 					       "input", "message",
-					       "read-only (watch) connection: commands are refused"));
+					       N_("read-only (watch) connection: commands are refused")));
 		conn_send_json(s, c, json_pack("{s:s, s:I, s:i}", "event", ev_name(EV_DONE), "id", cid, "exit", 2));
 	} else if (strcmp(cmd, "stop") == 0) {
 		s->stop_now = json_is_true(json_object_get(msg, "now"));

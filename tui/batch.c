@@ -77,7 +77,7 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 		json_t *pin = json_object_get(ev, "pin");
 		if (json_is_object(pin))
 			printf(_("  pinned at %s: %s (tally unpin %s)\n"), s_or(pin, "version", "?"),
-			       *s_or(pin, "reason", "") ? s_or(pin, "reason", "") : _("no reason given"),
+			       *s_or(pin, "reason", "") ? i18n_em(s_or(pin, "reason", "")) : _("no reason given"),
 			       s_or(ev, "component", "?"));
 		if (json_is_string(json_object_get(ev, "message")))
 			printf(_("  %s: %s\n"), s_or(ev, "class", "error"), i18n_em(s_or(ev, "message", "")));
@@ -159,7 +159,7 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 		const char *res = s_or(ev, "result", "?");
 		if (strcmp(res, "planned") == 0) {
 			printf(_("%s %s: would %s (%s)\n"), s_or(ev, "component", "?"), s_or(ev, "version", "?"),
-			       i18n_word(s_or(ev, "action", "ship")), s_or(ev, "plan", ""));
+			       i18n_word(s_or(ev, "action", "ship")), i18n_em(s_or(ev, "plan", "")));
 			return;
 		}
 		printf(_("%s %s: %s"), s_or(ev, "component", "?"), s_or(ev, "version", "?"), i18n_word(res));
@@ -183,14 +183,14 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 				size_t i;
 				json_t *img;
 				json_array_foreach(json_object_get(ev, "images"), i, img)
-					printf("    image %s\n", json_string_value(img));
-				printf("    attempt %s  recipe %s\n", s_or(ev, "attempt", "-"), s_or(ev, "recipe", "-"));
+					printf(_("    image %s\n"), json_string_value(img));
+				printf(_("    attempt %s  recipe %s\n"), s_or(ev, "attempt", "-"), s_or(ev, "recipe", "-"));
 				json_array_foreach(json_object_get(ev, "bases"), i, img)
-					printf("    base %s\n", json_string_value(img));
+					printf(_("    base %s\n"), json_string_value(img));
 				if (json_is_string(json_object_get(ev, "host")))
-					printf("    host %s\n", s_or(ev, "host", ""));
+					printf(_("    host %s\n"), s_or(ev, "host", ""));
 				if (json_is_string(json_object_get(ev, "cause")))
-					printf("    cause %s\n", s_or(ev, "cause", ""));
+					printf(_("    cause %s\n"), s_or(ev, "cause", ""));
 			}
 		} else if (strcmp(event, "hold") == 0) {
 			printf(_("%s %s %s: committed in %.12s\n"), i18n_word(s_or(ev, "action", "?")), s_or(ev, "component", "?"),
@@ -344,7 +344,7 @@ static void progress_log(const char *data)
 /* skip on a terminal asks first. A VERSION the upstream did not list at
  * its last check (checks.json in the engine's state directory) gets its
  * own question, as a typo would skip nothing real. 0: answered no. */
-static int skip_confirmed(const struct opts *o, const struct command *c, json_t *cmd, struct client *cl)
+static int skip_confirmed(json_t *cmd, struct client *cl)
 {
 	const char *comp = json_string_value(json_array_get(json_object_get(cmd, "components"), 0));
 	const char *version = s_or(cmd, "version", "");
@@ -363,12 +363,10 @@ static int skip_confirmed(const struct opts *o, const struct command *c, json_t 
 		if (strcmp(json_string_value(v) ?: "", version) == 0)
 			listed = 1;
 	struct sbuf q = {0};
-	if (listed) {
-		sbuf_addf(&q, "tally %s", c->name);
-		for (size_t k = 0; k < o->ca.pos.n; k++)
-			sbuf_addf(&q, " %s", o->ca.pos.v[k]);
-		sbuf_addf(&q, _(": %s; the record is not touched. Proceed? [y/N] "), i18n_msg(c->help));
-	} else if (json_array_size(vs))
+	if (listed)
+		sbuf_addf(&q, _("tally skip %s %s: %s is never built while skipped; the record is not touched. "
+				"Proceed? [y/N] "), comp ? comp : "?", version, version);
+	else if (json_array_size(vs))
 		sbuf_addf(&q, _("tally: %s is not among the versions the upstream offers (newest: %s); skip it anyway? [y/N] "),
 			  version, json_string_value(json_array_get(vs, 0)) ?: "?");
 	else
@@ -394,7 +392,7 @@ int run_batch(struct opts *o, const struct command *c)
 	if (engine_open(&eo, &e, &busy, &err) == 0) {
 		const struct strv *w = engine_warnings(e);
 		for (size_t i = 0; i < w->n; i++)
-			fprintf(stderr, _("tally: warning: %s\n"), w->v[i]);
+			fprintf(stderr, _("tally: warning: %s\n"), i18n_em(w->v[i]));
 		engine_set_live_logs(e, (o->verbose || prog.on) && !o->json);
 		if (engine_start(e) < 0) {
 			fputs(_("tally: cannot start the engine thread\n"), stderr);
@@ -440,7 +438,7 @@ int run_batch(struct opts *o, const struct command *c)
 		json_object_set_new(cmd, "now", json_integer(atoll(getenv("TALLY_NOW"))));
 #endif
 	int code = EXIT_FAIL, header = 0, cancelled = 0;
-	if (c->id == CMD_SKIP && cli_confirms(o, c) && !skip_confirmed(o, c, cmd, cl)) {
+	if (c->id == CMD_SKIP && cli_confirms(o, c) && !skip_confirmed(cmd, cl)) {
 		json_decref(cmd);
 		code = EXIT_OK;
 		goto out;

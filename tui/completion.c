@@ -2,6 +2,7 @@
  * than -C/--config and the hidden __components command (reads tally.conf,
  * no engine, no network). */
 #include "completion.h"
+#include "i18n.h"
 
 #include <string.h>
 
@@ -102,7 +103,9 @@ void completion_zsh(FILE *f, const struct compl_cmd *c, size_t n, const char *gl
 	      "_tally() {\n"
 	      "\tlocal -a cmds opts\n"
 	      "\tcmds=(\n"
-	      "\t\t'watch:the read-only console'\n", f);
+	      "\t\t'watch:", f);
+	zsh_quote(f, _("the read-only console"));
+	fputs("'\n", f);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "\t\t'%s:", c[i].name);
 		zsh_quote(f, c[i].help);

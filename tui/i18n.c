@@ -155,11 +155,17 @@ void i18n_pad(FILE *f, const char *s, int width)
 		fputc(' ', f);
 }
 
+/* CJK punctuation that never starts a line (it closes what comes before) */
+static int closes(wchar_t ch)
+{
+	return ch && wcschr(L"\x3001\x3002\xff0c\xff1b\xff1a\xff09\xff01\xff1f\x300b\x300d\x300f\x3011\x2026", ch) != NULL;
+}
+
 size_t i18n_cut(const char *s, int room)
 {
 	mbstate_t st;
 	memset(&st, 0, sizeof st);
-	size_t len = strlen(s), i = 0, space = 0, wide = 0;
+	size_t len = strlen(s), i = 0, space = 0, wide = 0, wide_before = 0;
 	int w = 0;
 	while (i < len) {
 		wchar_t ch = L'?';
@@ -169,6 +175,8 @@ size_t i18n_cut(const char *s, int room)
 			r = 1;
 			ch = L'?';
 		}
+		if (wide == i && closes(ch))
+			wide = wide_before;   /* never break just before ，。） */
 		int cw = wcwidth(ch);
 		if (cw < 0)
 			cw = 1;
@@ -180,8 +188,10 @@ size_t i18n_cut(const char *s, int room)
 			space = i;
 		w += cw;
 		i += r;
-		if (cw == 2)
+		if (cw == 2) {
+			wide_before = wide;
 			wide = i;   /* a line may end after a wide character */
+		}
 	}
 	return len;
 }

@@ -185,7 +185,19 @@ static int compile(struct pat *p)
 			p->longest_len = p->t[i].len;
 		}
 	}
-	return p->litbytes >= 4;
+	/* a format needs two words of its own: one word ("%s config %s")
+	 * also turns up in other programs' text */
+	int words = 0;
+	for (int i = 0; i < p->nt; i++) {
+		if (p->t[i].kind != TK_LIT)
+			continue;
+		for (size_t k = 0; k < p->t[i].len; k++)
+			if (isalpha((unsigned char)p->t[i].lit[k]) && k + 1 < p->t[i].len &&
+			    isalpha((unsigned char)p->t[i].lit[k + 1]) &&
+			    (k == 0 || !isalpha((unsigned char)p->t[i].lit[k - 1])))
+				words++;
+	}
+	return p->litbytes >= 4 && words >= 2;
 }
 
 struct i18nmsg_set *i18nmsg_set_new(void)

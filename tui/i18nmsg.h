@@ -26,7 +26,8 @@ struct i18nmsg_set;
 struct i18nmsg_set *i18nmsg_set_new(void);
 /* Adds the English text (a printf format when it has conversions) and its
  * translation. Both are copied. Formats whose literal text has fewer than
- * four letters ("%s: %s") are kept for exact lookups only. */
+ * two words ("%s: %s", "%s config %s": one word turns up in other
+ * programs' text too) are never patterns. */
 void i18nmsg_set_add(struct i18nmsg_set *set, const char *english, const char *translated);
 void i18nmsg_set_free(struct i18nmsg_set *set);
 size_t i18nmsg_set_count(const struct i18nmsg_set *set);

@@ -175,7 +175,7 @@ static int tally_main(int argc, char **argv, struct opts *o)
 		return EXIT_OK;
 	}
 	if (command_check(c, &o->ca, msg, sizeof msg) < 0) {
-		fprintf(stderr, "tally: %s\n", msg);
+		fprintf(stderr, "tally: %s\n", i18n_em(msg));
 		return EXIT_USAGE;
 	}
 	if (cli_confirms(o, c) && c->id != CMD_SKIP) {

@@ -222,7 +222,7 @@ int run_health(struct opts *o, const struct command *c)
 		json_decref(ev);
 		printf("{\"schema\":1,\"event\":\"summary\",\"ok\":0,\"failed\":1,\"exit\":1}\n");
 	} else {
-		printf(_("unhealthy: %s\n"), reason);
+		printf(_("unhealthy: %s\n"), i18n_em(reason));
 	}
 	free(reason);
 	return EXIT_FAIL;

@@ -59,10 +59,17 @@ static void attempts_draw(struct console *c, WINDOW *w, int focused)
 	/* columns by display width: the words may be translated (wide) */
 	int wide = W >= 100;
 	char hc[8][64], head[512];
-	snprintf(head, sizeof head, "%s %s %s %s %s %s %s%s%s", i18n_cell(hc[0], 64, _("ATTEMPT (UTC start)"), wide ? 27 : 25),
+	/* the seconds are right-aligned under their headings: " %6s %6s %6s"
+	 * (" %6s %5s" when narrow) */
+	snprintf(head, sizeof head, "%s %s %s %s %s", i18n_cell(hc[0], 64, _("ATTEMPT (UTC start)"), wide ? 27 : 25),
 		 i18n_cell(hc[1], 64, _("VERSION"), 10), i18n_cell(hc[2], 64, _("ACTION"), 7),
-		 i18n_cell(hc[3], 64, _("RESULT"), 9), i18n_cell(hc[4], 64, _("CLASS"), wide ? 11 : 9),
-		 i18n_cell(hc[5], 64, _("BUILD"), wide ? 7 : 6), _("PUSH"), wide ? " " : "", wide ? _("VERIFY") : "");
+		 i18n_cell(hc[3], 64, _("RESULT"), 9), i18n_cell(hc[4], 64, _("CLASS"), wide ? 10 : 8));
+	const char *secs[3] = {_("BUILD"), _("PUSH"), _("VERIFY")};
+	for (int k = 0; k < (wide ? 3 : 2); k++) {
+		size_t l = strlen(head);
+		int pad = (wide || k == 0 ? 6 : 5) - i18n_width(secs[k]);
+		snprintf(head + l, sizeof head - l, " %*s%s", pad > 0 ? pad : 0, "", secs[k]);
+	}
 	ui_put(c, w, 1, 1, W - 2, head, A_BOLD);
 	int rows = h - 2;
 	ui_list_scroll(&c->pos[VIEW_ATTEMPTS].sel, &c->pos[VIEW_ATTEMPTS].top, n, rows);

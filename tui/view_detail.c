@@ -108,7 +108,7 @@ static void detail_lines(struct console *c, struct row *r, struct strv *o)
 	json_t *pin = json_object_get(st, "pin");
 	if (json_is_object(pin))
 		fld(o, C_("detail", "pin"), _("at %s: %s  (p unpins; %s)"), ui_s(pin, "version"),
-		    ui_s(pin, "reason") && *ui_s(pin, "reason") ? ui_s(pin, "reason") : _("no reason given"),
+		    ui_s(pin, "reason") && *ui_s(pin, "reason") ? i18n_em(ui_s(pin, "reason")) : _("no reason given"),
 		    ui_s(pin, "ships") ? _("the next run then ships the candidate") : _("nothing newer to ship"));
 	else
 		fld(o, C_("detail", "pin"), "-");

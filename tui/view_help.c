@@ -45,12 +45,22 @@ static void help_lines(struct console *c, struct strv *out)
 		free(l);
 	}
 	strv_push(out, "");
+	/* the legend wraps between its items (never inside one) */
 	struct sbuf sb = {0};
 	sbuf_adds(&sb, _("states: "));
+	int indent = i18n_width(sbuf_str(&sb));
 	const char *states[] = {"building", "pushing", "verifying", "recording", "pinned", "failed",
 				"unknown", "unchecked", "outdated", "ahead", "current"};
-	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
-		sbuf_addf(&sb, "%s %s  ", ui_glyph(c, states[i]), i18n_word(states[i]));
+	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+		char *item = xasprintf("%s %s  ", ui_glyph(c, states[i]), i18n_word(states[i]));
+		if (i && i18n_width(sbuf_str(&sb)) + i18n_width(item) - 2 > W) {
+			strv_push(out, sbuf_str(&sb));
+			sbuf_reset(&sb);
+			sbuf_addf(&sb, "%*s", indent, "");
+		}
+		sbuf_adds(&sb, item);
+		free(item);
+	}
 	strv_push(out, sbuf_str(&sb));
 	sbuf_free(&sb);
 	strv_push_owned(out, xasprintf(_("theme: %s%s"), c->theme.name, c->color ? "" : _(" (no colour)")));

@@ -291,7 +291,7 @@ int ui_problem(struct console *c, struct row *r, char *l1, size_t n1, char *l2, 
 		if (pn)
 			ui_when(pn, pw, sizeof pw);
 		snprintf(l1, n1, _("%s: pinned at %s%s%s%s"), r->name, ui_s(pin, "version") ? ui_s(pin, "version") : "?",
-			 reason && *reason ? ": " : _(" (no reason given)"), reason ? reason : "", skips);
+			 reason && *reason ? _(": ") : _(" (no reason given)"), reason ? i18n_em(reason) : "", skips);
 		if (ships && pn)
 			snprintf(l2, n2, _("p unpins: the next run at %s ships %s"), pw, ships);
 		else if (ships)

@@ -25,6 +25,10 @@ expect_exit "unknown option before the command exits 2" 2 tally --frobnicate sta
 expect_exit "missing option argument exits 2" 2 tally run server --version
 expect_exit "--version of an unknown component exits 2" 2 tally run nosuch --version v1.0.0
 expect_exit "run of an unknown component exits 2" 2 tally run nosuch
+expect_exit "history of an unknown component exits 2 (it listed every component)" 2 tally history nosuch
+check "  and names it" grep -q "unknown component 'nosuch'" "$T/last.err"
+expect_exit "pin of a mistyped component exits 2" 2 tally pin servr
+check "  naming it, with the nearest name" grep -q "unknown component 'servr'; did you mean 'server'?" "$T/last.err"
 expect_exit "--version without a component exits 2" 2 tally run --version v3.8.1
 expect_exit "--version not newer than the record exits 2" 2 tally run server --version v3.8.0
 expect_exit "--version older than the record exits 2" 2 tally run server --version v3.7.9

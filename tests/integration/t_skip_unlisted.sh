@@ -30,7 +30,7 @@ console_stop
 # --- a listed version: the plain question; y ---------------------------------
 console_start 120 30 -- --no-tui skip server v3.8.1 --reason bad
 check "a listed version gets the plain question" \
-	wait_screen 'tally skip server v3\.8\.1: never build VERSION \(commits the holds file\); the record is not touched\. Proceed\? \[y/N\]'
+	wait_screen 'tally skip server v3\.8\.1: v3\.8\.1 is never built while skipped; the record is not touched\. Proceed\? \[y/N\]'
 check "not the unlisted one" not wait_screen 'not among the versions' 1
 keys y Enter
 expect_eq "y: exit 0" "$(console_rc)" 0

@@ -54,6 +54,12 @@ static void test_cut(void **state)
 	assert_int_equal(((unsigned char)zh[n] & 0xc0) != 0x80, 1);
 	/* a space still wins over a wide character before it */
 	assert_int_equal(i18n_cut("跳过 server v3.8.1", 12), strlen("跳过 server"));
+	/* a line never starts with closing punctuation: the break moves back */
+	assert_int_equal(i18n_cut("中文字，后面", 6), strlen("中文"));
+	assert_int_equal(i18n_cut("中文字（后面", 6), strlen("中文字"));
+	/* the later of a space and a wide character wins */
+	assert_int_equal(i18n_cut("先 fetch 并快进", 14), strlen("先 fetch 并快"));
+	assert_int_equal(i18n_cut("先 fetch 并快进，并推送", 16), strlen("先 fetch 并快"));
 }
 
 static void test_words_in_c_locale(void **state)

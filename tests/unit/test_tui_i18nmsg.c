@@ -34,8 +34,10 @@ static int setup(void **state)
 	i18nmsg_set_add(set, "%s:%d: unknown key '%s'", "%s:%d：未知的键 '%s'");
 	i18nmsg_set_add(set, "%s %s is older than the record %s (use reset)",
 			"记录为 %3$s，%1$s %2$s 比它旧（请用 reset）");
-	i18nmsg_set_add(set, "%s failed", "%s 失败");
+	i18nmsg_set_add(set, "%s is not pinned", "%s 未固定");
+	i18nmsg_set_add(set, "%s: %s is not pinned", "%s：%s 未固定");
 	i18nmsg_set_add(set, "build of %s failed", "%s 的构建失败");
+	i18nmsg_set_add(set, "%s config %s", "%s 的配置 %s");       /* one word: never a pattern */
 	i18nmsg_set_add(set, "exit status %d after %.1f s", "%2$.1f 秒后退出，状态 %1$d");
 	i18nmsg_set_add(set, "commit %.12s is not ours", "提交 %.12s 不是我们的");
 	i18nmsg_set_add(set, "field '%.*s' is bad", "字段 '%.*s' 有误");
@@ -90,9 +92,9 @@ static void test_nested_and_prefix(void **state)
 static void test_specific_wins(void **state)
 {
 	(void)state;
-	/* both "%s failed" and "build of %s failed" match: the longer literal wins */
-	expect("build of server failed", "server 的构建失败");
-	expect("push failed", "push 失败");
+	/* both match the same text: the one with more literal text wins */
+	expect("hosts: server is not pinned", "hosts：server 未固定");
+	expect("server is not pinned", "server 未固定");
 }
 
 static void test_no_match_stays(void **state)
@@ -105,6 +107,8 @@ static void test_no_match_stays(void **state)
 	expect("commit 0123456789ab is not ours", "提交 0123456789ab 不是我们的");
 	/* glue formats with almost no words are not patterns */
 	expect("a: b", "a: b");
+	/* nor a format of one word (libgit2's text has "config" too) */
+	expect("failed to parse config file: missing ']'", "failed to parse config file: missing ']'");
 	/* nor formats with two values side by side (which split of "hostb"?) */
 	expect("building app on hostb", "building app on hostb");
 	expect("", "");
@@ -119,13 +123,15 @@ static void test_hostile_text_terminates(void **state)
 {
 	(void)state;
 	struct i18nmsg_set *s = i18nmsg_set_new();
-	i18nmsg_set_add(s, "a %s b %s b %s b %s b %s b %s b %s c", "甲");
+	i18nmsg_set_add(s, "ab %s bb %s bb %s bb %s bb %s bb %s bb %s cc", "甲");
 	char text[4096];
 	size_t n = 0;
 	text[n++] = 'a';
+	text[n++] = 'b';
 	text[n++] = ' ';
 	while (n < sizeof text - 8) {
 		text[n++] = ' ';
+		text[n++] = 'b';
 		text[n++] = 'b';
 		text[n++] = ' ';
 	}
