@@ -125,7 +125,7 @@ void on_progress(struct engine *e, struct attempt_task *t, json_t *ev)
 	const char *event = jget_s(ev, "event");
 	if (ev_from_name(event) == EV_LOG) {
 		size_t len = json_string_length(json_object_get(ev, "data"));
-		if (queue_bytes(&e->outbox) + len > OUTBOX_LOG_LIMIT) {
+		if (queue_bytes(&e->outbox) + e->out_pending.bytes + len > OUTBOX_LOG_LIMIT) {
 			if (!t->dropping) {
 				t->dropping = 1;
 				emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", ev_name(EV_DROPPED), "component",
@@ -140,7 +140,7 @@ void on_progress(struct engine *e, struct attempt_task *t, json_t *ev)
 			json_object_set_new(ev, "schema", json_integer(1));
 		if (e->cur_job >= 0)
 			json_object_set_new(ev, "job", json_integer(e->cur_job));
-		queue_push_sized(&e->outbox, 0, ev, NULL, len);
+		pending_add(&e->out_pending, ev, len);   /* in order with the other events */
 		return;
 	}
 	if (ev_from_name(event) == EV_STAGE && strcmp(jget_s(ev, "result"), "started") == 0) {

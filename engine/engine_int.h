@@ -116,6 +116,7 @@ struct engine {
 	struct comp_state *cs;
 	size_t n;
 	struct queue inbox, outbox;
+	struct pending out_pending; /* events of this loop iteration (engine thread), see emit */
 	pthread_t thread;
 	int started;
 	long long started_at;       /* epoch seconds, for health */
@@ -281,6 +282,7 @@ void notify_start(struct engine *e, struct job *j, struct comp_state *cs, json_t
 
 /* history.c */
 void refresh_record(struct engine *e, struct comp_state *cs);
+void refresh_records(struct engine *e, struct comp_state **sel, size_t n);
 struct holds *read_holds(struct engine *e, struct tally_err *err);
 void record_commit_free(struct record_commit *rc);
 void walk_records(struct engine *e, const char *component,
@@ -333,7 +335,10 @@ int start_repair(struct engine *e, struct job *j, struct comp_state *cs, int ret
 void on_command(struct engine *e, json_t *cmd);
 
 /* protocol.c */
+/* Queues an event; the events of one loop iteration go to the outbox
+ * together (outbox_flush before the loop waits), so readers wake once. */
 void emit(struct engine *e, json_t *ev);
+void outbox_flush(struct engine *e);
 void emit_error(struct engine *e, const char *component, enum tally_class cls,
 		       const char *msg);
 void emit_note(struct engine *e, const char *component, const char *msg);

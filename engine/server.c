@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "protocol.h"
+#include "queue.h"
 #include "util.h"
 
 #define MAX_LINE (1024 * 1024)
@@ -56,7 +57,10 @@ struct server {
 	pthread_mutex_t mu;        /* nclients only */
 	int nclients;
 	struct conn *conns[MAX_CLIENTS];
-	long long next_job;
+	long long next_job;        /* atomic: the server thread and server_tap_submit */
+	struct queue tap;          /* events for the in-process client (opts.tap) */
+	int tap_on;                /* atomic; cleared by server_tap_close */
+	struct pending tap_out;    /* server thread: this pass's events for the tap */
 };
 
 /* The private directory for sockets whose state-dir path is too long:
@@ -257,7 +261,7 @@ static void handle_line(struct server *s, struct conn *c, const char *line, size
 			/* already asked */
 		}
 	} else {
-		json_int_t job = ++s->next_job;
+		json_int_t job = __atomic_add_fetch(&s->next_job, 1, __ATOMIC_SEQ_CST);
 		json_object_set_new(msg, "id", json_integer(job));
 		conn_send_json(s, c, json_pack("{s:s, s:I, s:I}", "event", ev_name(EV_ACCEPTED), "id", cid, "job", job));
 		engine_submit(s->e, json_incref(msg));
@@ -327,6 +331,8 @@ static void broadcast(struct server *s, json_t *ev)
 {
 	if (s->on_event)
 		s->on_event(s->ctx, ev);
+	if (__atomic_load_n(&s->tap_on, __ATOMIC_ACQUIRE))
+		pending_add(&s->tap_out, json_incref(ev), 0);
 	int droppable = ev_from_name(json_string_value(json_object_get(ev, "event"))) == EV_LOG;
 	char *line = NULL;
 	size_t len = 0;
@@ -379,6 +385,15 @@ static void accept_all(struct server *s)
 	}
 }
 
+/* what this pass broadcast, to the in-process client at once */
+static void tap_flush(struct server *s)
+{
+	if (__atomic_load_n(&s->tap_on, __ATOMIC_ACQUIRE))
+		queue_push_pending(&s->tap, &s->tap_out);
+	else
+		pending_clear(&s->tap_out);
+}
+
 static void *server_main(void *arg)
 {
 	struct server *s = arg;
@@ -411,6 +426,7 @@ static void *server_main(void *arg)
 			broadcast(s, ev);
 			json_decref(ev);
 		}
+		tap_flush(s);
 		if (pfd[1].revents & POLLIN)
 			accept_all(s);
 		double now = util_monotonic();
@@ -441,6 +457,7 @@ static void *server_main(void *arg)
 		broadcast(s, ev);
 		json_decref(ev);
 	}
+	tap_flush(s);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (s->conns[i]) {
 			int fl = fcntl(s->conns[i]->fd, F_GETFL);
@@ -469,6 +486,8 @@ int server_start(struct engine *e, const struct server_opts *o, struct server **
 	s->lfd = -1;
 	s->wake[0] = s->wake[1] = s->stop[0] = s->stop[1] = -1;
 	pthread_mutex_init(&s->mu, NULL);
+	queue_init(&s->tap, 1);
+	s->tap_on = o->tap;
 	if (o->group) {
 		struct group gr, *res = NULL;
 		char buf[4096];
@@ -543,6 +562,7 @@ fail:
 		if (s->stop[i] >= 0)
 			close(s->stop[i]);
 	}
+	queue_destroy(&s->tap);
 	free(s->path);
 	free(s->state_dir);
 	free(s);
@@ -581,7 +601,42 @@ void server_free(struct server *s)
 		close(s->wake[i]);
 		close(s->stop[i]);
 	}
+	pending_clear(&s->tap_out);
+	queue_destroy(&s->tap);
 	free(s->path);
 	free(s->state_dir);
 	free(s);
+}
+
+long long server_tap_submit(struct server *s, json_t *cmd)
+{
+	json_int_t job = __atomic_add_fetch(&s->next_job, 1, __ATOMIC_SEQ_CST);
+	json_object_set_new(cmd, "id", json_integer(job));
+	engine_submit(s->e, cmd);
+	return job;
+}
+
+json_t *server_tap_next(struct server *s, int timeout_ms)
+{
+	struct msg *m = queue_pop(&s->tap, timeout_ms);
+	if (!m)
+		return NULL;
+	json_t *ev = m->json;
+	free(m);
+	return ev;
+}
+
+int server_tap_fd(struct server *s)
+{
+	return s->tap.wake[0];
+}
+
+void server_tap_close(struct server *s)
+{
+	__atomic_store_n(&s->tap_on, 0, __ATOMIC_RELEASE);
+	struct msg *m;
+	while ((m = queue_pop(&s->tap, 0))) {
+		json_decref(m->json);
+		free(m);
+	}
 }

@@ -403,17 +403,14 @@ int run_batch(struct opts *o, const struct command *c)
 		/* this engine listens on the socket like serve (SPEC section 8):
 		 * a command or console started meanwhile is handed to it; this
 		 * command is one of its clients */
-		struct server_opts so = {.socket_path = engine_socket_path(e), .group = engine_conf(e)->group};
+		struct server_opts so = {.socket_path = engine_socket_path(e), .group = engine_conf(e)->group,
+					 .tap = 1};
 		struct tally_err serr = {0};
 		signal(SIGPIPE, SIG_IGN);
-		if (server_start(e, &so, &srv, &serr) == 0 &&
-		    client_connect(engine_socket_path(e), 0, &cl, &serr) < 0) {
+		if (server_start(e, &so, &srv, &serr) == 0)
+			cl = client_tap(srv, e);   /* its events as objects, not through the socket */
+		else
 			fprintf(stderr, _("tally: warning: %s; other commands cannot reach this one\n"), serr.msg);
-			server_free(srv);
-			srv = NULL;
-		} else if (!srv) {
-			fprintf(stderr, _("tally: warning: %s; other commands cannot reach this one\n"), serr.msg);
-		}
 		if (!cl)
 			cl = client_local(e);
 	} else if (busy) {
