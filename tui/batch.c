@@ -212,6 +212,7 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 		const char *comp = s_or(ev, "component", NULL);
 		if (o->quiet && json_is_true(json_object_get(ev, "warning")))
 			return;
+		fflush(stdout);   /* stdout is buffered: what came before goes first */
 		fprintf(stderr, "tally: %s%s%s\n", comp ? comp : "", comp ? ": " : "", s_or(ev, "message", ""));
 	} else if (strcmp(event, "summary") == 0) {
 		const struct command *c = command_find_cli(o->command);
@@ -226,6 +227,7 @@ static int cat_file(const char *path)
 	struct sbuf sb = {0};
 	struct tally_err err = {0};
 	if (util_read_file(path, &sb, &err) < 0) {
+		fflush(stdout);   /* stdout is buffered: what came before goes first */
 		fprintf(stderr, "tally: %s\n", err.msg);
 		return -1;
 	}
@@ -242,6 +244,7 @@ static int follow_file(const char *path)
 {
 	FILE *f = fopen(path, "re");
 	if (!f) {
+		fflush(stdout);   /* stdout is buffered: what came before goes first */
 		fprintf(stderr, "tally: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
@@ -279,6 +282,7 @@ int batch_fail(const struct opts *o, int code, const char *msg)
 		json_decref(ev);
 		printf("{\"schema\":1,\"event\":\"summary\",\"ok\":0,\"failed\":0,\"exit\":%d}\n", code);
 	}
+	fflush(stdout);   /* stdout is buffered: what came before goes first */
 	fprintf(stderr, "tally: %s\n", msg);
 	return code;
 }
@@ -381,8 +385,12 @@ static int skip_confirmed(const struct opts *o, const struct command *c, json_t 
 
 int run_batch(struct opts *o, const struct command *c)
 {
-	/* written as each event happens, also into a pipe */
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* written as the events come: line by line on a terminal; into a pipe
+	 * or file in blocks, flushed whenever no further event is there yet
+	 * (so nothing waits in the buffer while the command does) and before
+	 * anything goes to stderr */
+	if (isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOLBF, 0);
 	prog.on = isatty(STDOUT_FILENO) && !o->quiet && !o->json && !o->verbose;
 	struct engine *e = NULL;
 	struct client *cl = NULL;
@@ -447,15 +455,21 @@ int run_batch(struct opts *o, const struct command *c)
 		goto out;
 	}
 	for (;;) {
-		json_t *ev = client_next_event(cl, 200);
+		json_t *ev = client_next_event(cl, 0);
+		if (!ev) {
+			fflush(stdout);
+			ev = client_next_event(cl, 200);
+		}
 		if (!ev)
 			progress_draw(1);   /* the elapsed time moves on */
 		if (interrupted && !cancelled) {
 			if (e) {
+				fflush(stdout);   /* stdout is buffered: what came before goes first */
 				fputs(_("tally: interrupted; cancelling (nothing is recorded by a cancelled attempt)\n"), stderr);
 				engine_cancel(e);
 			} else {
 				/* attached: the engine carries on, as with a closed console */
+				fflush(stdout);   /* stdout is buffered: what came before goes first */
 				fputs(_("tally: detached; the engine carries on (see tally status)\n"), stderr);
 				json_decref(ev);
 				break;
@@ -466,6 +480,7 @@ int run_batch(struct opts *o, const struct command *c)
 			continue;
 		const char *event = s_or(ev, "event", "");
 		if (strcmp(event, "disconnected") == 0) {
+			fflush(stdout);   /* stdout is buffered: what came before goes first */
 			fputs(_("tally: the engine went away before the command finished\n"), stderr);
 			json_decref(ev);
 			break;
