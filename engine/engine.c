@@ -394,6 +394,7 @@ void engine_free(struct engine *e)
 	free(e->conf_path);
 	free(e->state_dir);
 	free(e->refname);
+	free(e->checks_text);
 	free(e);
 }
 

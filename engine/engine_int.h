@@ -117,6 +117,7 @@ struct engine {
 	size_t n;
 	struct queue inbox, outbox;
 	struct pending out_pending; /* events of this loop iteration (engine thread), see emit */
+	char *checks_text;          /* checks.json as last read or written (engine thread) */
 	pthread_t thread;
 	int started;
 	long long started_at;       /* epoch seconds, for health */
