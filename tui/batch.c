@@ -24,12 +24,28 @@ static const char *s_or(json_t *o, const char *k, const char *dflt)
 	return v ? v : dflt;
 }
 
+/* cell padded to width columns: ASCII (one column a byte, as i18n_width
+ * counts it) is written at once; anything else by i18n_pad */
+static void pad_cell(const char *cell, int width)
+{
+	static const char spaces[] = "                                        ";
+	size_t n = 0;
+	for (; cell[n]; n++)
+		if ((unsigned char)cell[n] >= 0x80) {
+			i18n_pad(stdout, cell, width);
+			return;
+		}
+	fwrite(cell, 1, n, stdout);
+	for (int left = width - (int)n; left > 0; left -= (int)sizeof spaces - 1)
+		fwrite(spaces, 1, left < (int)sizeof spaces - 1 ? (size_t)left : sizeof spaces - 1, stdout);
+}
+
 /* One line of columns padded by display width (a Chinese word is two
  * cells a character): widths[i] columns each but the last. */
 static void print_cols(const char *const *cells, const int *widths, int n)
 {
 	for (int i = 0; i < n - 1; i++) {
-		i18n_pad(stdout, cells[i], widths[i]);
+		pad_cell(cells[i], widths[i]);
 		fputc(' ', stdout);
 	}
 	fputs(cells[n - 1], stdout);
