@@ -6,6 +6,7 @@
  * component wait for it here (SPEC section 7). Engine-thread side only,
  * except attempt_run and post_progress (worker thread). */
 #include "engine_int.h"
+#include "curlload.h"
 
 static void resume_one(struct engine *e, struct waiter *w, const struct attempt *a, int good);
 static void resume_waiters(struct engine *e, struct comp_state *cs, const struct attempt *a, int good);
@@ -74,6 +75,31 @@ void attempt_done(struct engine *e, struct work *w)
 	on_attempt_done(e, (struct attempt_task *)w);
 }
 
+/* libcurl is opened on first use (curlload.c); an attempt reads its tags
+ * back after the build and push, so the first one has it opened on the
+ * check pool meanwhile (counted as a task: the engine waits for it). */
+static void preload_run(struct work *w)
+{
+	(void)w;
+	curl_preload();
+}
+
+static void preload_done(struct engine *e, struct work *w)
+{
+	(void)w;
+	e->running_tasks--;
+}
+
+static void preload_curl(struct engine *e)
+{
+	if (e->curl_preloading)
+		return;
+	e->curl_preloading = 1;
+	e->curl_preload = (struct work){.run = preload_run, .done = preload_done};
+	e->running_tasks++;
+	pool_submit(e->check_pool, &e->curl_preload);
+}
+
 void pump_attempts(struct engine *e)
 {
 	while (e->nwaiting && e->running_attempts < e->conf->parallel) {
@@ -83,6 +109,7 @@ void pump_attempts(struct engine *e)
 		t->cs->stage = state_name(ST_BUILDING);
 		status_touch(e, t->cs);
 		pool_submit(e->attempt_pool, &t->w);
+		preload_curl(e);
 	}
 }
 

@@ -22,6 +22,8 @@
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 
+#include "curlload.h"
+
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -77,6 +79,11 @@ static void load(void)
 }
 
 #define LOADED(name) (pthread_once(&once, load), p_##name != NULL)
+
+void curl_preload(void)
+{
+	pthread_once(&once, load);
+}
 
 CURLcode curl_global_init(long flags)
 {

@@ -128,6 +128,8 @@ struct engine {
 	size_t ncheck_wait, capcheck_wait;
 	struct waiter *waiters;     /* commands waiting for a busy component */
 	int running_attempts, running_checks, running_tasks;
+	struct work curl_preload;   /* libcurl opened while the first attempt builds */
+	int curl_preloading;
 	int quitting;
 	int serving;                /* tally serve: the schedule runs */
 	int sched_dirty;            /* schedule.json needs writing */
@@ -337,7 +339,8 @@ void on_command(struct engine *e, json_t *cmd);
 
 /* protocol.c */
 /* Queues an event; the events of one loop iteration go to the outbox
- * together (outbox_flush before the loop waits), so readers wake once. */
+ * together (outbox_flush before the loop waits, or every 64 events), so
+ * readers wake once, not once an event. */
 void emit(struct engine *e, json_t *ev);
 void outbox_flush(struct engine *e);
 void emit_error(struct engine *e, const char *component, enum tally_class cls,

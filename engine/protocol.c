@@ -100,6 +100,10 @@ void emit(struct engine *e, json_t *ev)
 	if (e->cur_job >= 0 && !json_object_get(ev, "job"))
 		json_object_set_new(ev, "job", json_integer(e->cur_job));
 	pending_add(&e->out_pending, ev, 0);
+	/* a long answer (status of every component) goes out in parts, so
+	 * that readers print while the rest is made */
+	if (e->out_pending.n >= 64)
+		outbox_flush(e);
 }
 
 void outbox_flush(struct engine *e)

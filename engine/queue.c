@@ -51,6 +51,7 @@ void pending_add(struct pending *p, json_t *json, size_t bytes)
 		p->head = m;
 	p->tail = m;
 	p->bytes += bytes;
+	p->n++;
 }
 
 void queue_push_pending(struct queue *q, struct pending *p)
@@ -71,6 +72,7 @@ void queue_push_pending(struct queue *q, struct pending *p)
 	pthread_mutex_unlock(&q->mu);
 	p->head = p->tail = NULL;
 	p->bytes = 0;
+	p->n = 0;
 }
 
 void pending_clear(struct pending *p)
@@ -83,6 +85,7 @@ void pending_clear(struct pending *p)
 	}
 	p->tail = NULL;
 	p->bytes = 0;
+	p->n = 0;
 }
 
 void queue_push_batch(struct queue *q, json_t **evs, size_t n)

@@ -41,6 +41,7 @@ void queue_push_batch(struct queue *q, json_t **evs, size_t n);
 struct pending {
 	struct msg *head, *tail;
 	size_t bytes;     /* live log bytes it carries */
+	size_t n;         /* messages */
 };
 void pending_add(struct pending *p, json_t *json, size_t bytes);
 /* Appends everything in p to q under one lock and empties p. */
