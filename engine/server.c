@@ -60,6 +60,7 @@ struct server {
 	long long next_job;        /* atomic: the server thread and server_tap_submit */
 	struct queue tap;          /* events for the in-process client (opts.tap) */
 	int tap_on;                /* atomic; cleared by server_tap_close */
+	int tap_dropping;          /* server thread: the tap's log chunks are dropped */
 	struct pending tap_out;    /* server thread: this pass's events for the tap */
 };
 
@@ -133,6 +134,20 @@ static void conn_free(struct conn *c)
  * not fit is dropped, and the client is told once which log to read
  * instead; a state event that does not fit even four times over means the
  * client is not reading at all: it is disconnected. */
+/* The notice a client gets once when its log chunks start to be dropped. */
+static json_t *dropped_note(struct server *s, json_t *droppable)
+{
+	const char *comp = json_string_value(json_object_get(droppable, "component"));
+	const char *att = json_string_value(json_object_get(droppable, "attempt"));
+	json_t *note = json_pack("{s:i, s:s, s:o, s:o, s:s}", "schema", 1, "event", ev_name(EV_DROPPED),
+				 "component", comp ? json_string(comp) : json_null(), "attempt",
+				 att ? json_string(att) : json_null(), "message",
+				 "this client reads too slowly; live log chunks were dropped (the full log is in the log file)");
+	if (comp && att && s->state_dir)
+		json_object_set_new(note, "log", json_sprintf("%s/logs/%s/%s.log", s->state_dir, comp, att));
+	return note;
+}
+
 static void conn_queue(struct server *s, struct conn *c, const char *line, size_t len,
 		       json_t *droppable)
 {
@@ -140,14 +155,7 @@ static void conn_queue(struct server *s, struct conn *c, const char *line, size_
 	if (droppable && pending + len > s->limit) {
 		if (!c->dropping) {
 			c->dropping = 1;
-			const char *comp = json_string_value(json_object_get(droppable, "component"));
-			const char *att = json_string_value(json_object_get(droppable, "attempt"));
-			json_t *note = json_pack("{s:i, s:s, s:o, s:o, s:s}", "schema", 1, "event", ev_name(EV_DROPPED),
-						 "component", comp ? json_string(comp) : json_null(), "attempt",
-						 att ? json_string(att) : json_null(), "message",
-						 "this client reads too slowly; live log chunks were dropped (the full log is in the log file)");
-			if (comp && att && s->state_dir)
-				json_object_set_new(note, "log", json_sprintf("%s/logs/%s/%s.log", s->state_dir, comp, att));
+			json_t *note = dropped_note(s, droppable);
 			char *d = json_dumps(note, JSON_COMPACT);
 			sbuf_adds(&c->out, d);
 			sbuf_addc(&c->out, '\n');
@@ -331,9 +339,23 @@ static void broadcast(struct server *s, json_t *ev)
 {
 	if (s->on_event)
 		s->on_event(s->ctx, ev);
-	if (__atomic_load_n(&s->tap_on, __ATOMIC_ACQUIRE))
-		pending_add(&s->tap_out, json_incref(ev), 0);
 	int droppable = ev_from_name(json_string_value(json_object_get(ev, "event"))) == EV_LOG;
+	if (__atomic_load_n(&s->tap_on, __ATOMIC_ACQUIRE)) {
+		/* the in-process client's live log chunks are bounded like a
+		 * socket client's: past the limit they are dropped (it is told
+		 * once) until it has read what it has */
+		size_t n = droppable ? json_string_length(json_object_get(ev, "data")) : 0;
+		size_t queued = droppable ? queue_bytes(&s->tap) + s->tap_out.bytes : 0;
+		if (droppable && s->tap_dropping && queued == 0)
+			s->tap_dropping = 0;
+		if (droppable && (s->tap_dropping || queued + n > s->limit)) {
+			if (!s->tap_dropping)
+				pending_add(&s->tap_out, dropped_note(s, ev), 0);
+			s->tap_dropping = 1;
+		} else {
+			pending_add(&s->tap_out, json_incref(ev), n);
+		}
+	}
 	char *line = NULL;
 	size_t len = 0;
 	for (int i = 0; i < MAX_CLIENTS; i++) {
