@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "curlload.h"
 #include "i18n.h"
 #include "server.h"
 #include "statedir.h"
@@ -399,7 +401,37 @@ static int skip_confirmed(const struct opts *o, const struct command *c, json_t 
 	return yes;
 }
 
+static int batch_main(struct opts *o, const struct command *c);
+
+static void *preload_main(void *arg)
+{
+	(void)arg;
+	curl_preload();
+	return NULL;
+}
+
+/* A command that makes HTTP requests (checks, attempts, registry reads)
+ * has libcurl opened on a thread of its own while the engine opens
+ * (curlload.c: it is not linked, so that the others never load it). */
 int run_batch(struct opts *o, const struct command *c)
+{
+	pthread_t pre;
+	int preloading = 0;
+	if (c->id == CMD_CHECK || c->id == CMD_RUN || c->id == CMD_RETRY || c->id == CMD_REBUILD ||
+	    c->id == CMD_RESET || c->id == CMD_VERIFY || c->id == CMD_ADOPT) {
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		preloading = pthread_create(&pre, NULL, preload_main, NULL) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	int rc = batch_main(o, c);
+	if (preloading)
+		pthread_join(pre, NULL);
+	return rc;
+}
+
+static int batch_main(struct opts *o, const struct command *c)
 {
 	/* written as the events come: line by line on a terminal; into a pipe
 	 * or file in blocks, flushed whenever no further event is there yet
