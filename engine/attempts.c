@@ -6,6 +6,7 @@
  * component wait for it here (SPEC section 7). Engine-thread side only,
  * except attempt_run and post_progress (worker thread). */
 #include "engine_int.h"
+#include "curlload.h"
 
 static void resume_one(struct engine *e, struct waiter *w, const struct attempt *a, int good);
 static void resume_waiters(struct engine *e, struct comp_state *cs, const struct attempt *a, int good);
@@ -74,6 +75,31 @@ void attempt_done(struct engine *e, struct work *w)
 	on_attempt_done(e, (struct attempt_task *)w);
 }
 
+/* libcurl is opened on first use (curlload.c); an attempt reads its tags
+ * back after the build and push, so the first one has it opened on the
+ * check pool meanwhile (counted as a task: the engine waits for it). */
+static void preload_run(struct work *w)
+{
+	(void)w;
+	curl_preload();
+}
+
+static void preload_done(struct engine *e, struct work *w)
+{
+	(void)w;
+	e->running_tasks--;
+}
+
+static void preload_curl(struct engine *e)
+{
+	if (e->curl_preloading)
+		return;
+	e->curl_preloading = 1;
+	e->curl_preload = (struct work){.run = preload_run, .done = preload_done};
+	e->running_tasks++;
+	pool_submit(e->check_pool, &e->curl_preload);
+}
+
 void pump_attempts(struct engine *e)
 {
 	while (e->nwaiting && e->running_attempts < e->conf->parallel) {
@@ -83,6 +109,7 @@ void pump_attempts(struct engine *e)
 		t->cs->stage = state_name(ST_BUILDING);
 		status_touch(e, t->cs);
 		pool_submit(e->attempt_pool, &t->w);
+		preload_curl(e);
 	}
 }
 
@@ -125,7 +152,7 @@ void on_progress(struct engine *e, struct attempt_task *t, json_t *ev)
 	const char *event = jget_s(ev, "event");
 	if (ev_from_name(event) == EV_LOG) {
 		size_t len = json_string_length(json_object_get(ev, "data"));
-		if (queue_bytes(&e->outbox) + len > OUTBOX_LOG_LIMIT) {
+		if (queue_bytes(&e->outbox) + e->out_pending.bytes + len > OUTBOX_LOG_LIMIT) {
 			if (!t->dropping) {
 				t->dropping = 1;
 				emit(e, json_pack("{s:s, s:s, s:s, s:s, s:s}", "event", ev_name(EV_DROPPED), "component",
@@ -140,7 +167,7 @@ void on_progress(struct engine *e, struct attempt_task *t, json_t *ev)
 			json_object_set_new(ev, "schema", json_integer(1));
 		if (e->cur_job >= 0)
 			json_object_set_new(ev, "job", json_integer(e->cur_job));
-		queue_push_sized(&e->outbox, 0, ev, NULL, len);
+		pending_add(&e->out_pending, ev, len);   /* in order with the other events */
 		return;
 	}
 	if (ev_from_name(event) == EV_STAGE && strcmp(jget_s(ev, "result"), "started") == 0) {

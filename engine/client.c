@@ -13,10 +13,12 @@
 #include <unistd.h>
 
 #include "protocol.h"
+#include "server.h"
 #include "util.h"
 
 struct client {
 	struct engine *e;          /* local */
+	struct server *srv;        /* tap: in-process, through the server (client_tap) */
 	int fd;                    /* remote */
 	struct sbuf in;
 	json_t *queue;             /* events read ahead (remote), from qhead on */
@@ -35,6 +37,16 @@ struct client *client_local(struct engine *e)
 {
 	struct client *c = xcalloc(1, sizeof *c);
 	c->e = e;
+	c->fd = -1;
+	c->next_id = 1;
+	c->hello = engine_describe(e);
+	return c;
+}
+
+struct client *client_tap(struct server *s, struct engine *e)
+{
+	struct client *c = xcalloc(1, sizeof *c);
+	c->srv = s;
 	c->fd = -1;
 	c->next_id = 1;
 	c->hello = engine_describe(e);
@@ -215,6 +227,8 @@ long long client_submit(struct client *c, json_t *cmd, struct tally_err *err)
 		engine_submit(c->e, cmd);
 		return id;
 	}
+	if (c->srv)
+		return server_tap_submit(c->srv, cmd);
 	int rc = send_line(c, cmd);
 	json_decref(cmd);
 	if (rc < 0) {
@@ -260,6 +274,8 @@ json_t *client_next_event(struct client *c, int timeout_ms)
 {
 	if (c->e)
 		return engine_next_event(c->e, timeout_ms);
+	if (c->srv)
+		return server_tap_next(c->srv, timeout_ms);
 	json_t *ev = pop(c);
 	if (ev)
 		return ev;
@@ -276,7 +292,7 @@ json_t *client_next_event(struct client *c, int timeout_ms)
 
 int client_fd(const struct client *c)
 {
-	return c->e ? engine_event_fd(c->e) : c->fd;
+	return c->e ? engine_event_fd(c->e) : c->srv ? server_tap_fd(c->srv) : c->fd;
 }
 
 int client_pending(const struct client *c)
@@ -288,6 +304,8 @@ void client_free(struct client *c)
 {
 	if (!c)
 		return;
+	if (c->srv)
+		server_tap_close(c->srv);
 	if (c->fd >= 0)
 		close(c->fd);
 	sbuf_free(&c->in);

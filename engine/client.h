@@ -13,6 +13,12 @@ struct client;
 
 /* An in-process engine (started). The client does not own it. */
 struct client *client_local(struct engine *e);
+/* The in-process client of a server started with .tap (server.h): like a
+ * socket client (job ids from the server, events of every job, so callers
+ * pick their own by "job") but without the socket and the JSON encoding. e
+ * is the server's engine. The server must outlive the client. */
+struct server;
+struct client *client_tap(struct server *s, struct engine *e);
 /* Connects and says hello. watch: a read-only connection. */
 int client_connect(const char *socket_path, int watch, struct client **out,
 		   struct tally_err *err);

@@ -21,12 +21,20 @@ void cmd_status(struct engine *e, json_t *cmd, const char *event)
 		j->input_error = 1;
 	}
 	refresh_unpushed(e);
+	/* the branch head is read once for all of them, the pause file once */
+	struct comp_state **idle = xcalloc(n + 1, sizeof *idle);
+	size_t nidle = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!sel[i]->running)
+			idle[nidle++] = sel[i];
+	refresh_records(e, idle, nidle);
+	free(idle);
+	int paused = engine_paused(e);
+	long long now = now_s();
 	for (size_t i = 0; i < n; i++) {
-		if (!sel[i]->running) {
-			refresh_record(e, sel[i]);
+		if (!sel[i]->running)
 			comp_bases_refresh(e, sel[i], NULL);   /* built_on follows the record */
-		}
-		emit(e, comp_status(e, sel[i], h, event));
+		emit(e, status_json(sel[i], h, event, paused, now));
 		j->ok++;
 	}
 	holds_free(h);

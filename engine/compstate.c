@@ -131,17 +131,30 @@ json_t *status_json(const struct comp_state *cs, const struct holds *h, const ch
 		msg = cs->last_message;
 		evidence = cs->last_evidence;
 	}
-	json_t *st = json_pack("{s:i, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-			 "schema", 1, "event", event, "component", cs->cc->name, "key", cs->cc->key,
-			 "file", cs->cc->file, "recorded", jstr(cs->recorded), "upstream",
-			 cs->upstream.n && cs->up_cls == TC_NONE ? json_string(cs->upstream.v[0]) : json_null(),
-			 "candidate", jstr(cand), "built", jstr(cs->built), "state", state_of(cs, h, cand),
-			 "class", jstr(cls), "message", jstr(msg), "checked_at", jtime(cs->checked_at),
-			 "retry_at", jtime(cs->retry_due ? cs->retry_due : cs->retry_at), "next_run",
-			 jtime(next_run_of(cs, h, paused, now)), "last_result", jstr(cs->last_result), "last_at",
-			 jtime(cs->last_ended));
-	json_object_set_new(st, "evidence", evidence ? json_incref(evidence) : json_null());
-	json_object_set_new(st, "log", jstr(cs->last_log));
+	/* built key by key (a status of 1,000 components builds 1,000 of
+	 * these; json_pack parses its format and checks every key each time),
+	 * in the order the protocol has always had */
+	json_t *st = json_object();
+	json_object_set_new_nocheck(st, "schema", json_integer(1));
+	json_object_set_new_nocheck(st, "event", json_string(event));
+	json_object_set_new_nocheck(st, "component", json_string(cs->cc->name));
+	json_object_set_new_nocheck(st, "key", json_string(cs->cc->key));
+	json_object_set_new_nocheck(st, "file", json_string(cs->cc->file));
+	json_object_set_new_nocheck(st, "recorded", jstr(cs->recorded));
+	json_object_set_new_nocheck(st, "upstream", cs->upstream.n && cs->up_cls == TC_NONE
+							   ? json_string(cs->upstream.v[0]) : json_null());
+	json_object_set_new_nocheck(st, "candidate", jstr(cand));
+	json_object_set_new_nocheck(st, "built", jstr(cs->built));
+	json_object_set_new_nocheck(st, "state", json_string(state_of(cs, h, cand)));
+	json_object_set_new_nocheck(st, "class", jstr(cls));
+	json_object_set_new_nocheck(st, "message", jstr(msg));
+	json_object_set_new_nocheck(st, "checked_at", jtime(cs->checked_at));
+	json_object_set_new_nocheck(st, "retry_at", jtime(cs->retry_due ? cs->retry_due : cs->retry_at));
+	json_object_set_new_nocheck(st, "next_run", jtime(next_run_of(cs, h, paused, now)));
+	json_object_set_new_nocheck(st, "last_result", jstr(cs->last_result));
+	json_object_set_new_nocheck(st, "last_at", jtime(cs->last_ended));
+	json_object_set_new_nocheck(st, "evidence", evidence ? json_incref(evidence) : json_null());
+	json_object_set_new_nocheck(st, "log", jstr(cs->last_log));
 	/* skipped versions are listed beside the state (SPEC section 2) */
 	json_t *skipped = json_array();
 	for (size_t i = 0; h && i < holds_count(h); i++) {
@@ -149,7 +162,7 @@ json_t *status_json(const struct comp_state *cs, const struct holds *h, const ch
 		if (hd->kind == HOLD_SKIP && strcmp(hd->component, cs->cc->name) == 0)
 			json_array_append_new(skipped, json_string(hd->version));
 	}
-	json_object_set_new(st, "skipped", skipped);
+	json_object_set_new_nocheck(st, "skipped", skipped);
 	/* a pin, its reason and what unpinning would do: nothing at once; the
 	 * next scheduled run ships the candidate */
 	const struct hold *pin = h ? holds_pin(h, cs->cc->name) : NULL;
@@ -157,11 +170,11 @@ json_t *status_json(const struct comp_state *cs, const struct holds *h, const ch
 		long long next = 0;
 		if (cs->cron && !upstream_is_manual(cs->cc) && !paused)
 			next = cron_next(cs->cron, now);
-		json_object_set_new(st, "pin", json_pack("{s:s, s:s, s:o, s:o}", "version", pin->version, "reason",
+		json_object_set_new_nocheck(st, "pin", json_pack("{s:s, s:s, s:o, s:o}", "version", pin->version, "reason",
 							pin->reason, "ships", jstr(candidate_unpinned(cs, h)),
 							"next_run", jtime(next)));
 	} else {
-		json_object_set_new(st, "pin", json_null());
+		json_object_set_new_nocheck(st, "pin", json_null());
 	}
 	json_t *bases = json_array();
 	size_t i;
@@ -170,23 +183,23 @@ json_t *status_json(const struct comp_state *cs, const struct holds *h, const ch
 		json_array_append_new(bases, json_pack("{s:s, s:O, s:O}", "image", jget_s(v, "image"), "digest",
 						       json_object_get(v, "digest"), "built_on",
 						       json_object_get(v, "built_on")));
-	json_object_set_new(st, "bases", bases);
+	json_object_set_new_nocheck(st, "bases", bases);
 	/* who holds a running attempt: this host, or another host's claim */
 	const char *holder = cs->running ? cs->self_host : NULL;
 	if (!holder && cs->held_by && cand && cs->held_version && strcmp(cs->held_version, cand) == 0)
 		holder = cs->held_by;
-	json_object_set_new(st, "host", jstr(holder));
+	json_object_set_new_nocheck(st, "host", jstr(holder));
 	if (cs->cc->hosts.n) {
 		json_t *hl = json_array();
 		for (size_t k = 0; k < cs->cc->hosts.n; k++)
 			json_array_append_new(hl, json_string(cs->cc->hosts.v[k]));
-		json_object_set_new(st, "hosts", hl);
+		json_object_set_new_nocheck(st, "hosts", hl);
 	}
 	if (cs->cc->platforms.n) {
 		json_t *pl = json_array();
 		for (size_t k = 0; k < cs->cc->platforms.n; k++)
 			json_array_append_new(pl, json_string(cs->cc->platforms.v[k]));
-		json_object_set_new(st, "platforms", pl);
+		json_object_set_new_nocheck(st, "platforms", pl);
 	}
 	return st;
 }

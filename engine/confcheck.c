@@ -257,15 +257,18 @@ int confcheck_str(struct loader *ld, const struct keydef *kd, const char *value,
 		/* {secret:ID} is known to the build command only; finish()
 		 * checks that each names a secret of the component; the
 		 * platform variables only in commands */
-		struct strv names = {0};
+		struct strv secrets = {0};
 		size_t nv = (kd->flags & KF_CMD) ? config_template_nvars : CONF_NONCMD_NVARS;
-		for (size_t i = 0; i < nv; i++)
-			strv_push(&names, config_template_vars[i]);
 		if (!strcmp(kd->key, "build"))
-			secret_refs(value, &names);
-		rc = template_check(value, (const char *const *)names.v, names.n,
-				    (kd->flags & KF_CMD) ? 1 : 0, ctx, ld->err);
-		strv_free(&names);
+			secret_refs(value, &secrets);
+		const char **names = xcalloc(nv + secrets.n + 1, sizeof *names);
+		for (size_t i = 0; i < nv; i++)
+			names[i] = config_template_vars[i];
+		for (size_t i = 0; i < secrets.n; i++)
+			names[nv + i] = secrets.v[i];
+		rc = template_check(value, names, nv + secrets.n, (kd->flags & KF_CMD) ? 1 : 0, ctx, ld->err);
+		free(names);
+		strv_free(&secrets);
 	} else if (kd->flags & KF_SPLIT) {
 		char **words = NULL;
 		rc = template_split(value, &words, NULL, ctx, ld->err);

@@ -418,7 +418,8 @@ static void free_keyed(void *base, int comp)
 {
 	for (size_t i = 0; i < config_key_count(); i++) {
 		const struct keydef *kd = confkeys_at(i);
-		if ((strcmp(kd->section, "component") == 0) != comp)
+		/* the first letter first (called for every key of every component) */
+		if ((kd->section[0] == 'c' && strcmp(kd->section, "component") == 0) != comp)
 			continue;
 		void *field = (char *)base + kd->off;
 		switch (kd->type) {

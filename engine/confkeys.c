@@ -4,6 +4,7 @@
 #include "confkeys.h"
 #include "err.h"
 
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -235,8 +236,11 @@ const struct keydef *confkeys_at(size_t i)
 
 const struct keydef *confkeys_find(const char *section, const char *key)
 {
+	/* first letters first: a load looks up every entry of the file */
+	int s0 = (unsigned char)section[0], k0 = tolower((unsigned char)key[0]);
 	for (size_t i = 0; i < sizeof keydefs / sizeof keydefs[0]; i++)
-		if (strcmp(keydefs[i].section, section) == 0 && strcasecmp(keydefs[i].key, key) == 0)
+		if ((unsigned char)keydefs[i].section[0] == s0 && tolower((unsigned char)keydefs[i].key[0]) == k0 &&
+		    strcmp(keydefs[i].section, section) == 0 && strcasecmp(keydefs[i].key, key) == 0)
 			return &keydefs[i];
 	return NULL;
 }

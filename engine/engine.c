@@ -81,13 +81,14 @@ static void *engine_main(void *arg)
 	struct tally_err err = {0};
 	if (repo_open(e->root, &e->repo, &err) < 0) {
 		emit_error(e, NULL, TC_INPUT, err.msg);
+		outbox_flush(e);
 		return NULL;
 	}
-	for (size_t i = 0; i < e->n; i++)
-		refresh_record(e, &e->cs[i]);
+	refresh_records(e, NULL, 0);
 	schedule_tick(e);
 	for (;;) {
 		e->cur_job = -1;
+		outbox_flush(e);   /* this iteration's events, readers woken once */
 		struct msg *m = queue_pop(&e->inbox, schedule_wait_ms(e));
 		if (!m) {
 			schedule_tick(e);
@@ -133,6 +134,7 @@ static void *engine_main(void *arg)
 	e->hold_names = NULL;
 	git_repository_free(e->repo);
 	e->repo = NULL;
+	outbox_flush(e);
 	return NULL;
 }
 
@@ -352,6 +354,7 @@ void engine_free(struct engine *e)
 		queue_push(&e->inbox, M_QUIT, NULL, NULL);
 		pthread_join(e->thread, NULL);
 	}
+	pending_clear(&e->out_pending);
 	struct msg *m;
 	while (e->outbox.wake[0] >= 0 && (m = queue_pop(&e->outbox, 0))) {
 		json_decref(m->json);
@@ -391,6 +394,7 @@ void engine_free(struct engine *e)
 	free(e->conf_path);
 	free(e->state_dir);
 	free(e->refname);
+	free(e->checks_text);
 	free(e);
 }
 

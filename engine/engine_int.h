@@ -116,6 +116,8 @@ struct engine {
 	struct comp_state *cs;
 	size_t n;
 	struct queue inbox, outbox;
+	struct pending out_pending; /* events of this loop iteration (engine thread), see emit */
+	char *checks_text;          /* checks.json as last read or written (engine thread) */
 	pthread_t thread;
 	int started;
 	long long started_at;       /* epoch seconds, for health */
@@ -126,6 +128,8 @@ struct engine {
 	size_t ncheck_wait, capcheck_wait;
 	struct waiter *waiters;     /* commands waiting for a busy component */
 	int running_attempts, running_checks, running_tasks;
+	struct work curl_preload;   /* libcurl opened while the first attempt builds */
+	int curl_preloading;
 	int quitting;
 	int serving;                /* tally serve: the schedule runs */
 	int sched_dirty;            /* schedule.json needs writing */
@@ -281,6 +285,7 @@ void notify_start(struct engine *e, struct job *j, struct comp_state *cs, json_t
 
 /* history.c */
 void refresh_record(struct engine *e, struct comp_state *cs);
+void refresh_records(struct engine *e, struct comp_state **sel, size_t n);
 struct holds *read_holds(struct engine *e, struct tally_err *err);
 void record_commit_free(struct record_commit *rc);
 void walk_records(struct engine *e, const char *component,
@@ -333,7 +338,11 @@ int start_repair(struct engine *e, struct job *j, struct comp_state *cs, int ret
 void on_command(struct engine *e, json_t *cmd);
 
 /* protocol.c */
+/* Queues an event; the events of one loop iteration go to the outbox
+ * together (outbox_flush before the loop waits, or every 64 events), so
+ * readers wake once, not once an event. */
 void emit(struct engine *e, json_t *ev);
+void outbox_flush(struct engine *e);
 void emit_error(struct engine *e, const char *component, enum tally_class cls,
 		       const char *msg);
 void emit_note(struct engine *e, const char *component, const char *msg);

@@ -16,15 +16,15 @@ static int str_eq_null(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-void refresh_record(struct engine *e, struct comp_state *cs)
+/* The record of cs in head (rc and err: how resolving the branch went). */
+static void refresh_record_in(struct engine *e, struct comp_state *cs, git_commit *head, int rc,
+			      const struct tally_err *head_err)
 {
-	struct tally_err err = {0};
+	struct tally_err err = *head_err;
 	char *was = cs->recorded, *was_msg = cs->record_msg;
 	cs->recorded = cs->record_msg = NULL;
 	cs->record_error = 0;
-	git_commit *head = NULL;
 	const struct vfile *vf = NULL;
-	int rc = repo_branch_commit(e->repo, e->refname, &head, &err);
 	if (rc == 0) {
 		if (!e->pc)
 			e->pc = parsecache_new();
@@ -37,7 +37,6 @@ void refresh_record(struct engine *e, struct comp_state *cs)
 				   cs->cc->file, versionfile_line(vf, cs->cc->key), cs->cc->key);
 	else if (rc == 0)
 		cs->recorded = v ? xstrdup(v) : NULL;
-	git_commit_free(head);
 	if (rc < 0) {
 		cs->record_error = 1;
 		cs->record_msg = xstrdup(err.msg);
@@ -46,6 +45,24 @@ void refresh_record(struct engine *e, struct comp_state *cs)
 		status_touch(e, cs);   /* the row changed */
 	free(was);
 	free(was_msg);
+}
+
+void refresh_record(struct engine *e, struct comp_state *cs)
+{
+	refresh_records(e, &cs, 1);
+}
+
+/* Several components against one resolution of the branch head (a status
+ * of every component reads the ref once, not once a component). sel NULL:
+ * every component. */
+void refresh_records(struct engine *e, struct comp_state **sel, size_t n)
+{
+	struct tally_err err = {0};
+	git_commit *head = NULL;
+	int rc = repo_branch_commit(e->repo, e->refname, &head, &err);
+	for (size_t i = 0; i < (sel ? n : e->n); i++)
+		refresh_record_in(e, sel ? sel[i] : &e->cs[i], head, rc, &err);
+	git_commit_free(head);
 }
 
 struct holds *read_holds(struct engine *e, struct tally_err *err)

@@ -273,9 +273,9 @@ void http_free_secret(char *s)
 struct http *http_alloc(int insecure, int cancel_fd, long connect_timeout, long timeout,
 			int per_host)
 {
-	pthread_once(&init_once, global_init);
+	/* libcurl is opened and the handle made by the first exchange: an
+	 * attempt makes its transport before it builds (curlload.c) */
 	struct http *h = xcalloc(1, sizeof *h);
-	h->curl = curl_easy_init();
 	h->insecure = insecure;
 	h->cancel_fd = cancel_fd;
 	h->connect_timeout = connect_timeout;
@@ -416,6 +416,10 @@ static void set_method(CURL *c, const struct http_request *rq)
 int http_exchange(struct http *h, const struct http_request *rq, struct http_reply *rp,
 		  struct tally_err *err)
 {
+	if (!h->curl) {
+		pthread_once(&init_once, global_init);
+		h->curl = curl_easy_init();
+	}
 	CURL *c = h->curl;
 	struct curl_slist *hdrs = NULL;
 	struct xfer x = {.rp = rp, .body_max = rq->body_max ? rq->body_max : HTTP_BODY_MAX,

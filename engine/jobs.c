@@ -49,24 +49,22 @@ void status_flush(struct engine *e)
 		return;
 	}
 	struct holds *h = read_holds(e, NULL);
-	json_t **batch = xcalloc(n, sizeof *batch);
-	size_t nb = 0;
+	int paused = engine_paused(e);
+	long long now = now_s();
 	for (size_t i = 0; i < e->n; i++) {
 		if (!e->status_dirty[i])
 			continue;
 		e->status_dirty[i] = 0;
-		json_t *row = comp_status(e, &e->cs[i], h, ev_name(EV_STATUS));
+		json_t *row = status_json(&e->cs[i], h, ev_name(EV_STATUS), paused, now);
 		if (e->status_sent[i] && json_equal(row, e->status_sent[i])) {
 			json_decref(row);
 			continue;
 		}
 		json_decref(e->status_sent[i]);
 		e->status_sent[i] = json_incref(row);
-		batch[nb++] = row;
+		pending_add(&e->out_pending, row, 0);
 	}
 	holds_free(h);
-	queue_push_batch(&e->outbox, batch, nb);
-	free(batch);
 }
 
 struct job *job_new(struct engine *e, json_t *cmd)

@@ -99,7 +99,16 @@ void emit(struct engine *e, json_t *ev)
 	 * engine can pick its own events out of the stream */
 	if (e->cur_job >= 0 && !json_object_get(ev, "job"))
 		json_object_set_new(ev, "job", json_integer(e->cur_job));
-	queue_push(&e->outbox, 0, ev, NULL);
+	pending_add(&e->out_pending, ev, 0);
+	/* a long answer (status of every component) goes out in parts, so
+	 * that readers print while the rest is made */
+	if (e->out_pending.n >= 64)
+		outbox_flush(e);
+}
+
+void outbox_flush(struct engine *e)
+{
+	queue_push_pending(&e->outbox, &e->out_pending);
 }
 
 json_t *jstr(const char *s)

@@ -40,31 +40,60 @@ void queue_push(struct queue *q, int kind, json_t *json, void *ptr)
 	queue_push_sized(q, kind, json, ptr, 0);
 }
 
-void queue_push_batch(struct queue *q, json_t **evs, size_t n)
+void pending_add(struct pending *p, json_t *json, size_t bytes)
 {
-	if (!n)
+	struct msg *m = xcalloc(1, sizeof *m);
+	m->json = json;
+	m->bytes = bytes;
+	if (p->tail)
+		p->tail->next = m;
+	else
+		p->head = m;
+	p->tail = m;
+	p->bytes += bytes;
+	p->n++;
+}
+
+void queue_push_pending(struct queue *q, struct pending *p)
+{
+	if (!p->head)
 		return;
-	struct msg *first = NULL, *last = NULL;
-	for (size_t i = 0; i < n; i++) {
-		struct msg *m = xcalloc(1, sizeof *m);
-		m->json = evs[i];
-		if (last)
-			last->next = m;
-		else
-			first = m;
-		last = m;
-	}
 	pthread_mutex_lock(&q->mu);
 	if (q->tail)
-		q->tail->next = first;
+		q->tail->next = p->head;
 	else
-		q->head = first;
-	q->tail = last;
+		q->head = p->head;
+	q->tail = p->tail;
+	q->bytes += p->bytes;
 	if (q->wake[1] >= 0 && write(q->wake[1], "x", 1) < 0) {
 		/* pipe full means already readable */
 	}
 	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
+	p->head = p->tail = NULL;
+	p->bytes = 0;
+	p->n = 0;
+}
+
+void pending_clear(struct pending *p)
+{
+	while (p->head) {
+		struct msg *m = p->head;
+		p->head = m->next;
+		json_decref(m->json);
+		free(m);
+	}
+	p->tail = NULL;
+	p->bytes = 0;
+	p->n = 0;
+}
+
+void queue_push_batch(struct queue *q, json_t **evs, size_t n)
+{
+	struct pending p = {0};
+	for (size_t i = 0; i < n; i++)
+		pending_add(&p, evs[i], 0);
+	queue_push_pending(q, &p);
 }
 
 size_t queue_bytes(struct queue *q)

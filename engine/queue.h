@@ -35,6 +35,19 @@ struct msg *queue_pop(struct queue *q, int timeout_ms);
 /* Appends evs[0..n) (kind 0, no pointer) in order under one lock, waking
  * the consumer once; takes the references. */
 void queue_push_batch(struct queue *q, json_t **evs, size_t n);
+/* Messages one producer collects and then pushes in one go (the engine
+ * thread's events of one loop iteration): consumers are woken once for
+ * all of them, in order. Only its producer touches a pending list. */
+struct pending {
+	struct msg *head, *tail;
+	size_t bytes;     /* live log bytes it carries */
+	size_t n;         /* messages */
+};
+void pending_add(struct pending *p, json_t *json, size_t bytes);
+/* Appends everything in p to q under one lock and empties p. */
+void queue_push_pending(struct queue *q, struct pending *p);
+/* Drops what p holds. */
+void pending_clear(struct pending *p);
 /* Drops what is queued and closes the pipe (no thread uses q any more). */
 void queue_destroy(struct queue *q);
 

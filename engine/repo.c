@@ -10,8 +10,11 @@
 
 static pthread_once_t git_once = PTHREAD_ONCE_INIT;
 
+void gitcerts_link(void);
+
 static void git_init_once(void)
 {
+	gitcerts_link();   /* the CA bundle is read on first TLS use (gitcerts.c) */
 	git_libgit2_init();
 	/* Our temporary files and renames are fsync'd; let libgit2 do the same
 	 * for objects and refs, or a crash right after a commit could lose it. */

@@ -22,7 +22,14 @@ void load_checks(struct engine *e)
 {
 	char *path = checks_path(e);
 	json_error_t jerr;
-	json_t *root = json_load_file(path, 0, &jerr);
+	struct sbuf raw = {0};
+	json_t *root = util_read_file(path, &raw, NULL) == 0 ? json_loadb(raw.buf, raw.len, 0, &jerr)
+							       : json_load_file(path, 0, &jerr);   /* says why */
+	if (root) {
+		free(e->checks_text);
+		e->checks_text = sbuf_detach(&raw);   /* save_checks writes only what differs */
+	}
+	sbuf_free(&raw);
 	if (!root) {
 		if (access(path, F_OK) == 0)
 			strv_push_owned(&e->warnings, xasprintf("%s:%d: unreadable, ignored: %s", path,
@@ -89,13 +96,23 @@ void save_checks(struct engine *e)
 		}
 	}
 	char *s = json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(root);
+	/* the same as read or last written: nothing to write (a status or a
+	 * run of manual components changes no check) */
+	if (e->checks_text && strcmp(s, e->checks_text) == 0) {
+		free(s);
+		return;
+	}
 	char *path = checks_path(e);
 	struct tally_err err = {0};
-	if (atomicfile_write(path, s, strlen(s), 0600, &err) < 0)
+	if (atomicfile_write(path, s, strlen(s), 0600, &err) < 0) {
 		strv_push(&e->warnings, err.msg);
+		free(s);
+	} else {
+		free(e->checks_text);
+		e->checks_text = s;
+	}
 	free(path);
-	free(s);
-	json_decref(root);
 }
 
 char *paused_path(struct engine *e)

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "protocol.h"
+#include "queue.h"
 #include "util.h"
 
 #define MAX_LINE (1024 * 1024)
@@ -56,7 +57,11 @@ struct server {
 	pthread_mutex_t mu;        /* nclients only */
 	int nclients;
 	struct conn *conns[MAX_CLIENTS];
-	long long next_job;
+	long long next_job;        /* atomic: the server thread and server_tap_submit */
+	struct queue tap;          /* events for the in-process client (opts.tap) */
+	int tap_on;                /* atomic; cleared by server_tap_close */
+	int tap_dropping;          /* server thread: the tap's log chunks are dropped */
+	struct pending tap_out;    /* server thread: this pass's events for the tap */
 };
 
 /* The private directory for sockets whose state-dir path is too long:
@@ -129,6 +134,20 @@ static void conn_free(struct conn *c)
  * not fit is dropped, and the client is told once which log to read
  * instead; a state event that does not fit even four times over means the
  * client is not reading at all: it is disconnected. */
+/* The notice a client gets once when its log chunks start to be dropped. */
+static json_t *dropped_note(struct server *s, json_t *droppable)
+{
+	const char *comp = json_string_value(json_object_get(droppable, "component"));
+	const char *att = json_string_value(json_object_get(droppable, "attempt"));
+	json_t *note = json_pack("{s:i, s:s, s:o, s:o, s:s}", "schema", 1, "event", ev_name(EV_DROPPED),
+				 "component", comp ? json_string(comp) : json_null(), "attempt",
+				 att ? json_string(att) : json_null(), "message",
+				 "this client reads too slowly; live log chunks were dropped (the full log is in the log file)");
+	if (comp && att && s->state_dir)
+		json_object_set_new(note, "log", json_sprintf("%s/logs/%s/%s.log", s->state_dir, comp, att));
+	return note;
+}
+
 static void conn_queue(struct server *s, struct conn *c, const char *line, size_t len,
 		       json_t *droppable)
 {
@@ -136,14 +155,7 @@ static void conn_queue(struct server *s, struct conn *c, const char *line, size_
 	if (droppable && pending + len > s->limit) {
 		if (!c->dropping) {
 			c->dropping = 1;
-			const char *comp = json_string_value(json_object_get(droppable, "component"));
-			const char *att = json_string_value(json_object_get(droppable, "attempt"));
-			json_t *note = json_pack("{s:i, s:s, s:o, s:o, s:s}", "schema", 1, "event", ev_name(EV_DROPPED),
-						 "component", comp ? json_string(comp) : json_null(), "attempt",
-						 att ? json_string(att) : json_null(), "message",
-						 "this client reads too slowly; live log chunks were dropped (the full log is in the log file)");
-			if (comp && att && s->state_dir)
-				json_object_set_new(note, "log", json_sprintf("%s/logs/%s/%s.log", s->state_dir, comp, att));
+			json_t *note = dropped_note(s, droppable);
 			char *d = json_dumps(note, JSON_COMPACT);
 			sbuf_adds(&c->out, d);
 			sbuf_addc(&c->out, '\n');
@@ -257,7 +269,7 @@ static void handle_line(struct server *s, struct conn *c, const char *line, size
 			/* already asked */
 		}
 	} else {
-		json_int_t job = ++s->next_job;
+		json_int_t job = __atomic_add_fetch(&s->next_job, 1, __ATOMIC_SEQ_CST);
 		json_object_set_new(msg, "id", json_integer(job));
 		conn_send_json(s, c, json_pack("{s:s, s:I, s:I}", "event", ev_name(EV_ACCEPTED), "id", cid, "job", job));
 		engine_submit(s->e, json_incref(msg));
@@ -328,6 +340,22 @@ static void broadcast(struct server *s, json_t *ev)
 	if (s->on_event)
 		s->on_event(s->ctx, ev);
 	int droppable = ev_from_name(json_string_value(json_object_get(ev, "event"))) == EV_LOG;
+	if (__atomic_load_n(&s->tap_on, __ATOMIC_ACQUIRE)) {
+		/* the in-process client's live log chunks are bounded like a
+		 * socket client's: past the limit they are dropped (it is told
+		 * once) until it has read what it has */
+		size_t n = droppable ? json_string_length(json_object_get(ev, "data")) : 0;
+		size_t queued = droppable ? queue_bytes(&s->tap) + s->tap_out.bytes : 0;
+		if (droppable && s->tap_dropping && queued == 0)
+			s->tap_dropping = 0;
+		if (droppable && (s->tap_dropping || queued + n > s->limit)) {
+			if (!s->tap_dropping)
+				pending_add(&s->tap_out, dropped_note(s, ev), 0);
+			s->tap_dropping = 1;
+		} else {
+			pending_add(&s->tap_out, json_incref(ev), n);
+		}
+	}
 	char *line = NULL;
 	size_t len = 0;
 	for (int i = 0; i < MAX_CLIENTS; i++) {
@@ -379,6 +407,15 @@ static void accept_all(struct server *s)
 	}
 }
 
+/* what this pass broadcast, to the in-process client at once */
+static void tap_flush(struct server *s)
+{
+	if (__atomic_load_n(&s->tap_on, __ATOMIC_ACQUIRE))
+		queue_push_pending(&s->tap, &s->tap_out);
+	else
+		pending_clear(&s->tap_out);
+}
+
 static void *server_main(void *arg)
 {
 	struct server *s = arg;
@@ -411,6 +448,7 @@ static void *server_main(void *arg)
 			broadcast(s, ev);
 			json_decref(ev);
 		}
+		tap_flush(s);
 		if (pfd[1].revents & POLLIN)
 			accept_all(s);
 		double now = util_monotonic();
@@ -441,6 +479,7 @@ static void *server_main(void *arg)
 		broadcast(s, ev);
 		json_decref(ev);
 	}
+	tap_flush(s);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (s->conns[i]) {
 			int fl = fcntl(s->conns[i]->fd, F_GETFL);
@@ -469,6 +508,8 @@ int server_start(struct engine *e, const struct server_opts *o, struct server **
 	s->lfd = -1;
 	s->wake[0] = s->wake[1] = s->stop[0] = s->stop[1] = -1;
 	pthread_mutex_init(&s->mu, NULL);
+	queue_init(&s->tap, 1);
+	s->tap_on = o->tap;
 	if (o->group) {
 		struct group gr, *res = NULL;
 		char buf[4096];
@@ -543,6 +584,7 @@ fail:
 		if (s->stop[i] >= 0)
 			close(s->stop[i]);
 	}
+	queue_destroy(&s->tap);
 	free(s->path);
 	free(s->state_dir);
 	free(s);
@@ -581,7 +623,42 @@ void server_free(struct server *s)
 		close(s->wake[i]);
 		close(s->stop[i]);
 	}
+	pending_clear(&s->tap_out);
+	queue_destroy(&s->tap);
 	free(s->path);
 	free(s->state_dir);
 	free(s);
+}
+
+long long server_tap_submit(struct server *s, json_t *cmd)
+{
+	json_int_t job = __atomic_add_fetch(&s->next_job, 1, __ATOMIC_SEQ_CST);
+	json_object_set_new(cmd, "id", json_integer(job));
+	engine_submit(s->e, cmd);
+	return job;
+}
+
+json_t *server_tap_next(struct server *s, int timeout_ms)
+{
+	struct msg *m = queue_pop(&s->tap, timeout_ms);
+	if (!m)
+		return NULL;
+	json_t *ev = m->json;
+	free(m);
+	return ev;
+}
+
+int server_tap_fd(struct server *s)
+{
+	return s->tap.wake[0];
+}
+
+void server_tap_close(struct server *s)
+{
+	__atomic_store_n(&s->tap_on, 0, __ATOMIC_RELEASE);
+	struct msg *m;
+	while ((m = queue_pop(&s->tap, 0))) {
+		json_decref(m->json);
+		free(m);
+	}
 }

@@ -31,6 +31,10 @@ struct server_opts {
 	/* every engine event, on the server thread (journal lines); may be NULL */
 	void (*on_event)(void *ctx, json_t *ev);
 	void *ctx;
+	/* 1: also keep every event for an in-process client (server_tap_*):
+	 * the batch command of the engine's own process reads its events as
+	 * objects, without a socket and without encoding or decoding them */
+	int tap;
 };
 
 struct server;
@@ -44,6 +48,15 @@ int server_stop_fd(struct server *s);
 int server_stop_now(struct server *s);
 /* Number of connected clients (for tests and status). */
 int server_clients(struct server *s);
+/* The in-process client of a server started with .tap (client_tap uses
+ * these; one reader). server_tap_submit gives the command a job id from
+ * the same counter as a socket client's and returns it; the events come
+ * as the server broadcasts them (the same objects; readers only read
+ * them); server_tap_close stops keeping them. */
+long long server_tap_submit(struct server *s, json_t *cmd);
+json_t *server_tap_next(struct server *s, int timeout_ms);
+int server_tap_fd(struct server *s);
+void server_tap_close(struct server *s);
 /* Stops the thread, closes every client, removes the socket. */
 void server_free(struct server *s);
 

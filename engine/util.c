@@ -59,11 +59,63 @@ char *xstrndup(const char *s, size_t n)
 	return d;
 }
 
+/* 1 when fmt is literal text, %s and %% only (most paths, keys and
+ * names tally builds): cat_s copies the pieces, without vsnprintf. */
+static int only_s(const char *fmt)
+{
+	for (const char *p = fmt; *p; p++)
+		if (*p == '%' && (p[1] == 's' || p[1] == '%'))
+			p++;
+		else if (*p == '%')
+			return 0;
+	return 1;
+}
+
+static char *cat_s(const char *fmt, va_list ap)
+{
+	size_t len = 0;
+	va_list ap2;
+	va_copy(ap2, ap);
+	for (const char *p = fmt; *p; p++) {
+		if (*p == '%' && p[1] == 's') {
+			const char *a = va_arg(ap2, const char *);
+			len += strlen(a ? a : "(null)");   /* as glibc prints it */
+			p++;
+		} else {
+			p += *p == '%';
+			len++;
+		}
+	}
+	va_end(ap2);
+	char *out = xmalloc(len + 1), *o = out;
+	for (const char *p = fmt; *p; p++) {
+		if (*p == '%' && p[1] == 's') {
+			const char *a = va_arg(ap, const char *);
+			if (!a)
+				a = "(null)";
+			size_t n = strlen(a);
+			memcpy(o, a, n);
+			o += n;
+			p++;
+		} else {
+			p += *p == '%';
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
-	struct sbuf sb = {0};
 	va_list ap;
 	va_start(ap, fmt);
+	if (only_s(fmt)) {
+		char *out = cat_s(fmt, ap);
+		va_end(ap);
+		return out;
+	}
+	struct sbuf sb = {0};
 	sbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
 	return sbuf_detach(&sb);
@@ -107,14 +159,21 @@ void sbuf_addc(struct sbuf *sb, char c)
 
 void sbuf_vaddf(struct sbuf *sb, const char *fmt, va_list ap)
 {
+	/* one pass when it fits what is there (or a first 64 bytes) */
+	sbuf_grow(sb, sb->cap > sb->len + 1 ? 0 : 63);
 	va_list ap2;
 	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap2);
+	size_t room = sb->cap - sb->len;
+	int n = vsnprintf(sb->buf + sb->len, room, fmt, ap2);
 	va_end(ap2);
-	if (n < 0)
+	if (n < 0) {
+		sb->buf[sb->len] = '\0';
 		return;
-	sbuf_grow(sb, (size_t)n);
-	vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+	}
+	if ((size_t)n >= room) {
+		sbuf_grow(sb, (size_t)n);
+		vsnprintf(sb->buf + sb->len, (size_t)n + 1, fmt, ap);
+	}
 	sb->len += (size_t)n;
 }
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "curlload.h"
 #include "i18n.h"
 #include "i18nmsg.h"
 #include "server.h"
@@ -25,12 +27,28 @@ static const char *s_or(json_t *o, const char *k, const char *dflt)
 	return v ? v : dflt;
 }
 
+/* cell padded to width columns: ASCII (one column a byte, as i18n_width
+ * counts it) is written at once; anything else by i18n_pad */
+static void pad_cell(const char *cell, int width)
+{
+	static const char spaces[] = "                                        ";
+	size_t n = 0;
+	for (; cell[n]; n++)
+		if ((unsigned char)cell[n] >= 0x80) {
+			i18n_pad(stdout, cell, width);
+			return;
+		}
+	fwrite(cell, 1, n, stdout);
+	for (int left = width - (int)n; left > 0; left -= (int)sizeof spaces - 1)
+		fwrite(spaces, 1, left < (int)sizeof spaces - 1 ? (size_t)left : sizeof spaces - 1, stdout);
+}
+
 /* One line of columns padded by display width (a Chinese word is two
  * cells a character): widths[i] columns each but the last. */
 static void print_cols(const char *const *cells, const int *widths, int n)
 {
 	for (int i = 0; i < n - 1; i++) {
-		i18n_pad(stdout, cells[i], widths[i]);
+		pad_cell(cells[i], widths[i]);
 		fputc(' ', stdout);
 	}
 	fputs(cells[n - 1], stdout);
@@ -213,6 +231,7 @@ static void print_plain(const struct opts *o, json_t *ev, int *header)
 		const char *comp = s_or(ev, "component", NULL);
 		if (o->quiet && json_is_true(json_object_get(ev, "warning")))
 			return;
+		fflush(stdout);   /* stdout is buffered: what came before goes first */
 		fprintf(stderr, "tally: %s%s%s\n", comp ? comp : "", comp ? ": " : "", i18n_em(s_or(ev, "message", "")));
 	} else if (strcmp(event, "summary") == 0) {
 		const struct command *c = command_find_cli(o->command);
@@ -227,6 +246,7 @@ static int cat_file(const char *path)
 	struct sbuf sb = {0};
 	struct tally_err err = {0};
 	if (util_read_file(path, &sb, &err) < 0) {
+		fflush(stdout);   /* stdout is buffered: what came before goes first */
 		fprintf(stderr, "tally: %s\n", i18n_em(err.msg));
 		return -1;
 	}
@@ -243,6 +263,7 @@ static int follow_file(const char *path)
 {
 	FILE *f = fopen(path, "re");
 	if (!f) {
+		fflush(stdout);   /* stdout is buffered: what came before goes first */
 		fprintf(stderr, "tally: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
@@ -280,6 +301,7 @@ int batch_fail(const struct opts *o, int code, const char *msg)
 		json_decref(ev);
 		printf("{\"schema\":1,\"event\":\"summary\",\"ok\":0,\"failed\":0,\"exit\":%d}\n", code);
 	}
+	fflush(stdout);   /* stdout is buffered: what came before goes first */
 	fprintf(stderr, "tally: %s\n", i18n_em(msg));
 	return code;
 }
@@ -378,10 +400,44 @@ static int skip_confirmed(json_t *cmd, struct client *cl)
 	return yes;
 }
 
+static int batch_main(struct opts *o, const struct command *c);
+
+static void *preload_main(void *arg)
+{
+	(void)arg;
+	curl_preload();
+	return NULL;
+}
+
+/* A command that makes HTTP requests (checks, attempts, registry reads)
+ * has libcurl opened on a thread of its own while the engine opens
+ * (curlload.c: it is not linked, so that the others never load it). */
 int run_batch(struct opts *o, const struct command *c)
 {
-	/* written as each event happens, also into a pipe */
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	pthread_t pre;
+	int preloading = 0;
+	if (c->id == CMD_CHECK || c->id == CMD_RUN || c->id == CMD_RETRY || c->id == CMD_REBUILD ||
+	    c->id == CMD_RESET || c->id == CMD_VERIFY || c->id == CMD_ADOPT) {
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		preloading = pthread_create(&pre, NULL, preload_main, NULL) == 0;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	int rc = batch_main(o, c);
+	if (preloading)
+		pthread_join(pre, NULL);
+	return rc;
+}
+
+static int batch_main(struct opts *o, const struct command *c)
+{
+	/* written as the events come: line by line on a terminal; into a pipe
+	 * or file in blocks, flushed whenever no further event is there yet
+	 * (so nothing waits in the buffer while the command does) and before
+	 * anything goes to stderr */
+	if (isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOLBF, 0);
 	prog.on = isatty(STDOUT_FILENO) && !o->quiet && !o->json && !o->verbose;
 	struct engine *e = NULL;
 	struct client *cl = NULL;
@@ -402,17 +458,14 @@ int run_batch(struct opts *o, const struct command *c)
 		/* this engine listens on the socket like serve (SPEC section 8):
 		 * a command or console started meanwhile is handed to it; this
 		 * command is one of its clients */
-		struct server_opts so = {.socket_path = engine_socket_path(e), .group = engine_conf(e)->group};
+		struct server_opts so = {.socket_path = engine_socket_path(e), .group = engine_conf(e)->group,
+					 .tap = 1};
 		struct tally_err serr = {0};
 		signal(SIGPIPE, SIG_IGN);
-		if (server_start(e, &so, &srv, &serr) == 0 &&
-		    client_connect(engine_socket_path(e), 0, &cl, &serr) < 0) {
+		if (server_start(e, &so, &srv, &serr) == 0)
+			cl = client_tap(srv, e);   /* its events as objects, not through the socket */
+		else
 			fprintf(stderr, _("tally: warning: %s; other commands cannot reach this one\n"), i18n_em(serr.msg));
-			server_free(srv);
-			srv = NULL;
-		} else if (!srv) {
-			fprintf(stderr, _("tally: warning: %s; other commands cannot reach this one\n"), i18n_em(serr.msg));
-		}
 		if (!cl)
 			cl = client_local(e);
 	} else if (busy) {
@@ -449,15 +502,21 @@ int run_batch(struct opts *o, const struct command *c)
 		goto out;
 	}
 	for (;;) {
-		json_t *ev = client_next_event(cl, 200);
+		json_t *ev = client_next_event(cl, 0);
+		if (!ev) {
+			fflush(stdout);
+			ev = client_next_event(cl, 200);
+		}
 		if (!ev)
 			progress_draw(1);   /* the elapsed time moves on */
 		if (interrupted && !cancelled) {
 			if (e) {
+				fflush(stdout);   /* stdout is buffered: what came before goes first */
 				fputs(_("tally: interrupted; cancelling (nothing is recorded by a cancelled attempt)\n"), stderr);
 				engine_cancel(e);
 			} else {
 				/* attached: the engine carries on, as with a closed console */
+				fflush(stdout);   /* stdout is buffered: what came before goes first */
 				fputs(_("tally: detached; the engine carries on (see tally status)\n"), stderr);
 				json_decref(ev);
 				break;
@@ -468,6 +527,7 @@ int run_batch(struct opts *o, const struct command *c)
 			continue;
 		const char *event = s_or(ev, "event", "");
 		if (strcmp(event, "disconnected") == 0) {
+			fflush(stdout);   /* stdout is buffered: what came before goes first */
 			fputs(_("tally: the engine went away before the command finished\n"), stderr);
 			json_decref(ev);
 			break;

@@ -85,6 +85,27 @@ expect_exit "  stop" 0 tally stop
 check "  it ended" wait_gone "$SERVE_PID" 10
 check "a JOURNAL_STREAM naming another file: still no prefixes" bash -c '! grep -q "^<[0-7]>" "$1"' _ "$T/other.err"
 
+# --- Type=notify: READY=1 and STOPPING=1 go to $NOTIFY_SOCKET ------------------------
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+open(sys.argv[1] + ".up", "w").close()
+with open(sys.argv[2], "ab", buffering=0) as out:
+    while True:
+        out.write(s.recv(4096) + b"\n--\n")
+' "$T/notify.sock" "$T/notify.got" &
+PIDS+=($!)
+for _ in $(seq 50); do [ -e "$T/notify.sock.up" ] && break; sleep 0.1; done
+NOTIFY_SOCKET="$T/notify.sock" "$TALLY_BIN" -C "$V" serve >"$T/notify.out" 2>"$T/notify.err" &
+SERVE_PID=$!
+PIDS+=("$SERVE_PID")
+for _ in $(seq 50); do grep -q 'READY=1' "$T/notify.got" 2>/dev/null && break; sleep 0.1; done
+check "serve under systemd says READY=1 on \$NOTIFY_SOCKET" grep -q '^READY=1$' "$T/notify.got"
+expect_exit "  stop" 0 tally stop
+check "  it ended" wait_gone "$SERVE_PID" 10
+check "  and it said STOPPING=1 first" grep -q '^STOPPING=1$' "$T/notify.got"
+
 # --- at start, serve makes up for the missed run and ships ------------------------
 n=$(commits)
 # (the engine lingers 2 s between releasing its lock and exiting: tally stop

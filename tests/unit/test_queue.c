@@ -80,6 +80,44 @@ static void test_batch(void **st)
 	queue_destroy(&q);
 }
 
+/* A pending list: collected without the lock, pushed in order in one go
+ * (one wake), its log bytes counted in the queue until popped. */
+static void test_pending(void **st)
+{
+	(void)st;
+	struct queue q;
+	queue_init(&q, 1);
+	struct pending p = {0};
+	queue_push_pending(&q, &p);   /* empty: nothing queued, no wake */
+	assert_false(readable(q.wake[0]));
+	queue_push(&q, 3, json_string("first"), NULL);
+	pending_add(&p, json_string("x"), 0);
+	pending_add(&p, json_string("log"), 10);
+	pending_add(&p, json_string("y"), 0);
+	assert_int_equal(p.bytes, 10);
+	assert_int_equal(queue_bytes(&q), 0);   /* not queued yet */
+	queue_push_pending(&q, &p);
+	assert_null(p.head);
+	assert_int_equal(p.bytes, 0);
+	assert_int_equal(queue_bytes(&q), 10);
+	char buf[16];
+	assert_int_equal(read(q.wake[0], buf, sizeof buf), 2);
+	const char *want[] = {"first", "x", "log", "y"};
+	for (int i = 0; i < 4; i++) {
+		struct msg *m = queue_pop(&q, 0);
+		assert_non_null(m);
+		assert_string_equal(json_string_value(m->json), want[i]);
+		json_decref(m->json);
+		free(m);
+	}
+	assert_int_equal(queue_bytes(&q), 0);
+	pending_add(&p, json_string("dropped"), 5);
+	pending_clear(&p);   /* frees what it holds */
+	assert_null(p.head);
+	assert_int_equal(p.bytes, 0);
+	queue_destroy(&q);
+}
+
 static void test_timeout(void **st)
 {
 	(void)st;
@@ -136,6 +174,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fifo_and_bytes),
 		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_producers),
 	};
