@@ -33,23 +33,27 @@ json_t *client_hello(const struct client *c)
 	return c->hello;
 }
 
-struct client *client_local(struct engine *e)
+/* a client without a socket, greeted with e's description */
+static struct client *client_in_process(struct engine *e)
 {
 	struct client *c = xcalloc(1, sizeof *c);
-	c->e = e;
 	c->fd = -1;
 	c->next_id = 1;
 	c->hello = engine_describe(e);
 	return c;
 }
 
+struct client *client_local(struct engine *e)
+{
+	struct client *c = client_in_process(e);
+	c->e = e;
+	return c;
+}
+
 struct client *client_tap(struct server *s, struct engine *e)
 {
-	struct client *c = xcalloc(1, sizeof *c);
+	struct client *c = client_in_process(e);
 	c->srv = s;
-	c->fd = -1;
-	c->next_id = 1;
-	c->hello = engine_describe(e);
 	return c;
 }
 
