@@ -126,6 +126,23 @@ const char *i18n_pgettext(const char *ctx_id, const char *id)
 	return t == ctx_id ? id : t;
 }
 
+/* The character at s + i: its bytes (an invalid byte is one character
+ * '?' of one column), *ch and its columns *cw. */
+static size_t next_char(const char *s, size_t len, size_t i, mbstate_t *st, wchar_t *ch, int *cw)
+{
+	size_t r = mbrtowc(ch, s + i, len - i, st);
+	if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
+		memset(st, 0, sizeof *st);
+		*ch = L'?';
+		*cw = 1;
+		return 1;
+	}
+	*cw = wcwidth(*ch);
+	if (*cw < 0)
+		*cw = 1;
+	return r;
+}
+
 int i18n_width(const char *s)
 {
 	mbstate_t st;
@@ -134,16 +151,9 @@ int i18n_width(const char *s)
 	int w = 0;
 	while (i < len) {
 		wchar_t ch;
-		size_t r = mbrtowc(&ch, s + i, len - i, &st);
-		if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
-			memset(&st, 0, sizeof st);
-			w++;
-			i++;
-			continue;
-		}
-		int cw = wcwidth(ch);
-		w += cw < 0 ? 1 : cw;
-		i += r;
+		int cw;
+		i += next_char(s, len, i, &st, &ch, &cw);
+		w += cw;
 	}
 	return w;
 }
@@ -168,18 +178,11 @@ size_t i18n_cut(const char *s, int room)
 	size_t len = strlen(s), i = 0, space = 0, wide = 0, wide_before = 0;
 	int w = 0;
 	while (i < len) {
-		wchar_t ch = L'?';
-		size_t r = mbrtowc(&ch, s + i, len - i, &st);
-		if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
-			memset(&st, 0, sizeof st);
-			r = 1;
-			ch = L'?';
-		}
+		wchar_t ch;
+		int cw;
+		size_t r = next_char(s, len, i, &st, &ch, &cw);
 		if (wide == i && closes(ch))
 			wide = wide_before;   /* never break just before ，。） */
-		int cw = wcwidth(ch);
-		if (cw < 0)
-			cw = 1;
 		if (w + cw > room && ch == L' ')
 			return i;
 		if (w + cw > room)
@@ -203,15 +206,9 @@ char *i18n_cell(char *out, size_t outlen, const char *s, int width)
 	size_t len = strlen(s), i = 0, o = 0;
 	int w = 0;
 	while (i < len) {
-		wchar_t ch = L'?';
-		size_t r = mbrtowc(&ch, s + i, len - i, &st);
-		if (r == (size_t)-1 || r == (size_t)-2 || r == 0) {
-			memset(&st, 0, sizeof st);
-			r = 1;
-		}
-		int cw = wcwidth(ch);
-		if (cw < 0)
-			cw = 1;
+		wchar_t ch;
+		int cw;
+		size_t r = next_char(s, len, i, &st, &ch, &cw);
 		if (w + cw > width || o + r >= outlen)
 			break;
 		memcpy(out + o, s + i, r);
