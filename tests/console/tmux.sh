@@ -175,11 +175,11 @@ expect_screens() {
 	done
 }
 
-# screens_setup: what the whole-screen tests (t_console_screens*.sh) start
-# from: a registry, the upstreams, the versions repo building through
-# build.sh, a schedule whose next run always carries a date (so that the
-# header's words do not depend on the time of day), v3.8.1 shipped in batch
-screens_setup() {
+# screens_repo: what the whole-screen tests start from: a registry, the
+# upstreams (v3.8.1 released), the versions repo building through build.sh,
+# a schedule whose next run always carries a date (so that the header's
+# words do not depend on the time of day)
+screens_repo() {
 	start_registry
 	make_upstream v3.8.0 v3.8.1
 	make_chat_upstream v1.0.0
@@ -187,5 +187,11 @@ screens_setup() {
 	use_ctl_build
 	conf_set tally.schedule '0 0 1 1 *'
 	commit_versions "a schedule with a date"
+}
+
+# screens_setup: screens_repo with v3.8.1 shipped in batch
+# (t_console_screens*.sh)
+screens_setup() {
+	screens_repo
 	expect_exit "setup: ship v3.8.1 in batch" 0 tally run
 }

@@ -12,15 +12,7 @@ if ! locale -a 2>/dev/null | grep -qix 'zh_CN.utf-\?8'; then
 	echo "not ok - the zh_CN.UTF-8 locale is missing (bash scripts/bootstrap generates it)"
 	exit 1
 fi
-start_registry
-make_upstream v3.8.0 v3.8.1
-make_chat_upstream v1.0.0
-make_versions_repo
-use_ctl_build
-# a schedule whose next run always carries a date (the header's words do
-# not depend on the time of day)
-conf_set tally.schedule '0 0 1 1 *'
-commit_versions "a schedule with a date"
+screens_repo
 touch "$CTL/fail-v3.8.1"
 expect_exit "setup: the build of v3.8.1 fails in batch" 1 tally run
 
